@@ -1,0 +1,3 @@
+"""rediscope: ops and diagnostics toolkit for Redis and Valkey."""
+
+__version__ = "0.1.0"

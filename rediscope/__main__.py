@@ -1,0 +1,3 @@
+from rediscope.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Thin Typer commands: options in, one core call, emit(report)."""

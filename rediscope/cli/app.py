@@ -1,0 +1,54 @@
+"""The `rediscope` application: one sub-app per command, joined here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rediscope import __version__
+from rediscope.cli import demo, ping
+
+app = typer.Typer(
+    name="rediscope",
+    help="Ops and diagnostics toolkit for Redis and Valkey: memory, big keys, key patterns, "
+    "hot keys, health, backups and capacity, on standalone servers and clusters.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+
+for sub in (ping.app, demo.app):
+    app.add_typer(sub)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rediscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    show_traceback: Annotated[
+        bool,
+        typer.Option(
+            "--traceback", help="Show the Python traceback of a failure (for bug reports)."
+        ),
+    ] = False,
+) -> None:
+    """rediscope: ops and diagnostics for Redis and Valkey."""
+    ctx.obj = {"traceback": show_traceback}
+
+
+def main() -> None:
+    app(prog_name="rediscope")

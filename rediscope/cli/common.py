@@ -1,0 +1,419 @@
+"""What every command shares: connection options, --format, profile defaults, the error boundary.
+
+A command is written as
+
+    @app.command()
+    @rediscope_command()
+    def ping(run: Run, count: int = 3) -> None:
+        run.emit(core.ping(run.spec(), count))
+
+and gets the connection options (after its own name), --format, --profile/--config, and the
+one error boundary that turns domain errors into `rediscope: error: ...` and an exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
+import click
+import typer
+from click.core import ParameterSource
+from rich.console import Console
+
+from rediscope.core.config import Profile, find_profile
+from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
+from rediscope.errors import Interrupted, RediscopeError, UsageError
+from rediscope.exitcodes import ExitStatus
+from rediscope.render.jsonout import dumps
+from rediscope.render.tables import render_table
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+CONN = "Connection"
+OUT = "Output"
+
+# The connection options, as (name, annotation, default). Added to every command that talks
+# to a server, after the command's own options.
+_CONNECTION_PARAMS: list[tuple[str, Any, Any]] = [
+    (
+        "url",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--url",
+                "-u",
+                help="redis://[user@]host:port/db, rediss://… (TLS) or unix:///path?db=N. "
+                "Env: REDISCOPE_URL.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "host",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--host",
+                help="Server host (default 127.0.0.1).",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "port",
+        Annotated[
+            int | None,
+            typer.Option(
+                "--port",
+                "-p",
+                min=1,
+                max=65535,
+                help="Server port (default 6379).",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "db",
+        Annotated[
+            int | None,
+            typer.Option(
+                "--db",
+                "-n",
+                min=0,
+                help="Logical database.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "user",
+        Annotated[
+            str | None,
+            typer.Option("--user", help="ACL user name.", rich_help_panel=CONN, show_default=False),
+        ],
+        None,
+    ),
+    (
+        "password",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--password",
+                help="Password on argv: visible to other users in ps; prefer env "
+                "REDISCLI_AUTH or REDISCOPE_PASSWORD, or --askpass.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "askpass",
+        Annotated[
+            bool, typer.Option("--askpass", help="Prompt for the password.", rich_help_panel=CONN)
+        ],
+        False,
+    ),
+    (
+        "tls",
+        Annotated[
+            bool | None,
+            typer.Option(
+                "--tls",
+                help="Use TLS (same as a rediss:// URL).",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "cacert",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--cacert",
+                help="CA certificate file to verify the server with.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "cert",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--cert",
+                help="Client certificate file (mutual TLS).",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "key",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--key",
+                help="Client private key file (mutual TLS).",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "insecure",
+        Annotated[
+            bool | None,
+            typer.Option(
+                "--insecure",
+                help="Do not verify the server certificate.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "timeout",
+        Annotated[
+            float | None,
+            typer.Option(
+                "--timeout",
+                help="Seconds for connect and for each command (default 5).",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+]
+_CONFIG_PARAMS: list[tuple[str, Any, Any]] = [
+    (
+        "profile",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--profile",
+                help="Named profile from the config file. Env: REDISCOPE_PROFILE.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "config",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--config",
+                help="Config file (default $XDG_CONFIG_HOME/rediscope/config.yaml). "
+                "Env: REDISCOPE_CONFIG.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+]
+_CONN_NAMES = [name for name, _, _ in _CONNECTION_PARAMS]
+
+
+def _format_param(formats: Sequence[str]) -> tuple[str, Any, Any]:
+    choices = click.Choice(list(formats))
+    return (
+        "fmt",
+        Annotated[
+            str,
+            typer.Option(
+                "--format",
+                "-f",
+                click_type=choices,
+                help=f"Output format: {', '.join(formats)}.",
+                rich_help_panel=OUT,
+            ),
+        ],
+        "table",
+    )
+
+
+@dataclass
+class Run:
+    """What a command gets: resolved options, consoles, and emit()."""
+
+    fmt: str
+    command: str
+    connection: ConnectionOptions | None = None
+    profile: Profile | None = None
+    askpass: bool = False
+    stdout: Console = field(default_factory=lambda: Console(soft_wrap=False))
+    stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=False))
+    _spec: ConnectionSpec | None = None
+
+    def spec(self) -> ConnectionSpec:
+        """The resolved connection (flag > env > profile > default)."""
+        if self._spec is None:
+            if self.connection is None:
+                raise RuntimeError(f"{self.command} takes no connection options")
+            self._spec = resolve(self.connection, self.profile)
+        return self._spec
+
+    def spec_for_url(self, url: str) -> ConnectionSpec:
+        """A spec for a URL the command made itself (the demo's server)."""
+        return resolve(ConnectionOptions(url=url), None, environ={})
+
+    def defaults(self) -> dict[str, Any]:
+        """This command's defaults from the profile."""
+        return dict(self.profile.commands.get(self.command, {})) if self.profile else {}
+
+    def note(self, message: str) -> None:
+        """A note for people, on stderr (never mixed into JSON on stdout)."""
+        self.stderr.print(f"rediscope: {message}", markup=False, highlight=False)
+
+    def emit(self, report: Any) -> None:
+        if self.fmt == "json":
+            sys.stdout.write(dumps(report) + "\n")
+            sys.stdout.flush()
+        else:
+            self.stdout.print(render_table(report))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, hint: str | None, code: int) -> typer.Exit:
+    line = f"rediscope: error: {message}"
+    if hint:
+        line += f" — {hint}"
+    # one line, never markup: the message may hold key names or server text
+    sys.stderr.write(line.replace("\n", " ") + "\n")
+    sys.stderr.flush()
+    return typer.Exit(code)
+
+
+def _want_traceback() -> bool:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    return bool(root and root.obj and root.obj.get("traceback"))
+
+
+def _apply_profile_defaults(
+    ctx: click.Context, profile: Profile, command: str, kwargs: dict[str, Any]
+) -> None:
+    """Per-command defaults from the profile fill options the user did not give."""
+    defaults = profile.commands.get(command, {})
+    by_name = {p.name: p for p in ctx.command.params}
+    for key, value in defaults.items():
+        name = str(key).replace("-", "_")
+        if name == "format":
+            name = "fmt"
+        param = by_name.get(name)
+        if param is None or name in _CONN_NAMES:
+            raise UsageError(f"{profile.where(command, str(key))}: {command} has no option {key!r}")
+        if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
+            try:
+                kwargs[name] = param.type_cast_value(ctx, value)
+            except click.BadParameter as exc:
+                raise UsageError(f"{profile.where(command, str(key))}: {exc.message}") from None
+
+
+def rediscope_command(
+    connection: bool = True, formats: Sequence[str] = ("table", "json")
+) -> Callable[[F], F]:
+    """Add the shared options and the error boundary to a command function taking `run`."""
+
+    def decorate(func: F) -> F:
+        sig = inspect.signature(func, eval_str=True)
+        own = [p for p in sig.parameters.values() if p.name != "run"]
+        extra = [_format_param(formats)]
+        if connection:
+            extra += _CONNECTION_PARAMS
+        extra += _CONFIG_PARAMS
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+            for name, ann, default in extra
+        ]
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+        command = func.__name__.rstrip("_").replace("_", "-")
+
+        @functools.wraps(func)
+        def wrapper(**kwargs: Any) -> Any:
+            ctx = click.get_current_context()
+            fmt = kwargs.pop("fmt")
+            profile_name = kwargs.pop("profile") or os.environ.get("REDISCOPE_PROFILE")
+            config = kwargs.pop("config")
+            conn_values = {name: kwargs.pop(name) for name in _CONN_NAMES} if connection else None
+            askpass = bool(conn_values.pop("askpass")) if conn_values else False
+            try:
+                try:
+                    profile = find_profile(config, profile_name)
+                    if profile is not None:
+                        _apply_profile_defaults(ctx, profile, command, kwargs)
+                        if ctx.get_parameter_source("fmt") == ParameterSource.DEFAULT:
+                            fmt = profile.commands.get(command, {}).get("format", fmt)
+                    run = Run(fmt=fmt, command=command, profile=profile)
+                    if conn_values is not None:
+                        if conn_values.get("password"):
+                            run.note(
+                                "warning: a password on the command line is visible to "
+                                "other users (ps, shell history); use REDISCLI_AUTH or "
+                                "--askpass"
+                            )
+                        if askpass:
+                            conn_values["password"] = typer.prompt(
+                                "Password", hide_input=True, err=True
+                            )
+                        run.connection = ConnectionOptions(**conn_values)
+                    return func(run, **kwargs)
+                except KeyboardInterrupt:
+                    raise Interrupted("interrupted") from None
+            except RediscopeError as exc:
+                if _want_traceback():
+                    traceback.print_exc()
+                raise _fail(exc.message, exc.hint, int(exc.exit_code)) from None
+            except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+                raise
+            except Exception as exc:
+                if _want_traceback():
+                    raise
+                raise _fail(
+                    f"internal error: {type(exc).__name__}: {exc}",
+                    "run again with --traceback and report it",
+                    int(ExitStatus.ERROR),
+                ) from None
+
+        wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=own + added, return_annotation=sig.return_annotation
+        )
+        annotations = {p.name: p.annotation for p in own + added}
+        wrapper.__annotations__ = annotations
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

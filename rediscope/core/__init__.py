@@ -1,0 +1,1 @@
+"""Logic over redis-py returning typed, frozen dataclasses. No typer, rich or humanize here."""

@@ -1,0 +1,348 @@
+"""The one connection layer: resolve options into a ConnectionSpec, build clients, map errors.
+
+Precedence, field by field: flag > environment > profile > default (redis://127.0.0.1:6379/0).
+A URL given at one level sets the address fields it names (scheme, host, port, socket path, db,
+and user/password when present); single flags at the same level win over that level's URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from rediscope.core.config import Profile
+from rediscope.errors import (
+    AuthError,
+    CommandDenied,
+    ConfigError,
+    ConnectError,
+    RediscopeError,
+    ServerError,
+    UsageError,
+)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 6379
+DEFAULT_TIMEOUT = 5.0
+SCHEMES = ("redis", "rediss", "unix")
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """Everything needed to open a connection. The password never appears in repr or output."""
+
+    scheme: str = "redis"
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    path: str | None = None  # unix socket
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    insecure: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def address(self) -> str:
+        return self.path if self.scheme == "unix" and self.path else f"{self.host}:{self.port}"
+
+    @property
+    def redacted_url(self) -> str:
+        """The target as a URL with the password replaced by ***."""
+        auth = ""
+        if self.username or self.password:
+            auth = quote(self.username or "", safe="")
+            if self.password:
+                auth += ":***"
+            auth += "@"
+        if self.scheme == "unix":
+            return f"unix://{auth}{self.path}?db={self.db}"
+        scheme = "rediss" if self.tls else "redis"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{auth}{host}:{self.port}/{self.db}"
+
+    def for_node(self, host: str, port: int) -> ConnectionSpec:
+        """The same credentials and TLS settings, pointed at another node (cluster, replicas)."""
+        return replace(
+            self, scheme="rediss" if self.tls else "redis", host=host, port=port, path=None
+        )
+
+    def with_db(self, db: int) -> ConnectionSpec:
+        return replace(self, db=db)
+
+
+def parse_url(url: str) -> dict[str, Any]:
+    """Split a redis://, rediss:// or unix:// URL into ConnectionSpec fields."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in SCHEMES:
+            raise ValueError(f"unsupported scheme {parts.scheme or '(none)'!r}")
+        out: dict[str, Any] = {"scheme": scheme, "tls": scheme == "rediss"}
+        if parts.username:
+            out["username"] = unquote(parts.username)
+        if parts.password:
+            out["password"] = unquote(parts.password)
+        query = parse_qs(parts.query)
+        if scheme == "unix":
+            if not parts.path:
+                raise ValueError("a unix:// URL needs a socket path")
+            out["path"] = unquote(parts.path)
+            if "db" in query:
+                out["db"] = int(query["db"][0])
+        else:
+            out["host"] = parts.hostname or DEFAULT_HOST
+            out["port"] = parts.port or DEFAULT_PORT
+            db_part = parts.path.strip("/")
+            if db_part:
+                out["db"] = int(db_part)
+            elif "db" in query:
+                out["db"] = int(query["db"][0])
+        if "db" in out and out["db"] < 0:
+            raise ValueError("db must be >= 0")
+        return out
+    except ValueError as exc:
+        # never echo the URL: it may hold a password
+        raise UsageError(
+            f"invalid URL: {exc}",
+            "use redis://[user[:password]@]host[:port][/db], rediss://… or unix:///path?db=N",
+        ) from None
+
+
+@dataclass
+class ConnectionOptions:
+    """The connection flags as given on the command line (None = not given)."""
+
+    url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    db: int | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool | None = None
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    insecure: bool | None = None
+    timeout: float | None = None
+
+
+def _layer(values: dict[str, Any]) -> dict[str, Any]:
+    """One precedence level: its URL expanded into fields, then its single fields on top."""
+    out: dict[str, Any] = {}
+    url = values.get("url")
+    if url:
+        out.update(parse_url(url))
+        if out["scheme"] != "unix":
+            out["path"] = None
+    simple = {
+        "host": "host",
+        "port": "port",
+        "db": "db",
+        "user": "username",
+        "password": "password",
+        "tls": "tls",
+        "cacert": "cacert",
+        "cert": "cert",
+        "key": "key",
+        "insecure": "insecure",
+        "timeout": "timeout",
+    }
+    for option, attr in simple.items():
+        if values.get(option) is not None:
+            out[attr] = values[option]
+    if values.get("host") is not None or values.get("port") is not None:
+        if out.get("scheme") == "unix" or "scheme" not in out:
+            out["scheme"] = "redis"
+        out["path"] = None
+    return out
+
+
+def resolve(
+    options: ConnectionOptions,
+    profile: Profile | None,
+    environ: os._Environ[str] | dict[str, str] | None = None,
+) -> ConnectionSpec:
+    """Merge default < profile < environment < flags into one ConnectionSpec."""
+    env = os.environ if environ is None else environ
+    fields: dict[str, Any] = {}
+    if profile is not None:
+        prof = dict(profile.connection)
+        pw_env = prof.pop("password_env", None)
+        if pw_env:
+            if pw_env not in env:
+                raise ConfigError(
+                    f"{profile.where('password_env')}: profile {profile.name!r} reads the "
+                    f"password from ${pw_env}, which is not set"
+                )
+            prof["password"] = env[pw_env]
+        try:
+            fields.update(_layer(prof))
+        except UsageError as exc:
+            raise ConfigError(f"{profile.where('url')}: {exc.message}", exc.hint) from None
+    env_layer: dict[str, Any] = {}
+    if env.get("REDISCOPE_URL"):
+        env_layer["url"] = env["REDISCOPE_URL"]
+    password = env.get("REDISCLI_AUTH") or env.get("REDISCOPE_PASSWORD")
+    if password:
+        env_layer["password"] = password
+    fields.update(_layer(env_layer))
+    fields.update(_layer(vars(options)))
+    if fields.get("tls") and fields.get("scheme", "redis") == "redis":
+        fields["scheme"] = "rediss"
+    timeout = float(fields.get("timeout", DEFAULT_TIMEOUT))
+    if not 0 < timeout <= 3600:
+        raise UsageError(f"--timeout must be between 0 and 3600 seconds, not {timeout:g}")
+    fields["timeout"] = timeout
+    if fields.get("db", 0) < 0:
+        raise UsageError("--db must be >= 0")
+    if fields.get("scheme") == "rediss":
+        fields["tls"] = True
+    for name in ("cacert", "cert", "key"):
+        path = fields.get(name)
+        if path and not os.path.isfile(path):
+            raise UsageError(f"--{name} {path}: no such file")
+    return ConnectionSpec(**fields)
+
+
+def client(
+    spec: ConnectionSpec, db: int | None = None, timeout: float | None = None
+) -> redis.Redis:
+    """A redis-py client for one server (bytes replies, no retries, no CLIENT SETNAME/SETINFO)."""
+    kwargs: dict[str, Any] = {
+        "db": spec.db if db is None else db,
+        "username": spec.username,
+        "password": spec.password,
+        "socket_timeout": spec.timeout if timeout is None else timeout,
+        "socket_connect_timeout": spec.timeout,
+        "retry": Retry(NoBackoff(), 0),
+        "lib_name": None,
+        "lib_version": None,
+        "protocol": 2,
+    }
+    if spec.scheme == "unix":
+        kwargs["unix_socket_path"] = spec.path
+    else:
+        kwargs["host"] = spec.host
+        kwargs["port"] = spec.port
+    if spec.tls:
+        kwargs.update(
+            ssl=True,
+            ssl_ca_certs=spec.cacert,
+            ssl_certfile=spec.cert,
+            ssl_keyfile=spec.key,
+            ssl_cert_reqs="none" if spec.insecure else "required",
+            ssl_check_hostname=not spec.insecure,
+        )
+    return redis.Redis(**kwargs)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    # redis-py prefixes "Error 111 connecting to host:port. " — keep the human part
+    if text.startswith("Error ") and ". " in text:
+        text = text.split(". ", 1)[1]
+    return text.rstrip(".") or type(exc).__name__
+
+
+def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -> RediscopeError:
+    """Turn a redis-py / socket / ssl exception into a one-line domain error."""
+    where = spec.redacted_url
+    text = str(exc)
+    low = text.lower()
+    if (
+        isinstance(exc, redis.AuthenticationError)
+        or "wrongpass" in low
+        or "noauth" in low
+        or (isinstance(exc, redis.ResponseError) and "invalid password" in low)
+    ):
+        if "noauth" in low:
+            return AuthError(
+                f"{where} requires authentication", "set REDISCLI_AUTH (and --user for an ACL user)"
+            )
+        return AuthError(
+            f"authentication failed for {where}: invalid username or password",
+            "check --user and the password in REDISCLI_AUTH / REDISCOPE_PASSWORD",
+        )
+    if isinstance(exc, redis.ResponseError):
+        if low.startswith("noperm") or "no permissions" in low:
+            cmd = during or "a command"
+            return CommandDenied(
+                cmd,
+                "the ACL user lacks permission",
+                "see docs/security.md for the ACL each command needs",
+            )
+        if "unknown command" in low:
+            return CommandDenied(during or "a command", "unknown command (renamed or disabled?)")
+        return ServerError(f"{where}: {during + ': ' if during else ''}{_reason(exc)}")
+    ssl_error = isinstance(exc, ssl.SSLError) or "ssl" in low or "certificate" in low
+    if ssl_error and ("certificate verify failed" in low or "certificate" in low):
+        return ConnectError(
+            f"TLS certificate verification failed for {where}: {_reason(exc)}",
+            "pass --cacert with the CA that signed the server certificate",
+        )
+    if ssl_error:
+        return ConnectError(
+            f"TLS handshake with {where} failed: {_reason(exc)}",
+            "check --tls/--cacert/--cert/--key match the server's TLS setup",
+        )
+    if isinstance(exc, redis.TimeoutError | socket.timeout | TimeoutError):
+        return ConnectError(
+            f"timed out after {spec.timeout:g}s talking to {where}",
+            "is the host reachable and the server responsive? raise --timeout",
+        )
+    if "connection refused" in low or "errno 111" in low:
+        return ConnectError(
+            f"connection refused to {spec.address}",
+            "is redis-server running? use --url or --host/--port",
+        )
+    if (
+        "name or service not known" in low
+        or "nodename nor servname" in low
+        or ("temporary failure in name resolution" in low)
+    ):
+        return ConnectError(f"unknown host {spec.host!r}", "check the host name in --url/--host")
+    if "no such file" in low and spec.scheme == "unix":
+        return ConnectError(f"no unix socket at {spec.path}", "check the socket path")
+    if "connection reset" in low or "closed by server" in low or "connection closed" in low:
+        if spec.tls is False and during == "":
+            return ConnectError(
+                f"{where} closed the connection",
+                "does the server require TLS? use rediss:// or --tls",
+            )
+        return ConnectError(f"{where} closed the connection: {_reason(exc)}")
+    if isinstance(exc, redis.ConnectionError | OSError):
+        return ConnectError(f"cannot connect to {where}: {_reason(exc)}")
+    return ServerError(f"{where}: {_reason(exc)}")
+
+
+@contextlib.contextmanager
+def translate_errors(spec: ConnectionSpec, during: str = "") -> Iterator[None]:
+    """Re-raise redis-py and socket errors as RediscopeError with a hint."""
+    try:
+        yield
+    except RediscopeError:
+        raise
+    except (redis.RedisError, OSError) as exc:
+        raise describe_error(exc, spec, during) from None
+
+
+def connect(spec: ConnectionSpec) -> redis.Redis:
+    """A connected, authenticated client (PING answered), or a domain error."""
+    conn = client(spec)
+    with translate_errors(spec):
+        conn.ping()
+    return conn

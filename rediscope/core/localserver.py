@@ -1,0 +1,251 @@
+"""Throwaway redis-server processes on free loopback ports, stopped by PID.
+
+Used by `rediscope demo` and by the test suite (standalone, ACL, TLS, replica, cluster).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from rediscope.errors import RediscopeError
+
+MAX_PORT = 55535  # cluster bus port is port + 10000
+
+
+def find_server_binary(name: str = "redis-server") -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RediscopeError(
+            f"{name} not found on PATH",
+            "install it (Debian/Ubuntu: sudo apt-get install redis-server redis-tools)",
+        )
+    return path
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(cluster_bus: bool = False) -> int:
+    """A free loopback port at most MAX_PORT (and port+10000 free too, for cluster nodes)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port > MAX_PORT:
+            port = 20000 + port % (MAX_PORT - 20000)
+        if _port_free(port) and (not cluster_bus or _port_free(port + 10000)):
+            return port
+    raise RediscopeError("could not find a free loopback port")
+
+
+@dataclass
+class LocalServer:
+    """One redis-server. `config` lines are appended to the generated config file."""
+
+    config: dict[str, str] = field(default_factory=dict)
+    password: str | None = field(default=None, repr=False)
+    cluster: bool = False
+    tls_port: bool = False  # serve TLS on `port` (config must hold the tls-* files)
+    binary: str = "redis-server"
+    port: int = 0
+    dir: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+    _own_dir: bool = False
+
+    @property
+    def url(self) -> str:
+        scheme = "rediss" if self.tls_port else "redis"
+        return f"{scheme}://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, wait: float = 10.0) -> LocalServer:
+        binary = find_server_binary(self.binary)
+        if self.dir is None:
+            self.dir = Path(tempfile.mkdtemp(prefix="rediscope-redis-"))
+            self._own_dir = True
+        last_error = ""
+        for _attempt in range(5):
+            self.port = self.port or free_port(cluster_bus=self.cluster)
+            lines = {
+                "bind": "127.0.0.1",
+                "port": "0" if self.tls_port else str(self.port),
+                "dir": str(self.dir),
+                "save": '""',
+                "appendonly": "no",
+                "daemonize": "no",
+                "logfile": str(self.dir / "redis.log"),
+                "dbfilename": "dump.rdb",
+                "repl-diskless-sync-delay": "0",
+                "protected-mode": "no",
+            }
+            if self.tls_port:
+                lines["tls-port"] = str(self.port)
+            if self.cluster:
+                lines.update(
+                    {
+                        "cluster-enabled": "yes",
+                        "cluster-config-file": str(self.dir / "nodes.conf"),
+                        "cluster-node-timeout": "2000",
+                    }
+                )
+            if self.password:
+                lines["requirepass"] = self.password
+            lines.update(self.config)
+            conf = self.dir / "redis.conf"
+            conf.write_text("".join(f"{k} {v}\n" for k, v in lines.items()))
+            self.process = subprocess.Popen(
+                [binary, str(conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            if self._wait_ready(wait):
+                return self
+            last_error = self._log_tail()
+            self.stop()
+            self.port = 0  # port race: pick another
+        raise RediscopeError(f"redis-server did not start: {last_error}")
+
+    def _log_tail(self) -> str:
+        assert self.dir is not None
+        log = self.dir / "redis.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        return lines[-1] if lines else "no log"
+
+    def _wait_ready(self, wait: float) -> bool:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    pass
+                if self.tls_port:
+                    return True
+                client = redis.Redis(
+                    port=self.port,
+                    password=self.password,
+                    socket_timeout=1,
+                    lib_name=None,
+                    lib_version=None,
+                )
+                try:
+                    if client.ping():
+                        return True
+                finally:
+                    client.close()
+            except (OSError, redis.RedisError) as exc:
+                if "loading" not in str(exc).lower():
+                    time.sleep(0.02)
+        return False
+
+    def client(self, **kwargs: Any) -> redis.Redis:
+        return redis.Redis(
+            port=self.port, password=self.password, lib_name=None, lib_version=None, **kwargs
+        )
+
+    def stop(self) -> None:
+        """SIGTERM by PID, SIGKILL if it does not exit within 5 s."""
+        proc = self.process
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        if proc is not None and proc.stderr is not None:
+            proc.stderr.close()
+        self.process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        if self._own_dir and self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+def start_cluster(
+    primaries: int = 3, replicas: int = 0, wait: float = 30.0, config: dict[str, str] | None = None
+) -> list[LocalServer]:
+    """A Redis Cluster on loopback made with redis-cli --cluster create; waits for state ok."""
+    cli = find_server_binary("redis-cli")
+    servers = [
+        LocalServer(cluster=True, config=dict(config or {}))
+        for _ in range(primaries * (1 + replicas))
+    ]
+    try:
+        for server in servers:
+            server.start()
+        cmd = [
+            cli,
+            "--cluster",
+            "create",
+            *[f"127.0.0.1:{s.port}" for s in servers],
+            "--cluster-replicas",
+            str(replicas),
+            "--cluster-yes",
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        if out.returncode != 0:
+            raise RediscopeError(f"redis-cli --cluster create failed: {out.stdout[-300:]}")
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            states = []
+            for server in servers:
+                client = server.client(socket_timeout=2)
+                try:
+                    text = client.execute_command("CLUSTER INFO")
+                    if isinstance(text, bytes):
+                        text = text.decode()
+                    ok = "cluster_state:ok" in str(text) or (
+                        isinstance(text, dict) and text.get("cluster_state") == "ok"
+                    )
+                    known = client.execute_command("CLUSTER NODES")
+                    count = (
+                        len(known)
+                        if isinstance(known, dict)
+                        else len(str(known).strip().splitlines())
+                    )
+                    states.append(ok and count == len(servers))
+                finally:
+                    client.close()
+            if all(states):
+                return servers
+            time.sleep(0.2)
+        raise RediscopeError("cluster did not reach cluster_state:ok")
+    except BaseException:
+        for server in servers:
+            server.cleanup()
+        raise

@@ -1,0 +1,48 @@
+"""`rediscope ping`: who answers, what it is, and how fast."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rediscope.core.connection import ConnectionSpec, translate_errors
+from rediscope.core.target import Target, discover
+
+
+@dataclass(frozen=True)
+class PingReport:
+    command: ClassVar[str] = "ping"
+    target: Target
+    complete: bool
+    server: str  # redis | valkey
+    version: str
+    mode: str
+    role: str
+    pings: int
+    rtt_min_ms: float
+    rtt_avg_ms: float
+    rtt_max_ms: float
+
+
+def ping(spec: ConnectionSpec, count: int = 3) -> PingReport:
+    target, ident, conn = discover(spec)
+    rtts = []
+    with translate_errors(spec, "PING"):
+        for _ in range(count):
+            start = time.perf_counter()
+            conn.ping()
+            rtts.append((time.perf_counter() - start) * 1000.0)
+    conn.close()
+    return PingReport(
+        target=target,
+        complete=True,
+        server=ident.name,
+        version=ident.version,
+        mode=target.mode,
+        role=ident.role_name,
+        pings=count,
+        rtt_min_ms=round(min(rtts), 3),
+        rtt_avg_ms=round(sum(rtts) / len(rtts), 3),
+        rtt_max_ms=round(max(rtts), 3),
+    )

@@ -1,0 +1,13 @@
+"""The steps of `rediscope demo`'s tour: each command adds itself here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rediscope.core.connection import ConnectionSpec
+from rediscope.core.ping import ping
+
+TOUR: list[tuple[str, Callable[[ConnectionSpec], Any]]] = [
+    ("ping", lambda spec: ping(spec, count=5)),
+]

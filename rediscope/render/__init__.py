@@ -1,0 +1,1 @@
+"""Pure renderers: a report in, a Rich renderable or JSON text out. Never talks to Redis."""

@@ -1,0 +1,55 @@
+"""JSON output: the envelope of DESIGN.md around a report's own fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from rediscope import __version__
+from rediscope.core.keys import json_key
+
+SCHEMA_VERSION = 1
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, tuples, enums and bytes keys into plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.metadata.get("json_skip")
+        }
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return json_key(value)[0]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def envelope(report: Any, generated_at: datetime | None = None) -> dict[str, Any]:
+    body = to_jsonable(report)
+    when = generated_at or datetime.now(timezone.utc)
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "rediscope", "version": __version__},
+        "command": type(report).command,
+        "generated_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "target": body.pop("target"),
+        "complete": body.pop("complete"),
+    }
+    out.update(body)
+    return out
+
+
+def dumps(report: Any) -> str:
+    return json.dumps(envelope(report), indent=2, ensure_ascii=False)
