@@ -366,7 +366,6 @@ def rediscope_command(
         @functools.wraps(func)
         def wrapper(**kwargs: Any) -> Any:
             ctx = click.get_current_context()
-            fmt = kwargs.pop("fmt")
             profile_name = kwargs.pop("profile") or os.environ.get("REDISCOPE_PROFILE")
             config = kwargs.pop("config")
             conn_values = {name: kwargs.pop(name) for name in _CONN_NAMES} if connection else None
@@ -376,9 +375,7 @@ def rediscope_command(
                     profile = find_profile(config, profile_name)
                     if profile is not None:
                         _apply_profile_defaults(ctx, profile, command, kwargs)
-                        if ctx.get_parameter_source("fmt") == ParameterSource.DEFAULT:
-                            fmt = profile.commands.get(command, {}).get("format", fmt)
-                    run = Run(fmt=fmt, command=command, profile=profile)
+                    run = Run(fmt=kwargs.pop("fmt"), command=command, profile=profile)
                     if conn_values is not None:
                         if conn_values.get("password"):
                             run.note(

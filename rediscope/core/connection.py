@@ -221,7 +221,7 @@ def resolve(
 def client(
     spec: ConnectionSpec, db: int | None = None, timeout: float | None = None
 ) -> redis.Redis:
-    """A redis-py client for one server (bytes replies, no retries, no CLIENT SETNAME/SETINFO)."""
+    """A redis-py client for one server (bytes replies, no retries, RESP2)."""
     kwargs: dict[str, Any] = {
         "db": spec.db if db is None else db,
         "username": spec.username,
@@ -229,8 +229,6 @@ def client(
         "socket_timeout": spec.timeout if timeout is None else timeout,
         "socket_connect_timeout": spec.timeout,
         "retry": Retry(NoBackoff(), 0),
-        "lib_name": None,
-        "lib_version": None,
         "protocol": 2,
     }
     if spec.scheme == "unix":
@@ -269,7 +267,7 @@ def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -
         or "noauth" in low
         or (isinstance(exc, redis.ResponseError) and "invalid password" in low)
     ):
-        if "noauth" in low:
+        if "noauth" in low or "authentication required" in low:
             return AuthError(
                 f"{where} requires authentication", "set REDISCLI_AUTH (and --user for an ACL user)"
             )

@@ -181,7 +181,7 @@ def load_demo(
     password: str | None = None,
 ) -> LoadStats:
     commands = send_pipelined(port, demo_commands(scale, seed), host=host, password=password)
-    client = redis.Redis(host=host, port=port, password=password, lib_name=None, lib_version=None)
+    client = redis.Redis(host=host, port=port, password=password)
     try:
         keys = int(client.dbsize())
     finally:

@@ -145,13 +145,7 @@ class LocalServer:
                     pass
                 if self.tls_port:
                     return True
-                client = redis.Redis(
-                    port=self.port,
-                    password=self.password,
-                    socket_timeout=1,
-                    lib_name=None,
-                    lib_version=None,
-                )
+                client = redis.Redis(port=self.port, password=self.password, socket_timeout=1)
                 try:
                     if client.ping():
                         return True
@@ -163,9 +157,7 @@ class LocalServer:
         return False
 
     def client(self, **kwargs: Any) -> redis.Redis:
-        return redis.Redis(
-            port=self.port, password=self.password, lib_name=None, lib_version=None, **kwargs
-        )
+        return redis.Redis(port=self.port, password=self.password, **kwargs)
 
     def stop(self) -> None:
         """SIGTERM by PID, SIGKILL if it does not exit within 5 s."""

@@ -1,0 +1,268 @@
+"""Fixtures: real redis-server processes on free loopback ports, stopped by PID.
+
+In CI (CI=true) a missing redis-server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from typer.testing import CliRunner
+
+from rediscope.cli.app import app
+from rediscope.core.localserver import LocalServer, start_cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+ACL_USER = "alice"
+ACL_PASSWORD = "Al1ce-S3cret-Passw0rd"
+ADMIN_PASSWORD = "Adm1n-S3cret-Passw0rd"
+#: what an analysis user needs (docs/security.md)
+ACL_RULES = (
+    "~* &* -@all +@read +scan +info +ping +type +dbsize +memory|usage +object "
+    "+pttl +ttl +slowlog|get +latency|latest +cluster|info +cluster|shards "
+    "+cluster|nodes +config|get +hello"
+)
+
+
+def server_version() -> tuple[int, ...]:
+    out = subprocess.run(
+        [require_binary("redis-server"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    version = out.split("v=", 1)[1].split()[0]
+    return tuple(int(p) for p in version.split("."))
+
+
+def acl_rules() -> str:
+    """ACL_RULES plus +client|no-touch where the server has it (7.2+)."""
+    return ACL_RULES + (" +client|no-touch" if server_version() >= (7, 2) else "")
+
+
+def require_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (apt-get install redis-server redis-tools)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def _start(server: LocalServer) -> LocalServer:
+    require_binary("redis-server")
+    return server.start()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    """A plain server, also listening on a unix socket (server.dir / 'redis.sock')."""
+    d = tmp_path_factory.mktemp("plain")
+    server = _start(
+        LocalServer(dir=d, config={"unixsocket": str(d / "redis.sock"), "unixsocketperm": "700"})
+    )
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def plain(redis_server: LocalServer) -> LocalServer:
+    """The plain server, flushed for this test."""
+    c = redis_server.client()
+    c.flushall()
+    c.close()
+    return redis_server
+
+
+@pytest.fixture(scope="session")
+def acl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    d = tmp_path_factory.mktemp("acl")
+    (d / "users.acl").write_text(
+        f"user default on >{ADMIN_PASSWORD} ~* &* +@all\n"
+        f"user {ACL_USER} on >{ACL_PASSWORD} {acl_rules()}\n"
+    )
+    server = _start(
+        LocalServer(dir=d, password=ADMIN_PASSWORD, config={"aclfile": str(d / "users.acl")})
+    )
+    yield server
+    server.cleanup()
+
+
+@dataclass
+class Certs:
+    ca: Path
+    cert: Path
+    key: Path
+    other_ca: Path
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is needed to make test certificates")
+    d = tmp_path_factory.mktemp("certs")
+    for ca in ("ca", "other-ca"):
+        _openssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN=rediscope test {ca}",
+            "-keyout",
+            f"{ca}.key",
+            "-out",
+            f"{ca}.crt",
+            cwd=d,
+        )
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        cwd=d,
+    )
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+        cwd=d,
+    )
+    return Certs(
+        ca=d / "ca.crt", cert=d / "server.crt", key=d / "server.key", other_ca=d / "other-ca.crt"
+    )
+
+
+@pytest.fixture(scope="session")
+def tls_server(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[LocalServer]:
+    d = tmp_path_factory.mktemp("tls")
+    server = _start(
+        LocalServer(
+            dir=d,
+            tls_port=True,
+            config={
+                "tls-cert-file": str(certs.cert),
+                "tls-key-file": str(certs.key),
+                "tls-ca-cert-file": str(certs.ca),
+                "tls-auth-clients": "no",
+            },
+        )
+    )
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[list[LocalServer]]:
+    """A 3-primary Redis Cluster."""
+    require_binary("redis-server")
+    require_binary("redis-cli")
+    servers = start_cluster(primaries=3)
+    yield servers
+    for server in servers:
+        server.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user config, no ambient credentials, fixed width, no colour."""
+    for name in list(os.environ):
+        if name.startswith("REDISCOPE_") or name == "REDISCLI_AUTH":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    """Run the CLI in-process (CliRunner), stdout and stderr kept apart."""
+    result = CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+    """Run `python -m rediscope` as a subprocess."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "rediscope", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def schema_validator(command: str) -> Any:
+    """A validator for docs/schema/<command>.json, resolving refs to sibling schema files."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    schemas = {p.name: json.loads(p.read_text()) for p in (ROOT / "docs" / "schema").glob("*.json")}
+    registry: Registry[Any] = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s)) for s in schemas.values()
+    )
+    return Draft202012Validator(schemas[f"{command}.json"], registry=registry)
+
+
+def assert_valid_json_output(result: Result, command: str) -> dict[str, Any]:
+    """Exactly one JSON document on stdout, valid against the command's schema."""
+    doc = result.json()
+    assert doc["command"] == command
+    errors = sorted(schema_validator(command).iter_errors(doc), key=str)
+    assert not errors, "\n".join(str(e.message) for e in errors[:5])
+    return doc  # type: ignore[no-any-return]
+
+
+def client_for(server: LocalServer, **kwargs: Any) -> redis.Redis:
+    return server.client(**kwargs)
