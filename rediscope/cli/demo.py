@@ -33,7 +33,9 @@ def demo(
     """Start a throwaway redis-server on a free loopback port, load a realistic keyspace
     (a dozen key patterns, every core type, TTLs, a few big keys) and tour the commands.
 
-    Example: rediscope demo --scale 0.5
+    \b
+    Example:
+      rediscope demo --serve     # then: export REDISCOPE_URL=... as printed
     """
     server = LocalServer().start()
     try:

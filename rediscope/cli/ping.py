@@ -22,6 +22,8 @@ def ping(
 ) -> None:
     """Check that the target answers: server, version, mode, role and round-trip time.
 
-    Example: REDISCLI_AUTH=... rediscope ping --url redis://alice@10.0.0.5:6379/0 --format json
+    \b
+    Example (the password comes from $REDISCLI_AUTH):
+      rediscope ping --url redis://alice@10.0.0.5:6379/0 --format json
     """
     run.emit(core_ping(run.spec(), count=count))

@@ -1,0 +1,10 @@
+_rediscope_completion() {
+    local IFS=$'
+'
+    COMPREPLY=( $( env COMP_WORDS="${COMP_WORDS[*]}" \
+                   COMP_CWORD=$COMP_CWORD \
+                   _REDISCOPE_COMPLETE=complete_bash $1 ) )
+    return 0
+}
+
+complete -o default -F _rediscope_completion rediscope

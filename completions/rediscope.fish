@@ -1,0 +1,1 @@
+complete --command rediscope --no-files --arguments "(env _REDISCOPE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) rediscope)" --condition "env _REDISCOPE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) rediscope"
