@@ -1,7 +1,7 @@
 """Generate docs/reference.md (every command's --help) and completions/ for bash, zsh, fish.
 
-    python -m rediscope.cli._generate          # rewrite the files
-    python -m rediscope.cli._generate --check  # exit 1 if any file is stale (the tests do this)
+python -m rediscope.cli._generate          # rewrite the files
+python -m rediscope.cli._generate --check  # exit 1 if any file is stale (the tests do this)
 """
 
 from __future__ import annotations
@@ -20,19 +20,30 @@ SHELLS = {"bash": "rediscope.bash", "zsh": "_rediscope", "fish": "rediscope.fish
 
 
 def _help(cmd: click.Command, name: str, parent: click.Context | None = None) -> str:
-    ctx = click.Context(cmd, info_name=name, parent=parent, terminal_width=WIDTH,
-                        max_content_width=WIDTH)
+    ctx = click.Context(
+        cmd, info_name=name, parent=parent, terminal_width=WIDTH, max_content_width=WIDTH
+    )
     return cmd.get_help(ctx)
 
 
 def reference() -> str:
     group = typer.main.get_command(app)
     assert isinstance(group, click.Group)
-    root_ctx = click.Context(group, info_name="rediscope", terminal_width=WIDTH,
-                             max_content_width=WIDTH)
-    parts = ["# Command reference", "",
-             "Generated from `--help` by `python -m rediscope.cli._generate`; a test keeps it "
-             "in sync.", "", "## rediscope", "", "```", _help(group, "rediscope"), "```", ""]
+    root_ctx = click.Context(
+        group, info_name="rediscope", terminal_width=WIDTH, max_content_width=WIDTH
+    )
+    parts = [
+        "# Command reference",
+        "",
+        "Generated from `--help` by `python -m rediscope.cli._generate`; a test keeps it in sync.",
+        "",
+        "## rediscope",
+        "",
+        "```",
+        _help(group, "rediscope"),
+        "```",
+        "",
+    ]
     for name in group.list_commands(root_ctx):
         cmd = group.get_command(root_ctx, name)
         assert cmd is not None
@@ -42,16 +53,26 @@ def reference() -> str:
             for sub in cmd.list_commands(sub_ctx):
                 subcmd = cmd.get_command(sub_ctx, sub)
                 assert subcmd is not None
-                parts += [f"### rediscope {name} {sub}", "", "```",
-                          _help(subcmd, sub, sub_ctx), "```", ""]
+                parts += [
+                    f"### rediscope {name} {sub}",
+                    "",
+                    "```",
+                    _help(subcmd, sub, sub_ctx),
+                    "```",
+                    "",
+                ]
     return "\n".join(parts)
 
 
 def completion(shell: str) -> str:
     from typer._completion_shared import get_completion_script
 
-    return get_completion_script(prog_name="rediscope", complete_var="_REDISCOPE_COMPLETE",
-                                 shell=shell).rstrip() + "\n"
+    return (
+        get_completion_script(
+            prog_name="rediscope", complete_var="_REDISCOPE_COMPLETE", shell=shell
+        ).rstrip()
+        + "\n"
+    )
 
 
 def outputs() -> dict[Path, str]:
@@ -71,8 +92,12 @@ def main(argv: list[str]) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
     if "--check" in argv and stale:
-        print("stale: " + ", ".join(str(p.relative_to(ROOT)) for p in stale)
-              + " (run python -m rediscope.cli._generate)", file=sys.stderr)
+        print(
+            "stale: "
+            + ", ".join(str(p.relative_to(ROOT)) for p in stale)
+            + " (run python -m rediscope.cli._generate)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
