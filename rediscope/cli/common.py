@@ -13,12 +13,13 @@ one error boundary that turns domain errors into `rediscope: error: ...` and an 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Annotated, Any, TypeVar
@@ -27,9 +28,18 @@ import click
 import typer
 from click.core import ParameterSource
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from rediscope.core.config import Profile, find_profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
+from rediscope.core.scanner import ScanOptions
 from rediscope.errors import Interrupted, RediscopeError, UsageError
 from rediscope.exitcodes import ExitStatus
 from rediscope.render.jsonout import dumps
@@ -245,6 +255,127 @@ _CONFIG_PARAMS: list[tuple[str, Any, Any]] = [
 ]
 _CONN_NAMES = [name for name, _, _ in _CONNECTION_PARAMS]
 
+SCAN = "Scan"
+_SCAN_PARAMS: list[tuple[str, Any, Any]] = [
+    (
+        "match",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--match",
+                help="Only keys matching this glob (SCAN MATCH).",
+                rich_help_panel=SCAN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "type_",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--type",
+                help="Only keys of this type (SCAN TYPE): string, list, set, zset, hash, stream.",
+                rich_help_panel=SCAN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "scan_count",
+        Annotated[
+            int,
+            typer.Option(
+                "--scan-count",
+                min=1,
+                max=1_000_000,
+                help="SCAN COUNT per call.",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        1000,
+    ),
+    (
+        "rate",
+        Annotated[
+            float | None,
+            typer.Option(
+                "--rate",
+                min=1,
+                help="Cap: keys per second per node, paced smoothly.",
+                rich_help_panel=SCAN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "sample",
+        Annotated[
+            int | None,
+            typer.Option(
+                "--sample",
+                min=1,
+                help="Stop after N keys per node and extrapolate totals (marked as estimates).",
+                rich_help_panel=SCAN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "samples",
+        Annotated[
+            int,
+            typer.Option(
+                "--samples",
+                min=0,
+                help="MEMORY USAGE SAMPLES for collections (0 = exact, slower).",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        5,
+    ),
+    (
+        "replica",
+        Annotated[
+            bool,
+            typer.Option(
+                "--replica", help="Read from replicas instead of primaries.", rich_help_panel=SCAN
+            ),
+        ],
+        False,
+    ),
+    (
+        "no_lengths",
+        Annotated[
+            bool,
+            typer.Option(
+                "--no-lengths",
+                help="Skip element counts (STRLEN, LLEN, …), which touch LRU/LFU data "
+                "on servers without CLIENT NO-TOUCH (< 7.2).",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        False,
+    ),
+    (
+        "no_progress",
+        Annotated[
+            bool,
+            typer.Option(
+                "--no-progress",
+                help="No progress bar (it is only shown when stderr is a terminal).",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        False,
+    ),
+]
+_SCAN_NAMES = [name for name, _, _ in _SCAN_PARAMS]
+
 
 def _format_param(formats: Sequence[str]) -> tuple[str, Any, Any]:
     choices = click.Choice(list(formats))
@@ -264,6 +395,14 @@ def _format_param(formats: Sequence[str]) -> tuple[str, Any, Any]:
     )
 
 
+def _stdout_console() -> Console:
+    """Tables for people; piped into a file or pager they keep every column (160 wide)."""
+    console = Console(soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(soft_wrap=False, width=160)
+    return console
+
+
 @dataclass
 class Run:
     """What a command gets: resolved options, consoles, and emit()."""
@@ -273,9 +412,50 @@ class Run:
     connection: ConnectionOptions | None = None
     profile: Profile | None = None
     askpass: bool = False
-    stdout: Console = field(default_factory=lambda: Console(soft_wrap=False))
+    stdout: Console = field(default_factory=lambda: _stdout_console())
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=False))
+    scan_values: dict[str, Any] | None = None
     _spec: ConnectionSpec | None = None
+
+    def scan_options(self) -> ScanOptions:
+        """The shared scan options; -n/--db (or a db in the URL) limits the scan to one db."""
+        v = self.scan_values or {}
+        spec = self.spec()
+        return ScanOptions(
+            match=v.get("match"),
+            type=v.get("type_"),
+            scan_count=v.get("scan_count", 1000),
+            rate=v.get("rate"),
+            sample=v.get("sample"),
+            replica=bool(v.get("replica")),
+            samples=v.get("samples", 5),
+            lengths=not v.get("no_lengths"),
+            db=spec.db if spec.db_explicit else None,
+        )
+
+    @contextlib.contextmanager
+    def progress(self, label: str) -> Iterator[Callable[[int, int], None] | None]:
+        """A progress bar on stderr (only on a terminal, and not with --no-progress)."""
+        v = self.scan_values or {}
+        if v.get("no_progress") or not self.stderr.is_terminal:
+            yield None
+            return
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("keys"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=self.stderr, transient=True) as bar:
+            task = bar.add_task(label, total=None)
+
+            def update(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=max(total, done) or None)
+
+            yield update
 
     def spec(self) -> ConnectionSpec:
         """The resolved connection (flag > env > profile > default)."""
@@ -295,7 +475,25 @@ class Run:
 
     def note(self, message: str) -> None:
         """A note for people, on stderr (never mixed into JSON on stdout)."""
-        self.stderr.print(f"rediscope: {message}", markup=False, highlight=False)
+        self.stderr.print(f"rediscope: {message}", markup=False, highlight=False, soft_wrap=True)
+
+    def finish(self, report: Any, failed: bool = False) -> None:
+        """Emit a scan report, then say on stderr what was partial and exit accordingly:
+        130 when interrupted, 1 when a node failed (what it had is still printed)."""
+        self.emit(report)
+        for text in getattr(report, "notes", ()):
+            self.note(f"note: {text}")
+        scan = getattr(report, "scan", None)
+        if scan is None:
+            return
+        errors = [n.error for n in scan.nodes if n.error]
+        for error in errors:
+            self.note(f"error: {error}")
+        if scan.interrupted:
+            self.note("interrupted: the report above is partial (complete: false)")
+            raise typer.Exit(ExitStatus.INTERRUPTED)
+        if errors:
+            raise typer.Exit(ExitStatus.ERROR)
 
     def emit(self, report: Any) -> None:
         if self.fmt == "json":
@@ -345,7 +543,7 @@ def _apply_profile_defaults(
 
 
 def rediscope_command(
-    connection: bool = True, formats: Sequence[str] = ("table", "json")
+    connection: bool = True, scan: bool = False, formats: Sequence[str] = ("table", "json")
 ) -> Callable[[F], F]:
     """Add the shared options and the error boundary to a command function taking `run`."""
 
@@ -353,6 +551,8 @@ def rediscope_command(
         sig = inspect.signature(func, eval_str=True)
         own = [p for p in sig.parameters.values() if p.name != "run"]
         extra = [_format_param(formats)]
+        if scan:
+            extra += _SCAN_PARAMS
         if connection:
             extra += _CONNECTION_PARAMS
         extra += _CONFIG_PARAMS
@@ -368,14 +568,22 @@ def rediscope_command(
             ctx = click.get_current_context()
             profile_name = kwargs.pop("profile") or os.environ.get("REDISCOPE_PROFILE")
             config = kwargs.pop("config")
-            conn_values = {name: kwargs.pop(name) for name in _CONN_NAMES} if connection else None
-            askpass = bool(conn_values.pop("askpass")) if conn_values else False
             try:
                 try:
                     profile = find_profile(config, profile_name)
                     if profile is not None:
                         _apply_profile_defaults(ctx, profile, command, kwargs)
-                    run = Run(fmt=kwargs.pop("fmt"), command=command, profile=profile)
+                    conn_values = (
+                        {name: kwargs.pop(name) for name in _CONN_NAMES} if connection else None
+                    )
+                    askpass = bool(conn_values.pop("askpass")) if conn_values else False
+                    scan_values = {n: kwargs.pop(n) for n in _SCAN_NAMES} if scan else None
+                    run = Run(
+                        fmt=kwargs.pop("fmt"),
+                        command=command,
+                        profile=profile,
+                        scan_values=scan_values,
+                    )
                     if conn_values is not None:
                         if conn_values.get("password"):
                             run.note(

@@ -54,6 +54,7 @@ class ConnectionSpec:
     key: str | None = None
     insecure: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    db_explicit: bool = False  # a flag, URL path or profile named the db
 
     @property
     def address(self) -> str:
@@ -207,6 +208,7 @@ def resolve(
     if not 0 < timeout <= 3600:
         raise UsageError(f"--timeout must be between 0 and 3600 seconds, not {timeout:g}")
     fields["timeout"] = timeout
+    fields["db_explicit"] = "db" in fields
     if fields.get("db", 0) < 0:
         raise UsageError("--db must be >= 0")
     if fields.get("scheme") == "rediss":

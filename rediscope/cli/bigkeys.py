@@ -1,0 +1,68 @@
+"""`rediscope bigkeys`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rediscope.cli.common import Run, rediscope_command
+from rediscope.core.bigkeys import bigkeys as core_bigkeys
+from rediscope.core.units import parse_size
+from rediscope.exitcodes import ExitStatus
+
+app = typer.Typer()
+
+
+@app.command()
+@rediscope_command(scan=True)
+def bigkeys(
+    run: Run,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top", min=1, max=10000, help="How many keys to list, by bytes and per type."
+        ),
+    ] = 20,
+    min_bytes: Annotated[
+        str | None,
+        typer.Option(
+            "--min-bytes",
+            help="Threshold: keys of at least this size (10MB, 512KiB).",
+            show_default=False,
+        ),
+    ] = None,
+    min_elements: Annotated[
+        int | None,
+        typer.Option(
+            "--min-elements",
+            min=1,
+            help="Threshold: collections with at least N elements.",
+            show_default=False,
+        ),
+    ] = None,
+    fail_if_found: Annotated[
+        bool,
+        typer.Option("--fail-if-found", help="Exit 1 when any key reaches a threshold (for CI)."),
+    ] = False,
+) -> None:
+    """Find the biggest keys by memory and by element count, on every node, in one pass.
+
+    \b
+    Examples:
+      rediscope bigkeys --url redis://db1:6379 --top 50
+      rediscope bigkeys --min-bytes 10MB --min-elements 100000 --fail-if-found --format json
+    """
+    size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
+    with run.progress("scanning") as progress:
+        report = core_bigkeys(
+            run.spec(),
+            run.scan_options(),
+            top=top,
+            min_bytes=size,
+            min_elements=min_elements,
+            progress=progress,
+        )
+    run.finish(report)
+    if fail_if_found and report.over_threshold:
+        raise typer.Exit(ExitStatus.ERROR)

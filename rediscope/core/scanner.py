@@ -1,0 +1,617 @@
+"""The one keyspace scanner behind memory, bigkeys and patterns.
+
+It walks SCAN on every node that holds data (the server, or every primary of a cluster in
+parallel; replicas with --replica), in every logical database that holds keys, and for each SCAN
+batch pipelines only the per-key commands its collectors need. The hot path speaks RESP over the
+socket that redis-py opened (so AUTH, TLS and unix sockets are the connection layer's), packs
+commands with bytes formatting and parses replies with hiredis. Each round trip carries the next
+SCAN, the first-phase commands of the newest batch (TYPE, MEMORY USAGE, PTTL, OBJECT ...) and the
+length commands of the batch before it (they depend on its TYPE replies); the collectors process a
+batch while the server works on the next request.
+
+Collectors keep bounded state (top-N heaps, per-type totals, histograms) and are fed whole
+batches: client memory does not grow with the number of keys.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import hiredis
+import redis
+
+from rediscope.core.connection import ConnectionSpec, client, describe_error, translate_errors
+from rediscope.core.info import info, keyspace_dbs
+from rediscope.core.target import Node, Target, discover
+from rediscope.errors import CommandDenied, RediscopeError, UsageError
+
+TYPES = ("string", "list", "set", "zset", "hash", "stream")
+LENGTH_COMMANDS = {
+    b"string": b"STRLEN",
+    b"list": b"LLEN",
+    b"set": b"SCARD",
+    b"zset": b"ZCARD",
+    b"hash": b"HLEN",
+    b"stream": b"XLEN",
+}
+#: what a collector may ask for, per key
+NEEDS = ("memory", "length", "ttl", "encoding", "idle", "freq")
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    match: str | None = None
+    type: str | None = None
+    scan_count: int = 1000
+    rate: float | None = None  # keys per second, per node
+    sample: int | None = None  # stop after N keys per node
+    replica: bool = False
+    samples: int = 5  # MEMORY USAGE SAMPLES
+    lengths: bool = True
+    db: int | None = None
+
+    def validate(self) -> None:
+        if not 1 <= self.scan_count <= 1_000_000:
+            raise UsageError("--scan-count must be between 1 and 1000000")
+        if self.rate is not None and self.rate <= 0:
+            raise UsageError("--rate must be a positive number of keys per second")
+        if self.sample is not None and self.sample < 1:
+            raise UsageError("--sample must be at least 1")
+        if self.samples < 0:
+            raise UsageError("--samples must be 0 (exact) or more")
+        if self.type is not None and self.type not in TYPES:
+            raise UsageError(f"--type must be one of {', '.join(TYPES)}")
+
+
+@dataclass
+class Batch:
+    """One SCAN batch with the replies the collectors asked for (None where not asked)."""
+
+    node: str
+    db: int
+    keys: list[bytes]
+    types: list[bytes]
+    memory: list[int | None] | None = None
+    lengths: list[int | None] | None = None
+    ttl_ms: list[int | None] | None = None
+    encoding: list[bytes | None] | None = None
+    idle: list[int | None] | None = None
+    freq: list[int | None] | None = None
+
+
+class Collector(Protocol):
+    """Aggregates batches with bounded state; one instance per node, merged at the end."""
+
+    needs: frozenset[str]
+
+    def add(self, batch: Batch) -> None: ...
+
+    def merge(self, other: Any) -> None: ...
+
+
+@dataclass
+class NodeScan:
+    """What happened on one node."""
+
+    address: str
+    role: str
+    dbs: list[int] = field(default_factory=list)
+    dbsize: int = 0  # keys the node held at the start (INFO keyspace), over the scanned dbs
+    keys_scanned: int = 0  # keys measured (passed to collectors)
+    keys_vanished: int = 0  # gone between SCAN and the per-key commands
+    keys_retyped: int = 0  # changed type between TYPE and the length command
+    seconds: float = 0.0
+    sampled: bool = False
+    complete: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    nodes: tuple[NodeScan, ...]
+    keys_scanned: int
+    keys_vanished: int
+    keys_retyped: int
+    seconds: float
+    sampled: bool
+    complete: bool
+    interrupted: bool
+    #: factor from keys scanned to keys held (1.0 when the scan was full)
+    extrapolation: float
+    notes: tuple[str, ...] = ()
+
+
+ProgressFn = Callable[[int, int], None]  # (keys done so far over all nodes, total expected)
+
+
+class _Denied(Exception):
+    def __init__(self, command: str, reply: str) -> None:
+        super().__init__(command)
+        self.command = command
+        self.reply = reply
+
+
+def _bulk(arg: bytes) -> bytes:
+    return b"$%d\r\n%b\r\n" % (len(arg), arg)
+
+
+def _cmd(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(_bulk(a) for a in args)
+
+
+class _RespSocket:
+    """A connected, authenticated socket from redis-py, read with a hiredis Reader."""
+
+    def __init__(self, spec: ConnectionSpec, db: int, timeout: float) -> None:
+        self.spec = spec
+        self._client = client(spec, db=db, timeout=timeout)
+        self._conn = self._client.connection_pool.make_connection()
+        with translate_errors(spec):
+            self._conn.connect()
+        self.sock: socket.socket = self._conn._sock  # type: ignore[attr-defined]
+        self.reader = hiredis.Reader()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read(self, n: int) -> list[Any]:
+        out: list[Any] = []
+        gets, feed, recv = self.reader.gets, self.reader.feed, self.sock.recv
+        append = out.append
+        while len(out) < n:
+            reply = gets()
+            if reply is False:
+                data = recv(1 << 18)
+                if not data:
+                    raise redis.ConnectionError("Connection closed by server.")
+                feed(data)
+                continue
+            append(reply)
+        return out
+
+    def call(self, *args: bytes) -> Any:
+        self.send(_cmd(*args))
+        return self.read(1)[0]
+
+    def close(self) -> None:
+        self._conn.disconnect()
+        self._client.close()
+
+
+def _is_error(reply: Any) -> bool:
+    return isinstance(reply, hiredis.ReplyError)
+
+
+def _denied(reply: Any) -> bool:
+    text = str(reply).lower()
+    return _is_error(reply) and (
+        text.startswith("noperm") or "unknown command" in text or "no permissions" in text
+    )
+
+
+class _NodeScanner:
+    """Scans one node, one db after another, feeding its own collectors."""
+
+    def __init__(
+        self,
+        spec: ConnectionSpec,
+        node: Node,
+        opts: ScanOptions,
+        collectors: Sequence[Collector],
+        needs: set[str],
+        stop: threading.Event,
+        progress: Callable[[int], None],
+        notes: list[str],
+    ) -> None:
+        self.spec = spec
+        self.node = node
+        self.opts = opts
+        self.collectors = collectors
+        self.needs = needs
+        self.stop = stop
+        self.progress = progress
+        self.notes = notes
+        self.result = NodeScan(address=node.address, role=node.role)
+        self._sent = 0  # keys dispatched over all dbs (for --sample)
+
+    # -- request building ---------------------------------------------------------------
+    def _phase_a_format(self) -> tuple[bytes, int, list[str]]:
+        """A bytes %-format per key (each %b is the key as a bulk string) and its columns."""
+        parts = [b"*2\r\n$4\r\nTYPE\r\n%b"]
+        columns = ["type"]
+        if "memory" in self.needs:
+            parts.append(
+                b"*5\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n%b"
+                + _bulk(b"SAMPLES")
+                + _bulk(str(self.opts.samples).encode())
+            )
+            columns.append("memory")
+        if "ttl" in self.needs:
+            parts.append(b"*2\r\n$4\r\nPTTL\r\n%b")
+            columns.append("ttl_ms")
+        for need, sub in (("encoding", b"ENCODING"), ("idle", b"IDLETIME"), ("freq", b"FREQ")):
+            if need in self.needs:
+                parts.append(b"*3\r\n$6\r\nOBJECT\r\n" + _bulk(sub) + b"%b")
+                columns.append(need)
+        return b"".join(parts), len(parts), columns
+
+    def _scan_cmd(self, cursor: bytes, count: int) -> bytes:
+        args = [b"SCAN", cursor]
+        if self.opts.match:
+            args += [b"MATCH", self.opts.match.encode()]
+        args += [b"COUNT", str(count).encode()]
+        if self.opts.type:
+            args += [b"TYPE", self.opts.type.encode()]
+        return _cmd(*args)
+
+    # -- the scan -----------------------------------------------------------------------
+    def run(self) -> NodeScan:
+        start = time.monotonic()
+        try:
+            self._run()
+            self.result.complete = not self.stop.is_set() or self.result.sampled
+        except (redis.RedisError, OSError) as exc:
+            err = describe_error(exc, self.spec, "the scan")
+            self.result.error = f"{self.node.address}: {err.message}"
+        except _Denied as exc:
+            self.result.error = (
+                f"{self.node.address}: the server denied {exc.command} mid-scan: {exc.reply}"
+            )
+        except CommandDenied:
+            raise
+        except RediscopeError as exc:
+            self.result.error = f"{self.node.address}: {exc}"
+        finally:
+            self.result.seconds = round(time.monotonic() - start, 3)
+        return self.result
+
+    def _run(self) -> None:
+        probe = client(self.spec, timeout=self.spec.timeout)
+        try:
+            with translate_errors(self.spec, "INFO keyspace"):
+                dbs = keyspace_dbs(info(probe, "keyspace"))
+        finally:
+            probe.close()
+        if self.opts.db is not None:
+            dbs = {self.opts.db: dbs.get(self.opts.db, 0)}
+        self.result.dbs = sorted(d for d, n in dbs.items() if n > 0)
+        self.result.dbsize = sum(dbs[d] for d in self.result.dbs)
+        for db in self.result.dbs:
+            if self.stop.is_set() or self.result.sampled:
+                break
+            self._scan_db(db)
+
+    def _open(self, db: int) -> _RespSocket:
+        conn = _RespSocket(self.spec, db, self.spec.timeout)
+        if self.node.role == "replica" and self.node.node_id:
+            conn.call(b"READONLY")
+        self._probe(conn)
+        if "length" in self.needs:
+            reply = conn.call(b"CLIENT", b"NO-TOUCH", b"ON")
+            if _is_error(reply):
+                self._note_once(
+                    "length commands (STRLEN, LLEN, …) update each key's LRU/LFU "
+                    "data on this server (CLIENT NO-TOUCH needs Redis 7.2+); use "
+                    "--no-lengths to leave idle times and LFU counters untouched"
+                )
+        return conn
+
+    def _probe(self, conn: _RespSocket) -> None:
+        """Drop what the server denies (ACL, renamed command) with a note; fail if SCAN or
+        TYPE is denied, since nothing can be measured without them."""
+        key = b"rediscope:probe:absent-key"
+        probes: list[tuple[str, tuple[bytes, ...], str]] = [
+            ("type", (b"TYPE", key), "TYPE"),
+            ("scan", (b"SCAN", b"0", b"COUNT", b"1"), "SCAN"),
+            ("memory", (b"MEMORY", b"USAGE", key), "MEMORY USAGE: bytes are not measured"),
+            ("ttl", (b"PTTL", key), "PTTL: TTLs are not measured"),
+            ("encoding", (b"OBJECT", b"ENCODING", key), "OBJECT ENCODING: encodings unknown"),
+            ("idle", (b"OBJECT", b"IDLETIME", key), "OBJECT IDLETIME: idle times unknown"),
+            ("freq", (b"OBJECT", b"FREQ", key), "OBJECT FREQ: access frequencies unknown"),
+        ]
+        if "length" in self.needs:
+            probes += [
+                ("length", (cmd, key), f"{cmd.decode()}: element counts not measured")
+                for cmd in LENGTH_COMMANDS.values()
+            ]
+        for need, args, what in probes:
+            if need not in ("type", "scan") and need not in self.needs:
+                continue
+            reply = conn.call(*args)
+            if not _denied(reply):
+                continue
+            if need in ("type", "scan"):
+                raise CommandDenied(
+                    what, str(reply), "the scan needs SCAN and TYPE; see docs/security.md"
+                )
+            self.needs.discard(need)
+            self._note_once(f"the server denied {what} ({str(reply).split(':')[0].strip()})")
+
+    def _note_once(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def _scan_db(self, db: int) -> None:
+        conn = self._open(db)
+        try:
+            self._walk(conn, db)
+        finally:
+            conn.close()
+
+    def _walk(self, conn: _RespSocket, db: int) -> None:
+        fmt, ncols, columns = self._phase_a_format()
+        opts = self.opts
+        count = opts.scan_count
+        if opts.rate is not None:
+            count = max(1, min(count, int(opts.rate / 10) or 1))
+        limit = opts.sample
+        want_len = "length" in self.needs
+        started = time.monotonic()
+        done_here = 0
+        # batch whose phase-A replies are pending, and the one whose lengths are pending
+        pending_a: list[bytes] | None = None
+        pending_b: tuple[list[bytes], list[Any], list[bytes | None]] | None = None
+        cursor = b"0"
+        conn.send(self._scan_cmd(b"0", count))
+        scan_pending = True
+        while scan_pending or pending_a is not None or pending_b is not None:
+            # 1. read the replies of the last request, in the order it was sent
+            new_keys: list[bytes] = []
+            if scan_pending:
+                reply = conn.read(1)[0]
+                if _is_error(reply):
+                    raise _scan_error(reply)
+                cursor, new_keys = reply[0], reply[1]
+                scan_pending = False
+            # the length commands of the older batch were sent before the newer batch's
+            b_replies = conn.read(len(pending_b[0])) if pending_b else None
+            a_replies = conn.read(len(pending_a) * ncols) if pending_a else None
+            # 2. decide what to send next, and send it before any heavy processing
+            if self.stop.is_set() and not self.result.sampled:
+                new_keys = []
+                cursor = b"0"
+            if limit is not None:
+                room = limit - self._sent
+                if room <= len(new_keys):
+                    new_keys = new_keys[: max(room, 0)]
+                    cursor = b"0"
+                    self.result.sampled = True
+            done_here += len(new_keys)
+            self._sent += len(new_keys)
+            out: list[bytes] = []
+            if cursor != b"0":
+                out.append(self._scan_cmd(cursor, count))
+            next_b = None
+            if pending_a is not None and a_replies is not None:
+                types = a_replies[0::ncols]
+                if want_len:
+                    lens = [LENGTH_COMMANDS.get(t) if isinstance(t, bytes) else None for t in types]
+                    out += [
+                        b"*2\r\n%b%b" % (_bulk(c), _bulk(k))
+                        for k, c in zip(pending_a, lens, strict=True)
+                        if c is not None
+                    ]
+                    next_b = (pending_a, a_replies, lens)
+            if new_keys:
+                out += [fmt % ((_bulk(k),) * ncols) for k in new_keys]
+            if out:
+                conn.send(b"".join(out))
+            scan_pending = cursor != b"0"
+            # 3. process: batches whose replies are all in hand go to the collectors
+            if pending_a is not None and a_replies is not None and not want_len:
+                self._deliver(db, pending_a, a_replies, columns, None, None)
+            if pending_b is not None and b_replies is not None:
+                keys_b, a_b, lens_b = pending_b
+                self._deliver(db, keys_b, a_b, columns, lens_b, b_replies)
+            pending_b = next_b
+            pending_a = new_keys or None
+            # 4. pace
+            if opts.rate is not None:
+                ahead = done_here / opts.rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+
+    def _deliver(
+        self,
+        db: int,
+        keys: list[bytes],
+        replies: list[Any],
+        columns: list[str],
+        length_cmds: list[bytes | None] | None,
+        length_replies: list[Any] | None,
+    ) -> None:
+        ncols = len(columns)
+        cols = {name: replies[i::ncols] for i, name in enumerate(columns)}
+        for name in columns:
+            col = cols[name]
+            bad = next((r for r in col if _is_error(r)), None)
+            if bad is not None:
+                if _denied(bad):
+                    raise _Denied(name, str(bad))
+                cols[name] = [None if _is_error(r) else r for r in col]
+        types = cols["type"]
+        lengths: list[int | None] | None = None
+        retyped: set[int] = set()
+        if length_cmds is not None and length_replies is not None:
+            lengths = [None] * len(keys)
+            it = iter(length_replies)
+            for i, cmd in enumerate(length_cmds):
+                if cmd is None:
+                    continue
+                value = next(it)
+                if _is_error(value):
+                    if _denied(value):
+                        raise _Denied(cmd.decode(), str(value))
+                    retyped.add(i)  # WRONGTYPE: the key changed type under us
+                else:
+                    lengths[i] = value
+        memory = cols.get("memory")
+        keep = [
+            i
+            for i, t in enumerate(types)
+            if t is not None
+            and t != b"none"
+            and i not in retyped
+            and (memory is None or memory[i] is not None)
+        ]
+        if len(keep) != len(keys):
+            self.result.keys_retyped += len(retyped)
+            self.result.keys_vanished += len(keys) - len(keep) - len(retyped)
+            keys = [keys[i] for i in keep]
+            cols = {n: [c[i] for i in keep] for n, c in cols.items()}
+            if lengths is not None:
+                lengths = [lengths[i] for i in keep]
+        if not keys:
+            return
+        batch = Batch(
+            node=self.node.address,
+            db=db,
+            keys=keys,
+            types=cols["type"],
+            memory=cols.get("memory"),
+            lengths=lengths,
+            ttl_ms=cols.get("ttl_ms"),
+            encoding=cols.get("encoding"),
+            idle=cols.get("idle"),
+            freq=cols.get("freq"),
+        )
+        for collector in self.collectors:
+            collector.add(batch)
+        self.result.keys_scanned += len(keys)
+        self.progress(len(keys))
+
+
+def _scan_error(reply: Any) -> Exception:
+    if _denied(reply):
+        return _Denied("SCAN", str(reply))
+    return redis.ResponseError(str(reply))
+
+
+def scan_nodes(target: Target, opts: ScanOptions) -> tuple[Node, ...]:
+    """The nodes a scan covers: every primary, or one replica per shard with --replica."""
+    if not opts.replica:
+        return target.primaries
+    replicas = [n for n in target.nodes if n.role == "replica"]
+    if target.mode == "cluster":
+        chosen: dict[str | None, Node] = {}
+        for node in replicas:
+            chosen.setdefault(node.primary_id, node)
+        missing = [p.address for p in target.primaries if p.node_id not in chosen]
+        if missing:
+            raise RediscopeError(
+                f"--replica: no replica for primary {', '.join(missing)}",
+                "drop --replica to scan the primaries",
+            )
+        return tuple(chosen.values())
+    if not replicas:
+        raise RediscopeError("--replica: the target has no replica to read from")
+    return (replicas[0],)
+
+
+def replica_nodes(conn: redis.Redis) -> list[Node]:
+    """The replicas of a standalone primary, from INFO replication."""
+    data = info(conn, "replication")
+    out = []
+    for name, value in data.items():
+        if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online":
+            out.append(Node(address=f"{value['ip']}:{value['port']}", role="replica"))
+    return out
+
+
+def run_scan(
+    spec: ConnectionSpec,
+    opts: ScanOptions,
+    make_collectors: Callable[[], list[Collector]],
+    progress: ProgressFn | None = None,
+) -> tuple[Target, ScanSummary, list[Collector], ConnectionSpec]:
+    """Scan every node of the target in parallel; merge the per-node collectors.
+
+    Ctrl-C (KeyboardInterrupt in the calling thread) stops every node at its next batch and
+    returns what was gathered, marked interrupted.
+    """
+    opts.validate()
+    target, ident, conn = discover(spec)
+    try:
+        if opts.replica and target.mode == "standalone" and ident.role == "master":
+            target = Target(target.url, target.mode, target.nodes + tuple(replica_nodes(conn)))
+    finally:
+        conn.close()
+    nodes = scan_nodes(target, opts)
+    if not nodes:
+        raise RediscopeError("the target has no node to scan")
+    merged = make_collectors()
+    needs = set().union(*(c.needs for c in merged))
+    if not opts.lengths:
+        needs.discard("length")
+    notes: list[str] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+    done = [0]
+    total = [0]
+
+    def tick(n: int) -> None:
+        with lock:
+            done[0] += n
+            if progress is not None:
+                progress(done[0], total[0])
+
+    scanners = []
+    for node in nodes:
+        node_spec = (
+            spec
+            if target.mode == "standalone"
+            and node.role == "primary"
+            and (len(target.nodes) == 1 or node.address == spec.address)
+            else spec.for_node(node.host, node.port)
+        )
+        scanners.append(
+            _NodeScanner(node_spec, node, opts, make_collectors(), set(needs), stop, tick, notes)
+        )
+    for s in scanners:  # expected totals for the progress bar, before the work starts
+        try:
+            c = client(s.spec, timeout=s.spec.timeout)
+            try:
+                dbs = keyspace_dbs(info(c, "keyspace"))
+            finally:
+                c.close()
+            keys = dbs.get(opts.db, 0) if opts.db is not None else sum(dbs.values())
+            total[0] += min(keys, opts.sample) if opts.sample else keys
+        except (redis.RedisError, OSError):
+            pass
+    started = time.monotonic()
+    interrupted = False
+    with ThreadPoolExecutor(max_workers=len(scanners), thread_name_prefix="scan") as pool:
+        futures = [pool.submit(s.run) for s in scanners]
+        try:
+            while not all(f.done() for f in futures):
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            interrupted = True
+            stop.set()
+    results = [f.result() for f in futures]
+    for s in scanners:
+        for collector, node_collector in zip(merged, s.collectors, strict=True):
+            collector.merge(node_collector)
+    scanned = sum(r.keys_scanned for r in results)
+    held = sum(r.dbsize for r in results)
+    sampled = any(r.sampled for r in results)
+    extrapolation = (held / scanned) if sampled and scanned else 1.0
+    summary = ScanSummary(
+        nodes=tuple(results),
+        keys_scanned=scanned,
+        keys_vanished=sum(r.keys_vanished for r in results),
+        keys_retyped=sum(r.keys_retyped for r in results),
+        seconds=round(time.monotonic() - started, 3),
+        sampled=sampled,
+        complete=all(r.complete and r.error is None for r in results) and not interrupted,
+        interrupted=interrupted,
+        extrapolation=extrapolation,
+        notes=tuple(notes),
+    )
+    return target, summary, merged, spec

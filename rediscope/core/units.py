@@ -1,0 +1,36 @@
+"""Parsing of sizes (10MB, 512KiB) and durations (10s, 26h, 7d) given by people."""
+
+from __future__ import annotations
+
+import re
+
+from rediscope.errors import UsageError
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)\s*$", re.IGNORECASE)
+_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)?", re.IGNORECASE)
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def parse_size(text: str, option: str = "size") -> int:
+    """Bytes from '1500', '10KB' (x1000), '10KiB' (x1024), '1.5GB', '512k' (x1000)."""
+    match = _SIZE.match(text)
+    if not match or (match.group(3) and not match.group(2)):
+        raise UsageError(f"{option}: {text!r} is not a size", "use e.g. 100, 10KB, 512KiB, 1.5GB")
+    number, unit, binary, _ = match.groups()
+    base = 1024 if binary else 1000
+    return int(float(number) * base ** _POWERS[unit.lower()])
+
+
+def parse_duration(text: str, option: str = "duration") -> float:
+    """Seconds from '10s', '1h30m', '7d', '250ms', or a bare number of seconds."""
+    stripped = text.strip()
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(stripped):
+        if match.start() != pos or not match.group(0):
+            break
+        total += float(match.group(1)) * _SECONDS[(match.group(2) or "s").lower()]
+        pos = match.end()
+    if not stripped or pos != len(stripped):
+        raise UsageError(f"{option}: {text!r} is not a duration", "use e.g. 30s, 5m, 26h, 7d")
+    return total
