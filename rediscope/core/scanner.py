@@ -356,7 +356,8 @@ class _NodeScanner:
         done_here = 0
         # batch whose phase-A replies are pending, and the one whose lengths are pending
         pending_a: list[bytes] | None = None
-        pending_b: tuple[list[bytes], list[Any], list[bytes | None]] | None = None
+        # (keys, their phase-A replies, length command per key, length commands sent)
+        pending_b: tuple[list[bytes], list[Any], list[bytes | None], int] | None = None
         cursor = b"0"
         conn.send(self._scan_cmd(b"0", count))
         scan_pending = True
@@ -370,7 +371,7 @@ class _NodeScanner:
                 cursor, new_keys = reply[0], reply[1]
                 scan_pending = False
             # the length commands of the older batch were sent before the newer batch's
-            b_replies = conn.read(len(pending_b[0])) if pending_b else None
+            b_replies = conn.read(pending_b[3]) if pending_b else None
             a_replies = conn.read(len(pending_a) * ncols) if pending_a else None
             # 2. decide what to send next, and send it before any heavy processing
             if self.stop.is_set() and not self.result.sampled:
@@ -392,12 +393,13 @@ class _NodeScanner:
                 types = a_replies[0::ncols]
                 if want_len:
                     lens = [LENGTH_COMMANDS.get(t) if isinstance(t, bytes) else None for t in types]
-                    out += [
+                    length_cmds = [
                         b"*2\r\n%b%b" % (_bulk(c), _bulk(k))
                         for k, c in zip(pending_a, lens, strict=True)
                         if c is not None
                     ]
-                    next_b = (pending_a, a_replies, lens)
+                    out += length_cmds
+                    next_b = (pending_a, a_replies, lens, len(length_cmds))
             if new_keys:
                 out += [fmt % ((_bulk(k),) * ncols) for k in new_keys]
             if out:
@@ -407,7 +409,7 @@ class _NodeScanner:
             if pending_a is not None and a_replies is not None and not want_len:
                 self._deliver(db, pending_a, a_replies, columns, None, None)
             if pending_b is not None and b_replies is not None:
-                keys_b, a_b, lens_b = pending_b
+                keys_b, a_b, lens_b, _ = pending_b
                 self._deliver(db, keys_b, a_b, columns, lens_b, b_replies)
             pending_b = next_b
             pending_a = new_keys or None

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rediscope.core.bigkeys import bigkeys
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.ping import ping
+from rediscope.core.scanner import ScanOptions
 
 TOUR: list[tuple[str, Callable[[ConnectionSpec], Any]]] = [
     ("ping", lambda spec: ping(spec, count=5)),
+    ("bigkeys --top 10", lambda spec: bigkeys(spec, ScanOptions(), top=10)),
 ]

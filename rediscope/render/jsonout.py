@@ -18,11 +18,16 @@ SCHEMA_VERSION = 1
 def to_jsonable(value: Any) -> Any:
     """Dataclasses, tuples, enums and bytes keys into plain JSON values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_jsonable(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if not f.metadata.get("json_skip")
-        }
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if isinstance(item, bytes):  # a key name: text, or redis-cli's quoted form
+                out[f.name], escaped = json_key(item)
+                if escaped:
+                    out[f"{f.name}_escaped"] = True
+            else:
+                out[f.name] = to_jsonable(item)
+        return out
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, bytes):
