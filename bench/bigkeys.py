@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -36,16 +37,36 @@ class Timing:
         return self.keys / self.seconds if self.seconds else 0.0
 
 
+def _vm_hwm_kb(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def run_measured(name: str, argv: list[str], keys: int) -> Timing:
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"{name} failed ({proc.returncode}): {err[-500:]}")
-    return Timing(name, seconds, usage.ru_maxrss / 1024, keys)
+    """Wall time and peak RSS of one command. Peak RSS is the process's own VmHWM, polled every
+    10 ms until it exits (ru_maxrss would also count the forking parent's memory)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        peak = 0
+        while proc.poll() is None:
+            hwm = _vm_hwm_kb(proc.pid)
+            if hwm is not None and proc.poll() is None:
+                peak = max(peak, hwm)
+            time.sleep(0.01)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(
+                f"{name} failed ({proc.returncode}): {err.read().decode(errors='replace')[-500:]}"
+            )
+    return Timing(name, seconds, peak / 1024, keys)
 
 
 def load(server: LocalServer, keys: int) -> int:

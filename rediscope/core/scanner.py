@@ -18,8 +18,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -137,6 +139,22 @@ class _Denied(Exception):
         self.reply = reply
 
 
+_KEY = b"$%d\r\n%b\r\n"  # a key as a bulk string, formatted with (len(key), key)
+#: per type, the length command as a %-format taking (len(key), key)
+_LENGTH_FORMATS = {
+    t: b"*2\r\n$%d\r\n%b\r\n" % (len(c), c) + _KEY for t, c in LENGTH_COMMANDS.items()
+}
+
+
+@dataclass
+class _Request:
+    """What one pipelined request carries, so its replies can be read back in order."""
+
+    scan: bool = False
+    a: list[bytes] | None = None
+    b: tuple[list[bytes], list[Any], list[bytes | None], int] | None = None
+
+
 def _bulk(arg: bytes) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(arg), arg)
 
@@ -184,6 +202,9 @@ class _RespSocket:
         self._client.close()
 
 
+_ReplyError = hiredis.ReplyError
+
+
 def _is_error(reply: Any) -> bool:
     return isinstance(reply, hiredis.ReplyError)
 
@@ -222,7 +243,8 @@ class _NodeScanner:
 
     # -- request building ---------------------------------------------------------------
     def _phase_a_format(self) -> tuple[bytes, int, list[str]]:
-        """A bytes %-format per key (each %b is the key as a bulk string) and its columns."""
+        """A bytes %-format per key (each `$%d\\r\\n%b\\r\\n` is the key as a bulk string)
+        and its columns."""
         parts = [b"*2\r\n$4\r\nTYPE\r\n%b"]
         columns = ["type"]
         if "memory" in self.needs:
@@ -239,7 +261,7 @@ class _NodeScanner:
             if need in self.needs:
                 parts.append(b"*3\r\n$6\r\nOBJECT\r\n" + _bulk(sub) + b"%b")
                 columns.append(need)
-        return b"".join(parts), len(parts), columns
+        return b"".join(parts).replace(b"%b", _KEY), len(parts), columns
 
     def _scan_cmd(self, cursor: bytes, count: int) -> bytes:
         args = [b"SCAN", cursor]
@@ -345,75 +367,85 @@ class _NodeScanner:
             conn.close()
 
     def _walk(self, conn: _RespSocket, db: int) -> None:
+        """Keep the server busy: every request starts with the next SCAN, then the length
+        commands of an older batch, then phase A (TYPE, MEMORY USAGE, ...) of the newest batch.
+        The client reads a request's SCAN reply as soon as it arrives and sends the next request
+        before reading the rest, so the server always has queued work while the client parses
+        and aggregates."""
         fmt, ncols, columns = self._phase_a_format()
         opts = self.opts
         count = opts.scan_count
         if opts.rate is not None:
             count = max(1, min(count, int(opts.rate / 10) or 1))
-        limit = opts.sample
         want_len = "length" in self.needs
         started = time.monotonic()
         done_here = 0
-        # batch whose phase-A replies are pending, and the one whose lengths are pending
-        pending_a: list[bytes] | None = None
-        # (keys, their phase-A replies, length command per key, length commands sent)
-        pending_b: tuple[list[bytes], list[Any], list[bytes | None], int] | None = None
-        cursor = b"0"
-        conn.send(self._scan_cmd(b"0", count))
-        scan_pending = True
-        while scan_pending or pending_a is not None or pending_b is not None:
-            # 1. read the replies of the last request, in the order it was sent
-            new_keys: list[bytes] = []
-            if scan_pending:
+        inflight: deque[_Request] = deque()
+        to_a: deque[list[bytes]] = deque()  # batches from SCAN, phase A not yet sent
+        to_b: deque[tuple[list[bytes], list[Any], list[bytes | None], int]] = deque()
+        state = {"cursor": b"0", "finished": False}
+
+        def send_next() -> None:
+            req = _Request()
+            out: list[bytes] = []
+            cursor = state["cursor"]
+            if cursor is not None and not state["finished"]:
+                out.append(self._scan_cmd(cursor, count))  # type: ignore[arg-type]
+                req.scan = True
+                state["cursor"] = None
+            if to_b:
+                req.b = b = to_b.popleft()
+                out.extend(
+                    b[2][i] % (len(k), k)  # type: ignore[operator]
+                    for i, k in enumerate(b[0])
+                    if b[2][i] is not None
+                )
+            if to_a:
+                req.a = to_a.popleft()
+                out.extend([fmt % ((len(k), k) * ncols) for k in req.a])
+            if out:
+                conn.send(b"".join(out))
+                inflight.append(req)
+
+        send_next()
+        while inflight:
+            req = inflight[0]
+            if req.scan:
                 reply = conn.read(1)[0]
                 if _is_error(reply):
                     raise _scan_error(reply)
-                cursor, new_keys = reply[0], reply[1]
-                scan_pending = False
-            # the length commands of the older batch were sent before the newer batch's
-            b_replies = conn.read(pending_b[3]) if pending_b else None
-            a_replies = conn.read(len(pending_a) * ncols) if pending_a else None
-            # 2. decide what to send next, and send it before any heavy processing
-            if self.stop.is_set() and not self.result.sampled:
-                new_keys = []
-                cursor = b"0"
-            if limit is not None:
-                room = limit - self._sent
-                if room <= len(new_keys):
-                    new_keys = new_keys[: max(room, 0)]
-                    cursor = b"0"
-                    self.result.sampled = True
-            done_here += len(new_keys)
-            self._sent += len(new_keys)
-            out: list[bytes] = []
-            if cursor != b"0":
-                out.append(self._scan_cmd(cursor, count))
-            next_b = None
-            if pending_a is not None and a_replies is not None:
-                types = a_replies[0::ncols]
+                cursor, keys = reply[0], reply[1]
+                finished = cursor == b"0"
+                if self.stop.is_set() and not self.result.sampled:
+                    finished, keys = True, []
+                if opts.sample is not None:
+                    room = opts.sample - self._sent
+                    if room <= len(keys):
+                        keys = keys[: max(room, 0)]
+                        finished = True
+                        self.result.sampled = True
+                state["cursor"] = None if finished else cursor
+                state["finished"] = finished
+                self._sent += len(keys)
+                done_here += len(keys)
+                if keys:
+                    to_a.append(keys)
+            send_next()  # the server works on it while we read and aggregate `req`
+            inflight.popleft()
+            b_replies = conn.read(req.b[3]) if req.b is not None else None
+            a_replies = conn.read(len(req.a) * ncols) if req.a is not None else None
+            if req.a is not None and a_replies is not None:
                 if want_len:
-                    lens = [LENGTH_COMMANDS.get(t) if isinstance(t, bytes) else None for t in types]
-                    length_cmds = [
-                        b"*2\r\n%b%b" % (_bulk(c), _bulk(k))
-                        for k, c in zip(pending_a, lens, strict=True)
-                        if c is not None
-                    ]
-                    out += length_cmds
-                    next_b = (pending_a, a_replies, lens, len(length_cmds))
-            if new_keys:
-                out += [fmt % ((_bulk(k),) * ncols) for k in new_keys]
-            if out:
-                conn.send(b"".join(out))
-            scan_pending = cursor != b"0"
-            # 3. process: batches whose replies are all in hand go to the collectors
-            if pending_a is not None and a_replies is not None and not want_len:
-                self._deliver(db, pending_a, a_replies, columns, None, None)
-            if pending_b is not None and b_replies is not None:
-                keys_b, a_b, lens_b, _ = pending_b
-                self._deliver(db, keys_b, a_b, columns, lens_b, b_replies)
-            pending_b = next_b
-            pending_a = new_keys or None
-            # 4. pace
+                    templates = [_LENGTH_FORMATS.get(t) for t in a_replies[0::ncols]]
+                    sent = sum(1 for t in templates if t is not None)
+                    to_b.append((req.a, a_replies, templates, sent))
+                else:
+                    self._deliver(db, req.a, a_replies, columns, None, None)
+            if not inflight:
+                send_next()  # the last batches' length commands
+            if req.b is not None and b_replies is not None:
+                keys_b, a_b, templates_b, _ = req.b
+                self._deliver(db, keys_b, a_b, columns, templates_b, b_replies)
             if opts.rate is not None:
                 ahead = done_here / opts.rate - (time.monotonic() - started)
                 if ahead > 0:
@@ -432,7 +464,9 @@ class _NodeScanner:
         cols = {name: replies[i::ncols] for i, name in enumerate(columns)}
         for name in columns:
             col = cols[name]
-            bad = next((r for r in col if _is_error(r)), None)
+            if _ReplyError not in map(type, col):  # the common case, checked in C
+                continue
+            bad = next(r for r in col if _is_error(r))
             if bad is not None:
                 if _denied(bad):
                     raise _Denied(name, str(bad))
@@ -449,7 +483,7 @@ class _NodeScanner:
                 value = next(it)
                 if _is_error(value):
                     if _denied(value):
-                        raise _Denied(cmd.decode(), str(value))
+                        raise _Denied(cmd.split(b"\r\n")[2].decode(), str(value))
                     retyped.add(i)  # WRONGTYPE: the key changed type under us
                 else:
                     lengths[i] = value
@@ -591,8 +625,8 @@ def run_scan(
     with ThreadPoolExecutor(max_workers=len(scanners), thread_name_prefix="scan") as pool:
         futures = [pool.submit(s.run) for s in scanners]
         try:
-            while not all(f.done() for f in futures):
-                time.sleep(0.05)
+            while futures_wait(futures, timeout=0.25).not_done:
+                pass
         except KeyboardInterrupt:
             interrupted = True
             stop.set()

@@ -1,0 +1,222 @@
+"""Key-pattern inference: each key to the pattern a person would name, deterministically.
+
+Per key (pure, no state but a cache of literal words):
+- user rules first (glob or regex, first match wins);
+- split on the separators (default ':'), keep literal words, replace variable segments with
+  '*': integers, UUIDs, hex ids (>= 8 hex chars with a digit, e.g. sha1), dates and timestamps,
+  IPv4 and IPv6 addresses, e-mail addresses, base64/url-safe tokens, and segments mixing letters
+  with long digit runs (>= 4 digits);
+- inside a segment, variable parts next to literal text are generalised too: values after '='
+  (`page=3` -> `page=*`), digit runs between punctuation (`post#123#c` -> `post#*#c`), UUIDs and
+  hex ids; short digit runs glued to letters (`v2`, `ec2`) stay literal;
+- Redis Cluster hash tags keep their braces: `{user:42}:cart` -> `{user:*}:cart`.
+
+Across keys, PatternFolder folds literal siblings that are clearly variable (more than
+`fold_at` distinct words at the same position under the same prefix become '*'), with bounded
+memory and a result that does not depend on key order.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rediscope.errors import ConfigError
+
+DEFAULT_SEPARATORS = ":"
+STAR = "*"
+
+_HEX = r"[0-9a-fA-F]"
+_UUID = rf"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+_DATE = r"\d{4}-\d{2}(?:-\d{2})?(?:[T ]\d{2}(?:[:.]?\d{2}){0,2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
+_EMAIL = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
+# a whole segment that is an identifier, not a word
+_VARIABLE = re.compile(
+    rf"(?:{_UUID}|(?={_HEX}{{8,}}\Z){_HEX}*\d{_HEX}*|{_DATE}|{_IPV4}|{_EMAIL}"
+    r"|[A-Za-z_-]*\d{4,}[A-Za-z0-9_-]*"  # letters mixed with a long digit run
+    r"|(?=[A-Za-z0-9+/_=-]*[A-Z])(?=[A-Za-z0-9+/_=-]*[a-z])(?=[A-Za-z0-9+/_=-]*\d)"
+    r"[A-Za-z0-9+/_-]{16,}={0,2})"  # base64 / url-safe token
+)
+# inside a segment: values after '=', and digit runs / uuids / hex ids / dates / IPs that
+# stand between punctuation rather than glued to letters
+_INNER = re.compile(
+    rf"(?<==)[^&;,=#|/]+"
+    rf"|(?<![A-Za-z0-9])(?:{_UUID}|{_DATE}|{_IPV4}|{_EMAIL}|(?=[0-9a-fA-F]*\d){_HEX}{{8,}}|\d+)"
+    rf"(?![A-Za-z0-9])"
+)
+_IPV6 = re.compile(
+    r"(?<![0-9A-Za-z])(?=[0-9a-fA-F:]*\d)"
+    r"(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}"
+    r"|(?:[0-9a-fA-F]{1,4}:){0,6}(?:[0-9a-fA-F]{1,4})?::(?:[0-9a-fA-F]{1,4}:){0,6}"
+    r"[0-9a-fA-F]{0,4})(?![0-9A-Za-z])"
+)
+_IPV6_MARK = "\x00ip6\x00"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A user rule: a glob or a regex; the key's pattern becomes `name` (or the rule's text)."""
+
+    name: str
+    glob: str | None = None
+    regex: str | None = None
+
+    def compiled(self) -> re.Pattern[str]:
+        return (
+            re.compile(fnmatch.translate(self.glob)) if self.glob else re.compile(self.regex or "")
+        )
+
+
+def load_rules(path: str | Path) -> list[Rule]:
+    """Rules from YAML: a list of {glob: ..} or {regex: ..}, each with an optional name."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read rules file {p}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}" if mark is not None else str(p)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    return rules_from_data(data, str(p))
+
+
+def rules_from_data(data: Any, where: str) -> list[Rule]:
+    if data is None:
+        return []
+    if isinstance(data, dict) and "rules" in data:
+        data = data["rules"]
+    if not isinstance(data, list):
+        raise ConfigError(f"{where}: rules must be a list of {{glob|regex, name}} mappings")
+    rules = []
+    for i, item in enumerate(data, 1):
+        if isinstance(item, str):
+            item = {"glob": item}
+        if not isinstance(item, dict) or not (("glob" in item) ^ ("regex" in item)):
+            raise ConfigError(f"{where}: rule {i} needs exactly one of 'glob' or 'regex'")
+        unknown = set(item) - {"glob", "regex", "name"}
+        if unknown:
+            raise ConfigError(f"{where}: rule {i} has unknown keys {sorted(unknown)}")
+        glob, regex = item.get("glob"), item.get("regex")
+        rule = Rule(name=str(item.get("name") or glob or regex), glob=glob, regex=regex)
+        try:
+            rule.compiled()
+        except re.error as exc:
+            raise ConfigError(f"{where}: rule {i}: invalid regex: {exc}") from None
+        rules.append(rule)
+    return rules
+
+
+class PatternInferer:
+    """key (bytes) -> pattern (str). Deterministic per key; fast (a cache of literal words)."""
+
+    CACHE_MAX = 100_000
+
+    def __init__(self, separators: str = DEFAULT_SEPARATORS, rules: Iterable[Rule] = ()) -> None:
+        if not separators:
+            raise ConfigError("--separators needs at least one character")
+        self.separators = separators
+        self._split = re.compile("([" + re.escape(separators) + "])").split
+        self._one_sep = separators if len(separators) == 1 else None
+        self._rules = [(r.compiled().match, r.name) for r in rules]
+        self._cache: dict[str, str] = {}
+        self._ipv6 = ":" in separators
+
+    def segment(self, seg: str) -> str:
+        """The pattern of one segment."""
+        if seg.isdigit():
+            return STAR
+        cached = self._cache.get(seg)
+        if cached is not None:
+            return cached
+        if not seg.isprintable():
+            return STAR
+        if _VARIABLE.fullmatch(seg):
+            return STAR
+        out = _INNER.sub(STAR, seg) if any(c.isdigit() for c in seg) or "=" in seg else seg
+        if out == seg and len(self._cache) < self.CACHE_MAX:
+            self._cache[seg] = seg
+        return out
+
+    def infer(self, key: bytes) -> str:
+        text = key.decode("utf-8", "surrogateescape")
+        for match, name in self._rules:
+            if match(text):
+                return name
+        if self._ipv6 and text.count(":") >= 3:
+            text = _IPV6.sub(_IPV6_MARK, text)
+        seg = self.segment
+        if self._one_sep is not None:
+            parts = text.split(self._one_sep)
+            pattern = self._one_sep.join([seg(p) if p else p for p in parts])
+        else:
+            parts = self._split(text)
+            pattern = "".join([seg(p) if i % 2 == 0 and p else p for i, p in enumerate(parts)])
+        if _IPV6_MARK in pattern:
+            pattern = pattern.replace(_IPV6_MARK, STAR)
+        return pattern
+
+
+class PatternFolder:
+    """Folds literal siblings into '*' when a position under a prefix has more than `fold_at`
+    distinct literal words. Works on a table pattern -> aggregate, merging aggregates with the
+    `merge` callable; state is bounded by the table it compacts."""
+
+    def __init__(self, separators: str = DEFAULT_SEPARATORS, fold_at: int = 100) -> None:
+        self.fold_at = fold_at
+        self._split = re.compile("([" + re.escape(separators) + "])").split
+        self.folded: set[tuple[str, ...]] = set()  # prefixes (segments+separators) that fold
+
+    def parts(self, pattern: str) -> list[str]:
+        return self._split(pattern)
+
+    def apply_known(self, pattern: str) -> str:
+        """Fold a new pattern by the prefixes already known to fold."""
+        if not self.folded:
+            return pattern
+        parts = self._split(pattern)
+        changed = False
+        for i in range(0, len(parts), 2):
+            if parts[i] != STAR and tuple(parts[:i]) in self.folded:
+                parts[i] = _fold_word(parts[i])
+                changed = True
+        return "".join(parts) if changed else pattern
+
+    def fold(self, table: dict[str, Any], merge: Any) -> dict[str, Any]:
+        """Fold until nothing changes; returns the new table (aggregates merged)."""
+        while True:
+            children: dict[tuple[str, ...], set[str]] = {}
+            split = {p: self._split(p) for p in table}
+            for parts in split.values():
+                for i in range(0, len(parts), 2):
+                    word = parts[i]
+                    if word == STAR or word == "{*}" or not word:
+                        continue
+                    prefix = tuple(parts[:i])
+                    seen = children.setdefault(prefix, set())
+                    if len(seen) <= self.fold_at:
+                        seen.add(word)
+            new = {prefix for prefix, seen in children.items() if len(seen) > self.fold_at}
+            new -= self.folded
+            if not new:
+                return table
+            self.folded |= new
+            out: dict[str, Any] = {}
+            for pattern, agg in table.items():
+                target = self.apply_known(pattern)
+                if target in out:
+                    out[target] = merge(out[target], agg)
+                else:
+                    out[target] = agg
+            table = out
+
+
+def _fold_word(word: str) -> str:
+    return "{*}" if word.startswith("{") and word.endswith("}") else STAR
