@@ -415,6 +415,7 @@ class Run:
     stdout: Console = field(default_factory=lambda: _stdout_console())
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=False))
     scan_values: dict[str, Any] | None = None
+    view: dict[str, Any] = field(default_factory=dict)  # table-only view options
     _spec: ConnectionSpec | None = None
 
     def scan_options(self) -> ScanOptions:
@@ -500,7 +501,7 @@ class Run:
             sys.stdout.write(dumps(report) + "\n")
             sys.stdout.flush()
         else:
-            self.stdout.print(render_table(report))
+            self.stdout.print(render_table(report, **self.view))
 
 
 F = TypeVar("F", bound=Callable[..., Any])

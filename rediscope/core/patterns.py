@@ -164,37 +164,64 @@ class PatternInferer:
         return pattern
 
 
-class PatternFolder:
-    """Folds literal siblings into '*' when a position under a prefix has more than `fold_at`
-    distinct literal words. Works on a table pattern -> aggregate, merging aggregates with the
-    `merge` callable; state is bounded by the table it compacts."""
+_DIGITS = re.compile(r"\d+")
 
-    def __init__(self, separators: str = DEFAULT_SEPARATORS, fold_at: int = 100) -> None:
+
+def shape(word: str) -> str | None:
+    """`game12` -> `game*`; None for a word without digits."""
+    out = _DIGITS.sub(STAR, word)
+    return out if out != word else None
+
+
+class PatternFolder:
+    """Folds literal siblings that are clearly variable, per position under the same prefix:
+    - more than `fold_at` distinct words -> '*' (`tags:<thousands of words>` -> `tags:*`);
+    - at least `shape_at` distinct words that differ only in their digits -> the shape
+      (`game0` ... `game19` -> `game*`), while a lone `v2` shared by the keyspace stays.
+    Works on a table pattern -> aggregate, merging aggregates with `merge`; state is bounded by
+    the table it compacts; the result does not depend on key order."""
+
+    def __init__(
+        self, separators: str = DEFAULT_SEPARATORS, fold_at: int = 100, shape_at: int = 10
+    ) -> None:
         self.fold_at = fold_at
+        self.shape_at = shape_at
         self._split = re.compile("([" + re.escape(separators) + "])").split
         self.folded: set[tuple[str, ...]] = set()  # prefixes (segments+separators) that fold
+        self.shapes: set[tuple[tuple[str, ...], str]] = set()  # (prefix, shape) that fold
 
     def parts(self, pattern: str) -> list[str]:
         return self._split(pattern)
 
     def apply_known(self, pattern: str) -> str:
         """Fold a new pattern by the prefixes already known to fold."""
-        if not self.folded:
+        if not self.folded and not self.shapes:
             return pattern
         parts = self._split(pattern)
         changed = False
         for i in range(0, len(parts), 2):
-            if parts[i] != STAR and tuple(parts[:i]) in self.folded:
-                parts[i] = _fold_word(parts[i])
+            word = parts[i]
+            if word == STAR:
+                continue
+            prefix = tuple(parts[:i])
+            if prefix in self.folded:
+                parts[i] = _fold_word(word)
                 changed = True
+            elif self.shapes:
+                form = shape(word)
+                if form is not None and (prefix, form) in self.shapes:
+                    parts[i] = form
+                    changed = True
         return "".join(parts) if changed else pattern
 
     def fold(self, table: dict[str, Any], merge: Any) -> dict[str, Any]:
         """Fold until nothing changes; returns the new table (aggregates merged)."""
+        table = self._rekey(table, merge)
         while True:
             children: dict[tuple[str, ...], set[str]] = {}
-            split = {p: self._split(p) for p in table}
-            for parts in split.values():
+            shaped: dict[tuple[tuple[str, ...], str], set[str]] = {}
+            for pattern in table:
+                parts = self._split(pattern)
                 for i in range(0, len(parts), 2):
                     word = parts[i]
                     if word == STAR or word == "{*}" or not word:
@@ -203,19 +230,29 @@ class PatternFolder:
                     seen = children.setdefault(prefix, set())
                     if len(seen) <= self.fold_at:
                         seen.add(word)
+                    form = shape(word)
+                    if form is not None:
+                        same = shaped.setdefault((prefix, form), set())
+                        if len(same) < self.shape_at:
+                            same.add(word)
             new = {prefix for prefix, seen in children.items() if len(seen) > self.fold_at}
             new -= self.folded
-            if not new:
+            new_shapes = {k for k, words in shaped.items() if len(words) >= self.shape_at}
+            new_shapes -= self.shapes
+            if not new and not new_shapes:
                 return table
             self.folded |= new
-            out: dict[str, Any] = {}
-            for pattern, agg in table.items():
-                target = self.apply_known(pattern)
-                if target in out:
-                    out[target] = merge(out[target], agg)
-                else:
-                    out[target] = agg
-            table = out
+            self.shapes |= new_shapes
+            table = self._rekey(table, merge)
+
+    def _rekey(self, table: dict[str, Any], merge: Any) -> dict[str, Any]:
+        if not self.folded and not self.shapes:
+            return table
+        out: dict[str, Any] = {}
+        for pattern, agg in table.items():
+            target = self.apply_known(pattern)
+            out[target] = merge(out[target], agg) if target in out else agg
+        return out
 
 
 def _fold_word(word: str) -> str:

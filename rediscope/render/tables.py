@@ -11,29 +11,33 @@ from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
 from rediscope.core.bigkeys import BigKey, BigKeysReport
 from rediscope.core.keys import display_key
+from rediscope.core.memory import MemoryReport, Share
+from rediscope.core.pattern_stats import PatternsReport, PatternStats, TreeNode, pattern_tree
 from rediscope.core.ping import PingReport
 from rediscope.core.scanner import ScanSummary
 from rediscope.core.target import Target
 
 R = TypeVar("R")
-_RENDERERS: dict[type, Callable[[Any], RenderableType]] = {}
+_RENDERERS: dict[type, Callable[..., RenderableType]] = {}
 
 
 def renderer(
     kind: type[R],
-) -> Callable[[Callable[[R], RenderableType]], Callable[[R], RenderableType]]:
-    def register(func: Callable[[R], RenderableType]) -> Callable[[R], RenderableType]:
+) -> Callable[[Callable[..., RenderableType]], Callable[..., RenderableType]]:
+    def register(func: Callable[..., RenderableType]) -> Callable[..., RenderableType]:
         _RENDERERS[kind] = func
         return func
 
     return register
 
 
-def render_table(report: Any) -> RenderableType:
-    return _RENDERERS[type(report)](report)
+def render_table(report: Any, **view: Any) -> RenderableType:
+    """The table for a report; `view` holds table-only options (e.g. tree=True)."""
+    return _RENDERERS[type(report)](report, **view)
 
 
 def target_line(target: Target) -> Text:
@@ -57,7 +61,7 @@ def kv_table(rows: list[tuple[str, Any]]) -> Table:
 
 
 @renderer(PingReport)
-def ping_table(report: PingReport) -> RenderableType:
+def ping_table(report: PingReport, **_: Any) -> RenderableType:
     rows: list[tuple[str, Any]] = [
         ("target", report.target.url),
         ("server", f"{report.server} {report.version}"),
@@ -154,7 +158,7 @@ def _key_table(title: str, keys: tuple[BigKey, ...], cluster: bool) -> Table:
 
 
 @renderer(BigKeysReport)
-def bigkeys_table(report: BigKeysReport) -> RenderableType:
+def bigkeys_table(report: BigKeysReport, **_: Any) -> RenderableType:
     cluster = report.target.mode == "cluster"
     est = "~" if report.scan.sampled else ""
     parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
@@ -195,4 +199,177 @@ def bigkeys_table(report: BigKeysReport) -> RenderableType:
                 style=style,
             )
         )
+    return Group(*parts)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def _ttl_summary(ttl: dict[str, int]) -> str:
+    total = sum(ttl.values())
+    if not total:
+        return "-"
+    labels = {"lt_1m": "<1m", "lt_1h": "<1h", "lt_1d": "<1d", "lt_1w": "<1w", "longer": ">1w"}
+    parts = [f"{ttl.get('no_ttl', 0) / total:.0%} none"]
+    parts += [f"{n / total:.0%} {labels[b]}" for b, n in ttl.items() if b != "no_ttl" and n]
+    return " ".join(parts)
+
+
+def _access_summary(stats: PatternStats) -> str:
+    dist = stats.idle or stats.freq
+    if not dist or not sum(dist.values()):
+        return "-"
+    total = sum(dist.values())
+    labels = {
+        "lt_1m": "<1m",
+        "lt_1h": "<1h",
+        "lt_1d": "<1d",
+        "lt_1w": "<1w",
+        "longer": ">1w",
+        "f0_4": "0-4",
+        "f5_9": "5-9",
+        "f10_49": "10-49",
+        "f50_99": "50-99",
+        "f100_255": "100+",
+    }
+    return " ".join(f"{n / total:.0%} {labels[b]}" for b, n in dist.items() if n)
+
+
+def _pattern_table(
+    title: str, stats: tuple[PatternStats, ...], memory: bool, access: str | None, est: str
+) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    table.add_column("pattern", overflow="fold", min_width=20, ratio=1)
+    table.add_column("keys", justify="right")
+    table.add_column("share", justify="right")
+    if memory:
+        table.add_column("memory", justify="right")
+        table.add_column("mem %", justify="right")
+    table.add_column("types")
+    table.add_column("ttl")
+    if access:
+        table.add_column("idle" if access == "idletime" else "lfu freq")
+    table.add_column("example", overflow="fold", max_width=40)
+    for p in stats:
+        row: list[RenderableType] = [Text(p.pattern), est + human_count(p.keys), _pct(p.share)]
+        if memory:
+            row += [est + human_bytes(p.bytes), _pct(p.bytes_share)]
+        row += [",".join(p.types) or "-", _ttl_summary(p.ttl)]
+        if access:
+            row.append(_access_summary(p))
+        row.append(key_text(p.examples[0]) if p.examples else Text("-"))
+        table.add_row(*row)
+    return table
+
+
+def _tree(report: PatternsReport) -> Tree:
+    root = pattern_tree(report.patterns, report.separators)
+    memory = any(p.bytes is not None for p in report.patterns)
+
+    def label(node: TreeNode) -> Text:
+        text = Text(node.name or "(empty)")
+        text.append(f"  {human_count(node.keys)} keys", style="dim")
+        if memory:
+            text.append(f"  {human_bytes(node.bytes)}", style="dim")
+        return text
+
+    tree = Tree(Text(f"{human_count(root.keys)} keys"))
+
+    def add(parent: Tree, node: TreeNode) -> None:
+        for child in sorted(node.children.values(), key=lambda c: (-c.keys, c.name)):
+            add(parent.add(label(child)), child)
+
+    add(tree, root)
+    return tree
+
+
+@renderer(PatternsReport)
+def patterns_table(
+    report: PatternsReport, tree: bool = False, top: int = 50, **_: Any
+) -> RenderableType:
+    est = "~" if report.scan.sampled else ""
+    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    memory = any(p.bytes is not None for p in report.patterns)
+    if tree:
+        parts.append(_tree(report))
+    else:
+        shown = report.patterns[:top]
+        title = f"{len(report.patterns)} patterns" + (
+            f" (top {len(shown)} by {report.sort})" if len(shown) < len(report.patterns) else ""
+        )
+        parts.append(_pattern_table(title, shown, memory, report.access, est))
+    return Group(*parts)
+
+
+@renderer(MemoryReport)
+def memory_table(report: MemoryReport, **_: Any) -> RenderableType:
+    t = report.totals
+    est = "~" if report.scan.sampled else ""
+    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    keys_line = f"{human_bytes(t.keys_bytes)} over {report.scan.keys_scanned:,} keys scanned"
+    if report.scan.sampled:
+        keys_line += (
+            f"; estimate for all {t.keys:,} keys: ~{human_bytes(t.keys_bytes_estimate)}"
+            f" ± {human_bytes(t.estimate_ci95)} (95% confidence)"
+        )
+    limit = (
+        "no limit"
+        if not t.maxmemory
+        else (f"{human_bytes(t.maxmemory)} ({t.used_memory / t.maxmemory:.0%} used)")
+    )
+    rows: list[tuple[str, Any]] = [
+        ("used_memory", human_bytes(t.used_memory)),
+        (
+            "dataset / overhead",
+            f"{human_bytes(t.used_memory_dataset)} / {human_bytes(t.used_memory_overhead)}",
+        ),
+        (
+            "rss / fragmentation",
+            f"{human_bytes(t.used_memory_rss)} / {t.mem_fragmentation_ratio or 0:.2f}",
+        ),
+        ("maxmemory", f"{limit}, policy {t.maxmemory_policy}"),
+        ("keys (MEMORY USAGE)", keys_line),
+    ]
+    parts.append(kv_table(rows))
+
+    def shares(title: str, items: tuple[Share, ...], first: str, limit: int = 20) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+        table.add_column(first)
+        if items and items[0].type is not None:
+            table.add_column("type")
+        for col in ("keys", "memory", "share"):
+            table.add_column(col, justify="right")
+        for r in items[:limit]:
+            row = [r.name] + ([r.type or ""] if r.type is not None else [])
+            row += [est + human_count(r.keys), est + human_bytes(r.bytes), _pct(r.share)]
+            table.add_row(*row)
+        return table
+
+    parts.append(shares("by type", report.by_type, "type"))
+    parts.append(shares("by encoding", report.by_encoding, "encoding"))
+    if len(report.by_db) > 1:
+        parts.append(shares("by db", report.by_db, "db"))
+    if report.target.mode == "cluster":
+        parts.append(shares("by node", report.by_node, "node"))
+    parts.append(
+        _pattern_table(
+            f"by pattern (top {len(report.by_pattern)})", report.by_pattern, True, None, est
+        )
+    )
+    parts.append(
+        _key_table(
+            f"top {len(report.top_keys)} keys", report.top_keys, report.target.mode == "cluster"
+        )
+    )
+    recs = Table(box=box.SIMPLE_HEAD, title="recommendations", title_justify="left")
+    recs.add_column("severity")
+    recs.add_column("id")
+    recs.add_column("what to do", ratio=1)
+    styles = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+    for r in report.recommendations:
+        recs.add_row(Text(r.severity, style=styles.get(r.severity, "")), r.id, Text(r.message))
+    if not report.recommendations:
+        recs.add_row("-", "-", "nothing to recommend")
+    parts.append(recs)
     return Group(*parts)

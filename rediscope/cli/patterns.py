@@ -1,0 +1,75 @@
+"""`rediscope patterns`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import click
+import typer
+
+from rediscope.cli.common import Run, rediscope_command
+from rediscope.core.pattern_stats import patterns as core_patterns
+from rediscope.core.patterns import load_rules
+
+app = typer.Typer()
+
+SEPARATORS = typer.Option("--separators", help="Characters that separate key segments.")
+RULES = typer.Option(
+    "--rules",
+    help="YAML file of glob/regex rules (with names) that win over inference; first match wins.",
+    show_default=False,
+)
+
+
+@app.command()
+@rediscope_command(scan=True)
+def patterns(
+    run: Run,
+    separators: Annotated[str, SEPARATORS] = ":",
+    rules: Annotated[str | None, RULES] = None,
+    memory: Annotated[
+        bool, typer.Option("--memory", help="Also measure bytes per pattern (MEMORY USAGE).")
+    ] = False,
+    sort: Annotated[
+        str,
+        typer.Option(
+            "--sort",
+            help="Sort by keys or bytes (bytes implies --memory).",
+            click_type=click.Choice(["keys", "bytes"]),
+        ),
+    ] = "keys",
+    tree: Annotated[
+        bool, typer.Option("--tree", help="Show the namespace hierarchy with totals at each level.")
+    ] = False,
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="Patterns shown in the table (JSON has all).")
+    ] = 50,
+    no_idle: Annotated[
+        bool,
+        typer.Option(
+            "--no-idle", help="Skip idle times / LFU frequencies (OBJECT IDLETIME / FREQ)."
+        ),
+    ] = False,
+) -> None:
+    """The shape of the keyspace: key patterns with counts, types, TTL coverage and idle times.
+
+    \b
+    Examples:
+      rediscope patterns --url redis://db1:6379
+      rediscope patterns --memory --sort bytes --tree
+      rediscope patterns --separators ':/|#' --rules my-patterns.yaml --format json
+    """
+    rule_list = tuple(load_rules(rules)) if rules else ()
+    run.view = {"tree": tree, "top": top}
+    with run.progress("scanning") as progress:
+        report = core_patterns(
+            run.spec(),
+            run.scan_options(),
+            separators=separators,
+            rules=rule_list,
+            memory=memory or sort == "bytes",
+            sort=sort,
+            idle=not no_idle,
+            progress=progress,
+        )
+    run.finish(report)

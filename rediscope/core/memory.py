@@ -1,0 +1,558 @@
+"""`rediscope memory`: where does the memory go? Totals, breakdowns, recommendations."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import redis
+
+from rediscope.core.bigkeys import BigKey, BigKeysCollector
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.info import info, version_tuple
+from rediscope.core.keyinfo import describe_keys
+from rediscope.core.keys import display_key
+from rediscope.core.pattern_stats import OTHER, PatternCollector, PatternStats, stats_from
+from rediscope.core.patterns import Rule
+from rediscope.core.scanner import Batch, Collector, ScanOptions, ScanSummary, run_scan
+from rediscope.core.target import Target
+
+BIG_STRING = 100 * 1024
+NONCOMPACT_MAX = 256  # collections up to 2x the default entries limit
+BIG_COLLECTION = 5000
+TINY_STRING = 100  # bytes of MEMORY USAGE
+TINY_PATTERN_KEYS = 10_000
+TOP_PATTERNS = 30
+DOCS = "https://redis.io/docs/latest/operate/oss_and_stack/management/optimization/memory-optimization/"
+EVICTION_DOCS = "https://redis.io/docs/latest/develop/reference/eviction/"
+#: encoding limits: config name -> default (Redis 7); read with CONFIG GET when allowed
+LIMITS = {
+    "hash-max-listpack-entries": 128,
+    "hash-max-listpack-value": 64,
+    "zset-max-listpack-entries": 128,
+    "zset-max-listpack-value": 64,
+    "set-max-intset-entries": 512,
+    "set-max-listpack-entries": 128,
+}
+#: type -> (compact encodings, the entries limit that decides)
+COMPACT = {
+    b"hash": ((b"listpack", b"ziplist"), "hash-max-listpack-entries"),
+    b"zset": ((b"listpack", b"ziplist"), "zset-max-listpack-entries"),
+    b"set": ((b"intset", b"listpack"), "set-max-listpack-entries"),
+}
+
+
+class MemoryCollector:
+    """By type, encoding, db and node; the evidence the recommendations need."""
+
+    needs: frozenset[str] = frozenset({"memory", "length", "encoding", "ttl"})
+
+    def __init__(self) -> None:
+        self.by_type: dict[bytes, list[int]] = {}
+        self.by_encoding: dict[tuple[bytes, bytes], list[int]] = {}
+        self.by_db: dict[int, list[int]] = {}
+        self.by_node: dict[str, list[int]] = {}
+        self.n = 0
+        self.sum = 0
+        self.sumsq = 0.0
+        # (count, bytes, top examples heap of (measure, key, db, node, type))
+        self.big_strings = [0, 0]
+        self.big_strings_top: list[tuple[int, bytes, int, str]] = []
+        self.big_collections = [0, 0]
+        self.big_collections_top: list[tuple[int, bytes, int, str]] = []
+        # type -> [count, bytes, max elements] of non-compact collections with few elements
+        self.noncompact: dict[bytes, list[int]] = {}
+
+    def add(self, batch: Batch) -> None:
+        n = len(batch.keys)
+        memory = batch.memory or [0] * n
+        lengths = batch.lengths or [None] * n
+        encodings = batch.encoding or [None] * n
+        node, db = batch.node, batch.db
+        by_type, by_enc = self.by_type, self.by_encoding
+        total = 0
+        sumsq = 0.0
+        for key, t, mem, length, enc in zip(
+            batch.keys, batch.types, memory, lengths, encodings, strict=True
+        ):
+            mem = mem or 0
+            total += mem
+            sumsq += mem * mem
+            slot = by_type.get(t)
+            if slot is None:
+                slot = by_type[t] = [0, 0]
+            slot[0] += 1
+            slot[1] += mem
+            e = (t, enc or b"?")
+            slot = by_enc.get(e)
+            if slot is None:
+                slot = by_enc[e] = [0, 0]
+            slot[0] += 1
+            slot[1] += mem
+            if t == b"string":
+                if mem > BIG_STRING:
+                    self.big_strings[0] += 1
+                    self.big_strings[1] += mem
+                    _top(self.big_strings_top, (mem, key, db, node))
+            elif length is not None:
+                if length > BIG_COLLECTION:
+                    self.big_collections[0] += 1
+                    self.big_collections[1] += mem
+                    _top(self.big_collections_top, (length, key, db, node))
+                compact = COMPACT.get(t)
+                if (
+                    compact is not None
+                    and enc is not None
+                    and enc not in compact[0]
+                    and (length <= NONCOMPACT_MAX)
+                ):
+                    nc = self.noncompact.setdefault(t, [0, 0, 0])
+                    nc[0] += 1
+                    nc[1] += mem
+                    nc[2] = max(nc[2], length)
+        slot_db = self.by_db.setdefault(db, [0, 0])
+        slot_db[0] += n
+        slot_db[1] += total
+        slot_node = self.by_node.setdefault(node, [0, 0])
+        slot_node[0] += n
+        slot_node[1] += total
+        self.n += n
+        self.sum += total
+        self.sumsq += sumsq
+
+    def merge(self, other: MemoryCollector) -> None:
+        if other is self:
+            return
+        _add_pairs(self.by_type, other.by_type)
+        _add_pairs(self.by_encoding, other.by_encoding)
+        _add_pairs(self.by_db, other.by_db)
+        _add_pairs(self.by_node, other.by_node)
+        self.n += other.n
+        self.sum += other.sum
+        self.sumsq += other.sumsq
+        for a2, b2 in (
+            (self.big_strings, other.big_strings),
+            (self.big_collections, other.big_collections),
+        ):
+            a2[0] += b2[0]
+            a2[1] += b2[1]
+        for entry in other.big_strings_top:
+            _top(self.big_strings_top, entry)
+        for entry in other.big_collections_top:
+            _top(self.big_collections_top, entry)
+        for t, (c, b, m) in other.noncompact.items():
+            nc = self.noncompact.setdefault(t, [0, 0, 0])
+            nc[0] += c
+            nc[1] += b
+            nc[2] = max(nc[2], m)
+
+
+def _add_pairs(mine: dict[Any, list[int]], theirs: dict[Any, list[int]]) -> None:
+    for k, (a, b) in theirs.items():
+        slot = mine.setdefault(k, [0, 0])
+        slot[0] += a
+        slot[1] += b
+
+
+def _top(
+    heap: list[tuple[int, bytes, int, str]], entry: tuple[int, bytes, int, str], size: int = 5
+) -> None:
+    if len(heap) < size:
+        heapq.heappush(heap, entry)
+    elif entry > heap[0]:
+        heapq.heapreplace(heap, entry)
+
+
+@dataclass(frozen=True)
+class Totals:
+    used_memory: int
+    used_memory_dataset: int | None
+    used_memory_overhead: int | None
+    used_memory_rss: int | None
+    mem_fragmentation_ratio: float | None
+    maxmemory: int  # 0 = no limit (summed over primaries)
+    maxmemory_policy: str
+    keys_bytes: int  # sum of MEMORY USAGE over the keys scanned
+    keys_bytes_estimate: int  # for the whole keyspace (= keys_bytes on a full scan)
+    estimate_ci95: int | None  # +/- bytes (95% confidence) when sampled
+    keys: int  # keys held (INFO keyspace) over the scanned dbs
+
+
+@dataclass(frozen=True)
+class Share:
+    name: str
+    keys: int
+    bytes: int
+    share: float
+    type: str | None = None  # for by_encoding
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    id: str
+    severity: str  # info | warning | critical
+    message: str
+    evidence: dict[str, Any]
+    doc: str
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    command: ClassVar[str] = "memory"
+    target: Target
+    complete: bool
+    scan: ScanSummary
+    totals: Totals
+    by_type: tuple[Share, ...]
+    by_encoding: tuple[Share, ...]
+    by_db: tuple[Share, ...]
+    by_node: tuple[Share, ...]
+    by_pattern: tuple[PatternStats, ...]
+    top_keys: tuple[BigKey, ...]
+    recommendations: tuple[Recommendation, ...]
+    limits: dict[str, int]
+    limits_source: str  # "config" or "defaults"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _node_info(spec: ConnectionSpec, target: Target) -> list[dict[str, Any]]:
+    out = []
+    for node in target.primaries:
+        node_spec = spec if target.mode == "standalone" else spec.for_node(node.host, node.port)
+        conn = client(node_spec)
+        try:
+            out.append(info(conn))  # server + memory + ...
+        except (redis.RedisError, OSError):
+            pass
+        finally:
+            conn.close()
+    return out
+
+
+def _limits(spec: ConnectionSpec, version: tuple[int, ...]) -> tuple[dict[str, int], str]:
+    """The encoding limits this server has: from CONFIG GET, else its version's defaults."""
+    conn = client(spec)
+    try:
+        got = conn.config_get("*-max-*")
+        values: dict[str, Any] = {
+            k.decode() if isinstance(k, bytes) else str(k): v for k, v in got.items()
+        }
+        return {name: int(values[name]) for name in LIMITS if name in values}, "config"
+    except (redis.RedisError, OSError, ValueError):
+        limits = dict(LIMITS)
+        if version < (7, 2):  # sets gained the listpack encoding in 7.2
+            limits.pop("set-max-listpack-entries")
+        return limits, "defaults"
+    finally:
+        conn.close()
+
+
+def _shares(
+    items: dict[Any, list[int]],
+    total: int,
+    factor: float,
+    name: Any = str,
+) -> tuple[Share, ...]:
+    rows = [
+        Share(
+            name=name(k),
+            keys=round(v[0] * factor),
+            bytes=round(v[1] * factor),
+            share=round(v[1] / total, 6) if total else 0.0,
+        )
+        for k, v in items.items()
+    ]
+    return tuple(sorted(rows, key=lambda r: (-r.bytes, r.name)))
+
+
+def memory(
+    spec: ConnectionSpec,
+    opts: ScanOptions,
+    separators: str = ":",
+    rules: tuple[Rule, ...] = (),
+    top: int = 20,
+    progress: Any = None,
+) -> MemoryReport:
+    def make() -> list[Collector]:
+        return [
+            MemoryCollector(),
+            BigKeysCollector(top),
+            PatternCollector(separators, rules, frozenset({"memory", "ttl"})),
+        ]
+
+    target, scan, collectors, _ = run_scan(spec, opts, make, progress)
+    mem, big, pat = collectors
+    assert isinstance(mem, MemoryCollector) and isinstance(big, BigKeysCollector)
+    assert isinstance(pat, PatternCollector)
+    factor = scan.extrapolation
+    infos = _node_info(spec, target)
+    version = version_tuple(str(infos[0].get("redis_version", "7.0"))) if infos else (7, 0)
+    limits, limits_source = _limits(spec, version)
+    notes = list(scan.notes)
+    if limits_source == "defaults":
+        notes.append("CONFIG GET was denied: encoding limits are Redis 7 defaults")
+    held = sum(n.dbsize for n in scan.nodes)
+    ci = None
+    if scan.sampled and mem.n > 1:
+        mean = mem.sum / mem.n
+        var = max(mem.sumsq / mem.n - mean * mean, 0.0) * mem.n / (mem.n - 1)
+        fpc = math.sqrt(max(0.0, 1 - mem.n / held)) if held else 1.0
+        ci = round(1.96 * math.sqrt(var / mem.n) * held * fpc)
+
+    def total(field_name: str) -> int | None:
+        vals = [i.get(field_name) for i in infos]
+        return (
+            sum(int(v) for v in vals if v is not None) if any(v is not None for v in vals) else None
+        )
+
+    used = total("used_memory") or 0
+    frag_vals = [
+        float(i["mem_fragmentation_ratio"])
+        for i in infos
+        if i.get("mem_fragmentation_ratio") is not None
+    ]
+    totals = Totals(
+        used_memory=used,
+        used_memory_dataset=total("used_memory_dataset"),
+        used_memory_overhead=total("used_memory_overhead"),
+        used_memory_rss=total("used_memory_rss"),
+        mem_fragmentation_ratio=max(frag_vals) if frag_vals else None,
+        maxmemory=total("maxmemory") or 0,
+        maxmemory_policy=str(infos[0].get("maxmemory_policy", "noeviction")) if infos else "?",
+        keys_bytes=mem.sum,
+        keys_bytes_estimate=round(mem.sum * factor),
+        estimate_ci95=ci,
+        keys=held,
+    )
+    table = pat.finish()
+    stats = sorted(stats_from(table, scan, True, None), key=lambda s: (-(s.bytes or 0), s.pattern))
+    if len(stats) > TOP_PATTERNS:
+        rest = stats[TOP_PATTERNS:]
+        other = PatternStats(
+            pattern=OTHER,
+            keys=sum(s.keys for s in rest),
+            share=sum(s.share for s in rest),
+            bytes=sum(s.bytes or 0 for s in rest),
+            bytes_share=sum(s.bytes_share or 0 for s in rest),
+            types={},
+            ttl={},
+            no_ttl_share=0.0,
+            idle=None,
+            freq=None,
+            examples=(),
+            estimated=scan.sampled,
+        )
+        stats = [*stats[:TOP_PATTERNS], other]
+    top_entries = sorted(big.by_bytes, key=lambda e: (-e[0], e[2]))
+    details = describe_keys(spec, target, [(e[4], e[3], e[2]) for e in top_entries])
+    top_keys = []
+    for e in top_entries:
+        enc, ttl_ms = details.get((e[4], e[3], e[2]), (None, None))
+        top_keys.append(
+            BigKey(
+                key=e[2],
+                db=e[3],
+                node=e[4],
+                type=e[5],
+                encoding=enc,
+                bytes=e[6],
+                elements=e[7],
+                ttl_s=None if ttl_ms is None or ttl_ms < 0 else ttl_ms / 1000,
+            )
+        )
+    recs = recommendations(mem, table, totals, limits, limits_source, factor)
+    enc_rows = tuple(
+        sorted(
+            (
+                Share(
+                    name=e.decode(),
+                    type=t.decode(),
+                    keys=round(v[0] * factor),
+                    bytes=round(v[1] * factor),
+                    share=round(v[1] / mem.sum, 6) if mem.sum else 0.0,
+                )
+                for (t, e), v in mem.by_encoding.items()
+            ),
+            key=lambda r: (-r.bytes, r.name),
+        )
+    )
+    return MemoryReport(
+        target=target,
+        complete=scan.complete,
+        scan=scan,
+        totals=totals,
+        by_type=_shares(mem.by_type, mem.sum, factor, lambda b: b.decode()),
+        by_encoding=enc_rows,
+        by_db=_shares(mem.by_db, mem.sum, factor, lambda d: f"db{d}"),
+        by_node=_shares(mem.by_node, mem.sum, factor),
+        by_pattern=tuple(stats),
+        top_keys=tuple(top_keys),
+        recommendations=tuple(recs),
+        limits=limits,
+        limits_source=limits_source,
+        notes=tuple(notes),
+    )
+
+
+def _examples(heap: list[tuple[int, bytes, int, str]]) -> list[str]:
+    return [display_key(k) for _, k, _, _ in sorted(heap, reverse=True)]
+
+
+def recommendations(
+    mem: MemoryCollector,
+    table: dict[str, Any],
+    totals: Totals,
+    limits: dict[str, int],
+    limits_source: str,
+    factor: float,
+) -> list[Recommendation]:
+    """Each with its evidence; thresholds are documented in docs/memory.md."""
+    recs: list[Recommendation] = []
+    if mem.big_strings[0]:
+        recs.append(
+            Recommendation(
+                "big_strings",
+                "warning",
+                f"{round(mem.big_strings[0] * factor):,} strings are larger than 100 KB: big values "
+                "block the server while they are read, written or deleted and load the network; "
+                "split them or compress them client-side",
+                {
+                    "keys": round(mem.big_strings[0] * factor),
+                    "bytes": round(mem.big_strings[1] * factor),
+                    "examples": _examples(mem.big_strings_top),
+                },
+                DOCS,
+            )
+        )
+    if mem.big_collections[0]:
+        recs.append(
+            Recommendation(
+                "big_collections",
+                "warning",
+                f"{round(mem.big_collections[0] * factor):,} collections have more than "
+                f"{BIG_COLLECTION:,} elements: whole-collection commands (HGETALL, SMEMBERS, DEL) "
+                "on them are slow; page with HSCAN/SSCAN/ZSCAN, shard the key, or UNLINK",
+                {
+                    "keys": round(mem.big_collections[0] * factor),
+                    "bytes": round(mem.big_collections[1] * factor),
+                    "examples": _examples(mem.big_collections_top),
+                },
+                DOCS,
+            )
+        )
+    plural = {b"hash": "hashes", b"zset": "sorted sets", b"set": "sets"}
+    for t, (count, nbytes, biggest) in sorted(mem.noncompact.items()):
+        setting = COMPACT[t][1]
+        limit = limits.get(setting)
+        if limit is None:  # this server has no such encoding (sets before 7.2)
+            continue
+        tname = t.decode()
+        recs.append(
+            Recommendation(
+                f"encoding_{tname}",
+                "info",
+                f"{round(count * factor):,} {plural[t]} are not in a compact encoding although they "
+                f"have at most {biggest:,} elements ({setting} is {limit}"
+                f"{', the default: CONFIG GET was denied' if limits_source == 'defaults' else ''}); "
+                f"raising {setting} (and its -value limit if values are long) above {biggest} "
+                "stores them as listpacks, often several times smaller",
+                {
+                    "keys": round(count * factor),
+                    "bytes": round(nbytes * factor),
+                    "max_elements": biggest,
+                    "setting": setting,
+                    "limit": limit,
+                },
+                DOCS,
+            )
+        )
+    for pattern, agg in sorted(table.items()):
+        strings = agg.types.get(b"string", 0)
+        if strings >= TINY_PATTERN_KEYS * (1 / factor if factor else 1) and (
+            strings == agg.keys and agg.bytes / agg.keys < TINY_STRING
+        ):
+            recs.append(
+                Recommendation(
+                    "tiny_strings",
+                    "info",
+                    f"{round(agg.keys * factor):,} tiny strings in {pattern} (about "
+                    f"{agg.bytes / agg.keys:.0f} bytes each, mostly per-key overhead): grouping them "
+                    "as fields of hashes (e.g. 100 per hash) can save most of that memory",
+                    {
+                        "pattern": pattern,
+                        "keys": round(agg.keys * factor),
+                        "bytes": round(agg.bytes * factor),
+                    },
+                    DOCS,
+                )
+            )
+        with_info = sum(agg.ttl)
+        no_ttl = agg.ttl[0]
+        if with_info >= 20 and 0 < no_ttl <= 0.2 * with_info:
+            recs.append(
+                Recommendation(
+                    "missing_ttl",
+                    "warning",
+                    f"{round(no_ttl * factor):,} keys in {pattern} have no TTL while "
+                    f"{1 - no_ttl / with_info:.0%} of the pattern expires: probably leaked keys "
+                    "that will never go away",
+                    {
+                        "pattern": pattern,
+                        "keys_without_ttl": round(no_ttl * factor),
+                        "keys": round(agg.keys * factor),
+                    },
+                    EVICTION_DOCS,
+                )
+            )
+    if len(mem.by_db) > 1:
+        recs.append(
+            Recommendation(
+                "multiple_dbs",
+                "info",
+                f"{len(mem.by_db)} logical databases hold keys: Redis Cluster only has db 0, and "
+                "separate instances isolate workloads better",
+                {"dbs": sorted(mem.by_db)},
+                DOCS,
+            )
+        )
+    ratio = totals.mem_fragmentation_ratio
+    if ratio is not None and ratio > 1.5 and totals.used_memory > 100 * 1024 * 1024:
+        recs.append(
+            Recommendation(
+                "high_fragmentation",
+                "warning",
+                f"memory fragmentation ratio is {ratio:.2f}: RSS is well above what the data uses; "
+                "consider activedefrag yes",
+                {
+                    "mem_fragmentation_ratio": ratio,
+                    "used_memory": totals.used_memory,
+                    "used_memory_rss": totals.used_memory_rss,
+                },
+                DOCS,
+            )
+        )
+    if totals.maxmemory == 0:
+        recs.append(
+            Recommendation(
+                "no_maxmemory",
+                "warning",
+                "no maxmemory is set: the server grows until the OS kills it or it swaps; set "
+                "maxmemory and a maxmemory-policy",
+                {"used_memory": totals.used_memory},
+                EVICTION_DOCS,
+            )
+        )
+    elif totals.maxmemory_policy == "noeviction" and totals.used_memory > 0.8 * totals.maxmemory:
+        recs.append(
+            Recommendation(
+                "noeviction_near_limit",
+                "critical",
+                f"memory is at {totals.used_memory / totals.maxmemory:.0%} of maxmemory with policy "
+                "noeviction: writes will fail with OOM errors when it is reached",
+                {"used_memory": totals.used_memory, "maxmemory": totals.maxmemory},
+                EVICTION_DOCS,
+            )
+        )
+    return recs
