@@ -153,6 +153,12 @@ class PatternInferer:
         if self._ipv6 and text.count(":") >= 3:
             text = _IPV6.sub(_IPV6_MARK, text)
         seg = self.segment
+        if not text.isprintable():  # binary: everything from the first binary segment is one *
+            parts = self._split(text)
+            for i in range(0, len(parts), 2):
+                if not parts[i].isprintable():
+                    text = "".join(parts[:i]) + STAR
+                    break
         if self._one_sep is not None:
             parts = text.split(self._one_sep)
             pattern = self._one_sep.join([seg(p) if p else p for p in parts])
