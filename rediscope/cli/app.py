@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from rediscope import __version__
-from rediscope.cli import bigkeys, demo, memory, patterns, ping
+from rediscope.cli import bigkeys, demo, health, memory, patterns, ping
 
 app = typer.Typer(
     name="rediscope",
@@ -20,7 +20,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for sub in (ping.app, memory.app, bigkeys.app, patterns.app, demo.app):
+for sub in (ping.app, health.app, memory.app, bigkeys.app, patterns.app, demo.app):
     app.add_typer(sub)
 
 

@@ -36,6 +36,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from typer.core import TyperCommand
 
 from rediscope.core.config import Profile, find_profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
@@ -44,6 +45,7 @@ from rediscope.errors import Interrupted, RediscopeError, UsageError
 from rediscope.exitcodes import ExitStatus
 from rediscope.render.jsonout import dumps
 from rediscope.render.tables import render_table
+from rediscope.render.text import render_text
 
 
 class Format(str, Enum):
@@ -377,6 +379,18 @@ _SCAN_PARAMS: list[tuple[str, Any, Any]] = [
 _SCAN_NAMES = [name for name, _, _ in _SCAN_PARAMS]
 
 
+class UsageExit3Command(TyperCommand):
+    """For `health`: bad arguments exit 3 (UNKNOWN), the monitoring-plugin convention,
+    instead of click's 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = 3  # type: ignore[misc]
+            raise
+
+
 def _format_param(formats: Sequence[str]) -> tuple[str, Any, Any]:
     choices = click.Choice(list(formats))
     return (
@@ -500,6 +514,9 @@ class Run:
         if self.fmt == "json":
             sys.stdout.write(dumps(report) + "\n")
             sys.stdout.flush()
+        elif self.fmt != "table":
+            sys.stdout.write(render_text(report, self.fmt) + "\n")
+            sys.stdout.flush()
         else:
             self.stdout.print(render_table(report, **self.view))
 
@@ -544,7 +561,11 @@ def _apply_profile_defaults(
 
 
 def rediscope_command(
-    connection: bool = True, scan: bool = False, formats: Sequence[str] = ("table", "json")
+    connection: bool = True,
+    scan: bool = False,
+    formats: Sequence[str] = ("table", "json"),
+    usage_exit: int = ExitStatus.USAGE,
+    error_exit: int = ExitStatus.ERROR,
 ) -> Callable[[F], F]:
     """Add the shared options and the error boundary to a command function taking `run`."""
 
@@ -603,7 +624,12 @@ def rediscope_command(
             except RediscopeError as exc:
                 if _want_traceback():
                     traceback.print_exc()
-                raise _fail(exc.message, exc.hint, int(exc.exit_code)) from None
+                code = int(exc.exit_code)
+                if isinstance(exc, UsageError):
+                    code = usage_exit
+                elif code == ExitStatus.ERROR:
+                    code = error_exit
+                raise _fail(exc.message, exc.hint, code) from None
             except (typer.Exit, typer.Abort, click.exceptions.ClickException):
                 raise
             except Exception as exc:
@@ -612,7 +638,7 @@ def rediscope_command(
                 raise _fail(
                     f"internal error: {type(exc).__name__}: {exc}",
                     "run again with --traceback and report it",
-                    int(ExitStatus.ERROR),
+                    error_exit,
                 ) from None
 
         wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]

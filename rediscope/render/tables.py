@@ -14,6 +14,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from rediscope.core.bigkeys import BigKey, BigKeysReport
+from rediscope.core.health import HealthReport
 from rediscope.core.keys import display_key
 from rediscope.core.memory import MemoryReport, Share
 from rediscope.core.pattern_stats import PatternsReport, PatternStats, TreeNode, pattern_tree
@@ -373,3 +374,58 @@ def memory_table(report: MemoryReport, **_: Any) -> RenderableType:
         recs.add_row("-", "-", "nothing to recommend")
     parts.append(recs)
     return Group(*parts)
+
+
+STATUS_STYLE = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNKNOWN": "magenta"}
+
+
+def _measure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "%":
+        return f"{value:.1f}%"
+    if unit == "ms":
+        return f"{value:.2f} ms"
+    if unit == "s":
+        return human_ttl(value) if value >= 1 else f"{value:.0f} s"
+    return f"{value:g}" + (f" {unit}" if unit and unit != "ratio" else "")
+
+
+@renderer(HealthReport)
+def health_table(report: HealthReport, **_: Any) -> RenderableType:
+    cluster = any(c.node for c in report.checks)
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("status")
+    table.add_column("check")
+    if cluster:
+        table.add_column("node")
+    table.add_column("value", justify="right")
+    table.add_column("warn / crit", justify="right")
+    table.add_column("message", ratio=1)
+    for c in report.checks:
+        limits = (
+            "-"
+            if c.warn is None and c.crit is None
+            else (
+                f"{'-' if c.warn is None else f'{c.warn:g}'} / {'-' if c.crit is None else f'{c.crit:g}'}"
+            )
+        )
+        message = Text(c.message)
+        if c.hint and c.status != "OK":
+            message.append(f" — {c.hint}", style="dim")
+        row: list[RenderableType] = [Text(c.status, style=STATUS_STYLE[c.status]), c.id]
+        if cluster:
+            row.append(c.node or "")
+        row += [_measure(c.value, c.unit), limits, message]
+        table.add_row(*row)
+    counts: dict[str, int] = {}
+    for c in report.checks:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    verdict = Text("overall ", style="bold")
+    verdict.append(report.status, style=STATUS_STYLE[report.status])
+    verdict.append(
+        f"  (exit {report.exit_code}; "
+        + ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+        + ")"
+    )
+    return Group(target_line(report.target), table, verdict)

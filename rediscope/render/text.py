@@ -1,0 +1,93 @@
+"""Plain-text formats for monitoring: the Nagios plugin line and Prometheus text exposition."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from rediscope.core.health import HealthReport
+from rediscope.exitcodes import HealthExit
+
+_TEXT: dict[tuple[type, str], Callable[[Any], str]] = {}
+
+
+def text_format(kind: type, fmt: str) -> Callable[[Callable[[Any], str]], Callable[[Any], str]]:
+    def register(func: Callable[[Any], str]) -> Callable[[Any], str]:
+        _TEXT[(kind, fmt)] = func
+        return func
+
+    return register
+
+
+def render_text(report: Any, fmt: str) -> str:
+    return _TEXT[(type(report), fmt)](report)
+
+
+def _label(value: str) -> str:
+    """A Prometheus label value, escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _perf_label(check_id: str, node: str | None) -> str:
+    name = check_id if node is None else f"{check_id}_{node}"
+    return re.sub(r"[^A-Za-z0-9_.:-]", "_", name)
+
+
+_UOM = {"ms": "ms", "%": "%", "s": "s"}
+
+
+@text_format(HealthReport, "nagios")
+def health_nagios(report: HealthReport) -> str:
+    """`REDISCOPE <STATUS> - <summary> | <perfdata>` per the monitoring plugins guidelines."""
+    bad = [c for c in report.checks if c.status != "OK"]
+    if bad:
+        bad.sort(key=lambda c: ("CRITICAL", "WARNING", "UNKNOWN").index(c.status))
+        summary = "; ".join(
+            f"{c.id}{'@' + c.node if c.node else ''} {c.status}: {c.message}" for c in bad[:3]
+        )
+        if len(bad) > 3:
+            summary += f"; and {len(bad) - 3} more"
+    else:
+        summary = f"{len(report.checks)} checks OK on {report.target.url}"
+    perf = []
+    for c in report.checks:
+        if c.value is None:
+            continue
+        uom = _UOM.get(c.unit, "")
+        warn = "" if c.warn is None else f"{c.warn:g}"
+        crit = "" if c.crit is None else f"{c.crit:g}"
+        perf.append(f"'{_perf_label(c.id, c.node)}'={c.value:g}{uom};{warn};{crit};;")
+    line = f"REDISCOPE {report.status} - {summary.replace('|', '/')}"
+    return line + (" | " + " ".join(perf) if perf else "")
+
+
+@text_format(HealthReport, "prometheus")
+def health_prometheus(report: HealthReport) -> str:
+    codes = {
+        "OK": HealthExit.OK,
+        "WARNING": HealthExit.WARNING,
+        "CRITICAL": HealthExit.CRITICAL,
+        "UNKNOWN": HealthExit.UNKNOWN,
+    }
+    target = _label(report.target.url)
+    lines = [
+        "# HELP rediscope_health_status Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        "# TYPE rediscope_health_status gauge",
+        f'rediscope_health_status{{target="{target}"}} {int(codes[report.status])}',
+        "# HELP rediscope_health_check_status Status per check: 0 OK, 1 WARNING, 2 CRITICAL, "
+        "3 UNKNOWN.",
+        "# TYPE rediscope_health_check_status gauge",
+    ]
+    values = [
+        "# HELP rediscope_health_check_value The value each check measured, in its unit.",
+        "# TYPE rediscope_health_check_value gauge",
+    ]
+    for c in report.checks:
+        labels = f'target="{target}",check="{c.id}",node="{_label(c.node or "")}"'
+        lines.append(f"rediscope_health_check_status{{{labels}}} {int(codes[c.status])}")
+        if c.value is not None:
+            values.append(
+                f'rediscope_health_check_value{{{labels},unit="{_label(c.unit)}"}} {c.value:g}'
+            )
+    return "\n".join(lines + values)
