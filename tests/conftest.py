@@ -77,9 +77,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServ
 
 @pytest.fixture
 def plain(redis_server: LocalServer) -> LocalServer:
-    """The plain server, flushed for this test."""
+    """The plain server, flushed for this test (keys, slowlog and stats reset)."""
     c = redis_server.client()
     c.flushall()
+    c.slowlog_reset()
+    c.config_resetstat()
     c.close()
     return redis_server
 
