@@ -254,7 +254,7 @@ def schema_validator(command: str) -> Any:
     registry: Registry[Any] = Registry().with_resources(
         (s["$id"], Resource.from_contents(s)) for s in schemas.values()
     )
-    return Draft202012Validator(schemas[f"{command}.json"], registry=registry)
+    return Draft202012Validator(schemas[f"{command.replace(' ', '-')}.json"], registry=registry)
 
 
 def assert_valid_json_output(result: Result, command: str) -> dict[str, Any]:

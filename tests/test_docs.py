@@ -24,6 +24,8 @@ def _commands() -> list[str]:
 def test_every_command_has_a_page_a_readme_row_and_an_example(name: str) -> None:
     assert (ROOT / "docs" / f"{name}.md").is_file()
     assert f"`rediscope {name}" in (ROOT / "README.md").read_text()
+    if name == "backup":
+        assert "--keep-daily" in (ROOT / "docs" / "backup.md").read_text()
     group = typer.main.get_command(app)
     assert isinstance(group, click.Group)
     cmd = group.get_command(click.Context(group), name)

@@ -30,11 +30,13 @@ from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from typer.core import TyperCommand
 
@@ -484,6 +486,27 @@ class Run:
         """A spec for a URL the command made itself (the demo's server)."""
         return resolve(ConnectionOptions(url=url), None, environ={})
 
+    @contextlib.contextmanager
+    def byte_progress(self, label: str) -> Iterator[Callable[[int, int | None], None] | None]:
+        """A transfer progress bar on stderr (only when stderr is a terminal)."""
+        if not self.stderr.is_terminal:
+            yield None
+            return
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=self.stderr, transient=True) as bar:
+            task = bar.add_task(label, total=None)
+
+            def update(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            yield update
+
     def defaults(self) -> dict[str, Any]:
         """This command's defaults from the profile."""
         return dict(self.profile.commands.get(self.command, {})) if self.profile else {}
@@ -541,7 +564,11 @@ def _want_traceback() -> bool:
 
 
 def _apply_profile_defaults(
-    ctx: click.Context, profile: Profile, command: str, kwargs: dict[str, Any]
+    ctx: click.Context,
+    profile: Profile,
+    command: str,
+    kwargs: dict[str, Any],
+    shared: bool = False,
 ) -> None:
     """Per-command defaults from the profile fill options the user did not give."""
     defaults = profile.commands.get(command, {})
@@ -551,6 +578,8 @@ def _apply_profile_defaults(
         if name == "format":
             name = "fmt"
         param = by_name.get(name)
+        if param is None and shared:
+            continue  # a section shared by subcommands: this one lacks the option
         if param is None or name in _CONN_NAMES:
             raise UsageError(f"{profile.where(command, str(key))}: {command} has no option {key!r}")
         if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
@@ -566,6 +595,7 @@ def rediscope_command(
     formats: Sequence[str] = ("table", "json"),
     usage_exit: int = ExitStatus.USAGE,
     error_exit: int = ExitStatus.ERROR,
+    section: str | None = None,
 ) -> Callable[[F], F]:
     """Add the shared options and the error boundary to a command function taking `run`."""
 
@@ -583,7 +613,7 @@ def rediscope_command(
             for name, ann, default in extra
         ]
         own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
-        command = func.__name__.rstrip("_").replace("_", "-")
+        command = section or func.__name__.rstrip("_").replace("_", "-")
 
         @functools.wraps(func)
         def wrapper(**kwargs: Any) -> Any:
@@ -594,7 +624,9 @@ def rediscope_command(
                 try:
                     profile = find_profile(config, profile_name)
                     if profile is not None:
-                        _apply_profile_defaults(ctx, profile, command, kwargs)
+                        _apply_profile_defaults(
+                            ctx, profile, command, kwargs, shared=section is not None
+                        )
                     conn_values = (
                         {name: kwargs.pop(name) for name in _CONN_NAMES} if connection else None
                     )

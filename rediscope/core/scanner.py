@@ -15,7 +15,6 @@ batches: client memory does not grow with the number of keys.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import deque
@@ -30,6 +29,7 @@ import redis
 
 from rediscope.core.connection import ConnectionSpec, client, describe_error, translate_errors
 from rediscope.core.info import info, keyspace_dbs
+from rediscope.core.resp import RawConnection, bulk, encode
 from rediscope.core.target import Node, Target, discover
 from rediscope.errors import CommandDenied, RediscopeError, UsageError
 
@@ -155,53 +155,6 @@ class _Request:
     b: tuple[list[bytes], list[Any], list[bytes | None], int] | None = None
 
 
-def _bulk(arg: bytes) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(arg), arg)
-
-
-def _cmd(*args: bytes) -> bytes:
-    return b"*%d\r\n" % len(args) + b"".join(_bulk(a) for a in args)
-
-
-class _RespSocket:
-    """A connected, authenticated socket from redis-py, read with a hiredis Reader."""
-
-    def __init__(self, spec: ConnectionSpec, db: int, timeout: float) -> None:
-        self.spec = spec
-        self._client = client(spec, db=db, timeout=timeout)
-        self._conn = self._client.connection_pool.make_connection()
-        with translate_errors(spec):
-            self._conn.connect()
-        self.sock: socket.socket = self._conn._sock  # type: ignore[attr-defined]
-        self.reader = hiredis.Reader()
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def read(self, n: int) -> list[Any]:
-        out: list[Any] = []
-        gets, feed, recv = self.reader.gets, self.reader.feed, self.sock.recv
-        append = out.append
-        while len(out) < n:
-            reply = gets()
-            if reply is False:
-                data = recv(1 << 18)
-                if not data:
-                    raise redis.ConnectionError("Connection closed by server.")
-                feed(data)
-                continue
-            append(reply)
-        return out
-
-    def call(self, *args: bytes) -> Any:
-        self.send(_cmd(*args))
-        return self.read(1)[0]
-
-    def close(self) -> None:
-        self._conn.disconnect()
-        self._client.close()
-
-
 _ReplyError = hiredis.ReplyError
 
 
@@ -250,8 +203,8 @@ class _NodeScanner:
         if "memory" in self.needs:
             parts.append(
                 b"*5\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n%b"
-                + _bulk(b"SAMPLES")
-                + _bulk(str(self.opts.samples).encode())
+                + bulk(b"SAMPLES")
+                + bulk(str(self.opts.samples).encode())
             )
             columns.append("memory")
         if "ttl" in self.needs:
@@ -259,7 +212,7 @@ class _NodeScanner:
             columns.append("ttl_ms")
         for need, sub in (("encoding", b"ENCODING"), ("idle", b"IDLETIME"), ("freq", b"FREQ")):
             if need in self.needs:
-                parts.append(b"*3\r\n$6\r\nOBJECT\r\n" + _bulk(sub) + b"%b")
+                parts.append(b"*3\r\n$6\r\nOBJECT\r\n" + bulk(sub) + b"%b")
                 columns.append(need)
         return b"".join(parts).replace(b"%b", _KEY), len(parts), columns
 
@@ -270,7 +223,7 @@ class _NodeScanner:
         args += [b"COUNT", str(count).encode()]
         if self.opts.type:
             args += [b"TYPE", self.opts.type.encode()]
-        return _cmd(*args)
+        return encode(*args)
 
     # -- the scan -----------------------------------------------------------------------
     def run(self) -> NodeScan:
@@ -309,8 +262,8 @@ class _NodeScanner:
                 break
             self._scan_db(db)
 
-    def _open(self, db: int) -> _RespSocket:
-        conn = _RespSocket(self.spec, db, self.spec.timeout)
+    def _open(self, db: int) -> RawConnection:
+        conn = RawConnection(self.spec, db, self.spec.timeout)
         if self.node.role == "replica" and self.node.node_id:
             conn.call(b"READONLY")
         self._probe(conn)
@@ -324,7 +277,7 @@ class _NodeScanner:
                 )
         return conn
 
-    def _probe(self, conn: _RespSocket) -> None:
+    def _probe(self, conn: RawConnection) -> None:
         """Drop what the server denies (ACL, renamed command) with a note; fail if SCAN or
         TYPE is denied, since nothing can be measured without them."""
         key = b"rediscope:probe:absent-key"
@@ -366,7 +319,7 @@ class _NodeScanner:
         finally:
             conn.close()
 
-    def _walk(self, conn: _RespSocket, db: int) -> None:
+    def _walk(self, conn: RawConnection, db: int) -> None:
         """Keep the server busy: every request starts with the next SCAN, then the length
         commands of an older batch, then phase A (TYPE, MEMORY USAGE, ...) of the newest batch.
         The client reads a request's SCAN reply as soon as it arrives and sends the next request
