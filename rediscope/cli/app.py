@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from rediscope import __version__
-from rediscope.cli import backup, bigkeys, demo, health, memory, patterns, ping
+from rediscope.cli import backup, bigkeys, capacity, demo, health, memory, patterns, ping
 
 app = typer.Typer(
     name="rediscope",
@@ -23,6 +23,7 @@ app = typer.Typer(
 for sub in (ping.app, health.app, memory.app, bigkeys.app, patterns.app, demo.app):
     app.add_typer(sub)
 app.add_typer(backup.app, name="backup")
+app.add_typer(capacity.app, name="capacity")
 
 
 def _version(value: bool) -> None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from rediscope.core.capacity import CapacityReport
 from rediscope.core.health import HealthReport
 from rediscope.exitcodes import HealthExit
 
@@ -91,3 +92,29 @@ def health_prometheus(report: HealthReport) -> str:
                 f'rediscope_health_check_value{{{labels},unit="{_label(c.unit)}"}} {c.value:g}'
             )
     return "\n".join(lines + values)
+
+
+@text_format(CapacityReport, "prometheus")
+def capacity_prometheus(report: CapacityReport) -> str:
+    target = _label(report.target.url)
+    lines = []
+    metrics = [
+        ("used_memory_bytes", "used_memory (latest sample)", "used_memory"),
+        ("limit_bytes", "the limit the projection runs to", "limit_bytes"),
+        ("growth_bytes_per_day", "least-squares growth of used_memory", "growth_bytes_per_day"),
+        ("days_until_full", "days until the limit at the current growth", "days_until_full"),
+        ("fit_r2", "r squared of the fit", "r2"),
+    ]
+    for name, help_text, attr in metrics:
+        lines += [
+            f"# HELP rediscope_capacity_{name} {help_text}.",
+            f"# TYPE rediscope_capacity_{name} gauge",
+        ]
+        for node in report.nodes:
+            value = getattr(node, attr)
+            if value is not None:
+                lines.append(
+                    f'rediscope_capacity_{name}{{target="{target}",'
+                    f'node="{_label(node.node)}"}} {float(value):g}'
+                )
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""`rediscope capacity record | report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rediscope.cli.common import Run, rediscope_command
+from rediscope.core import capacity as core
+from rediscope.core.history import default_history_path
+from rediscope.core.units import parse_duration
+from rediscope.exitcodes import ExitStatus
+
+app = typer.Typer(
+    name="capacity",
+    no_args_is_help=True,
+    help="How fast it grows and when it fills up: record samples from cron, "
+    "report growth and time-to-full.\n\n"
+    "Example: rediscope capacity report --fail-within 14d",
+)
+
+History = Annotated[
+    Path | None,
+    typer.Option(
+        "--history",
+        help="SQLite history (default $XDG_STATE_HOME/rediscope/history.sqlite).",
+        show_default=False,
+    ),
+]
+
+
+@app.command("record")
+@rediscope_command(section="capacity")
+def record(run: Run, history: History = None) -> None:
+    """Take one sample of INFO (every node of a cluster) into the local history. Quiet on
+    success; --format json prints the sample.
+
+    \b
+    Example (crontab):
+      */5 * * * * rediscope capacity record --url redis://db1:6379
+    """
+    report = core.record(run.spec(), history or default_history_path())
+    if run.fmt == "json":
+        run.emit(report)
+    for error in report.errors:
+        run.note(f"error: {error}")
+    if report.errors:
+        raise typer.Exit(ExitStatus.ERROR)
+
+
+@app.command("report")
+@rediscope_command(section="capacity", formats=("table", "json", "prometheus"))
+def report(
+    run: Run,
+    history: History = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="Only samples this recent (e.g. 7d; default: all).", show_default=False
+        ),
+    ] = None,
+    horizon: Annotated[
+        str,
+        typer.Option(
+            "--horizon", help="Recommend when the projection reaches the limit within this."
+        ),
+    ] = "30d",
+    fail_within: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-within",
+            help="Exit 1 when the projection reaches the limit within this "
+            "(e.g. 14d), for monitoring and CI.",
+            show_default=False,
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="With --fail-within: exit 1 when there is no projection (fewer than 3 samples).",
+        ),
+    ] = False,
+) -> None:
+    """Growth of used_memory per day (least squares, as predict_linear), r², days until the
+    limit, per node and in total, with a chart and recommendations.
+
+    \b
+    Examples:
+      rediscope capacity report --since 7d
+      rediscope capacity report --fail-within 14d --format json
+    """
+    fail_s = parse_duration(fail_within, "--fail-within") if fail_within else None
+    result = core.report(
+        run.spec(),
+        history or default_history_path(),
+        since_s=parse_duration(since, "--since") if since else None,
+        horizon_days=parse_duration(horizon, "--horizon") / 86400,
+    )
+    run.emit(result)
+    if fail_s is not None:
+        if not result.projection:
+            run.note("no projection: " + (result.note or "not enough samples"))
+            if strict:
+                raise typer.Exit(ExitStatus.ERROR)
+        elif result.days_until_full is not None and result.days_until_full * 86400 <= fail_s:
+            run.note(
+                f"projected to reach the limit in {result.days_until_full:.1f} days "
+                f"(within {fail_within})"
+            )
+            raise typer.Exit(ExitStatus.ERROR)

@@ -1,0 +1,259 @@
+"""Capacity: the fit (pure) and record/report against real servers."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rediscope.core.capacity import least_squares, segments
+from rediscope.core.history import Sample
+from rediscope.core.localserver import LocalServer
+from rediscope.exitcodes import ExitStatus
+from tests.conftest import assert_valid_json_output, invoke
+
+
+def test_least_squares_recovers_slope_and_r2() -> None:
+    fit = least_squares([(1_700_000_000 + t, 1000 + 5 * t) for t in range(0, 100, 10)])
+    assert fit is not None and abs(fit.slope_per_s - 5) < 1e-9 and fit.r2 == pytest.approx(1)
+    assert fit.at(1_700_000_200) == pytest.approx(2000)
+    noisy = least_squares([(t, 10 * t + (7 if t % 2 else -7)) for t in range(50)])
+    assert noisy is not None and 9.9 < noisy.slope_per_s < 10.1 and noisy.r2 < 1
+    assert least_squares([(1, 1)]) is None and least_squares([(1, 1), (1, 2)]) is None
+
+
+def _s(ts: float, run_id: str, keys: int, dataset: int = 0) -> Sample:
+    return Sample(
+        ts=ts,
+        target="t",
+        node="n",
+        role="primary",
+        run_id=run_id,
+        values={"used_memory": keys, "used_memory_dataset": dataset},
+        keys={"db0": {"keys": keys, "expires": 0}},
+    )
+
+
+def test_segments_cut_at_restart_and_flush() -> None:
+    series = [
+        _s(1, "a", 1000),
+        _s(2, "a", 1100),
+        _s(3, "b", 1200),
+        _s(4, "b", 1300),
+        _s(5, "b", 10),
+        _s(6, "b", 20),
+    ]
+    cuts = segments(series)
+    assert [len(c) for c in cuts] == [2, 2, 2]
+
+
+def _grow(server: LocalServer, rounds: int, history: Path) -> None:
+    c = server.client()
+    for r in range(rounds):
+        assert (
+            invoke(
+                "capacity", "record", "-p", str(server.port), "--history", str(history)
+            ).exit_code
+            == 0
+        )
+        pipe = c.pipeline(transaction=False)
+        for j in range(4000):
+            pipe.set(f"g{r}:{j}", "x" * 200)
+        pipe.execute()
+        time.sleep(0.25)
+    assert (
+        invoke("capacity", "record", "-p", str(server.port), "--history", str(history)).exit_code
+        == 0
+    )
+    c.close()
+
+
+def test_growth_within_10_percent_and_days_until_full(tmp_path: Path) -> None:
+    history = tmp_path / "h.sqlite"
+    with LocalServer(dir=tmp_path, config={"maxmemory": "512mb"}) as server:
+        c = server.client()
+        t_start, m_start = time.time(), c.info("memory")["used_memory"]
+        _grow(server, 8, history)
+        t_end, m_end = time.time(), c.info("memory")["used_memory"]
+        true_per_day = (m_end - m_start) / (t_end - t_start) * 86400
+        res = invoke(
+            "capacity",
+            "report",
+            "-p",
+            str(server.port),
+            "--history",
+            str(history),
+            "--format",
+            "json",
+        )
+        doc = assert_valid_json_output(res, "capacity report")
+        assert doc["samples"] == 9 and doc["projection"] is True
+        assert abs(doc["growth_bytes_per_day"] - true_per_day) / true_per_day < 0.10
+        assert doc["limit_source"] == "maxmemory" and doc["limit_bytes"] == 512 * 1024 * 1024
+        node = doc["nodes"][0]
+        expected_days = (doc["limit_bytes"] - node["fitted_now"]) / doc["growth_bytes_per_day"]
+        assert doc["days_until_full"] == pytest.approx(expected_days, rel=0.01)
+        assert node["low_confidence"] is True
+        res = invoke(
+            "capacity",
+            "report",
+            "-p",
+            str(server.port),
+            "--history",
+            str(history),
+            "--fail-within",
+            "365d",
+        )
+        assert res.exit_code == ExitStatus.ERROR and "projected" in res.stderr
+        assert "low confidence" in res.stdout
+        res = invoke(
+            "capacity",
+            "report",
+            "-p",
+            str(server.port),
+            "--history",
+            str(history),
+            "--format",
+            "prometheus",
+        )
+        assert "rediscope_capacity_growth_bytes_per_day{" in res.stdout
+        c.close()
+
+
+def test_restart_and_flush_cut_the_series(tmp_path: Path) -> None:
+    history = tmp_path / "h.sqlite"
+    (tmp_path / "d").mkdir()
+    server = LocalServer(dir=tmp_path / "d").start()
+    try:
+        _grow(server, 3, history)
+        port = server.port
+        server.stop()
+        server.port = port
+        server.start()
+        _grow(server, 3, history)
+        doc = invoke(
+            "capacity", "report", "-p", str(port), "--history", str(history), "--format", "json"
+        ).json()
+        assert [s["cause"] for s in doc["segments"]] == ["first", "restart"]
+        assert doc["nodes"][0]["samples"] == 4 and "restart" in doc["note"]
+        c = server.client()
+        c.flushall()
+        c.close()
+        _grow(server, 2, history)
+        doc = invoke(
+            "capacity", "report", "-p", str(port), "--history", str(history), "--format", "json"
+        ).json()
+        assert [s["cause"] for s in doc["segments"]] == ["first", "restart", "flush"]
+    finally:
+        server.cleanup()
+
+
+def test_concurrent_records_both_land_and_a_killed_writer_leaves_it_readable(
+    plain: LocalServer, tmp_path: Path
+) -> None:
+    history = tmp_path / "h.sqlite"
+    cmd = [
+        sys.executable,
+        "-m",
+        "rediscope",
+        "capacity",
+        "record",
+        "-p",
+        str(plain.port),
+        "--history",
+        str(history),
+    ]
+    procs = [subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    con = sqlite3.connect(history)
+    assert con.execute("SELECT count(*) FROM samples").fetchone()[0] == 4
+    con.close()
+    # a writer killed in the middle of its transaction
+    killer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sqlite3, time; c = sqlite3.connect(%r, isolation_level=None); "
+                "c.execute('BEGIN IMMEDIATE'); "
+                'c.execute("INSERT INTO samples (ts, target, node, role, run_id, keys_json) '
+                "VALUES (1, 'x', 'x', 'x', 'x', '{}')\"); print('ready', flush=True); time.sleep(60)"
+            )
+            % str(history),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert killer.stdout is not None and killer.stdout.readline().strip() == "ready"
+    killer.kill()
+    killer.wait()
+    assert (
+        invoke("capacity", "record", "-p", str(plain.port), "--history", str(history)).exit_code
+        == 0
+    )
+    doc = invoke(
+        "capacity", "report", "-p", str(plain.port), "--history", str(history), "--format", "json"
+    ).json()
+    assert doc["samples"] == 5
+
+
+def test_report_without_history(plain: LocalServer, tmp_path: Path) -> None:
+    history = tmp_path / "none.sqlite"
+    res = invoke(
+        "capacity", "report", "-p", str(plain.port), "--history", str(history), "--format", "json"
+    )
+    doc = assert_valid_json_output(res, "capacity report")
+    assert res.exit_code == 0 and doc["samples"] == 0 and doc["projection"] is False
+    assert "no history" in doc["note"] and "capacity record" in doc["note"]
+    assert not history.exists()
+    res = invoke(
+        "capacity",
+        "report",
+        "-p",
+        str(plain.port),
+        "--history",
+        str(history),
+        "--fail-within",
+        "7d",
+    )
+    assert res.exit_code == 0 and "no projection" in res.stderr
+    res = invoke(
+        "capacity",
+        "report",
+        "-p",
+        str(plain.port),
+        "--history",
+        str(history),
+        "--fail-within",
+        "7d",
+        "--strict",
+    )
+    assert res.exit_code == ExitStatus.ERROR
+    assert (
+        invoke("capacity", "record", "-p", str(plain.port), "--history", str(history)).exit_code
+        == 0
+    )
+    res = invoke("capacity", "report", "-p", str(plain.port), "--history", str(history))
+    assert res.exit_code == 0 and "projection needs at least 3" in " ".join(res.stdout.split())
+
+
+def test_record_json_prints_the_sample(plain: LocalServer, tmp_path: Path) -> None:
+    res = invoke(
+        "capacity",
+        "record",
+        "-p",
+        str(plain.port),
+        "--history",
+        str(tmp_path / "h.sqlite"),
+        "--format",
+        "json",
+    )
+    doc = res.json()
+    assert res.exit_code == 0 and doc["command"] == "capacity record"
+    assert doc["samples"][0]["used_memory"] > 0 and "run_id" in doc["samples"][0]
