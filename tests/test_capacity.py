@@ -175,20 +175,14 @@ def test_concurrent_records_both_land_and_a_killed_writer_leaves_it_readable(
     assert con.execute("SELECT count(*) FROM samples").fetchone()[0] == 4
     con.close()
     # a writer killed in the middle of its transaction
+    script = (
+        "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "c.execute('BEGIN IMMEDIATE'); "
+        'c.execute("INSERT INTO samples (ts, target, node, role, run_id, keys_json) '
+        "VALUES (1, 'x', 'x', 'x', 'x', '{}')\"); print('ready', flush=True); time.sleep(60)"
+    )
     killer = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            (
-                "import sqlite3, time; c = sqlite3.connect(%r, isolation_level=None); "
-                "c.execute('BEGIN IMMEDIATE'); "
-                'c.execute("INSERT INTO samples (ts, target, node, role, run_id, keys_json) '
-                "VALUES (1, 'x', 'x', 'x', 'x', '{}')\"); print('ready', flush=True); time.sleep(60)"
-            )
-            % str(history),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-c", script, str(history)], stdout=subprocess.PIPE, text=True
     )
     assert killer.stdout is not None and killer.stdout.readline().strip() == "ready"
     killer.kill()
