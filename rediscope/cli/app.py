@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from rediscope import __version__
-from rediscope.cli import backup, bigkeys, capacity, demo, health, memory, patterns, ping
+from rediscope.cli import backup, bigkeys, capacity, demo, health, hotkeys, memory, patterns, ping
 
 app = typer.Typer(
     name="rediscope",
@@ -20,7 +20,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for sub in (ping.app, health.app, memory.app, bigkeys.app, patterns.app, demo.app):
+for sub in (ping.app, health.app, memory.app, bigkeys.app, patterns.app, hotkeys.app, demo.app):
     app.add_typer(sub)
 app.add_typer(backup.app, name="backup")
 app.add_typer(capacity.app, name="capacity")

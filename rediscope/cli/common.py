@@ -522,6 +522,9 @@ class Run:
         for text in getattr(report, "notes", ()):
             self.note(f"note: {text}")
         scan = getattr(report, "scan", None)
+        if getattr(report, "interrupted", False) and scan is None:
+            self.note("interrupted: the report above is partial (complete: false)")
+            raise typer.Exit(ExitStatus.INTERRUPTED)
         if scan is None:
             return
         errors = [n.error for n in scan.nodes if n.error]

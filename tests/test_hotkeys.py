@@ -1,0 +1,189 @@
+"""hotkeys: MONITOR parsing (pure) and both methods against real servers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from rediscope.core.hotkeys import KeyFinder, parse_line
+from rediscope.core.localserver import LocalServer
+from rediscope.exitcodes import ExitStatus
+from tests.conftest import ADMIN_PASSWORD, assert_valid_json_output, invoke
+
+
+def test_parse_monitor_lines_robustly() -> None:
+    ev = parse_line(
+        b'1700000000.123456 [3 127.0.0.1:51234] "SET" "key with space" '
+        b'"va\\"lue\\\\" "line\\nbreak" "\\x00\\xff"'
+    )
+    assert ev is not None and ev.db == 3 and ev.client == "127.0.0.1:51234"
+    assert ev.args == (b"SET", b"key with space", b'va"lue\\', b"line\nbreak", b"\x00\xff")
+    lua = parse_line(b'1700000000.5 [0 lua] "get" "k"')
+    assert lua is not None and lua.client == "lua" and lua.args == (b"get", b"k")
+    unix = parse_line(b'1700000000.5 [0 unix:/tmp/r.sock] "ping"')
+    assert unix is not None and unix.client == "unix:/tmp/r.sock"
+    assert parse_line(b"OK") is None
+    assert parse_line(b'1.0 [0 1.2.3.4:5] ""').args == (b"",)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("args", "keys"),
+    [
+        ((b"MGET", b"a", b"b", b"c"), [b"a", b"b", b"c"]),
+        ((b"mset", b"a", b"1", b"b", b"2"), [b"a", b"b"]),
+        ((b"DEL", b"a", b"b"), [b"a", b"b"]),
+        ((b"EXISTS", b"a"), [b"a"]),
+        ((b"EVAL", b"return 1", b"2", b"k1", b"k2", b"arg"), [b"k1", b"k2"]),
+        ((b"XREAD", b"COUNT", b"2", b"STREAMS", b"s1", b"s2", b"0", b"0"), [b"s1", b"s2"]),
+        (
+            (b"ZUNIONSTORE", b"dst", b"2", b"z1", b"z2", b"WEIGHTS", b"1", b"2"),
+            [b"dst", b"z1", b"z2"],
+        ),
+        ((b"PING",), []),
+        ((b"OBJECT", b"FREQ", b"k"), [b"k"]),
+        ((b"get",), []),
+    ],
+)
+def test_key_positions(plain: LocalServer, args: tuple[bytes, ...], keys: list[bytes]) -> None:
+    from rediscope.core.connection import ConnectionOptions, resolve
+
+    spec = resolve(ConnectionOptions(port=plain.port), None, environ={})
+    for finder in (KeyFinder.from_server(spec), KeyFinder()):  # server table and built-in
+        assert finder.keys(args) == keys, args
+
+
+def _load(port: int, stop: threading.Event, hot: bytes = b"hot:key") -> None:
+    """10x more traffic to one key than to each of its neighbours."""
+    c = redis.Redis(port=port)
+    i = 0
+    while not stop.is_set():
+        pipe = c.pipeline(transaction=False)
+        for n in range(20):
+            pipe.get(f"item:{n}")
+        for _ in range(10):
+            pipe.get(hot)
+        pipe.hset(f"profile:{i % 20}", "f", i)
+        pipe.execute()
+        i += 1
+        time.sleep(0.002)
+    c.close()
+
+
+def _monitors(port: int) -> int:
+    c = redis.Redis(port=port)
+    try:
+        return sum(1 for cl in c.client_list() if "O" in cl.get("flags", ""))
+    finally:
+        c.close()
+
+
+def test_monitor_puts_the_hot_key_first_and_rolls_up_patterns(plain: LocalServer) -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=_load, args=(plain.port, stop))
+    thread.start()
+    try:
+        start = time.monotonic()
+        res = invoke("hotkeys", "-p", str(plain.port), "--duration", "2s", "--format", "json")
+        elapsed = time.monotonic() - start
+    finally:
+        stop.set()
+        thread.join()
+    assert res.exit_code == 0, res.stderr
+    doc = assert_valid_json_output(res, "hotkeys")
+    assert elapsed < 2 + 2
+    assert doc["method"] == "monitor" and "keeps no access frequencies" in doc["reason"]
+    assert "MONITOR costs server throughput" in res.stderr
+    assert doc["keys"][0]["key"] == "hot:key" and doc["keys"][0]["reads"] > 0
+    top, second = doc["keys"][0]["hits"], doc["keys"][1]["hits"]
+    assert 8 <= top / second <= 12
+    pats = {p["pattern"]: p["share"] for p in doc["patterns"]}
+    # per round: 20 item gets, 10 hot gets, 1 profile write -> 20/31, 10/31, 1/31
+    assert abs(pats["item:*"] - 20 / 31) < 0.03 and abs(pats["hot:key"] - 10 / 31) < 0.03
+    assert abs(pats["profile:*"] - 1 / 31) < 0.02
+    assert {c["name"] for c in doc["commands"]} == {"get", "hset"}
+    assert doc["flagged"] and doc["flagged"][0]["key"] == "hot:key"
+    time.sleep(0.2)
+    assert _monitors(plain.port) == 0
+
+
+def test_max_commands_bounds_the_window(plain: LocalServer) -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=_load, args=(plain.port, stop))
+    thread.start()
+    try:
+        start = time.monotonic()
+        doc = invoke(
+            "hotkeys",
+            "-p",
+            str(plain.port),
+            "--method",
+            "monitor",
+            "--duration",
+            "30s",
+            "--max-commands",
+            "500",
+            "--format",
+            "json",
+        ).json()
+        elapsed = time.monotonic() - start
+    finally:
+        stop.set()
+        thread.join()
+    assert 500 <= doc["commands_seen"] <= 700 and elapsed < 10
+
+
+def test_lfu_method_ranks_by_counter(tmp_path: Path) -> None:
+    with LocalServer(
+        dir=tmp_path, config={"maxmemory-policy": "allkeys-lfu", "lfu-log-factor": "0"}
+    ) as server:
+        c = server.client()
+        c.mset({**{f"item:{n}": "v" for n in range(20)}, "hot:key": "v", "cold:key": "v"})
+        for _ in range(10):
+            for n in range(20):
+                c.get(f"item:{n}")
+            for _ in range(10):
+                c.get("hot:key")
+        res = invoke("hotkeys", "-p", str(server.port), "--format", "json")
+        doc = assert_valid_json_output(res, "hotkeys")
+        assert doc["method"] == "lfu" and "allkeys-lfu" in doc["reason"]
+        assert doc["keys"][0]["key"] == "hot:key" and doc["keys"][0]["freq"] > 100
+        assert "cold:key" not in {k["key"] for k in doc["keys"]}  # still at the initial 5
+        assert "logarithmic counter" in " ".join(doc["notes"])
+        c.close()
+
+
+def test_denied_monitor_and_object_name_the_permission(tmp_path: Path) -> None:
+    (tmp_path / "users.acl").write_text(
+        f"user default on >{ADMIN_PASSWORD} ~* &* +@all\n"
+        "user ro on >ro-pass ~* +@read +info +ping +scan +type +command -monitor -object\n"
+    )
+    with LocalServer(
+        dir=tmp_path,
+        password=ADMIN_PASSWORD,
+        config={"aclfile": str(tmp_path / "users.acl"), "maxmemory-policy": "allkeys-lfu"},
+    ) as s:
+        admin = s.client()
+        admin.set("a", 1)
+        env = {"REDISCLI_AUTH": "ro-pass"}
+        res = invoke(
+            "hotkeys",
+            "--user",
+            "ro",
+            "-p",
+            str(s.port),
+            "--method",
+            "monitor",
+            "--duration",
+            "1s",
+            env=env,
+        )
+        assert res.exit_code == ExitStatus.ERROR
+        assert "MONITOR" in res.stderr and "+monitor" in res.stderr
+        assert res.stderr.count("\n") == 2  # the MONITOR warning, then the one-line error
+        res = invoke("hotkeys", "--user", "ro", "-p", str(s.port), "--method", "lfu", env=env)
+        assert res.exit_code == ExitStatus.ERROR and "+object|freq" in res.stderr
+        admin.close()
