@@ -43,6 +43,7 @@ from typer.core import TyperCommand
 from rediscope.core.config import Profile, find_profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
 from rediscope.core.scanner import ScanOptions
+from rediscope.core.sentinel import follow
 from rediscope.errors import Interrupted, RediscopeError, UsageError
 from rediscope.exitcodes import ExitStatus
 from rediscope.render.jsonout import dumps
@@ -228,6 +229,63 @@ _CONNECTION_PARAMS: list[tuple[str, Any, Any]] = [
         None,
     ),
 ]
+_CONNECTION_PARAMS += [
+    (
+        "sentinel",
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--sentinel",
+                help="Sentinel HOST:PORT (repeatable); with --master, the target is the "
+                "current primary. Or a redis+sentinel://h:p,h:p/NAME/db URL.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "master",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--master",
+                help="The master name the sentinels monitor.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "sentinel_user",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--sentinel-user",
+                help="ACL user for the sentinels.",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "sentinel_password",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--sentinel-password",
+                help="Password for the sentinels (visible in "
+                "ps; prefer env REDISCOPE_SENTINEL_PASSWORD).",
+                rich_help_panel=CONN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+]
+
 _CONFIG_PARAMS: list[tuple[str, Any, Any]] = [
     (
         "profile",
@@ -474,12 +532,15 @@ class Run:
 
             yield update
 
-    def spec(self) -> ConnectionSpec:
-        """The resolved connection (flag > env > profile > default)."""
+    def spec(self, follow_sentinel: bool = True) -> ConnectionSpec:
+        """The resolved connection (flag > env > profile > default); for a Sentinel target,
+        pointed at the primary the sentinels name now."""
         if self._spec is None:
             if self.connection is None:
                 raise RuntimeError(f"{self.command} takes no connection options")
             self._spec = resolve(self.connection, self.profile)
+        if follow_sentinel and self._spec.sentinels:
+            return follow(self._spec)
         return self._spec
 
     def spec_for_url(self, url: str) -> ConnectionSpec:
@@ -642,7 +703,7 @@ def rediscope_command(
                         scan_values=scan_values,
                     )
                     if conn_values is not None:
-                        if conn_values.get("password"):
+                        if conn_values.get("password") or conn_values.get("sentinel_password"):
                             run.note(
                                 "warning: a password on the command line is visible to "
                                 "other users (ps, shell history); use REDISCLI_AUTH or "

@@ -132,7 +132,7 @@ def health(
         backup_dir=backup_dir,
         fail_on=fail_on,
     )
-    report = core_health(run.spec(), opts)
+    report = core_health(run.spec(follow_sentinel=False), opts)
     run.emit(report)
     connection = next(
         (c for c in report.checks if c.id == "connection" and c.status == "CRITICAL"), None

@@ -330,7 +330,7 @@ def node_capacity(series: list[Sample], now: float) -> NodeCapacity:
         r2=round(fit.r2, 6) if fit else None,
         limit_bytes=limit,
         limit_source=source,
-        days_until_full=round(days, 4) if days is not None else None,
+        days_until_full=days,
         low_confidence=bool(fit) and span < LOW_CONFIDENCE_SPAN,
         segments=tuple(seg_info),
         keys_growth_per_day=keys_growth,

@@ -39,6 +39,10 @@ CONNECTION_KEYS: dict[str, tuple[type, ...]] = {
     "key": (str,),
     "insecure": (bool,),
     "timeout": (int, float),
+    "sentinel": (list,),
+    "master": (str,),
+    "sentinel_user": (str,),
+    "sentinel_password": (str,),
 }
 
 

@@ -34,7 +34,8 @@ from rediscope.errors import (
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 6379
 DEFAULT_TIMEOUT = 5.0
-SCHEMES = ("redis", "rediss", "unix")
+SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel")
+DEFAULT_SENTINEL_PORT = 26379
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,11 @@ class ConnectionSpec:
     insecure: bool = False
     timeout: float = DEFAULT_TIMEOUT
     db_explicit: bool = False  # a flag, URL path or profile named the db
+    # Sentinel: where to ask, which master, and the sentinels' own credentials
+    sentinels: tuple[tuple[str, int], ...] = ()
+    master_name: str | None = None
+    sentinel_username: str | None = None
+    sentinel_password: str | None = field(default=None, repr=False)
 
     @property
     def address(self) -> str:
@@ -71,6 +77,10 @@ class ConnectionSpec:
             auth += "@"
         if self.scheme == "unix":
             return f"unix://{auth}{self.path}?db={self.db}"
+        if self.sentinels:
+            hosts = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in self.sentinels)
+            kind = "rediss+sentinel" if self.tls else "redis+sentinel"
+            return f"{kind}://{auth}{hosts}/{self.master_name}/{self.db}"
         scheme = "rediss" if self.tls else "redis"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{auth}{host}:{self.port}/{self.db}"
@@ -85,6 +95,45 @@ class ConnectionSpec:
         return replace(self, db=db)
 
 
+def parse_sentinels(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    out = []
+    for item in items:
+        host, sep, port = item.strip().rpartition(":")
+        if not sep:
+            host, port = item.strip(), str(DEFAULT_SENTINEL_PORT)
+        host = host.strip("[]")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise UsageError(f"--sentinel {item!r}: expected HOST:PORT")
+        out.append((host, int(port)))
+    return tuple(out)
+
+
+def _parse_sentinel_url(url: str, scheme: str) -> dict[str, Any]:
+    """redis+sentinel://[user[:password]@]host:port[,host:port...]/MASTER[/db]"""
+    rest = url.split("://", 1)[1]
+    auth, _, rest = rest.rpartition("@")
+    hosts, _, path = rest.partition("/")
+    segments = [p for p in path.split("/") if p]
+    if not segments:
+        raise ValueError("a redis+sentinel:// URL needs the master name: .../NAME[/db]")
+    out: dict[str, Any] = {
+        "scheme": "redis",
+        "tls": scheme.startswith("rediss"),
+        "sentinels": parse_sentinels(hosts.split(",")),
+        "master_name": unquote(segments[0]),
+        "path": None,
+    }
+    if len(segments) > 1:
+        out["db"] = int(segments[1])
+    if auth:
+        user, _, password = auth.partition(":")
+        if user:
+            out["username"] = unquote(user)
+        if password:
+            out["password"] = unquote(password)
+    return out
+
+
 def parse_url(url: str) -> dict[str, Any]:
     """Split a redis://, rediss:// or unix:// URL into ConnectionSpec fields."""
     try:
@@ -92,6 +141,8 @@ def parse_url(url: str) -> dict[str, Any]:
         scheme = parts.scheme.lower()
         if scheme not in SCHEMES:
             raise ValueError(f"unsupported scheme {parts.scheme or '(none)'!r}")
+        if scheme.endswith("+sentinel"):
+            return _parse_sentinel_url(url, scheme)
         out: dict[str, Any] = {"scheme": scheme, "tls": scheme == "rediss"}
         if parts.username:
             out["username"] = unquote(parts.username)
@@ -139,6 +190,10 @@ class ConnectionOptions:
     key: str | None = None
     insecure: bool | None = None
     timeout: float | None = None
+    sentinel: list[str] | None = None
+    master: str | None = None
+    sentinel_user: str | None = None
+    sentinel_password: str | None = field(default=None, repr=False)
 
 
 def _layer(values: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +204,8 @@ def _layer(values: dict[str, Any]) -> dict[str, Any]:
         out.update(parse_url(url))
         if out["scheme"] != "unix":
             out["path"] = None
+        if "sentinels" not in out:  # a plain URL replaces a Sentinel target from below
+            out.update(sentinels=(), master_name=None)
     simple = {
         "host": "host",
         "port": "port",
@@ -161,14 +218,20 @@ def _layer(values: dict[str, Any]) -> dict[str, Any]:
         "key": "key",
         "insecure": "insecure",
         "timeout": "timeout",
+        "master": "master_name",
+        "sentinel_user": "sentinel_username",
+        "sentinel_password": "sentinel_password",
     }
     for option, attr in simple.items():
         if values.get(option) is not None:
             out[attr] = values[option]
+    if values.get("sentinel"):
+        out["sentinels"] = parse_sentinels(values["sentinel"])
     if values.get("host") is not None or values.get("port") is not None:
         if out.get("scheme") == "unix" or "scheme" not in out:
             out["scheme"] = "redis"
         out["path"] = None
+        out.setdefault("sentinels", ())
     return out
 
 
@@ -200,6 +263,8 @@ def resolve(
     password = env.get("REDISCLI_AUTH") or env.get("REDISCOPE_PASSWORD")
     if password:
         env_layer["password"] = password
+    if env.get("REDISCOPE_SENTINEL_PASSWORD"):
+        env_layer["sentinel_password"] = env["REDISCOPE_SENTINEL_PASSWORD"]
     fields.update(_layer(env_layer))
     fields.update(_layer(vars(options)))
     if fields.get("tls") and fields.get("scheme", "redis") == "redis":
@@ -213,6 +278,10 @@ def resolve(
         raise UsageError("--db must be >= 0")
     if fields.get("scheme") == "rediss":
         fields["tls"] = True
+    if fields.get("sentinels") and not fields.get("master_name"):
+        raise UsageError("--sentinel needs --master NAME (the name the sentinels monitor)")
+    if fields.get("master_name") and not fields.get("sentinels"):
+        raise UsageError("--master needs at least one --sentinel HOST:PORT")
     for name in ("cacert", "cert", "key"):
         path = fields.get(name)
         if path and not os.path.isfile(path):

@@ -20,6 +20,7 @@ import yaml
 
 from rediscope.core.connection import ConnectionSpec, client, describe_error
 from rediscope.core.info import identity
+from rediscope.core.sentinel import follow, views
 from rediscope.core.target import Node, Target, cluster_nodes
 from rediscope.errors import ConfigError, RediscopeError, UsageError
 from rediscope.exitcodes import HealthExit
@@ -47,6 +48,7 @@ DEFAULTS: dict[str, tuple[float | None, float | None, str, str]] = {
     "replication": (20.0, 60.0, "s", "replica link / lag in seconds"),
     "persistence": (3600.0, 86400.0, "s", "RDB/AOF status; age of unsaved changes"),
     "cluster": (None, None, "", "cluster state, slots, nodes"),
+    "sentinel": (None, None, "sentinels", "sentinels reachable, agreeing, with quorum"),
     "slowlog": (
         0.0,
         1000.0,
@@ -670,11 +672,83 @@ def backup_check(checker: _Checker, backup_dir: str) -> Check:
     )
 
 
+def sentinel_check(checker: _Checker, spec: ConnectionSpec) -> Check:
+    """Each sentinel's view: reachable, the primary it names, failover state, CKQUORUM.
+    A sentinel down or disagreeing is a warning; quorum lost is critical."""
+    seen = views(spec)
+    up = [v for v in seen if v.reachable]
+    down = [v.address for v in seen if not v.reachable]
+    named = {v.primary for v in up if v.primary}
+    problems, status = [], OK
+    if not up:
+        return checker.make(
+            "sentinel",
+            CRITICAL,
+            0.0,
+            "no sentinel answers: " + "; ".join(v.error or v.address for v in seen),
+            hint="check --sentinel and the sentinel password",
+        )
+    if down:
+        status = WARNING
+        problems.append(f"down: {', '.join(down)}")
+    if len(named) > 1:
+        status = worst([status, WARNING])
+        problems.append(f"sentinels disagree on the primary: {', '.join(sorted(named))}")
+    if any(v.failover_in_progress for v in up):
+        status = worst([status, WARNING])
+        problems.append("a failover is in progress")
+    no_quorum = [v for v in up if v.quorum_ok is False]
+    quorum = max((v.quorum or 0 for v in up), default=0)
+    needed = max(quorum, len(seen) // 2 + 1)  # the quorum, and a majority to authorize
+    if no_quorum:
+        status = CRITICAL
+        problems.append(f"quorum lost: {no_quorum[0].quorum_message}")
+    elif len(up) < needed:
+        status = CRITICAL
+        problems.append(
+            f"quorum lost: {len(up)} of {len(seen)} sentinels reachable, a "
+            f"failover needs {needed} (quorum {quorum})"
+        )
+    primary = next(iter(named), "?")
+    msg = f"{len(up)}/{len(seen)} sentinels up, primary {primary}" + (
+        ": " + "; ".join(problems) if problems else ", quorum ok"
+    )
+    return checker.make(
+        "sentinel",
+        status,
+        float(len(up)),
+        msg,
+        hint="restore the failed sentinels: with fewer than the quorum no failover can happen"
+        if status != OK
+        else None,
+    )
+
+
 def health(
     spec: ConnectionSpec, opts: HealthOptions, sleep: Callable[[float], None] = time.sleep
 ) -> HealthReport:
     opts.validate()
     checker = _Checker(opts)
+    sentinel_checks: list[Check] = []
+    if spec.sentinels:
+        if opts.wants("sentinel"):
+            sentinel_checks.append(sentinel_check(checker, spec))
+        try:
+            spec = follow(spec)
+        except RediscopeError as exc:
+            failed = [
+                checker.make("connection", CRITICAL, None, exc.message, hint=exc.hint),
+                *sentinel_checks,
+            ]
+            target = Target(spec.redacted_url, "sentinel", ())
+            return HealthReport(
+                target=target,
+                complete=False,
+                status=CRITICAL,
+                exit_code=int(HealthExit.CRITICAL),
+                window_s=opts.window,
+                checks=tuple(failed),
+            )
     target = Target(spec.redacted_url, "standalone", (Node(spec.address, "primary"),))
     seed = _NodeProbe(spec, None)
     seed.first()
@@ -707,7 +781,11 @@ def health(
             probes.append(p)
         seed.close()
     else:
-        target = Target(spec.redacted_url, "standalone", (Node(spec.address, ident.role_name),))
+        target = Target(
+            spec.redacted_url,
+            "sentinel" if spec.sentinels else "standalone",
+            (Node(spec.address, ident.role_name),),
+        )
     if opts.window > 0:
         sleep(opts.window)
     for p in probes:
@@ -743,6 +821,7 @@ def health(
         checks += checker.node_checks(p, policy.startswith("allkeys-"))
     if ident.cluster_enabled and opts.wants("cluster"):
         checks.append(_cluster_check(checker, probes, target, opts))
+    checks += sentinel_checks
     if opts.backup_dir and opts.wants("backup_age"):
         checks.append(backup_check(checker, opts.backup_dir))
     for p in probes:

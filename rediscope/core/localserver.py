@@ -64,6 +64,7 @@ class LocalServer:
     password: str | None = field(default=None, repr=False)
     cluster: bool = False
     tls_port: bool = False  # serve TLS on `port` (config must hold the tls-* files)
+    sentinel: bool = False  # run as a sentinel (config holds the `sentinel ...` lines)
     binary: str = "redis-server"
     port: int = 0
     dir: Path | None = None
@@ -112,11 +113,16 @@ class LocalServer:
                 )
             if self.password:
                 lines["requirepass"] = self.password
+            if self.sentinel:
+                lines = {
+                    k: lines[k]
+                    for k in ("bind", "port", "dir", "logfile", "daemonize", "protected-mode")
+                }
             lines.update(self.config)
             conf = self.dir / "redis.conf"
             conf.write_text("".join(f"{k} {v}\n" for k, v in lines.items()))
             self.process = subprocess.Popen(
-                [binary, str(conf)],
+                [binary, str(conf), *(["--sentinel"] if self.sentinel else [])],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 start_new_session=True,

@@ -264,7 +264,7 @@ class _NodeScanner:
 
     def _open(self, db: int) -> RawConnection:
         conn = RawConnection(self.spec, db, self.spec.timeout)
-        if self.node.role == "replica" and self.node.node_id:
+        if self.node.node_id:  # cluster: a primary demoted mid-scan keeps answering reads
             conn.call(b"READONLY")
         self._probe(conn)
         if "length" in self.needs:
@@ -503,16 +503,6 @@ def scan_nodes(target: Target, opts: ScanOptions) -> tuple[Node, ...]:
     return (replicas[0],)
 
 
-def replica_nodes(conn: redis.Redis) -> list[Node]:
-    """The replicas of a standalone primary, from INFO replication."""
-    data = info(conn, "replication")
-    out = []
-    for name, value in data.items():
-        if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online":
-            out.append(Node(address=f"{value['ip']}:{value['port']}", role="replica"))
-    return out
-
-
 def run_scan(
     spec: ConnectionSpec,
     opts: ScanOptions,
@@ -525,12 +515,8 @@ def run_scan(
     returns what was gathered, marked interrupted.
     """
     opts.validate()
-    target, ident, conn = discover(spec)
-    try:
-        if opts.replica and target.mode == "standalone" and ident.role == "master":
-            target = Target(target.url, target.mode, target.nodes + tuple(replica_nodes(conn)))
-    finally:
-        conn.close()
+    target, _ident, conn = discover(spec)
+    conn.close()
     nodes = scan_nodes(target, opts)
     if not nodes:
         raise RediscopeError("the target has no node to scan")
@@ -554,7 +540,7 @@ def run_scan(
     for node in nodes:
         node_spec = (
             spec
-            if target.mode == "standalone"
+            if target.mode != "cluster"
             and node.role == "primary"
             and (len(target.nodes) == 1 or node.address == spec.address)
             else spec.for_node(node.host, node.port)

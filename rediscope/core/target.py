@@ -128,7 +128,18 @@ def discover(spec: ConnectionSpec) -> tuple[Target, ServerIdentity, redis.Redis]
         data = info(conn, "server", "replication", "cluster")
     ident = identity(data)
     if ident.cluster_enabled:
-        nodes = cluster_nodes(conn, spec)
-        return Target(spec.redacted_url, "cluster", nodes), ident, conn
-    node = Node(address=spec.address, role=ident.role_name)
-    return Target(spec.redacted_url, "standalone", (node,)), ident, conn
+        return Target(spec.redacted_url, "cluster", cluster_nodes(conn, spec)), ident, conn
+    found = [Node(address=spec.address, role=ident.role_name)]
+    if ident.role == "master":
+        found += replica_nodes(data)
+    mode = "sentinel" if spec.sentinels else "standalone"
+    return Target(spec.redacted_url, mode, tuple(found)), ident, conn
+
+
+def replica_nodes(replication: dict[str, Any]) -> list[Node]:
+    """The online replicas of a primary, from its INFO replication."""
+    out = []
+    for name, value in replication.items():
+        if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online":
+            out.append(Node(address=f"{value['ip']}:{value['port']}", role="replica"))
+    return out

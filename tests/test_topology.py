@@ -1,0 +1,269 @@
+"""Every command on real multi-node deployments: replicas behind Sentinel, a 3+3 cluster.
+
+The fixtures are module-scoped and the tests that change the deployment (failover, stopping
+nodes) run last in each group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+
+from rediscope.core.localserver import LocalServer, start_cluster
+from tests.conftest import assert_valid_json_output, invoke, require_binary
+
+
+def _wait(what: str, check: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class SentinelSet:
+    primary: LocalServer
+    replica: LocalServer
+    sentinels: list[LocalServer]
+
+    def args(self) -> list[str]:
+        out = []
+        for s in self.sentinels:
+            out += ["--sentinel", f"127.0.0.1:{s.port}"]
+        return [*out, "--master", "mymaster"]
+
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        return f"redis+sentinel://{hosts}/mymaster/0"
+
+    def current_primary_port(self) -> int:
+        c = redis.Redis(port=self.sentinels[0].port)
+        try:
+            return int(c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")[1])
+        finally:
+            c.close()
+
+
+@pytest.fixture(scope="module")
+def sentinel_set(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]:
+    require_binary("redis-server")
+    root = tmp_path_factory.mktemp("sentinel")
+    servers: list[LocalServer] = []
+    try:
+        (root / "p").mkdir()
+        primary = LocalServer(dir=root / "p").start()
+        servers.append(primary)
+        (root / "r").mkdir()
+        replica = LocalServer(
+            dir=root / "r", config={"replicaof": f"127.0.0.1 {primary.port}"}
+        ).start()
+        servers.append(replica)
+        _wait(
+            "the replica link",
+            lambda: replica.client().info("replication").get("master_link_status") == "up",
+        )
+        sentinels = []
+        for i in range(3):
+            (root / f"s{i}").mkdir()
+            sentinels.append(
+                LocalServer(
+                    dir=root / f"s{i}",
+                    sentinel=True,
+                    config={
+                        "sentinel monitor": f"mymaster 127.0.0.1 {primary.port} 2",
+                        "sentinel down-after-milliseconds": "mymaster 1000",
+                        "sentinel failover-timeout": "mymaster 10000",
+                    },
+                ).start()
+            )
+            servers.append(sentinels[-1])
+
+        def ready() -> bool:
+            for s in sentinels:
+                c = redis.Redis(port=s.port)
+                info = c.sentinel_master("mymaster")
+                c.close()
+                if int(info["num-other-sentinels"]) != 2 or int(info["num-slaves"]) != 1:
+                    return False
+            return True
+
+        _wait("the sentinels to find each other and the replica", ready, 40)
+        primary.client().mset({f"user:{i}": f"v{i}" for i in range(500)})
+        primary.client().rpush("big:list", *range(3000))
+        _wait("replication", lambda: replica.client().dbsize() == 501)
+        yield SentinelSet(primary, replica, sentinels)
+    finally:
+        for s in servers:
+            s.cleanup()
+
+
+def test_every_command_resolves_through_sentinel(sentinel_set: SentinelSet, tmp_path: Path) -> None:
+    s = sentinel_set
+    args = s.args()
+    res = invoke("ping", *args, "--format", "json")
+    doc = assert_valid_json_output(res, "ping")
+    assert doc["target"]["mode"] == "sentinel"
+    assert doc["target"]["url"].startswith("redis+sentinel://")
+    roles = {n["address"]: n["role"] for n in doc["target"]["nodes"]}
+    assert roles == {
+        f"127.0.0.1:{s.primary.port}": "primary",
+        f"127.0.0.1:{s.replica.port}": "replica",
+    }
+    res = invoke("ping", "--url", s.url(), "--format", "json")
+    assert res.exit_code == 0 and res.json()["target"]["mode"] == "sentinel"
+    doc = invoke("bigkeys", *args, "--format", "json").json()
+    assert doc["scan"]["keys_scanned"] == 501 and doc["keys"][0]["key"] == "big:list"
+    doc = invoke("bigkeys", *args, "--replica", "--format", "json").json()
+    assert [n["role"] for n in doc["scan"]["nodes"]] == ["replica"]
+    assert doc["scan"]["nodes"][0]["address"] == f"127.0.0.1:{s.replica.port}"
+    assert doc["scan"]["keys_scanned"] == 501
+    for cmd in (
+        ["memory"],
+        ["patterns"],
+        ["hotkeys", "--duration", "1s"],
+        ["health", "--window", "0"],
+    ):
+        res = invoke(*cmd, *args, "--format", "json")
+        assert res.exit_code == 0, (cmd, res.stdout[-500:], res.stderr)
+        assert res.json()["target"]["mode"] == "sentinel", cmd
+    health = invoke("health", *args, "--window", "0", "--format", "json").json()
+    sentinel = next(c for c in health["checks"] if c["id"] == "sentinel")
+    assert sentinel["status"] == "OK" and "3/3 sentinels up" in sentinel["message"]
+    res = invoke("backup", "run", str(tmp_path), *args, "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["files"][0]["keys"] == {"db0": 501}
+    history = str(tmp_path / "h.sqlite")
+    for _ in range(3):
+        assert invoke("capacity", "record", *args, "--history", history).exit_code == 0
+    doc = invoke("capacity", "report", *args, "--history", history, "--format", "json").json()
+    assert doc["samples"] >= 3
+
+
+def test_after_failover_the_next_run_follows_the_new_primary(sentinel_set: SentinelSet) -> None:
+    s = sentinel_set
+    old = s.current_primary_port()
+    c = redis.Redis(port=s.sentinels[0].port)
+    c.execute_command("SENTINEL", "FAILOVER", "mymaster")
+    c.close()
+    _wait("the failover", lambda: s.current_primary_port() != old, 30)
+    new = s.current_primary_port()
+    _wait("the new primary", lambda: redis.Redis(port=new).info("replication")["role"] == "master")
+    doc = invoke("ping", *s.args(), "--format", "json").json()
+    assert doc["role"] == "primary"
+    primary = next(n for n in doc["target"]["nodes"] if n["role"] == "primary")
+    assert primary["address"] == f"127.0.0.1:{new}"
+    doc = invoke("bigkeys", *s.args(), "--format", "json").json()
+    assert doc["scan"]["nodes"][0]["address"] == f"127.0.0.1:{new}"
+    assert doc["scan"]["keys_scanned"] == 501
+
+
+def test_sentinel_down_warns_and_quorum_lost_is_critical(sentinel_set: SentinelSet) -> None:
+    s = sentinel_set
+    s.sentinels[2].stop()
+    res = invoke("health", *s.args(), "--window", "0", "--checks", "sentinel", "--format", "json")
+    check = res.json()["checks"][0]
+    assert res.exit_code == 1 and check["status"] == "WARNING"
+    assert f"127.0.0.1:{s.sentinels[2].port}" in check["message"]
+    s.sentinels[1].stop()
+    res = invoke("health", *s.args(), "--window", "0", "--checks", "sentinel", "--format", "json")
+    check = res.json()["checks"][0]
+    assert res.exit_code == 2 and check["status"] == "CRITICAL"
+    assert "quorum" in check["message"].lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# a 3-primary + 3-replica cluster
+
+
+@pytest.fixture(scope="module")
+def cluster6() -> Iterator[list[LocalServer]]:
+    require_binary("redis-server")
+    require_binary("redis-cli")
+    servers = start_cluster(primaries=3, replicas=1)
+    c = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
+    for i in range(0, 6000, 500):
+        c.mset_nonatomic({f"k:{j}": "x" * (j % 50) for j in range(i, i + 500)})
+    c.close()
+    _wait("replicas to catch up", lambda: sum(s.client().dbsize() for s in servers) == 12000)
+    yield servers
+    for s in servers:
+        s.cleanup()
+
+
+def _primaries(servers: list[LocalServer]) -> list[LocalServer]:
+    return [s for s in servers if s.client().info("replication")["role"] == "master"]
+
+
+def test_cluster_totals_and_replica_reads(cluster6: list[LocalServer]) -> None:
+    truth = sum(s.client().dbsize() for s in _primaries(cluster6))
+    doc = invoke("bigkeys", "-p", str(cluster6[0].port), "--format", "json").json()
+    assert doc["scan"]["keys_scanned"] == truth == 6000
+    assert {n["role"] for n in doc["scan"]["nodes"]} == {"primary"}
+    doc = invoke("bigkeys", "-p", str(cluster6[0].port), "--replica", "--format", "json").json()
+    assert doc["scan"]["keys_scanned"] == 6000 and len(doc["scan"]["nodes"]) == 3
+    assert {n["role"] for n in doc["scan"]["nodes"]} == {"replica"}
+    nodes = invoke("ping", "-p", str(cluster6[0].port), "--format", "json").json()
+    assert len(nodes["target"]["nodes"]) == 6
+    assert all(n["slots"] for n in nodes["target"]["nodes"] if n["role"] == "primary")
+    doc = invoke("memory", "-p", str(cluster6[0].port), "--format", "json").json()
+    assert sum(n["keys"] for n in doc["by_node"]) == 6000 and len(doc["by_node"]) == 3
+    health = invoke("health", "-p", str(cluster6[0].port), "--window", "0", "--format", "json")
+    assert health.exit_code == 0, health.stdout[-800:]
+
+
+def test_failover_during_a_scan_still_gives_the_full_total(cluster6: list[LocalServer]) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rediscope",
+            "bigkeys",
+            "-p",
+            str(cluster6[0].port),
+            "--rate",
+            "1500",
+            "--scan-count",
+            "50",
+            "--format",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)
+    replica = next(s for s in cluster6 if s.client().info("replication")["role"] == "slave")
+    replica.client().execute_command("CLUSTER", "FAILOVER")
+    _wait("the failover", lambda: replica.client().info("replication")["role"] == "master")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    doc = json.loads(out)
+    assert doc["complete"] is True and doc["scan"]["keys_scanned"] == 6000
+
+
+def test_a_node_down_makes_health_critical_naming_it(cluster6: list[LocalServer]) -> None:
+    victim = cluster6[-1]
+    addr = f"127.0.0.1:{victim.port}"
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.process.wait()  # type: ignore[union-attr]
+    seed = next(s for s in cluster6 if s is not victim)
+    res = invoke("health", "-p", str(seed.port), "--window", "0", "--format", "json")
+    assert res.exit_code == 2
+    bad = [c for c in res.json()["checks"] if c["status"] == "CRITICAL"]
+    assert any(c["node"] == addr for c in bad)
+    assert any(c["id"] == "cluster" and addr in c["message"] for c in bad)
