@@ -15,7 +15,14 @@ from typing import Any
 
 from rediscope.errors import RediscopeError
 
-BUSY_TIMEOUT_MS = 10_000
+
+def busy_timeout_ms() -> int:
+    """How long a write waits for another process's lock (env REDISCOPE_SQLITE_BUSY_MS)."""
+    try:
+        return max(1, int(os.environ.get("REDISCOPE_SQLITE_BUSY_MS", "") or 10_000))
+    except ValueError:
+        return 10_000
+
 
 #: each migration brings the schema from version i to i+1
 MIGRATIONS: list[str] = [
@@ -96,12 +103,13 @@ class History:
                 raise RediscopeError(f"cannot create {self.path.parent}: {exc.strerror}") from None
         elif not self.path.exists():
             raise FileNotFoundError(self.path)
+        busy = busy_timeout_ms()
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=busy / 1000, isolation_level=None)
         except sqlite3.Error as exc:
             raise RediscopeError(f"cannot open the history {self.path}: {exc}") from None
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {busy}")
             if write:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -111,7 +119,7 @@ class History:
             if "locked" in text or "busy" in text:
                 raise RediscopeError(
                     f"the history {self.path} is locked by another process",
-                    f"it stayed locked for {BUSY_TIMEOUT_MS // 1000}s; is another rediscope "
+                    f"it stayed locked for {busy / 1000:g}s; is another rediscope "
                     "or a sqlite3 shell holding a write transaction?",
                 ) from None
             raise RediscopeError(

@@ -231,12 +231,19 @@ def start_cluster(
                         isinstance(text, dict) and text.get("cluster_state") == "ok"
                     )
                     known = client.execute_command("CLUSTER NODES")
-                    count = (
-                        len(known)
-                        if isinstance(known, dict)
-                        else len(str(known).strip().splitlines())
+                    if isinstance(known, dict):
+                        flags = [str(v.get("flags", "")) for v in known.values()]
+                    else:
+                        flags = [ln.split()[2] for ln in str(known).strip().splitlines()]
+                    masters = sum(1 for f in flags if "master" in f.split(","))
+                    replicas_seen = sum(1 for f in flags if "slave" in f.split(","))
+                    # ready when every node sees every node in its final role
+                    states.append(
+                        ok
+                        and len(flags) == len(servers)
+                        and masters == primaries
+                        and replicas_seen == primaries * replicas
                     )
-                    states.append(ok and count == len(servers))
                 finally:
                     client.close()
             if all(states):

@@ -485,6 +485,8 @@ def _scan_error(reply: Any) -> Exception:
 def scan_nodes(target: Target, opts: ScanOptions) -> tuple[Node, ...]:
     """The nodes a scan covers: every primary, or one replica per shard with --replica."""
     if not opts.replica:
+        if target.mode == "cluster":  # a master without slots (e.g. a replica gossip has not
+            return tuple(n for n in target.primaries if n.slots)  # caught up with) holds none
         return target.primaries
     replicas = [n for n in target.nodes if n.role == "replica"]
     if target.mode == "cluster":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 from rediscope.errors import UsageError
 
@@ -19,7 +20,7 @@ def parse_size(text: str, option: str = "size") -> int:
         raise UsageError(f"{option}: {text!r} is not a size", "use e.g. 100, 10KB, 512KiB, 1.5GB")
     number, unit, binary, _ = match.groups()
     base = 1024 if binary else 1000
-    return int(float(number) * base ** _POWERS[unit.lower()])
+    return int(Fraction(number) * base ** _POWERS[unit.lower()])  # exact, no float rounding
 
 
 def parse_duration(text: str, option: str = "duration") -> float:
