@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -329,47 +330,24 @@ def test_prune_dry_run_and_only_own_files(plain: LocalServer, tmp_path: Path) ->
 
 
 def test_health_backup_age_reads_the_manifests(plain: LocalServer, tmp_path: Path) -> None:
-    res = invoke(
-        "health",
-        "-p",
-        str(plain.port),
-        "--window",
-        "0",
-        "--checks",
-        "backup_age",
-        "--backup-dir",
-        str(tmp_path),
-        "--format",
-        "json",
-    )
+    def backup_age(*extra: str) -> Any:
+        return invoke(
+            "health",
+            "-p",
+            str(plain.port),
+            "--window",
+            "0",
+            "--checks",
+            "backup_age",
+            "--backup-dir",
+            str(tmp_path),
+            *extra,
+        )
+
+    res = backup_age("--format", "json")
     assert res.exit_code == 2 and "no verified backup" in res.json()["checks"][0]["message"]
     assert invoke("backup", "run", str(tmp_path), "-p", str(plain.port)).exit_code == 0
-    res = invoke(
-        "health",
-        "-p",
-        str(plain.port),
-        "--window",
-        "0",
-        "--checks",
-        "backup_age",
-        "--backup-dir",
-        str(tmp_path),
-        "--format",
-        "json",
-    )
+    res = backup_age("--format", "json")
     check = res.json()["checks"][0]
     assert res.exit_code == 0 and check["status"] == "OK" and check["value"] < 60
-    res = invoke(
-        "health",
-        "-p",
-        str(plain.port),
-        "--window",
-        "0",
-        "--checks",
-        "backup_age",
-        "--backup-dir",
-        str(tmp_path),
-        "--warn",
-        "backup_age=0",
-    )
-    assert res.exit_code == 1
+    assert backup_age("--warn", "backup_age=0").exit_code == 1

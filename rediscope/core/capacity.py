@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import redis
 
 from rediscope.core.connection import ConnectionSpec, client, describe_error
-from rediscope.core.history import History, Sample
+from rediscope.core.history import SAMPLE_FIELDS, History, Sample
 from rediscope.core.info import info
 from rediscope.core.target import Node, Target, discover
 from rediscope.errors import RediscopeError
@@ -45,23 +45,11 @@ class RecordReport:
 
 def _sample(data: dict[str, Any], target: str, node: str, ts: float) -> Sample:
     values: dict[str, Any] = {}
-    for name in (
-        "used_memory",
-        "used_memory_rss",
-        "used_memory_dataset",
-        "used_memory_peak",
-        "maxmemory",
-        "total_system_memory",
-        "rdb_last_cow_size",
-        "current_cow_peak",
-        "evicted_keys",
-        "expired_keys",
-        "keyspace_hits",
-        "keyspace_misses",
-        "total_commands_processed",
-        "connected_clients",
-    ):
-        if data.get(name) is not None:
+    for name in SAMPLE_FIELDS:  # the integer fields; policy and ratio below
+        if (
+            name not in ("maxmemory_policy", "mem_fragmentation_ratio")
+            and data.get(name) is not None
+        ):
             values[name] = int(data[name])
     values["maxmemory_policy"] = data.get("maxmemory_policy")
     ratio = data.get("mem_fragmentation_ratio")
