@@ -34,7 +34,13 @@ from typing import IO, Any, ClassVar
 import redis
 
 from rediscope import __version__
-from rediscope.core.connection import ConnectionSpec, client, describe_error, translate_errors
+from rediscope.core.connection import (
+    ConnectionSpec,
+    client,
+    describe_error,
+    is_denied,
+    translate_errors,
+)
 from rediscope.core.info import identity, info, keyspace_dbs
 from rediscope.core.rdb import CHUNK, RdbCheck, RdbError, RdbStreamChecker, check_file
 from rediscope.core.resp import RawConnection
@@ -220,11 +226,6 @@ def _disk_error(exc: OSError, dest: Path) -> BackupError:
 # getting the RDB: SYNC stream or BGSAVE + copy
 
 
-def _denied_text(reply: Any) -> bool:
-    text = str(reply).lower()
-    return text.startswith("noperm") or "no permissions" in text or "unknown command" in text
-
-
 def stream_sync(
     spec: ConnectionSpec, sink: Callable[[bytes], None], progress: ProgressFn | None = None
 ) -> int:
@@ -234,7 +235,7 @@ def stream_sync(
     try:
         for args in ((b"REPLCONF", b"capa", b"eof"), (b"REPLCONF", b"rdb-only", b"1")):
             reply = conn.call(*args)
-            if _denied_text(reply) and args[1] == b"capa":
+            if is_denied(reply) and args[1] == b"capa":
                 raise CommandDenied(
                     "REPLCONF/SYNC", str(reply), "grant +sync +replconf, or use --method bgsave"
                 )
@@ -242,7 +243,7 @@ def stream_sync(
         header = _read_line(conn)
         if header.startswith(b"-"):
             text = header[1:].decode(errors="replace")
-            if _denied_text(text):
+            if is_denied(text):
                 raise CommandDenied("SYNC", text, "grant +sync, or use --method bgsave")
             raise BackupError(f"the server refused SYNC: {text}")
         if not header.startswith(b"$"):
@@ -337,7 +338,7 @@ def bgsave_copy(
                 break
             except redis.ResponseError as exc:
                 text = str(exc)
-                if _denied_text(text):
+                if is_denied(text):
                     raise CommandDenied("BGSAVE", text, "grant +bgsave") from None
                 if "in progress" not in text.lower() or time.monotonic() > deadline:
                     raise BackupError(f"BGSAVE failed: {text}") from None

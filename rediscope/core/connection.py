@@ -327,6 +327,13 @@ def _reason(exc: BaseException) -> str:
     return text.rstrip(".") or type(exc).__name__
 
 
+def is_denied(reply: object) -> bool:
+    """An error reply that means "not allowed here": an ACL refusal (NOPERM) or a command that
+    is renamed or disabled (unknown command)."""
+    text = str(reply).lower()
+    return text.startswith("noperm") or "no permissions" in text or "unknown command" in text
+
+
 def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -> RediscopeError:
     """Turn a redis-py / socket / ssl exception into a one-line domain error."""
     where = spec.redacted_url
@@ -347,7 +354,7 @@ def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -
             "check --user and the password in REDISCLI_AUTH / REDISCOPE_PASSWORD",
         )
     if isinstance(exc, redis.ResponseError):
-        if low.startswith("noperm") or "no permissions" in low:
+        if is_denied(low) and "unknown command" not in low:
             cmd = during or "a command"
             return CommandDenied(
                 cmd,

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import redis
 import yaml
 
-from rediscope.core.connection import ConnectionSpec, client, describe_error
+from rediscope.core.connection import ConnectionSpec, client, describe_error, is_denied
 from rediscope.core.info import identity
 from rediscope.core.sentinel import follow, views
 from rediscope.core.target import Node, Target, cluster_nodes
@@ -218,7 +218,7 @@ class _NodeProbe:
 
 def _denied_reason(exc: BaseException, what: str) -> str:
     text = str(exc)
-    if "NOPERM" in text or "no permissions" in text:
+    if is_denied(text) and "unknown command" not in text.lower():
         return f"{what} is denied to this user (ACL)"
     if "unknown command" in text.lower():
         return f"{what} is not available (renamed or disabled)"

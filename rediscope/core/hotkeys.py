@@ -18,7 +18,13 @@ from typing import Any, ClassVar
 import hiredis
 import redis
 
-from rediscope.core.connection import ConnectionSpec, client, describe_error, translate_errors
+from rediscope.core.connection import (
+    ConnectionSpec,
+    client,
+    describe_error,
+    is_denied,
+    translate_errors,
+)
 from rediscope.core.info import info
 from rediscope.core.keys import display_key
 from rediscope.core.pattern_stats import eviction_policy
@@ -501,7 +507,7 @@ class _MonitorSession:
             reply = conn.call(b"MONITOR")
             if isinstance(reply, hiredis.ReplyError):
                 text = str(reply)
-                if "noperm" in text.lower() or "unknown command" in text.lower():
+                if is_denied(text):
                     raise CommandDenied(
                         "MONITOR", text, "grant +monitor (docs/security.md), or use --method lfu"
                     )

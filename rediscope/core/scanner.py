@@ -27,7 +27,13 @@ from typing import Any, Protocol
 import hiredis
 import redis
 
-from rediscope.core.connection import ConnectionSpec, client, describe_error, translate_errors
+from rediscope.core.connection import (
+    ConnectionSpec,
+    client,
+    describe_error,
+    is_denied,
+    translate_errors,
+)
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.resp import RawConnection, bulk, encode
 from rediscope.core.target import Node, Target, discover
@@ -163,10 +169,7 @@ def _is_error(reply: Any) -> bool:
 
 
 def _denied(reply: Any) -> bool:
-    text = str(reply).lower()
-    return _is_error(reply) and (
-        text.startswith("noperm") or "unknown command" in text or "no permissions" in text
-    )
+    return _is_error(reply) and is_denied(reply)
 
 
 class _NodeScanner:
