@@ -276,7 +276,7 @@ def test_cluster_scan_covers_every_primary(cluster: list[LocalServer]) -> None:
         node = server.client()
         total += node.dbsize()
         node.close()
-    assert doc["scan"]["keys_scanned"] == total == 3001
+    assert doc["scan"]["keys_scanned"] == total and total >= 3001  # the cluster is shared
     assert len(doc["scan"]["nodes"]) == 3
     assert {n["address"] for n in doc["scan"]["nodes"]} == {f"127.0.0.1:{s.port}" for s in cluster}
     top = next(k for k in doc["top_by_elements"] if k["key"] == "{big}:list")

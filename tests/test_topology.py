@@ -267,3 +267,29 @@ def test_a_node_down_makes_health_critical_naming_it(cluster6: list[LocalServer]
     bad = [c for c in res.json()["checks"] if c["status"] == "CRITICAL"]
     assert any(c["node"] == addr for c in bad)
     assert any(c["id"] == "cluster" and addr in c["message"] for c in bad)
+
+
+def test_cluster_backup_one_verified_file_per_shard_and_capacity_per_node(
+    cluster: list[LocalServer], tmp_path: Path
+) -> None:
+    c = redis.RedisCluster(host="127.0.0.1", port=cluster[0].port)
+    c.mset_nonatomic({f"bk:{i}": i for i in range(900)})
+    c.close()
+    port = str(cluster[0].port)
+    res = invoke("backup", "run", str(tmp_path), "-p", port, "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    doc = assert_valid_json_output(res, "backup run")
+    assert len(doc["files"]) == 3 and all(f["crc_checked"] for f in doc["files"])
+    assert all(f["node_id"] and f["slots"] for f in doc["files"])
+    total = sum(s.client().dbsize() for s in cluster)
+    assert sum(sum(f["keys"].values()) for f in doc["files"]) == total
+    assert invoke("backup", "verify", str(tmp_path)).exit_code == 0
+    listing = invoke("backup", "list", str(tmp_path), "--format", "json").json()
+    assert len(listing["backups"]) == 1 and len(listing["backups"][0]["files"]) == 3
+    history = str(tmp_path / "h.sqlite")
+    for _ in range(3):
+        assert invoke("capacity", "record", "-p", port, "--history", history).exit_code == 0
+        time.sleep(0.2)
+    doc = invoke("capacity", "report", "-p", port, "--history", history, "--format", "json").json()
+    assert len(doc["nodes"]) == 3 and doc["samples"] == 9
+    assert doc["used_memory"] == sum(n["used_memory"] for n in doc["nodes"])
