@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -347,3 +348,102 @@ def test_wrong_user_and_tls_failures_for_every_command(
         assert res.exit_code == expected, (cmd, res.exit_code, res.stderr)
         assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, cmd
         assert "authentication failed" in res.stderr or "invalid username" in res.stderr
+
+
+def test_expired_server_certificate_is_one_line_exit_3(certs: Any, tmp_path: Path) -> None:
+    d = tmp_path
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "old.key",
+            "-out",
+            "old.csr",
+        ],
+        cwd=d,
+        check=True,
+        capture_output=True,
+    )
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    subprocess.run(
+        [
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            "old.csr",
+            "-CA",
+            str(certs.ca),
+            "-CAkey",
+            str(certs.ca.with_suffix(".key")),
+            "-CAcreateserial",
+            "-days",
+            "0",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "old.crt",
+        ],
+        cwd=d,
+        check=True,
+        capture_output=True,
+    )
+    time.sleep(1.1)  # notAfter is now: a second later it has expired
+    with LocalServer(
+        dir=d,
+        tls_port=True,
+        config={
+            "tls-cert-file": str(d / "old.crt"),
+            "tls-key-file": str(d / "old.key"),
+            "tls-ca-cert-file": str(certs.ca),
+            "tls-auth-clients": "no",
+        },
+    ) as server:
+        res = run_cli(
+            "ping", "--url", f"rediss://127.0.0.1:{server.port}", "--cacert", str(certs.ca)
+        )
+        assert res.exit_code == ExitStatus.CONNECTION
+        assert "certificate" in res.stderr and "expired" in res.stderr
+        assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["memory"],
+        ["patterns"],
+        ["hotkeys", "--method", "monitor", "--duration", "5s"],
+        ["health", "--window", "0"],
+        ["capacity", "record", "--history", "{tmp}/h.sqlite"],
+        ["backup", "run", "{tmp}"],
+        ["ping"],
+    ],
+)
+def test_paused_server_every_command_returns_within_the_timeout(
+    plain: LocalServer, tmp_path: Path, cmd: list[str]
+) -> None:
+    c = plain.client()
+    c.mset({f"k{i}": i for i in range(2000)})
+    c.client_pause(5000)
+    try:
+        start = time.monotonic()
+        res = run_cli(
+            *[a.replace("{tmp}", str(tmp_path)) for a in cmd],
+            "-p",
+            str(plain.port),
+            "--timeout",
+            "1",
+        )
+        elapsed = time.monotonic() - start
+    finally:
+        c.client_unpause()
+        c.close()
+    assert res.exit_code != 0, (cmd, res.stdout[-300:])
+    assert elapsed < 1 + 3.0, (cmd, elapsed)
+    assert "Traceback" not in res.stderr and "timed out" in res.stdout + res.stderr, cmd

@@ -587,6 +587,8 @@ class Run:
             self.note("interrupted: the report above is partial (complete: false)")
             raise typer.Exit(ExitStatus.INTERRUPTED)
         if scan is None:
+            if getattr(report, "complete", True) is False:  # a node failed: what it had is above
+                raise typer.Exit(ExitStatus.ERROR)
             return
         errors = [n.error for n in scan.nodes if n.error]
         for error in errors:
