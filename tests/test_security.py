@@ -447,3 +447,48 @@ def test_paused_server_every_command_returns_within_the_timeout(
     assert res.exit_code != 0, (cmd, res.stdout[-300:])
     assert elapsed < 1 + 3.0, (cmd, elapsed)
     assert "Traceback" not in res.stderr and "timed out" in res.stdout + res.stderr, cmd
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["memory", "--rate", "3000", "--scan-count", "100"],
+        ["patterns", "--rate", "3000", "--scan-count", "100"],
+        ["hotkeys", "--method", "monitor", "--duration", "20s"],
+    ],
+)
+def test_server_killed_mid_run_reports_what_it_had(tmp_path: Path, cmd: list[str]) -> None:
+    server = LocalServer(dir=tmp_path).start()
+    try:
+        c = server.client()
+        c.mset({f"k:{i}": i for i in range(30_000)})
+        c.close()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rediscope",
+                *cmd,
+                "-p",
+                str(server.port),
+                "--timeout",
+                "2",
+                "--format",
+                "json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.0)
+        os.kill(server.pid, 9)
+        start = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - start
+    finally:
+        server.cleanup()
+    assert proc.returncode == ExitStatus.ERROR, (cmd, err)
+    assert elapsed < 2 + 3, (cmd, elapsed)
+    doc = __import__("json").loads(out)
+    assert doc["complete"] is False, cmd
+    assert "Traceback" not in err and "error:" in err, cmd

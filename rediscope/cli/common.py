@@ -582,6 +582,8 @@ class Run:
         self.emit(report)
         for text in getattr(report, "notes", ()):
             self.note(f"note: {text}")
+        for text in getattr(report, "errors", ()):
+            self.note(f"error: {text}")
         scan = getattr(report, "scan", None)
         if getattr(report, "interrupted", False) and scan is None:
             self.note("interrupted: the report above is partial (complete: false)")

@@ -434,6 +434,7 @@ class HotkeysReport:
     notes: tuple[str, ...] = ()
     lfu: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
+    errors: tuple[str, ...] = ()  # nodes that failed during the window
 
 
 HINTS = (
@@ -640,7 +641,8 @@ def monitor(
         )
         for k, v in keys.top(opts.top)
     ]
-    notes = [e for e in (s.error for s in sessions) if e]
+    failed = tuple(e for e in (s.error for s in sessions) if e)
+    notes = []
     if keys.dropped_max:
         notes.append(
             f"more distinct keys than the counter keeps: counts may be low by up to "
@@ -648,7 +650,7 @@ def monitor(
         )
     return HotkeysReport(
         target=target,
-        complete=not notes and not interrupted,
+        complete=not failed and not interrupted,
         method="monitor",
         reason="",
         window_s=round(window, 3),
@@ -674,6 +676,7 @@ def monitor(
         flagged=_flags(hot, opts.warn_share),
         notes=tuple(notes),
         interrupted=interrupted,
+        errors=failed,
     )
 
 
