@@ -251,3 +251,36 @@ def test_record_json_prints_the_sample(plain: LocalServer, tmp_path: Path) -> No
     doc = res.json()
     assert res.exit_code == 0 and doc["command"] == "capacity record"
     assert doc["samples"][0]["used_memory"] > 0 and "run_id" in doc["samples"][0]
+
+
+def test_record_samples_each_node_of_a_primary_with_a_replica(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "r").mkdir()
+    primary = LocalServer(dir=tmp_path / "p").start()
+    replica = LocalServer(
+        dir=tmp_path / "r", config={"replicaof": f"127.0.0.1 {primary.port}"}
+    ).start()
+    try:
+        deadline = time.monotonic() + 10
+        # discovery lists a replica once it is online (its first sync done)
+        while primary.client().info("replication").get("slave0", {}).get("state") != "online":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        doc = invoke(
+            "capacity",
+            "record",
+            "-p",
+            str(primary.port),
+            "--history",
+            str(tmp_path / "h.sqlite"),
+            "--format",
+            "json",
+        ).json()
+        by_node = {s["node"]: s for s in doc["samples"]}
+        assert set(by_node) == {f"127.0.0.1:{primary.port}", f"127.0.0.1:{replica.port}"}
+        # each sample comes from its own node: two different run ids, roles as labelled
+        assert by_node[f"127.0.0.1:{replica.port}"]["role"] == "replica"
+        assert len({s["run_id"] for s in doc["samples"]}) == 2
+    finally:
+        replica.cleanup()
+        primary.cleanup()

@@ -44,7 +44,7 @@ from rediscope.core.connection import (
 from rediscope.core.info import identity, info, keyspace_dbs
 from rediscope.core.rdb import CHUNK, RdbCheck, RdbError, RdbStreamChecker, check_file
 from rediscope.core.resp import RawConnection
-from rediscope.core.target import Node, Target, discover
+from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.errors import BusyError, CommandDenied, RediscopeError, UsageError
 
 TEMP_PREFIX = ".rediscope-tmp-"
@@ -500,7 +500,7 @@ def run_backup(
             shards = [
                 (
                     n,
-                    spec.for_node(n.host, n.port),
+                    node_spec(spec, n),
                     f"{base}.{(n.node_id or 'node')[:8]}.{_slot_label(n.slots)}{ext}",
                 )
                 for n in target.primaries
@@ -513,11 +513,11 @@ def run_backup(
         try:
 
             def one(item: tuple[Node, ConnectionSpec, str]) -> _Written:
-                node, node_spec, final = item
+                node, one_spec, final = item
                 writer = _FileWriter(dest, compression)
                 writers.append(writer)
                 return _backup_one(
-                    node_spec,
+                    one_spec,
                     node,
                     writer,
                     final,

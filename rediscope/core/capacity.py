@@ -21,7 +21,7 @@ import redis
 from rediscope.core.connection import ConnectionSpec, client, describe_error
 from rediscope.core.history import SAMPLE_FIELDS, History, Sample
 from rediscope.core.info import info
-from rediscope.core.target import Node, Target, discover
+from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.errors import RediscopeError
 
 MIN_SAMPLES = 3
@@ -79,12 +79,12 @@ def record(spec: ConnectionSpec, history_path: Path) -> RecordReport:
     ts = time.time()
     samples, errors = [], []
     for node in target.nodes:
-        node_spec = spec if target.mode == "standalone" else spec.for_node(node.host, node.port)
-        c = client(node_spec)
+        one = node_spec(spec, node)
+        c = client(one)
         try:
             samples.append(_sample(info(c), target.url, node.address, ts))
         except (redis.RedisError, OSError) as exc:
-            errors.append(f"{node.address}: {describe_error(exc, node_spec).message}")
+            errors.append(f"{node.address}: {describe_error(exc, one).message}")
         finally:
             c.close()
     if not samples:

@@ -21,7 +21,7 @@ import yaml
 from rediscope.core.connection import ConnectionSpec, client, describe_error, is_denied
 from rediscope.core.info import identity
 from rediscope.core.sentinel import follow, views
-from rediscope.core.target import Node, Target, cluster_nodes
+from rediscope.core.target import Node, Target, cluster_nodes, node_spec
 from rediscope.errors import ConfigError, RediscopeError, UsageError
 from rediscope.exitcodes import HealthExit
 
@@ -776,7 +776,7 @@ def health(
             nodes = ()
         probes = []
         for node in nodes:
-            p = _NodeProbe(spec.for_node(node.host, node.port), node.address)
+            p = _NodeProbe(node_spec(spec, node), node.address)
             p.first()
             probes.append(p)
         seed.close()

@@ -31,7 +31,7 @@ from rediscope.core.pattern_stats import eviction_policy
 from rediscope.core.patterns import PatternInferer
 from rediscope.core.resp import RawConnection
 from rediscope.core.scanner import Batch, Collector, ScanOptions, ScanSummary, run_scan
-from rediscope.core.target import Node, Target, discover
+from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.errors import CommandDenied, RediscopeError, UsageError
 
 LFU_INIT = 5  # a new key's LFU counter
@@ -576,7 +576,7 @@ def monitor(
         )
     sessions = [
         _MonitorSession(
-            spec if target.mode == "standalone" else spec.for_node(n.host, n.port),
+            node_spec(spec, n),
             n,
             finder,
             PatternInferer(opts.separators),

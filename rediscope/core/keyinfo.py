@@ -7,16 +7,9 @@ from collections import defaultdict
 import redis
 
 from rediscope.core.connection import ConnectionSpec, client
-from rediscope.core.target import Target
+from rediscope.core.target import Target, node_spec
 
 KeyRef = tuple[str, int, bytes]  # (node address, db, key)
-
-
-def _spec_for(spec: ConnectionSpec, target: Target, address: str) -> ConnectionSpec:
-    if target.mode == "standalone" and address == spec.address:
-        return spec
-    host, port = address.rsplit(":", 1)
-    return spec.for_node(host.strip("[]"), int(port))
 
 
 def describe_keys(
@@ -29,7 +22,7 @@ def describe_keys(
         grouped[(node, db)].append(key)
     out: dict[KeyRef, tuple[str | None, int | None]] = {}
     for (node, db), keys in grouped.items():
-        conn = client(_spec_for(spec, target, node), db=db)
+        conn = client(node_spec(spec, node), db=db)
         try:
             if target.mode == "cluster":
                 conn.execute_command("READONLY")  # lets a replica answer; no-op on a primary

@@ -17,7 +17,7 @@ from rediscope.core.keys import display_key
 from rediscope.core.pattern_stats import OTHER, PatternCollector, PatternStats, stats_from
 from rediscope.core.patterns import Rule
 from rediscope.core.scanner import Batch, Collector, ScanOptions, ScanSummary, run_scan
-from rediscope.core.target import Target
+from rediscope.core.target import Target, node_spec
 
 BIG_STRING = 100 * 1024
 NONCOMPACT_MAX = 256  # collections up to 2x the default entries limit
@@ -220,8 +220,7 @@ class MemoryReport:
 def _node_info(spec: ConnectionSpec, target: Target) -> list[dict[str, Any]]:
     out = []
     for node in target.primaries:
-        node_spec = spec if target.mode == "standalone" else spec.for_node(node.host, node.port)
-        conn = client(node_spec)
+        conn = client(node_spec(spec, node))
         try:
             out.append(info(conn))  # server + memory + ...
         except (redis.RedisError, OSError):

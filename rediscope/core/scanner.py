@@ -36,7 +36,7 @@ from rediscope.core.connection import (
 )
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.resp import RawConnection, bulk, encode
-from rediscope.core.target import Node, Target, discover
+from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.errors import CommandDenied, RediscopeError, UsageError
 
 TYPES = ("string", "list", "set", "zset", "hash", "stream")
@@ -543,15 +543,10 @@ def run_scan(
 
     scanners = []
     for node in nodes:
-        node_spec = (
-            spec
-            if target.mode != "cluster"
-            and node.role == "primary"
-            and (len(target.nodes) == 1 or node.address == spec.address)
-            else spec.for_node(node.host, node.port)
-        )
         scanners.append(
-            _NodeScanner(node_spec, node, opts, make_collectors(), set(needs), stop, tick, notes)
+            _NodeScanner(
+                node_spec(spec, node), node, opts, make_collectors(), set(needs), stop, tick, notes
+            )
         )
     for s in scanners:  # expected totals for the progress bar, before the work starts
         try:

@@ -40,6 +40,16 @@ class Target:
         return tuple(n for n in self.nodes if n.role == "primary")
 
 
+def node_spec(spec: ConnectionSpec, node: Node | str) -> ConnectionSpec:
+    """The spec for one node of the target: the seed's own spec when it is that node (which
+    also covers unix sockets), else the same credentials and TLS pointed at its address."""
+    address = node if isinstance(node, str) else node.address
+    if address == spec.address:
+        return spec
+    host, port = address.rsplit(":", 1)
+    return spec.for_node(host.strip("[]"), int(port))
+
+
 def _decode(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
