@@ -29,7 +29,7 @@ from rediscope.core.info import info
 from rediscope.core.keys import display_key
 from rediscope.core.pattern_stats import eviction_policy
 from rediscope.core.patterns import PatternInferer
-from rediscope.core.resp import RawConnection
+from rediscope.core.resp import RawConnection, pairs
 from rediscope.core.scanner import Batch, Collector, ScanOptions, ScanSummary, run_scan
 from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.errors import CommandDenied, RediscopeError, UsageError
@@ -829,15 +829,6 @@ def server_has_hotkeys(spec: ConnectionSpec) -> bool:
     return isinstance(reply, list) and bool(reply) and reply[0] is not None
 
 
-def _pairs(flat: Any) -> dict[str, Any]:
-    if isinstance(flat, dict):
-        return {k.decode() if isinstance(k, bytes) else str(k): v for k, v in flat.items()}
-    return {
-        (flat[i].decode() if isinstance(flat[i], bytes) else str(flat[i])): flat[i + 1]
-        for i in range(0, len(flat) - 1, 2)
-    }
-
-
 def server_method(spec: ConnectionSpec, target: Target, opts: HotkeysOptions) -> HotkeysReport:
     conn = client(spec, timeout=spec.timeout + opts.duration)
     data: dict[str, Any] = {}
@@ -859,7 +850,7 @@ def server_method(spec: ConnectionSpec, target: Target, opts: HotkeysOptions) ->
             try:
                 time.sleep(opts.duration)
             finally:
-                data = _pairs(conn.execute_command("HOTKEYS", "GET"))
+                data = pairs(conn.execute_command("HOTKEYS", "GET"))
                 conn.execute_command("HOTKEYS", "STOP")
                 conn.execute_command("HOTKEYS", "RESET")
     except redis.ResponseError:

@@ -22,6 +22,19 @@ Command = tuple[Arg, ...]
 pack = cast(Callable[[Command], bytes], hiredis.pack_command)
 
 
+def text(value: Any) -> str:
+    """A reply value as text (bytes decoded as UTF-8, with replacement)."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def pairs(flat: Any) -> dict[str, Any]:
+    """A RESP2 map reply ([k1, v1, k2, v2, ...], or a dict redis-py already made) with text
+    keys; the values are left as they came."""
+    if isinstance(flat, dict):
+        return {text(k): v for k, v in flat.items()}
+    return {text(flat[i]): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
+
+
 def bulk(arg: bytes) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(arg), arg)
 

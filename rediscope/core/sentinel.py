@@ -8,6 +8,7 @@ from typing import Any
 import redis
 
 from rediscope.core.connection import ConnectionSpec, client, describe_error
+from rediscope.core.resp import pairs, text
 from rediscope.errors import ConnectError
 
 
@@ -24,16 +25,6 @@ def sentinel_spec(spec: ConnectionSpec, host: str, port: int) -> ConnectionSpec:
         password=spec.sentinel_password,
         sentinels=(),
     )
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _pairs(flat: Any) -> dict[str, str]:
-    if isinstance(flat, dict):
-        return {_text(k): _text(v) for k, v in flat.items()}
-    return {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
 
 
 def ask(spec: ConnectionSpec, host: str, port: int, *args: Any) -> Any:
@@ -60,7 +51,7 @@ def follow(spec: ConnectionSpec) -> ConnectionSpec:
             continue
         return replace(
             spec,
-            host=_text(addr[0]),
+            host=text(addr[0]),
             port=int(addr[1]),
             path=None,
             scheme="rediss" if spec.tls else "redis",
@@ -80,12 +71,12 @@ def replicas(spec: ConnectionSpec) -> list[tuple[str, int, bool]]:
             continue
         out = []
         for entry in raw:
-            d = _pairs(entry)
-            flags = d.get("flags", "")
+            d = pairs(entry)
+            flags = text(d.get("flags", ""))
             out.append(
                 (
-                    d.get("ip", ""),
-                    int(d.get("port", 0)),
+                    text(d.get("ip", "")),
+                    int(text(d.get("port", 0))),
                     "s_down" not in flags and "o_down" not in flags and "disconnected" not in flags,
                 )
             )
@@ -112,10 +103,10 @@ def views(spec: ConnectionSpec) -> list[SentinelView]:
         where = f"{host}:{port}"
         try:
             addr = ask(spec, host, port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", spec.master_name)
-            master = _pairs(ask(spec, host, port, "SENTINEL", "MASTER", spec.master_name))
+            master = pairs(ask(spec, host, port, "SENTINEL", "MASTER", spec.master_name))
             try:
                 quorum = ask(spec, host, port, "SENTINEL", "CKQUORUM", spec.master_name)
-                q_ok, q_msg = True, _text(quorum)
+                q_ok, q_msg = True, text(quorum)
             except redis.ResponseError as exc:
                 q_ok, q_msg = False, str(exc)
         except (redis.RedisError, OSError) as exc:
@@ -129,11 +120,13 @@ def views(spec: ConnectionSpec) -> list[SentinelView]:
             SentinelView(
                 where,
                 True,
-                f"{_text(addr[0])}:{int(addr[1])}" if addr else None,
-                failover_in_progress="failover_in_progress" in master.get("flags", ""),
+                f"{text(addr[0])}:{int(addr[1])}" if addr else None,
+                failover_in_progress="failover_in_progress" in text(master.get("flags", "")),
                 quorum_ok=q_ok,
                 quorum_message=q_msg,
-                quorum=int(master["quorum"]) if master.get("quorum", "").isdigit() else None,
+                quorum=int(text(master["quorum"]))
+                if text(master.get("quorum", "")).isdigit()
+                else None,
             )
         )
     return out

@@ -9,6 +9,7 @@ import redis
 
 from rediscope.core.connection import ConnectionSpec, connect, translate_errors
 from rediscope.core.info import ServerIdentity, identity, info
+from rediscope.core.resp import pairs
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,6 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _pairs(flat: Any) -> dict[str, Any]:
-    """RESP2 returns maps as flat lists: [k1, v1, k2, v2, ...]."""
-    if isinstance(flat, dict):
-        return {str(k): v for k, v in flat.items()}
-    return {str(flat[i]): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
-
-
 def cluster_nodes(conn: redis.Redis, spec: ConnectionSpec) -> tuple[Node, ...]:
     """Nodes of a cluster from CLUSTER SHARDS (7.0+), falling back to CLUSTER NODES."""
     nodes: list[Node] = []
@@ -77,10 +71,10 @@ def cluster_nodes(conn: redis.Redis, spec: ConnectionSpec) -> tuple[Node, ...]:
             shards = None
     if shards is not None:
         for raw_shard in shards:
-            shard = _pairs(raw_shard)
+            shard = pairs(raw_shard)
             flat_slots = [int(s) for s in shard.get("slots", [])]
             slots = tuple(zip(flat_slots[::2], flat_slots[1::2], strict=False))
-            members = [_pairs(n) for n in shard.get("nodes", [])]
+            members = [pairs(n) for n in shard.get("nodes", [])]
             primary_id = next((m["id"] for m in members if m.get("role") == "master"), None)
             for m in members:
                 host = m.get("ip") or m.get("endpoint") or m.get("hostname")
