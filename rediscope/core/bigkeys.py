@@ -147,7 +147,7 @@ def bigkeys(
     def make() -> list[Collector]:
         return [BigKeysCollector(top, min_bytes, min_elements)]
 
-    target, scan, collectors, _ = run_scan(spec, opts, make, progress)  # type: ignore[arg-type]
+    target, scan, collectors = run_scan(spec, opts, make, progress)  # type: ignore[arg-type]
     col = collectors[0]
     assert isinstance(col, BigKeysCollector)
     factor = scan.extrapolation

@@ -755,7 +755,7 @@ def lfu(
     def make() -> list[Collector]:
         return [FreqCollector(opts.top, opts.min_freq, opts.separators)]
 
-    target, scan, cols, _ = run_scan(spec, scan_opts, make, progress)
+    target, scan, cols = run_scan(spec, scan_opts, make, progress)
     col = cols[0]
     assert isinstance(col, FreqCollector)
     if any("OBJECT FREQ" in n for n in scan.notes):

@@ -281,7 +281,7 @@ def memory(
             PatternCollector(separators, rules, frozenset({"memory", "ttl"})),
         ]
 
-    target, scan, collectors, _ = run_scan(spec, opts, make, progress)
+    target, scan, collectors = run_scan(spec, opts, make, progress)
     mem, big, pat = collectors
     assert isinstance(mem, MemoryCollector) and isinstance(big, BigKeysCollector)
     assert isinstance(pat, PatternCollector)

@@ -254,7 +254,7 @@ def patterns(
     def make() -> list[Collector]:
         return [PatternCollector(separators, rules, frozenset(needs))]
 
-    target, scan, collectors, _ = run_scan(spec, opts, make, progress)
+    target, scan, collectors = run_scan(spec, opts, make, progress)
     col = collectors[0]
     assert isinstance(col, PatternCollector)
     table = col.finish()

@@ -32,7 +32,6 @@ from rediscope.core.connection import (
     client,
     describe_error,
     is_denied,
-    translate_errors,
 )
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.resp import RawConnection, bulk, encode
@@ -249,17 +248,29 @@ class _NodeScanner:
             self.result.seconds = round(time.monotonic() - start, 3)
         return self.result
 
-    def _run(self) -> None:
-        probe = client(self.spec, timeout=self.spec.timeout)
+    def plan(self) -> int:
+        """INFO keyspace, once: which dbs to scan and the keys they hold. Returns the keys
+        this node is expected to deliver (the progress bar's share)."""
         try:
-            with translate_errors(self.spec, "INFO keyspace"):
+            probe = client(self.spec, timeout=self.spec.timeout)
+            try:
                 dbs = keyspace_dbs(info(probe, "keyspace"))
-        finally:
-            probe.close()
+            finally:
+                probe.close()
+        except (redis.RedisError, OSError) as exc:
+            err = describe_error(exc, self.spec, "INFO keyspace")
+            self.result.error = f"{self.node.address}: {err.message}"
+            return 0
         if self.opts.db is not None:
             dbs = {self.opts.db: dbs.get(self.opts.db, 0)}
         self.result.dbs = sorted(d for d, n in dbs.items() if n > 0)
         self.result.dbsize = sum(dbs[d] for d in self.result.dbs)
+        sample = self.opts.sample
+        return min(self.result.dbsize, sample) if sample else self.result.dbsize
+
+    def _run(self) -> None:
+        if self.result.error is not None:  # plan() could not reach the node
+            return
         for db in self.result.dbs:
             if self.stop.is_set() or self.result.sampled:
                 break
@@ -513,7 +524,7 @@ def run_scan(
     opts: ScanOptions,
     make_collectors: Callable[[], list[Collector]],
     progress: ProgressFn | None = None,
-) -> tuple[Target, ScanSummary, list[Collector], ConnectionSpec]:
+) -> tuple[Target, ScanSummary, list[Collector]]:
     """Scan every node of the target in parallel; merge the per-node collectors.
 
     Ctrl-C (KeyboardInterrupt in the calling thread) stops every node at its next batch and
@@ -548,17 +559,7 @@ def run_scan(
                 node_spec(spec, node), node, opts, make_collectors(), set(needs), stop, tick, notes
             )
         )
-    for s in scanners:  # expected totals for the progress bar, before the work starts
-        try:
-            c = client(s.spec, timeout=s.spec.timeout)
-            try:
-                dbs = keyspace_dbs(info(c, "keyspace"))
-            finally:
-                c.close()
-            keys = dbs.get(opts.db, 0) if opts.db is not None else sum(dbs.values())
-            total[0] += min(keys, opts.sample) if opts.sample else keys
-        except (redis.RedisError, OSError):
-            pass
+    total[0] = sum(s.plan() for s in scanners)  # before the work starts: the progress total
     started = time.monotonic()
     interrupted = False
     with ThreadPoolExecutor(max_workers=len(scanners), thread_name_prefix="scan") as pool:
@@ -589,4 +590,4 @@ def run_scan(
         extrapolation=extrapolation,
         notes=tuple(notes),
     )
-    return target, summary, merged, spec
+    return target, summary, merged
