@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import socket
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from dataclasses import dataclass
 import hiredis
 import redis
 
-from rediscope.core.resp import Command, pack
+from rediscope.core.connection import ConnectionSpec, client, describe_error
+from rediscope.core.resp import Command, RawConnection, pack
 from rediscope.errors import RediscopeError
 
 
@@ -27,37 +27,20 @@ class LoadStats:
     patterns: int
 
 
-def send_pipelined(
-    port: int,
-    commands: Iterable[Command],
-    host: str = "127.0.0.1",
-    batch: int = 2000,
-    password: str | None = None,
-) -> int:
-    """Send commands in pipelined batches and check every reply. Returns the command count."""
-    sock = socket.create_connection((host, port), timeout=60)
-    reader = hiredis.Reader()
+def send_pipelined(spec: ConnectionSpec, commands: Iterable[Command], batch: int = 2000) -> int:
+    """Send commands in pipelined batches over the connection layer's raw socket and check
+    every reply. Returns the command count."""
+    conn = RawConnection(spec, timeout=60)
     sent = 0
+
+    def flush(buf: list[bytes]) -> None:
+        conn.send(b"".join(buf))
+        bad = next((r for r in conn.read(len(buf)) if isinstance(r, hiredis.ReplyError)), None)
+        if bad is not None:
+            raise RediscopeError(f"loading failed: {bad}")
+
     try:
-
-        def flush(buf: list[bytes]) -> None:
-            sock.sendall(b"".join(buf))
-            pending = len(buf)
-            while pending:
-                reply = reader.gets()
-                while reply is False:
-                    data = sock.recv(1 << 20)
-                    if not data:
-                        raise RediscopeError("server closed the connection while loading")
-                    reader.feed(data)
-                    reply = reader.gets()
-                if isinstance(reply, hiredis.ReplyError):
-                    raise RediscopeError(f"loading failed: {reply}")
-                pending -= 1
-
         buf: list[bytes] = []
-        if password:
-            buf.append(pack(("AUTH", password)))
         for cmd in commands:
             buf.append(pack(cmd))
             sent += 1
@@ -66,8 +49,10 @@ def send_pipelined(
                 buf = []
         if buf:
             flush(buf)
+    except (redis.RedisError, OSError) as exc:
+        raise describe_error(exc, spec, "loading") from None
     finally:
-        sock.close()
+        conn.close()
     return sent
 
 
@@ -180,10 +165,11 @@ def load_demo(
     host: str = "127.0.0.1",
     password: str | None = None,
 ) -> LoadStats:
-    commands = send_pipelined(port, demo_commands(scale, seed), host=host, password=password)
-    client = redis.Redis(host=host, port=port, password=password)
+    spec = ConnectionSpec(host=host, port=port, password=password)
+    commands = send_pipelined(spec, demo_commands(scale, seed))
+    conn = client(spec)
     try:
-        keys = int(client.dbsize())
+        keys = int(conn.dbsize())
     finally:
-        client.close()
+        conn.close()
     return LoadStats(keys=keys, commands=commands, patterns=PATTERN_COUNT)
