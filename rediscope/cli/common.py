@@ -598,7 +598,7 @@ class Run:
         if scan.interrupted:
             self.note("interrupted: the report above is partial (complete: false)")
             raise typer.Exit(ExitStatus.INTERRUPTED)
-        if errors:
+        if errors or not scan.complete:  # a node failed, or slots kept moving (see notes)
             raise typer.Exit(ExitStatus.ERROR)
 
     def emit(self, report: Any) -> None:

@@ -35,7 +35,7 @@ from rediscope.core.connection import (
 )
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.resp import RawConnection, bulk, encode
-from rediscope.core.target import Node, Target, discover, node_spec
+from rediscope.core.target import Node, SlotLayout, Target, discover, node_spec, slot_layout
 from rediscope.errors import CommandDenied, RediscopeError, UsageError
 
 TYPES = ("string", "list", "set", "zset", "hash", "stream")
@@ -117,6 +117,12 @@ class NodeScan:
     sampled: bool = False
     complete: bool = False
     error: str | None = None
+    node_id: str | None = None  # cluster node id
+    #: cluster: keys that answered MOVED/ASK (their slot moved away) and were not measured here
+    keys_moved: int = 0
+    #: cluster: keys of a slot this node is importing, measured with ASKING
+    keys_asking: int = 0
+    rescan: int = 0  # 0: the first pass; n: the n-th rescan after the slot layout changed
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,11 @@ class ScanSummary:
     #: factor from keys scanned to keys held (1.0 when the scan was full)
     extrapolation: float
     notes: tuple[str, ...] = ()
+    keys_moved: int = 0
+    keys_asking: int = 0
+    rescans: int = 0  # rescan rounds run because slots moved during the scan
+    #: what changed in the cluster's slot layout during the scan, and what the scan did about it
+    topology_changes: tuple[str, ...] = ()
 
 
 ProgressFn = Callable[[int, int], None]  # (keys done so far over all nodes, total expected)
@@ -171,6 +182,16 @@ def _denied(reply: Any) -> bool:
     return _is_error(reply) and is_denied(reply)
 
 
+def _redirect(reply: Any) -> bool:
+    """MOVED/ASK: the key's slot is served elsewhere (resharding)."""
+    return _is_error(reply) and str(reply).startswith(("MOVED ", "ASK "))
+
+
+_ASKING = b"*1\r\n$6\r\nASKING\r\n"
+#: redirected keys remembered per db for the ASKING pass; beyond this they only count as moved
+REDIRECT_CAP = 100_000
+
+
 class _NodeScanner:
     """Scans one node, one db after another, feeding its own collectors."""
 
@@ -193,13 +214,16 @@ class _NodeScanner:
         self.stop = stop
         self.progress = progress
         self.notes = notes
-        self.result = NodeScan(address=node.address, role=node.role)
+        self.result = NodeScan(address=node.address, role=node.role, node_id=node.node_id)
         self._sent = 0  # keys dispatched over all dbs (for --sample)
+        self._redirected: list[bytes] = []  # keys of this db that answered MOVED/ASK
+        self._following = False  # in the ASKING pass: a redirect now means "moved"
 
     # -- request building ---------------------------------------------------------------
-    def _phase_a_format(self) -> tuple[bytes, int, list[str]]:
+    def _phase_a_format(self, asking: bool = False) -> tuple[bytes, int, list[str]]:
         """A bytes %-format per key (each `$%d\\r\\n%b\\r\\n` is the key as a bulk string)
-        and its columns."""
+        and its columns. With `asking`, each command is preceded by ASKING (one reply more
+        per command)."""
         parts = [b"*2\r\n$4\r\nTYPE\r\n%b"]
         columns = ["type"]
         if "memory" in self.needs:
@@ -216,6 +240,8 @@ class _NodeScanner:
             if need in self.needs:
                 parts.append(b"*3\r\n$6\r\nOBJECT\r\n" + bulk(sub) + b"%b")
                 columns.append(need)
+        if asking:
+            parts = [_ASKING + p for p in parts]
         return b"".join(parts).replace(b"%b", _KEY), len(parts), columns
 
     def _scan_cmd(self, cursor: bytes, count: int) -> bytes:
@@ -330,8 +356,40 @@ class _NodeScanner:
         conn = self._open(db)
         try:
             self._walk(conn, db)
+            self._follow(conn, db)
         finally:
             conn.close()
+
+    def _follow(self, conn: RawConnection, db: int) -> None:
+        """The keys that answered MOVED/ASK, once more with ASKING before each command: a node
+        importing their slot (a reshard in progress, or one that stopped half-way) serves
+        them that way. Those still redirected moved to another shard and count as moved;
+        the scan's layout check after the walk decides what to rescan."""
+        keys, self._redirected = self._redirected, []
+        fmt, ncols, columns = self._phase_a_format(asking=True)
+        self._following = True
+        try:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                conn.send(b"".join(fmt % ((len(k), k) * ncols) for k in chunk))
+                replies = conn.read(2 * ncols * len(chunk))[1::2]
+                templates: list[bytes | None] | None = None
+                lengths = None
+                if "length" in self.needs:
+                    templates = [_LENGTH_FORMATS.get(t) for t in replies[0::ncols]]
+                    out = [
+                        _ASKING + t % (len(k), k)
+                        for t, k in zip(templates, chunk, strict=True)
+                        if t
+                    ]
+                    if out:
+                        conn.send(b"".join(out))
+                    lengths = conn.read(2 * len(out))[1::2] if out else []
+                before = self.result.keys_scanned
+                self._deliver(db, chunk, replies, columns, templates, lengths)
+                self.result.keys_asking += self.result.keys_scanned - before
+        finally:
+            self._following = False
 
     def _walk(self, conn: RawConnection, db: int) -> None:
         """Keep the server busy: every request starts with the next SCAN, then the length
@@ -429,6 +487,7 @@ class _NodeScanner:
     ) -> None:
         ncols = len(columns)
         cols = {name: replies[i::ncols] for i, name in enumerate(columns)}
+        redirected: set[int] = set()
         for name in columns:
             col = cols[name]
             if _ReplyError not in map(type, col):  # the common case, checked in C
@@ -437,6 +496,7 @@ class _NodeScanner:
             if bad is not None:
                 if _denied(bad):
                     raise _Denied(name, str(bad))
+                redirected.update(i for i, r in enumerate(col) if _redirect(r))
                 cols[name] = [None if _is_error(r) else r for r in col]
         types = cols["type"]
         lengths: list[int | None] | None = None
@@ -451,9 +511,13 @@ class _NodeScanner:
                 if _is_error(value):
                     if _denied(value):
                         raise _Denied(cmd.split(b"\r\n")[2].decode(), str(value))
-                    retyped.add(i)  # WRONGTYPE: the key changed type under us
+                    if _redirect(value):
+                        redirected.add(i)
+                    else:
+                        retyped.add(i)  # WRONGTYPE: the key changed type under us
                 else:
                     lengths[i] = value
+        retyped -= redirected
         memory = cols.get("memory")
         keep = [
             i
@@ -461,11 +525,17 @@ class _NodeScanner:
             if t is not None
             and t != b"none"
             and i not in retyped
+            and i not in redirected
             and (memory is None or memory[i] is not None)
         ]
         if len(keep) != len(keys):
             self.result.keys_retyped += len(retyped)
-            self.result.keys_vanished += len(keys) - len(keep) - len(retyped)
+            self.result.keys_vanished += len(keys) - len(keep) - len(retyped) - len(redirected)
+            if redirected:
+                if self._following or len(self._redirected) >= REDIRECT_CAP:
+                    self.result.keys_moved += len(redirected)
+                else:
+                    self._redirected.extend(keys[i] for i in sorted(redirected))
             keys = [keys[i] for i in keep]
             cols = {n: [c[i] for i in keep] for n, c in cols.items()}
             if lengths is not None:
@@ -519,6 +589,66 @@ def scan_nodes(target: Target, opts: ScanOptions) -> tuple[Node, ...]:
     return (replicas[0],)
 
 
+class _Pool:
+    """What every round of a scan shares: collectors' needs, notes, the stop flag, progress."""
+
+    def __init__(
+        self,
+        spec: ConnectionSpec,
+        opts: ScanOptions,
+        make_collectors: Callable[[], list[Collector]],
+        needs: set[str],
+        progress: ProgressFn | None,
+    ) -> None:
+        self.spec = spec
+        self.opts = opts
+        self.make_collectors = make_collectors
+        self.needs = needs
+        self.progress = progress
+        self.notes: list[str] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.done = 0
+        self.total = 0
+        self.interrupted = False
+
+    def tick(self, n: int) -> None:
+        with self.lock:
+            self.done += n
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+
+    def round(self, nodes: Sequence[Node], rescan: int = 0) -> list[_NodeScanner]:
+        """Scan `nodes` in parallel; Ctrl-C stops every node at its next batch."""
+        scanners = [
+            _NodeScanner(
+                node_spec(self.spec, node),
+                node,
+                self.opts,
+                self.make_collectors(),
+                set(self.needs),
+                self.stop,
+                self.tick,
+                self.notes,
+            )
+            for node in nodes
+        ]
+        for s in scanners:
+            s.result.rescan = rescan
+        self.total += sum(s.plan() for s in scanners)  # before the work starts
+        with ThreadPoolExecutor(max_workers=len(scanners), thread_name_prefix="scan") as pool:
+            futures = [pool.submit(s.run) for s in scanners]
+            try:
+                while futures_wait(futures, timeout=0.25).not_done:
+                    pass
+            except KeyboardInterrupt:
+                self.interrupted = True
+                self.stop.set()
+        for f in futures:
+            f.result()
+        return scanners
+
+
 def run_scan(
     spec: ConnectionSpec,
     opts: ScanOptions,
@@ -527,8 +657,10 @@ def run_scan(
 ) -> tuple[Target, ScanSummary, list[Collector]]:
     """Scan every node of the target in parallel; merge the per-node collectors.
 
-    Ctrl-C (KeyboardInterrupt in the calling thread) stops every node at its next batch and
-    returns what was gathered, marked interrupted.
+    On a cluster, the slot layout is read before and after the walk; the shards whose slots
+    moved meanwhile are scanned again (see `_ClusterScan`). Ctrl-C (KeyboardInterrupt in the
+    calling thread) stops every node at its next batch and returns what was gathered, marked
+    interrupted.
     """
     opts.validate()
     target, _ident, conn = discover(spec)
@@ -540,40 +672,26 @@ def run_scan(
     needs = set().union(*(c.needs for c in merged))
     if not opts.lengths:
         needs.discard("length")
-    notes: list[str] = []
-    stop = threading.Event()
-    lock = threading.Lock()
-    done = [0]
-    total = [0]
-
-    def tick(n: int) -> None:
-        with lock:
-            done[0] += n
-            if progress is not None:
-                progress(done[0], total[0])
-
-    scanners = []
-    for node in nodes:
-        scanners.append(
-            _NodeScanner(
-                node_spec(spec, node), node, opts, make_collectors(), set(needs), stop, tick, notes
-            )
-        )
-    total[0] = sum(s.plan() for s in scanners)  # before the work starts: the progress total
+    pool = _Pool(spec, opts, make_collectors, needs, progress)
     started = time.monotonic()
-    interrupted = False
-    with ThreadPoolExecutor(max_workers=len(scanners), thread_name_prefix="scan") as pool:
-        futures = [pool.submit(s.run) for s in scanners]
-        try:
-            while futures_wait(futures, timeout=0.25).not_done:
-                pass
-        except KeyboardInterrupt:
-            interrupted = True
-            stop.set()
-    results = [f.result() for f in futures]
+    changes: tuple[str, ...] = ()
+    rescans = 0
+    settled = True
+    if target.mode == "cluster":
+        cluster = _ClusterScan(pool, target)
+        scanners = cluster.run(nodes)
+        target, changes, rescans, settled = (
+            cluster.target,
+            tuple(cluster.changes),
+            cluster.rescans,
+            cluster.settled,
+        )
+    else:
+        scanners = pool.round(nodes)
     for s in scanners:
         for collector, node_collector in zip(merged, s.collectors, strict=True):
             collector.merge(node_collector)
+    results = [s.result for s in scanners]
     scanned = sum(r.keys_scanned for r in results)
     held = sum(r.dbsize for r in results)
     sampled = any(r.sampled for r in results)
@@ -585,9 +703,224 @@ def run_scan(
         keys_retyped=sum(r.keys_retyped for r in results),
         seconds=round(time.monotonic() - started, 3),
         sampled=sampled,
-        complete=all(r.complete and r.error is None for r in results) and not interrupted,
-        interrupted=interrupted,
+        complete=all(r.complete and r.error is None for r in results)
+        and not pool.interrupted
+        and settled,
+        interrupted=pool.interrupted,
         extrapolation=extrapolation,
-        notes=tuple(notes),
+        notes=(*pool.notes, *changes),
+        keys_moved=sum(r.keys_moved for r in results),
+        keys_asking=sum(r.keys_asking for r in results),
+        rescans=rescans,
+        topology_changes=changes,
     )
     return target, summary, merged
+
+
+#: rescan rounds after the first pass before giving up on a layout that keeps changing
+MAX_RESCANS = 3
+#: how long to wait for a migration that is still moving keys when the walk ends
+SETTLE_SECONDS = 5.0
+#: a migration whose key counts have not changed for this long has stopped (or died)
+STILL_SECONDS = 1.0
+
+
+class _ClusterScan:
+    """A cluster scan that stays exact while slots move.
+
+    A reshard moves keys one by one from a source primary to a destination, so walking both
+    with SCAN can count a key twice (measured on the source, moved, measured again on the
+    destination) or not at all (moved before the source's cursor reached it, into buckets the
+    destination's cursor had passed). Each node's result is therefore kept only if its shard
+    served the same slots, with the same open migrations and the same keys on each side, when
+    its walk started and after every walk ended, and every key it met was measured there
+    (keys of a slot it is importing are read with ASKING). Shards left without a kept result
+    are scanned again on the new layout, up to MAX_RESCANS times. A migration that is still
+    moving keys when a walk ends is given SETTLE_SECONDS to finish; if it does not, the
+    results are kept as they are, marked incomplete, and the slot is named.
+    """
+
+    def __init__(self, pool: _Pool, target: Target) -> None:
+        self.pool = pool
+        self.target = target
+        self.changes: list[str] = []
+        self.rescans = 0
+        self.settled = True
+
+    def _layout(self) -> tuple[Target, SlotLayout] | None:
+        """The target re-discovered (the seed first, then any node it listed) and its layout."""
+        spec = self.pool.spec
+        for candidate in [spec, *(node_spec(spec, n) for n in self.target.nodes)]:
+            try:
+                target, _ident, conn = discover(candidate)
+            except (RediscopeError, redis.RedisError, OSError):
+                continue
+            conn.close()
+            if target.mode != "cluster":
+                continue
+            return Target(self.target.url, "cluster", target.nodes), slot_layout(spec, target)
+        return None
+
+    def _settle(self, start: SlotLayout) -> tuple[Target, SlotLayout] | None:
+        """The layout after the walk; while a migration is still moving keys, wait for it to
+        finish or to stand still."""
+        got = self._layout()
+        if got is None or not got[1].migrations or got[1].migrations == start.migrations:
+            return got
+        deadline = time.monotonic() + SETTLE_SECONDS
+        still_since = time.monotonic()
+        while time.monotonic() < deadline and not self.pool.stop.is_set():
+            time.sleep(0.25)
+            again = self._layout()
+            if again is None:
+                return got
+            if not again[1].migrations:
+                return again
+            if again[1].migrations != got[1].migrations:
+                still_since = time.monotonic()
+            elif time.monotonic() - still_since >= STILL_SECONDS:
+                return again
+            got = again
+        self.settled = False
+        for m in got[1].migrations:
+            self.changes.append(
+                f"slot {m.slot} was still migrating from {got[1].name(m.source)} to "
+                f"{got[1].name(m.destination)} {SETTLE_SECONDS:g} s after the scan: its keys "
+                "may be missing or counted twice; scan again when the reshard is done"
+            )
+        return got
+
+    @staticmethod
+    def _invalid(s: _NodeScanner, start: SlotLayout, end: SlotLayout) -> bool:
+        if s.result.error is not None:  # a node that failed reports that, not a rescan
+            return False
+        nid = s.node.node_id or ""
+        slots = end.shard_slots(nid)
+        return (
+            slots is None
+            or slots != start.shard_slots(nid)
+            or start.migrations_of(nid) != end.migrations_of(nid)
+            or s.result.keys_moved > 0
+        )
+
+    def run(self, nodes: Sequence[Node]) -> list[_NodeScanner]:
+        layout = slot_layout(self.pool.spec, self.target)
+        kept: dict[str, tuple[_NodeScanner, SlotLayout]] = {}
+        pending = list(nodes)
+        while True:
+            fresh = self.pool.round(pending, self.rescans)
+            candidates = {**kept, **{s.node.node_id or s.node.address: (s, layout) for s in fresh}}
+            if self.pool.interrupted:
+                return [s for s, _ in candidates.values()]
+            end = self._settle(layout)
+            if end is None:
+                self.changes.append(
+                    "could not read the cluster's slot layout after the scan: "
+                    "slots that moved meanwhile may be counted twice or missed"
+                )
+                self.settled = False
+                return [s for s, _ in candidates.values()]
+            self.target, end_layout = end
+            kept = {
+                k: v for k, v in candidates.items() if not self._invalid(v[0], v[1], end_layout)
+            }
+            dropped = [v[0] for k, v in candidates.items() if k not in kept]
+            covered = {end_layout.shard_of.get(k) for k in kept}
+            needed = [
+                p for p, slots in sorted(end_layout.slots.items()) if slots and p not in covered
+            ]
+            if not needed:
+                self._open_migrations(layout, end_layout)
+                return [s for s, _ in kept.values()]
+            why = self._moves(layout, end_layout, dropped)
+            if not self.settled or self.rescans >= MAX_RESCANS:
+                stopped = (
+                    "not rescanned while keys are still moving"
+                    if not self.settled
+                    else f"gave up after {self.rescans} rescans"
+                )
+                self.settled = False
+                self.changes.append(
+                    f"{why}; {stopped}: the results of "
+                    f"{', '.join(s.node.address for s in dropped)} may count keys twice or "
+                    "miss some"
+                )
+                return [s for s, _ in candidates.values()]
+            pending = [self._node_for(p, end_layout) for p in needed]
+            self.rescans += 1
+            self.changes.append(
+                f"{why}; rescanned {', '.join(n.address for n in pending)} (rescan {self.rescans})"
+            )
+            layout = end_layout
+
+    def _node_for(self, primary: str, layout: SlotLayout) -> Node:
+        """The node to scan for a shard: its primary, or with --replica one of its replicas."""
+        if self.pool.opts.replica:
+            for nid, p in sorted(layout.shard_of.items()):
+                if p == primary and nid != primary:
+                    return Node(layout.name(nid), "replica", nid, (), primary)
+            raise RediscopeError(
+                f"--replica: no replica for primary {layout.name(primary)} after the reshard",
+                "drop --replica to scan the primaries",
+            )
+        return Node(layout.name(primary), "primary", primary, layout.slots[primary])
+
+    def _open_migrations(self, start: SlotLayout, end: SlotLayout) -> None:
+        """Migrations open and standing still through the last walk (a reshard that stopped
+        half-way): both sides were counted."""
+        for m in end.migrations:
+            if m not in start.migrations:
+                continue
+            layout = end
+            self.changes.append(
+                f"slot {m.slot} has an open migration from {layout.name(m.source)} "
+                f"({m.keys_source} keys) to {layout.name(m.destination)} "
+                f"({m.keys_destination} keys): both sides are counted, the importing side's "
+                "keys with ASKING; if no reshard is running, `redis-cli --cluster fix` closes it"
+            )
+
+    @staticmethod
+    def _moves(start: SlotLayout, end: SlotLayout, dropped: Sequence[_NodeScanner]) -> str:
+        """What changed, in words: slot ranges that changed shard, migrations, redirects."""
+        owner_start = _slot_owners(start)
+        owner_end = _slot_owners(end)
+        moves: dict[tuple[str, str], list[int]] = {}
+        for slot in range(16384):
+            a, b = owner_start.get(slot), owner_end.get(slot)
+            if a != b and (a is None or b is None or start.members(a).isdisjoint(end.members(b))):
+                moves.setdefault((a or "?", b or "?"), []).append(slot)
+        parts = [
+            f"slot{'s' if len(slots) > 1 else ''} {_ranges(slots)} moved from "
+            f"{start.name(a)} to {end.name(b)} during the scan"
+            for (a, b), slots in moves.items()
+        ]
+        opened = set(end.migrations) - set(start.migrations)
+        parts += [
+            f"slot {m.slot} started migrating or moved keys"
+            for m in sorted(opened, key=lambda m: m.slot)
+        ]
+        moved = sum(s.result.keys_moved for s in dropped)
+        if moved:
+            parts.append(f"{moved} key(s) answered MOVED/ASK")
+        return "; ".join(parts) or "the slot layout changed during the scan"
+
+
+def _slot_owners(layout: SlotLayout) -> dict[int, str]:
+    owners: dict[int, str] = {}
+    for primary, ranges in layout.slots.items():
+        for lo, hi in ranges:
+            for slot in range(lo, hi + 1):
+                owners[slot] = primary
+    return owners
+
+
+def _ranges(slots: Sequence[int]) -> str:
+    """[1, 2, 3, 7] -> '1-3, 7'"""
+    out: list[str] = []
+    start = prev = slots[0]
+    for slot in [*slots[1:], -2]:
+        if slot != prev + 1:
+            out.append(f"{start}-{prev}" if prev != start else str(start))
+            start = slot
+        prev = slot
+    return ", ".join(out)

@@ -9,7 +9,8 @@ import redis
 
 from rediscope.core.connection import ConnectionSpec, connect, translate_errors
 from rediscope.core.info import ServerIdentity, identity, info
-from rediscope.core.resp import pairs
+from rediscope.core.resp import RawConnection, pairs
+from rediscope.errors import RediscopeError
 
 
 @dataclass(frozen=True)
@@ -147,3 +148,132 @@ def replica_nodes(replication: dict[str, Any]) -> list[Node]:
         if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online":
             out.append(Node(address=f"{value['ip']}:{value['port']}", role="replica"))
     return out
+
+
+# -- the slot layout of a cluster, compared before and after a scan --------------------------
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A slot in MIGRATING/IMPORTING state (a reshard in progress, or one that died half-way)."""
+
+    slot: int
+    source: str  # node id
+    destination: str  # node id
+    keys_source: int  # CLUSTER COUNTKEYSINSLOT on each side
+    keys_destination: int
+
+
+@dataclass(frozen=True)
+class SlotLayout:
+    """Which slots each shard serves, and the migrations that are open."""
+
+    shard_of: dict[str, str]  # node id (primary or replica) -> its primary's node id
+    slots: dict[str, tuple[tuple[int, int], ...]]  # primary node id -> its slot ranges
+    addresses: dict[str, str]  # node id -> host:port
+    migrations: tuple[Migration, ...] = ()
+
+    def shard_slots(self, node_id: str) -> tuple[tuple[int, int], ...] | None:
+        primary = self.shard_of.get(node_id)
+        return None if primary is None else self.slots.get(primary, ())
+
+    def members(self, node_id: str) -> frozenset[str]:
+        primary = self.shard_of.get(node_id)
+        return frozenset(n for n, p in self.shard_of.items() if p == primary)
+
+    def migrations_of(self, node_id: str) -> frozenset[Migration]:
+        """Open migrations into or out of this node's shard."""
+        members = self.members(node_id)
+        return frozenset(
+            m for m in self.migrations if m.source in members or m.destination in members
+        )
+
+    def name(self, node_id: str) -> str:
+        return self.addresses.get(node_id, node_id[:8])
+
+
+@dataclass(frozen=True)
+class _SelfView:
+    """What one node says of itself in CLUSTER NODES (its own line is authoritative for its
+    role, its slots and its open migrations; gossip about other nodes may lag)."""
+
+    node_id: str
+    primary_id: str | None  # None for a primary
+    slots: tuple[tuple[int, int], ...]
+    marks: tuple[tuple[int, str, bool], ...]  # (slot, peer id, True when migrating out)
+
+
+def _self_view(text: str) -> _SelfView | None:
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 8 or "myself" not in parts[2].split(","):
+            continue
+        slot_list: list[tuple[int, int]] = []
+        marks = []
+        for item in parts[8:]:
+            if item.startswith("["):
+                slot, arrow, peer = item.strip("[]").partition("->-")
+                if not arrow:
+                    slot, _, peer = item.strip("[]").partition("-<-")
+                marks.append((int(slot), peer, bool(arrow)))
+                continue
+            lo, _, hi = item.partition("-")
+            slot_list.append((int(lo), int(hi or lo)))
+        primary = None if "master" in parts[2].split(",") else parts[3]
+        return _SelfView(parts[0], primary, tuple(slot_list), tuple(marks))
+    return None
+
+
+def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
+    """The layout of a cluster target as each node states it of itself: its role and slots,
+    and the open migrations with the keys on each side. A node that cannot be reached is
+    described as `target` (the seed's view) has it; its own scan reports the error."""
+    shard_of: dict[str, str] = {}
+    slots: dict[str, tuple[tuple[int, int], ...]] = {}
+    addresses: dict[str, str] = {}
+    found: dict[int, dict[str, str]] = {}
+    conns: dict[str, RawConnection] = {}
+    try:
+        for node in target.nodes:
+            if node.node_id is None:
+                continue
+            addresses[node.node_id] = node.address
+            view = None
+            try:
+                conn = RawConnection(node_spec(spec, node), timeout=spec.timeout)
+                conns[node.node_id] = conn
+                text = conn.call(b"CLUSTER", b"NODES")
+                if isinstance(text, bytes):
+                    view = _self_view(text.decode("utf-8", "replace"))
+            except (redis.RedisError, OSError, RediscopeError):
+                pass
+            if view is None or view.node_id != node.node_id:
+                view = _SelfView(node.node_id, node.primary_id, node.slots, ())
+            if view.primary_id is None:
+                shard_of[view.node_id] = view.node_id
+                slots[view.node_id] = view.slots
+            else:
+                shard_of[view.node_id] = view.primary_id
+            for slot, peer, out in view.marks:
+                sides = found.setdefault(slot, {})
+                sides["source" if out else "destination"] = view.node_id
+                sides.setdefault("destination" if out else "source", peer)
+        migrations = []
+        for slot, sides in sorted(found.items()):
+            counts = []
+            for side in ("source", "destination"):
+                side_conn = conns.get(sides[side])
+                try:
+                    n = (
+                        side_conn.call(b"CLUSTER", b"COUNTKEYSINSLOT", b"%d" % slot)
+                        if side_conn
+                        else -1
+                    )
+                except (redis.RedisError, OSError):
+                    n = -1
+                counts.append(n if isinstance(n, int) else -1)
+            migrations.append(Migration(slot, sides["source"], sides["destination"], *counts))
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return SlotLayout(shard_of, slots, addresses, tuple(migrations))

@@ -131,6 +131,12 @@ def scan_line(scan: ScanSummary) -> Text:
         text.append(
             f"; {scan.keys_vanished:,} vanished, {scan.keys_retyped:,} changed type mid-scan"
         )
+    if scan.rescans:
+        text.append(f"; slots moved mid-scan: {scan.rescans} rescan(s), see notes")
+    if scan.keys_asking:
+        text.append(f"; {scan.keys_asking:,} keys of an open migration read with ASKING")
+    if scan.keys_moved:
+        text.append(f"; {scan.keys_moved:,} moved to another shard mid-scan")
     if scan.sampled:
         text.append(f"; SAMPLED: totals marked ~ are estimates (x{scan.extrapolation:.2f})")
     if not scan.complete:
