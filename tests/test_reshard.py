@@ -10,6 +10,8 @@ slots moved; these tests move slots with the same commands `redis-cli --cluster 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -157,7 +159,7 @@ def test_a_migration_left_open_is_read_on_both_sides(cluster3: list[LocalServer]
         assert dst.client().execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == MOVING // 3
         # as the least-privilege user of docs/security.md: its line covers ASKING and
         # CLUSTER COUNTKEYSINSLOT
-        user = [_apply(s, "analyst", SECRET) for s in cluster3][0]
+        (user,) = {_apply(s, "analyst", SECRET) for s in cluster3}  # on every node
         res = invoke(
             "bigkeys",
             *("-p", str(cluster3[0].port), "--user", user, "--format", "json"),
@@ -211,3 +213,45 @@ def test_a_migration_still_moving_keys_at_the_end_is_reported(cluster3: list[Loc
     assert doc["complete"] is False
     assert any(str(slot) in n for n in doc["scan"]["topology_changes"])
     assert _truth(cluster3) == OTHERS + MOVING
+
+
+@pytest.fixture
+def cluster_ha() -> Iterator[list[LocalServer]]:
+    """A 3-primary + 3-replica cluster of its own: the test kills a primary."""
+    require_binary("redis-server")
+    servers = start_cluster(primaries=3, replicas=1)
+    c = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
+    for i in range(0, OTHERS, 500):
+        c.mset_nonatomic({f"k:{j}": "x" * (j % 50) for j in range(i, i + 500)})
+    c.close()
+    deadline = time.monotonic() + 30
+    while sum(s.client().dbsize() for s in servers) != 2 * OTHERS:
+        assert time.monotonic() < deadline, "replicas did not catch up"
+        time.sleep(0.2)
+    yield servers
+    for s in servers:
+        s.cleanup()
+
+
+def test_a_primary_killed_mid_scan_is_rescanned_on_its_promoted_replica(
+    cluster_ha: list[LocalServer],
+) -> None:
+    """The crash kind of failover: the scan waits (bounded by cluster-node-timeout) for the
+    replica to be promoted, drops the dead node's partial result and scans the shard on its
+    new primary, so the total is still complete and exact."""
+    primaries = [s for s in cluster_ha if s.client().info("replication")["role"] == "master"]
+    victim = next(s for s in primaries if s is not cluster_ha[0])
+    proc = _slow_scan(cluster_ha[0].port)
+    time.sleep(1.2)
+    os.kill(victim.pid, signal.SIGKILL)  # a crash: the scan's connection to it breaks
+    victim.process.wait()  # type: ignore[union-attr]
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    doc = json.loads(out)
+    scan = doc["scan"]
+    assert doc["complete"] is True and scan["keys_scanned"] == OTHERS
+    assert scan["rescans"] == 1 and len(scan["nodes"]) == 3
+    assert f"127.0.0.1:{victim.port}" not in {n["address"] for n in scan["nodes"]}
+    assert any(f"127.0.0.1:{victim.port} failed mid-scan" in c for c in scan["topology_changes"]), (
+        scan["topology_changes"]
+    )

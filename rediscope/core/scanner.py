@@ -792,10 +792,10 @@ class _ClusterScan:
 
     @staticmethod
     def _invalid(s: _NodeScanner, start: SlotLayout, end: SlotLayout) -> bool:
-        if s.result.error is not None:  # a node that failed reports that, not a rescan
-            return False
         nid = s.node.node_id or ""
         slots = end.shard_slots(nid)
+        if s.result.error is not None:  # failed: rescanned only where another node took over
+            return slots != start.shard_slots(nid)
         return (
             slots is None
             or slots != start.shard_slots(nid)
@@ -813,6 +813,8 @@ class _ClusterScan:
             if self.pool.interrupted:
                 return [s for s, _ in candidates.values()]
             end = self._settle(layout)
+            if end is not None:
+                end = self._await_failover(fresh, layout, end)
             if end is None:
                 self.changes.append(
                     "could not read the cluster's slot layout after the scan: "
@@ -852,6 +854,39 @@ class _ClusterScan:
                 f"{why}; rescanned {', '.join(n.address for n in pending)} (rescan {self.rescans})"
             )
             layout = end_layout
+
+    def _await_failover(
+        self, fresh: Sequence[_NodeScanner], start: SlotLayout, end: tuple[Target, SlotLayout]
+    ) -> tuple[Target, SlotLayout]:
+        """A primary that failed mid-scan and has a replica that answers: the cluster will
+        promote the replica within about twice cluster-node-timeout. Wait for that (bounded),
+        so its shard can be rescanned on the new primary instead of being left partial."""
+        waiting = [
+            s
+            for s in fresh
+            if s.result.error is not None
+            and s.node.role == "primary"
+            and s.node.node_id not in end[1].reached
+            and end[1].shard_slots(s.node.node_id or "") == start.shard_slots(s.node.node_id or "")
+            and any(
+                m in end[1].reached for m in end[1].members(s.node.node_id or "") - {s.node.node_id}
+            )
+        ]
+        if not waiting:
+            return end
+        deadline = time.monotonic() + min(60.0, 2 * end[1].node_timeout_ms / 1000 + 5)
+        while time.monotonic() < deadline and not self.pool.stop.is_set():
+            time.sleep(0.5)
+            again = self._layout()
+            if again is None:
+                continue
+            end = again
+            if all(
+                end[1].shard_slots(s.node.node_id or "") != start.shard_slots(s.node.node_id or "")
+                for s in waiting
+            ):
+                break
+        return end
 
     def _node_for(self, primary: str, layout: SlotLayout) -> Node:
         """The node to scan for a shard: its primary, or with --replica one of its replicas."""
@@ -899,6 +934,16 @@ class _ClusterScan:
             f"slot {m.slot} started migrating or moved keys"
             for m in sorted(opened, key=lambda m: m.slot)
         ]
+        for s in dropped:
+            if s.result.error is not None:
+                nid = s.node.node_id or ""
+                heirs = [
+                    p for p, slots in end.slots.items() if slots and slots == start.shard_slots(nid)
+                ]
+                parts.append(
+                    f"{s.node.address} failed mid-scan and "
+                    f"{end.name(heirs[0]) if heirs else 'other nodes'} took over its slots"
+                )
         moved = sum(s.result.keys_moved for s in dropped)
         if moved:
             parts.append(f"{moved} key(s) answered MOVED/ASK")

@@ -172,6 +172,8 @@ class SlotLayout:
     slots: dict[str, tuple[tuple[int, int], ...]]  # primary node id -> its slot ranges
     addresses: dict[str, str]  # node id -> host:port
     migrations: tuple[Migration, ...] = ()
+    reached: frozenset[str] = frozenset()  # node ids that answered for themselves
+    node_timeout_ms: int = 15_000  # cluster-node-timeout (the default when CONFIG is denied)
 
     def shard_slots(self, node_id: str) -> tuple[tuple[int, int], ...] | None:
         primary = self.shard_of.get(node_id)
@@ -233,6 +235,8 @@ def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
     addresses: dict[str, str] = {}
     found: dict[int, dict[str, str]] = {}
     conns: dict[str, RawConnection] = {}
+    reached: set[str] = set()
+    node_timeout: int | None = None
     try:
         for node in target.nodes:
             if node.node_id is None:
@@ -245,6 +249,12 @@ def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
                 text = conn.call(b"CLUSTER", b"NODES")
                 if isinstance(text, bytes):
                     view = _self_view(text.decode("utf-8", "replace"))
+                if view is not None and view.node_id == node.node_id:
+                    reached.add(node.node_id)
+                    if node_timeout is None:
+                        reply = conn.call(b"CONFIG", b"GET", b"cluster-node-timeout")
+                        if isinstance(reply, list) and len(reply) == 2:
+                            node_timeout = int(reply[1])
             except (redis.RedisError, OSError, RediscopeError):
                 pass
             if view is None or view.node_id != node.node_id:
@@ -276,4 +286,11 @@ def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
     finally:
         for conn in conns.values():
             conn.close()
-    return SlotLayout(shard_of, slots, addresses, tuple(migrations))
+    return SlotLayout(
+        shard_of,
+        slots,
+        addresses,
+        tuple(migrations),
+        frozenset(reached),
+        node_timeout if node_timeout is not None else 15_000,
+    )
