@@ -230,6 +230,29 @@ def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = No
     return Result(result.exit_code, result.stdout, result.stderr)
 
 
+def start_slow_bigkeys(port: int, rate: int, scan_count: int, *extra: str) -> subprocess.Popen[str]:
+    """`bigkeys --format json` as a background process, paced (--rate keys/s per node) so a
+    test can change the deployment while it runs."""
+    pace = ("--rate", str(rate), "--scan-count", str(scan_count))
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rediscope",
+            "bigkeys",
+            "-p",
+            str(port),
+            "--format",
+            "json",
+            *pace,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
     """Run `python -m rediscope` as a subprocess."""
     full_env = dict(os.environ)

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.conftest import (
     assert_valid_json_output,
     invoke,
     run_cli,
+    start_slow_bigkeys,
 )
 
 LENGTH = {
@@ -284,28 +284,7 @@ def test_cluster_scan_covers_every_primary(cluster: list[LocalServer]) -> None:
 
 
 def _slow_scan(port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rediscope",
-            "bigkeys",
-            "-p",
-            str(port),
-            "--rate",
-            "3000",
-            "--scan-count",
-            "100",
-            "--format",
-            "json",
-            "--timeout",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
+    return start_slow_bigkeys(port, 3000, 100, "--timeout", "2")
 
 
 def test_ctrl_c_prints_partial_result_and_exits_130(plain: LocalServer) -> None:

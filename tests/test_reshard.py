@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -22,7 +21,7 @@ import redis
 from redis.crc import key_slot
 
 from rediscope.core.localserver import LocalServer, start_cluster
-from tests.conftest import assert_valid_json_output, invoke, require_binary
+from tests.conftest import assert_valid_json_output, invoke, require_binary, start_slow_bigkeys
 from tests.test_security import SECRET, _apply
 
 MOVING = 900  # keys in the slot of {mig}
@@ -97,26 +96,7 @@ def _truth(servers: list[LocalServer]) -> int:
 
 
 def _slow_scan(port: int, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rediscope",
-            "bigkeys",
-            "-p",
-            str(port),
-            "--rate",
-            "1000",
-            "--scan-count",
-            "50",
-            "--format",
-            "json",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_slow_bigkeys(port, 1000, 50, *extra)
 
 
 def test_a_slot_moved_mid_scan_is_counted_once(cluster3: list[LocalServer]) -> None:
@@ -223,9 +203,10 @@ def cluster_ha() -> Iterator[list[LocalServer]]:
     c = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
     for i in range(0, OTHERS, 500):
         c.mset_nonatomic({f"k:{j}": "x" * (j % 50) for j in range(i, i + 500)})
+    c.mset_nonatomic({f"{{mig}}:{j}": "y" * (j % 70) for j in range(MOVING)})
     c.close()
     deadline = time.monotonic() + 30
-    while sum(s.client().dbsize() for s in servers) != 2 * OTHERS:
+    while sum(s.client().dbsize() for s in servers) != 2 * (OTHERS + MOVING):
         assert time.monotonic() < deadline, "replicas did not catch up"
         time.sleep(0.2)
     yield servers
@@ -249,9 +230,30 @@ def test_a_primary_killed_mid_scan_is_rescanned_on_its_promoted_replica(
     assert proc.returncode == 0, err
     doc = json.loads(out)
     scan = doc["scan"]
-    assert doc["complete"] is True and scan["keys_scanned"] == OTHERS
+    assert doc["complete"] is True and scan["keys_scanned"] == OTHERS + MOVING
     assert scan["rescans"] == 1 and len(scan["nodes"]) == 3
     assert f"127.0.0.1:{victim.port}" not in {n["address"] for n in scan["nodes"]}
     assert any(f"127.0.0.1:{victim.port} failed mid-scan" in c for c in scan["topology_changes"]), (
         scan["topology_changes"]
     )
+
+
+def test_replica_reads_during_a_reshard_count_each_key_once(
+    cluster_ha: list[LocalServer],
+) -> None:
+    """--replica while a slot moves: the replicas follow their primaries by replication, and
+    the shards involved are rescanned on replicas again."""
+    primaries = [s for s in cluster_ha if s.client().info("replication")["role"] == "master"]
+    slot = key_slot(b"{mig}")
+    src = _owner(primaries, slot)
+    dst = next(s for s in primaries if s is not src)
+    proc = _slow_scan(cluster_ha[0].port, "--replica")
+    time.sleep(1.0)
+    _open_migration(src, dst, slot, None)
+    _close_migration(primaries, dst, slot)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    scan = json.loads(out)["scan"]
+    assert scan["keys_scanned"] == OTHERS + MOVING, scan["topology_changes"]
+    assert {n["role"] for n in scan["nodes"]} == {"replica"} and len(scan["nodes"]) == 3
+    assert scan["rescans"] >= 1

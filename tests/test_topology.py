@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ import pytest
 import redis
 
 from rediscope.core.localserver import LocalServer, start_cluster
-from tests.conftest import assert_valid_json_output, invoke, require_binary
+from tests.conftest import assert_valid_json_output, invoke, require_binary, start_slow_bigkeys
 
 
 def _wait(what: str, check: object, timeout: float = 30.0) -> None:
@@ -227,25 +225,7 @@ def test_cluster_totals_and_replica_reads(cluster6: list[LocalServer]) -> None:
 
 
 def test_failover_during_a_scan_still_gives_the_full_total(cluster6: list[LocalServer]) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rediscope",
-            "bigkeys",
-            "-p",
-            str(cluster6[0].port),
-            "--rate",
-            "1500",
-            "--scan-count",
-            "50",
-            "--format",
-            "json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_slow_bigkeys(cluster6[0].port, 1500, 50)
     time.sleep(1.0)
     replica = next(s for s in cluster6 if s.client().info("replication")["role"] == "slave")
     replica.client().execute_command("CLUSTER", "FAILOVER")

@@ -848,7 +848,12 @@ class _ClusterScan:
                     "miss some"
                 )
                 return [s for s, _ in candidates.values()]
-            pending = [self._node_for(p, end_layout) for p in needed]
+            try:
+                pending = [self._node_for(p, end_layout) for p in needed]
+            except RediscopeError as exc:  # --replica and a shard without one now
+                self.settled = False
+                self.changes.append(f"{why}; not rescanned: {exc}")
+                return [s for s, _ in candidates.values()]
             self.rescans += 1
             self.changes.append(
                 f"{why}; rescanned {', '.join(n.address for n in pending)} (rescan {self.rescans})"
@@ -895,8 +900,7 @@ class _ClusterScan:
                 if p == primary and nid != primary:
                     return Node(layout.name(nid), "replica", nid, (), primary)
             raise RediscopeError(
-                f"--replica: no replica for primary {layout.name(primary)} after the reshard",
-                "drop --replica to scan the primaries",
+                f"--replica: the shard of {layout.name(primary)} has no replica any more"
             )
         return Node(layout.name(primary), "primary", primary, layout.slots[primary])
 
@@ -906,10 +910,9 @@ class _ClusterScan:
         for m in end.migrations:
             if m not in start.migrations:
                 continue
-            layout = end
             self.changes.append(
-                f"slot {m.slot} has an open migration from {layout.name(m.source)} "
-                f"({m.keys_source} keys) to {layout.name(m.destination)} "
+                f"slot {m.slot} has an open migration from {end.name(m.source)} "
+                f"({m.keys_source} keys) to {end.name(m.destination)} "
                 f"({m.keys_destination} keys): both sides are counted, the importing side's "
                 "keys with ASKING; if no reshard is running, `redis-cli --cluster fix` closes it"
             )
