@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -20,7 +21,10 @@ import pytest
 import redis
 from redis.crc import key_slot
 
+from rediscope.core.bigkeys import bigkeys
+from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer, start_cluster
+from rediscope.core.scanner import ScanOptions
 from tests.conftest import assert_valid_json_output, invoke, require_binary, start_slow_bigkeys
 from tests.test_security import SECRET, _apply
 
@@ -218,24 +222,34 @@ def test_a_primary_killed_mid_scan_is_rescanned_on_its_promoted_replica(
     cluster_ha: list[LocalServer],
 ) -> None:
     """The crash kind of failover: the scan waits (bounded by cluster-node-timeout) for the
-    replica to be promoted, drops the dead node's partial result and scans the shard on its
-    new primary, so the total is still complete and exact."""
+    replica to be promoted, saying so on the progress bar, drops the dead node's partial
+    result and scans the shard on its new primary, so the total is still complete and exact."""
     primaries = [s for s in cluster_ha if s.client().info("replication")["role"] == "master"]
     victim = next(s for s in primaries if s is not cluster_ha[0])
-    proc = _slow_scan(cluster_ha[0].port)
-    time.sleep(1.2)
-    os.kill(victim.pid, signal.SIGKILL)  # a crash: the scan's connection to it breaks
-    victim.process.wait()  # type: ignore[union-attr]
-    out, err = proc.communicate(timeout=90)
-    assert proc.returncode == 0, err
-    doc = json.loads(out)
-    scan = doc["scan"]
-    assert doc["complete"] is True and scan["keys_scanned"] == OTHERS + MOVING
-    assert scan["rescans"] == 1 and len(scan["nodes"]) == 3
-    assert f"127.0.0.1:{victim.port}" not in {n["address"] for n in scan["nodes"]}
-    assert any(f"127.0.0.1:{victim.port} failed mid-scan" in c for c in scan["topology_changes"]), (
-        scan["topology_changes"]
+
+    def crash() -> None:
+        os.kill(victim.pid, signal.SIGKILL)  # the scan's connection to it breaks
+
+    statuses: list[str | None] = []
+    timer = threading.Timer(1.0, crash)
+    timer.start()
+    spec = ConnectionSpec(host="127.0.0.1", port=cluster_ha[0].port)
+    report = bigkeys(
+        spec,
+        ScanOptions(rate=1000, scan_count=50),
+        progress=lambda done, total, status=None: statuses.append(status),
     )
+    timer.join()
+    victim.process.wait()  # type: ignore[union-attr]
+    scan = report.scan
+    assert report.complete and scan.keys_scanned == OTHERS + MOVING
+    assert scan.rescans == 1 and len(scan.nodes) == 3
+    assert f"127.0.0.1:{victim.port}" not in {n.address for n in scan.nodes}
+    assert any(f"127.0.0.1:{victim.port} failed mid-scan" in c for c in scan.topology_changes), (
+        scan.topology_changes
+    )
+    assert any(s and "waiting up to" in s and "replica to take over" in s for s in statuses)
+    assert any(s and s.startswith("rescanning 1 shard") for s in statuses)
 
 
 def test_replica_reads_during_a_reshard_count_each_key_once(

@@ -42,7 +42,7 @@ from typer.core import TyperCommand
 
 from rediscope.core.config import Profile, find_profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
-from rediscope.core.scanner import ScanOptions
+from rediscope.core.scanner import ProgressFn, ScanOptions
 from rediscope.core.sentinel import follow
 from rediscope.errors import Interrupted, RediscopeError, UsageError
 from rediscope.exitcodes import ExitStatus
@@ -509,7 +509,7 @@ class Run:
         )
 
     @contextlib.contextmanager
-    def progress(self, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    def progress(self, label: str) -> Iterator[ProgressFn | None]:
         """A progress bar on stderr (only on a terminal, and not with --no-progress)."""
         v = self.scan_values or {}
         if v.get("no_progress") or not self.stderr.is_terminal:
@@ -527,8 +527,13 @@ class Run:
         with Progress(*columns, console=self.stderr, transient=True) as bar:
             task = bar.add_task(label, total=None)
 
-            def update(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=max(total, done) or None)
+            def update(done: int, total: int, status: str | None = None) -> None:
+                bar.update(
+                    task,
+                    completed=done,
+                    total=max(total, done) or None,
+                    description=status or label,
+                )
 
             yield update
 

@@ -9,7 +9,14 @@ from typing import ClassVar
 
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.keyinfo import describe_keys
-from rediscope.core.scanner import Batch, Collector, ScanOptions, ScanSummary, run_scan
+from rediscope.core.scanner import (
+    Batch,
+    Collector,
+    ProgressFn,
+    ScanOptions,
+    ScanSummary,
+    run_scan,
+)
 from rediscope.core.target import Target
 
 # heap entries: (measure, tiebreak, key, db, node, type, bytes, elements)
@@ -142,12 +149,12 @@ def bigkeys(
     top: int = 20,
     min_bytes: int | None = None,
     min_elements: int | None = None,
-    progress: object = None,
+    progress: ProgressFn | None = None,
 ) -> BigKeysReport:
     def make() -> list[Collector]:
         return [BigKeysCollector(top, min_bytes, min_elements)]
 
-    target, scan, collectors = run_scan(spec, opts, make, progress)  # type: ignore[arg-type]
+    target, scan, collectors = run_scan(spec, opts, make, progress)
     col = collectors[0]
     assert isinstance(col, BigKeysCollector)
     factor = scan.extrapolation

@@ -30,7 +30,14 @@ from rediscope.core.keys import display_key
 from rediscope.core.pattern_stats import eviction_policy
 from rediscope.core.patterns import PatternInferer
 from rediscope.core.resp import RawConnection, pairs
-from rediscope.core.scanner import Batch, Collector, ScanOptions, ScanSummary, run_scan
+from rediscope.core.scanner import (
+    Batch,
+    Collector,
+    ProgressFn,
+    ScanOptions,
+    ScanSummary,
+    run_scan,
+)
 from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.errors import CommandDenied, RediscopeError, UsageError
 
@@ -733,7 +740,10 @@ class FreqCollector:
 
 
 def lfu(
-    spec: ConnectionSpec, opts: HotkeysOptions, scan_opts: ScanOptions, progress: Any = None
+    spec: ConnectionSpec,
+    opts: HotkeysOptions,
+    scan_opts: ScanOptions,
+    progress: ProgressFn | None = None,
 ) -> HotkeysReport:
     policy = eviction_policy(spec)
     if "lfu" not in policy:
@@ -897,7 +907,7 @@ def hotkeys(
     opts: HotkeysOptions,
     scan_opts: ScanOptions,
     warn: Callable[[str], None] | None = None,
-    progress: Any = None,
+    progress: ProgressFn | None = None,
 ) -> HotkeysReport:
     opts.validate()
     target, _ident, conn = discover(spec)

@@ -16,7 +16,14 @@ from rediscope.core.keyinfo import describe_keys
 from rediscope.core.keys import display_key
 from rediscope.core.pattern_stats import OTHER, PatternCollector, PatternStats, stats_from
 from rediscope.core.patterns import Rule
-from rediscope.core.scanner import Batch, Collector, ScanOptions, ScanSummary, run_scan
+from rediscope.core.scanner import (
+    Batch,
+    Collector,
+    ProgressFn,
+    ScanOptions,
+    ScanSummary,
+    run_scan,
+)
 from rediscope.core.target import Target, node_spec
 
 BIG_STRING = 100 * 1024
@@ -272,7 +279,7 @@ def memory(
     separators: str = ":",
     rules: tuple[Rule, ...] = (),
     top: int = 20,
-    progress: Any = None,
+    progress: ProgressFn | None = None,
 ) -> MemoryReport:
     def make() -> list[Collector]:
         return [

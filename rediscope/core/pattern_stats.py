@@ -5,12 +5,19 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rediscope.core.connection import ConnectionSpec, client, translate_errors
 from rediscope.core.info import info
 from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
-from rediscope.core.scanner import Batch, Collector, ScanOptions, ScanSummary, run_scan
+from rediscope.core.scanner import (
+    Batch,
+    Collector,
+    ProgressFn,
+    ScanOptions,
+    ScanSummary,
+    run_scan,
+)
 from rediscope.core.target import Target
 
 #: TTL buckets (upper bounds in ms) after "no TTL"
@@ -239,7 +246,7 @@ def patterns(
     memory: bool = False,
     sort: str = "keys",
     idle: bool = True,
-    progress: Any = None,
+    progress: ProgressFn | None = None,
 ) -> PatternsReport:
     access: str | None = None
     notes: list[str] = []

@@ -145,7 +145,11 @@ class ScanSummary:
     topology_changes: tuple[str, ...] = ()
 
 
-ProgressFn = Callable[[int, int], None]  # (keys done so far over all nodes, total expected)
+class ProgressFn(Protocol):
+    """Keys done so far over all nodes, the total expected, and what the scan is doing when it
+    is not walking keys (waiting for a failover, rescanning); None: back to scanning."""
+
+    def __call__(self, done: int, total: int, status: str | None = None) -> None: ...
 
 
 class _Denied(Exception):
@@ -611,12 +615,18 @@ class _Pool:
         self.done = 0
         self.total = 0
         self.interrupted = False
+        self.status: str | None = None  # what the scan does between walks
 
     def tick(self, n: int) -> None:
         with self.lock:
             self.done += n
             if self.progress is not None:
-                self.progress(self.done, self.total)
+                self.progress(self.done, self.total, self.status)
+
+    def say(self, status: str | None) -> None:
+        """What the scan is doing between walks, for the progress bar."""
+        self.status = status
+        self.tick(0)
 
     def round(self, nodes: Sequence[Node], rescan: int = 0) -> list[_NodeScanner]:
         """Scan `nodes` in parallel; Ctrl-C stops every node at its next batch."""
@@ -769,6 +779,7 @@ class _ClusterScan:
             return got
         deadline = time.monotonic() + SETTLE_SECONDS
         still_since = time.monotonic()
+        self.pool.say(f"waiting up to {SETTLE_SECONDS:g} s for a slot migration to finish")
         while time.monotonic() < deadline and not self.pool.stop.is_set():
             time.sleep(0.25)
             again = self._layout()
@@ -855,6 +866,7 @@ class _ClusterScan:
                 self.changes.append(f"{why}; not rescanned: {exc}")
                 return [s for s, _ in candidates.values()]
             self.rescans += 1
+            self.pool.say(f"rescanning {len(pending)} shard(s): slots moved")
             self.changes.append(
                 f"{why}; rescanned {', '.join(n.address for n in pending)} (rescan {self.rescans})"
             )
@@ -879,7 +891,10 @@ class _ClusterScan:
         ]
         if not waiting:
             return end
-        deadline = time.monotonic() + min(60.0, 2 * end[1].node_timeout_ms / 1000 + 5)
+        wait = min(60.0, 2 * end[1].node_timeout_ms / 1000 + 5)
+        deadline = time.monotonic() + wait
+        names = ", ".join(s.node.address for s in waiting)
+        self.pool.say(f"{names} failed: waiting up to {wait:.0f} s for a replica to take over")
         while time.monotonic() < deadline and not self.pool.stop.is_set():
             time.sleep(0.5)
             again = self._layout()
