@@ -35,7 +35,15 @@ from rediscope.core.connection import (
 )
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.resp import RawConnection, bulk, encode
-from rediscope.core.target import Node, SlotLayout, Target, discover, node_spec, slot_layout
+from rediscope.core.target import (
+    Node,
+    SlotLayout,
+    Target,
+    discover,
+    node_spec,
+    node_timeout_ms,
+    slot_layout,
+)
 from rediscope.errors import CommandDenied, RediscopeError, UsageError
 
 TYPES = ("string", "list", "set", "zset", "hash", "stream")
@@ -522,14 +530,14 @@ class _NodeScanner:
                 else:
                     lengths[i] = value
         retyped -= redirected
+        skip = retyped | redirected
         memory = cols.get("memory")
         keep = [
             i
             for i, t in enumerate(types)
             if t is not None
             and t != b"none"
-            and i not in retyped
-            and i not in redirected
+            and i not in skip
             and (memory is None or memory[i] is not None)
         ]
         if len(keep) != len(keys):
@@ -891,7 +899,7 @@ class _ClusterScan:
         ]
         if not waiting:
             return end
-        wait = min(60.0, 2 * end[1].node_timeout_ms / 1000 + 5)
+        wait = min(60.0, 2 * node_timeout_ms(self.pool.spec, end[0]) / 1000 + 5)
         deadline = time.monotonic() + wait
         names = ", ".join(s.node.address for s in waiting)
         self.pool.say(f"{names} failed: waiting up to {wait:.0f} s for a replica to take over")

@@ -173,7 +173,6 @@ class SlotLayout:
     addresses: dict[str, str]  # node id -> host:port
     migrations: tuple[Migration, ...] = ()
     reached: frozenset[str] = frozenset()  # node ids that answered for themselves
-    node_timeout_ms: int = 15_000  # cluster-node-timeout (the default when CONFIG is denied)
 
     def shard_slots(self, node_id: str) -> tuple[tuple[int, int], ...] | None:
         primary = self.shard_of.get(node_id)
@@ -236,7 +235,6 @@ def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
     found: dict[int, dict[str, str]] = {}
     conns: dict[str, RawConnection] = {}
     reached: set[str] = set()
-    node_timeout: int | None = None
     try:
         for node in target.nodes:
             if node.node_id is None:
@@ -251,10 +249,6 @@ def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
                     view = _self_view(text.decode("utf-8", "replace"))
                 if view is not None and view.node_id == node.node_id:
                     reached.add(node.node_id)
-                    if node_timeout is None:
-                        reply = conn.call(b"CONFIG", b"GET", b"cluster-node-timeout")
-                        if isinstance(reply, list) and len(reply) == 2:
-                            node_timeout = int(reply[1])
             except (redis.RedisError, OSError, RediscopeError):
                 pass
             if view is None or view.node_id != node.node_id:
@@ -292,5 +286,23 @@ def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
         addresses,
         tuple(migrations),
         frozenset(reached),
-        node_timeout if node_timeout is not None else 15_000,
     )
+
+
+def node_timeout_ms(spec: ConnectionSpec, target: Target) -> int:
+    """cluster-node-timeout from the first node that tells (15000, Redis's default, when
+    CONFIG GET is denied everywhere)."""
+    for node in target.nodes:
+        try:
+            conn = RawConnection(node_spec(spec, node), timeout=spec.timeout)
+        except (redis.RedisError, OSError, RediscopeError):
+            continue
+        try:
+            reply = conn.call(b"CONFIG", b"GET", b"cluster-node-timeout")
+        except (redis.RedisError, OSError):
+            continue
+        finally:
+            conn.close()
+        if isinstance(reply, list) and len(reply) == 2:
+            return int(reply[1])
+    return 15_000
