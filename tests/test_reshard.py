@@ -9,6 +9,7 @@ slots moved; these tests move slots with the same commands `redis-cli --cluster 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from rediscope.core.bigkeys import bigkeys
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer, start_cluster
 from rediscope.core.scanner import ScanOptions
+from rediscope.core.target import _self_view
 from tests.conftest import assert_valid_json_output, invoke, require_binary, start_slow_bigkeys
 from tests.test_security import SECRET, _apply
 
@@ -271,3 +273,49 @@ def test_replica_reads_during_a_reshard_count_each_key_once(
     assert scan["keys_scanned"] == OTHERS + MOVING, scan["topology_changes"]
     assert {n["role"] for n in scan["nodes"]} == {"replica"} and len(scan["nodes"]) == 3
     assert scan["rescans"] >= 1
+
+
+def test_discovery_falls_back_to_cluster_nodes(cluster3: list[LocalServer]) -> None:
+    """Where CLUSTER SHARDS is missing (before 7.0) or denied, CLUSTER NODES gives the same
+    nodes and slots."""
+    for s in cluster3:
+        s.client().execute_command(
+            "ACL", "SETUSER", "noshards", "on", ">pw", "~*", "&*", "+@all", "-cluster|shards"
+        )
+    res = invoke(
+        "ping",
+        "-p",
+        str(cluster3[0].port),
+        "--user",
+        "noshards",
+        "--format",
+        "json",
+        env={"REDISCLI_AUTH": "pw"},
+    )
+    assert res.exit_code == 0, res.stderr
+    nodes = res.json()["target"]["nodes"]
+    assert {n["address"] for n in nodes} == {f"127.0.0.1:{s.port}" for s in cluster3}
+    covered = sorted(r for n in nodes for r in n["slots"])
+    assert covered[0][0] == 0 and covered[-1][1] == 16383
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(covered))
+
+
+def test_a_nodes_own_line_gives_its_slots_and_migrations() -> None:
+    text = (
+        "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@40001 myself,master - 0 0 1 "
+        "connected 0-5460 7000 [5461->-67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1] "
+        "[93-<-292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f]\n"
+        "67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1 127.0.0.1:30002@40002 master - 0 "
+        "1426238316232 2 connected 5461-10922\n"
+    )
+    view = _self_view(text)
+    assert view is not None and view.primary_id is None
+    assert view.node_id.startswith("e7d1ee")
+    assert view.slots == ((0, 5460), (7000, 7000))
+    assert view.marks == (
+        (5461, "67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1", True),
+        (93, "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f", False),
+    )
+    replica = "abc 127.0.0.1:30004@40004 myself,slave e7d1ee 0 0 1 connected\n"
+    view = _self_view(replica)
+    assert view is not None and view.primary_id == "e7d1ee" and view.slots == ()

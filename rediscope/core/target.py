@@ -107,18 +107,13 @@ def cluster_nodes(conn: redis.Redis, spec: ConnectionSpec) -> tuple[Node, ...]:
             continue
         node_id, addr, flags, master = parts[0], parts[1].split("@")[0], parts[2], parts[3]
         role = "primary" if "master" in flags.split(",") else "replica"
-        slot_list: list[tuple[int, int]] = []
-        for item in parts[8:]:
-            if item.startswith("["):
-                continue
-            lo, _, hi = item.partition("-")
-            slot_list.append((int(lo), int(hi or lo)))
+        slot_list, _marks = _slot_items(parts[8:])
         nodes.append(
             Node(
                 address=addr,
                 role=role,
                 node_id=node_id,
-                slots=tuple(slot_list),
+                slots=slot_list,
                 primary_id=None if master == "-" else master,
                 healthy="fail" not in flags and parts[7] == "connected",
             )
@@ -204,24 +199,32 @@ class _SelfView:
     marks: tuple[tuple[int, str, bool], ...]  # (slot, peer id, True when migrating out)
 
 
+def _slot_items(
+    items: list[str],
+) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, str, bool], ...]]:
+    """The slot fields of a CLUSTER NODES line: ranges (`0-5460`, `7`) and migration marks
+    (`[7->-id]` migrating out, `[7-<-id]` importing) as (slot, peer id, migrating out)."""
+    ranges: list[tuple[int, int]] = []
+    marks: list[tuple[int, str, bool]] = []
+    for item in items:
+        if item.startswith("["):
+            slot, arrow, peer = item.strip("[]").partition("->-")
+            if not arrow:
+                slot, _, peer = item.strip("[]").partition("-<-")
+            marks.append((int(slot), peer, bool(arrow)))
+        else:
+            lo, _, hi = item.partition("-")
+            ranges.append((int(lo), int(hi or lo)))
+    return tuple(ranges), tuple(marks)
+
+
 def _self_view(text: str) -> _SelfView | None:
     for line in text.splitlines():
         parts = line.split()
         if len(parts) < 8 or "myself" not in parts[2].split(","):
             continue
-        slot_list: list[tuple[int, int]] = []
-        marks = []
-        for item in parts[8:]:
-            if item.startswith("["):
-                slot, arrow, peer = item.strip("[]").partition("->-")
-                if not arrow:
-                    slot, _, peer = item.strip("[]").partition("-<-")
-                marks.append((int(slot), peer, bool(arrow)))
-                continue
-            lo, _, hi = item.partition("-")
-            slot_list.append((int(lo), int(hi or lo)))
         primary = None if "master" in parts[2].split(",") else parts[3]
-        return _SelfView(parts[0], primary, tuple(slot_list), tuple(marks))
+        return _SelfView(parts[0], primary, *_slot_items(parts[8:]))
     return None
 
 
