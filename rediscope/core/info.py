@@ -9,9 +9,27 @@ import redis
 
 
 def info(conn: redis.Redis, *sections: str) -> dict[str, Any]:
-    """INFO for the sections named (all default sections when none), parsed by redis-py."""
-    result: dict[str, Any] = conn.info(*sections) if sections else conn.info()
-    return result
+    """INFO for the sections named (all default sections when none), parsed by redis-py.
+
+    Several sections in one INFO call are a 7.0 feature; a server that answers it with a syntax
+    error (6.2) is asked once per section in one pipeline and the answers are merged.
+    """
+    if len(sections) <= 1:
+        result: dict[str, Any] = conn.info(*sections) if sections else conn.info()
+        return result
+    try:
+        result = conn.info(*sections)
+        return result
+    except redis.ResponseError as exc:
+        if "syntax error" not in str(exc).lower():
+            raise
+    pipe = conn.pipeline(transaction=False)
+    for section in sections:
+        pipe.info(section)
+    merged: dict[str, Any] = {}
+    for part in pipe.execute():
+        merged.update(part)
+    return merged
 
 
 @dataclass(frozen=True)
