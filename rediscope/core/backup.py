@@ -317,6 +317,18 @@ def _stream_until_mark(
             progress(done, None)
 
 
+def _save_state(conn: redis.Redis) -> dict[str, Any]:
+    """INFO persistence plus `saves`, a counter that grows with every save: rdb_saves (7.0+),
+    else total_forks from INFO stats (rdb_last_save_time alone has whole seconds: a save that
+    ends in the second the last one did would go unseen)."""
+    data = info(conn, "persistence")
+    if "rdb_saves" in data:
+        data["saves"] = int(data["rdb_saves"])
+    else:
+        data["saves"] = int(info(conn, "stats").get("total_forks", 0))
+    return data
+
+
 def bgsave_copy(
     spec: ConnectionSpec,
     rdb_path: str | None,
@@ -329,7 +341,7 @@ def bgsave_copy(
     conn = client(spec)
     try:
         with translate_errors(spec, "INFO persistence"):
-            before = info(conn, "persistence")
+            before = _save_state(conn)
         path = rdb_path or _rdb_file(conn, spec)
         deadline = time.monotonic() + timeout
         while True:
@@ -343,14 +355,14 @@ def bgsave_copy(
                 if "in progress" not in text.lower() or time.monotonic() > deadline:
                     raise BackupError(f"BGSAVE failed: {text}") from None
                 time.sleep(poll)  # a save or AOF rewrite is running: wait for it
-                before = info(conn, "persistence")
+                before = _save_state(conn)
         while True:
             time.sleep(poll)
             with translate_errors(spec, "INFO persistence"):
-                now = info(conn, "persistence")
+                now = _save_state(conn)
             finished = int(now.get("rdb_bgsave_in_progress", 0)) == 0 and (
                 int(now.get("rdb_last_save_time", 0)) > int(before.get("rdb_last_save_time", 0))
-                or int(now.get("rdb_saves", 0)) > int(before.get("rdb_saves", 0))
+                or int(now["saves"]) > int(before["saves"])
             )
             if finished:
                 if now.get("rdb_last_bgsave_status") != "ok":
