@@ -135,7 +135,8 @@ def test_recommendations_fire_on_a_bad_keyspace(tmp_path: Path) -> None:
         config={
             "maxmemory": "40mb",
             "maxmemory-policy": "noeviction",
-            "hash-max-listpack-entries": "128",
+            # the old name: every version knows it (6.2 and Valkey 8 default to 512, 7.x to 128)
+            "hash-max-ziplist-entries": "128",
         },
     ) as server:
         c = server.client()

@@ -245,6 +245,10 @@ def _limits(spec: ConnectionSpec, version: tuple[int, ...]) -> tuple[dict[str, i
         values: dict[str, Any] = {
             k.decode() if isinstance(k, bytes) else str(k): v for k, v in got.items()
         }
+        for name in LIMITS:  # before 7.0 the hash and zset limits are named *-ziplist-*
+            old = name.replace("listpack", "ziplist")
+            if name not in values and old != name and old in values:
+                values[name] = values[old]
         return {name: int(values[name]) for name in LIMITS if name in values}, "config"
     except (redis.RedisError, OSError, ValueError):
         limits = dict(LIMITS)
