@@ -76,7 +76,12 @@ def cluster_nodes(conn: redis.Redis, spec: ConnectionSpec) -> tuple[Node, ...]:
             flat_slots = [int(s) for s in shard.get("slots", [])]
             slots = tuple(zip(flat_slots[::2], flat_slots[1::2], strict=False))
             members = [pairs(n) for n in shard.get("nodes", [])]
-            primary_id = next((m["id"] for m in members if m.get("role") == "master"), None)
+            # after a failover Valkey lists the failed old primary in its successor's shard,
+            # still as a master: the shard's primary is the master that is online
+            masters = [m for m in members if m.get("role") == "master"]
+            serving = next((m for m in masters if m.get("health") == "online"), None)
+            serving = serving or (masters[0] if masters else None)
+            primary_id = serving["id"] if serving else None
             for m in members:
                 host = m.get("ip") or m.get("endpoint") or m.get("hostname")
                 port = m.get("port") or m.get("tls-port")
@@ -86,7 +91,7 @@ def cluster_nodes(conn: redis.Redis, spec: ConnectionSpec) -> tuple[Node, ...]:
                         address=f"{host}:{port}",
                         role=role,
                         node_id=m.get("id"),
-                        slots=slots if role == "primary" else (),
+                        slots=slots if m is serving else (),
                         primary_id=None if role == "primary" else primary_id,
                         healthy=m.get("health", "online") == "online",
                     )
