@@ -20,7 +20,13 @@ import redis
 from typer.testing import CliRunner
 
 from rediscope.cli.app import app
-from rediscope.core.localserver import LocalServer, start_cluster
+from rediscope.core.localserver import (
+    PROGRAM_NAMES,
+    SERVER_BIN_ENV,
+    LocalServer,
+    start_cluster,
+    which_program,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -32,27 +38,27 @@ ADMIN_PASSWORD = "Adm1n-S3cret-Passw0rd"
 ACL_RULES = (
     "~* &* -@all +@read +scan +info +ping +type +dbsize +memory|usage +object "
     "+pttl +ttl +slowlog|get +latency|latest +cluster|info +cluster|shards "
-    "+cluster|nodes +config|get +hello"
+    "+cluster|nodes +config|get +hello +client|no-touch"
 )
 
 
-def server_version() -> tuple[int, ...]:
-    out = subprocess.run(
-        [require_binary("redis-server"), "--version"], capture_output=True, text=True, check=True
-    ).stdout
-    version = out.split("v=", 1)[1].split()[0]
-    return tuple(int(p) for p in version.split("."))
-
-
-def acl_rules() -> str:
-    """ACL_RULES plus +client|no-touch where the server has it (7.2+)."""
-    return ACL_RULES + (" +client|no-touch" if server_version() >= (7, 2) else "")
+def setuser(client: redis.Redis, user: str, rules: str) -> None:
+    """ACL SETUSER user rules, as docs/security.md says: where the server refuses
+    +client|no-touch (Redis 7.0 knows CLIENT's subcommands but not that one), leave it out."""
+    try:
+        client.execute_command("ACL", "SETUSER", user, *rules.split())
+    except redis.ResponseError as exc:
+        if "no-touch" not in str(exc).lower():
+            raise
+        rules = rules.replace(" +client|no-touch", "")
+        client.execute_command("ACL", "SETUSER", user, *rules.split())
 
 
 def require_binary(name: str) -> str:
-    path = shutil.which(name)
+    path = which_program(name)
     if path is None:
-        message = f"{name} is not installed (apt-get install redis-server redis-tools)"
+        names = " or ".join(PROGRAM_NAMES.get(name, (name,)))
+        message = f"{names} is not installed (apt-get install redis-server redis-tools)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -89,13 +95,10 @@ def plain(redis_server: LocalServer) -> LocalServer:
 @pytest.fixture(scope="session")
 def acl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     d = tmp_path_factory.mktemp("acl")
-    (d / "users.acl").write_text(
-        f"user default on >{ADMIN_PASSWORD} ~* &* +@all\n"
-        f"user {ACL_USER} on >{ACL_PASSWORD} {acl_rules()}\n"
-    )
-    server = _start(
-        LocalServer(dir=d, password=ADMIN_PASSWORD, config={"aclfile": str(d / "users.acl")})
-    )
+    server = _start(LocalServer(dir=d, password=ADMIN_PASSWORD))
+    admin = server.client()
+    setuser(admin, ACL_USER, f"on >{ACL_PASSWORD} {ACL_RULES}")
+    admin.close()
     yield server
     server.cleanup()
 
@@ -205,7 +208,7 @@ def cluster() -> Iterator[list[LocalServer]]:
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No user config, no ambient credentials, fixed width, no colour."""
     for name in list(os.environ):
-        if name.startswith("REDISCOPE_") or name == "REDISCLI_AUTH":
+        if (name.startswith("REDISCOPE_") and name != SERVER_BIN_ENV) or name == "REDISCLI_AUTH":
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))

@@ -16,7 +16,7 @@ import pytest
 
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
-from tests.conftest import ADMIN_PASSWORD, ROOT, invoke, run_cli, server_version
+from tests.conftest import ADMIN_PASSWORD, ROOT, invoke, run_cli, setuser
 
 SECRET = "S3cret-Canary-9f2b"
 
@@ -32,12 +32,10 @@ def acl_lines() -> dict[str, str]:
 
 def _apply(server: LocalServer, role: str, password: str) -> str:
     line = acl_lines()[role]
-    if server_version() < (7, 2):
-        line = line.replace(" +client|no-touch", "")
     line = line.replace("#<sha256>", "#" + hashlib.sha256(password.encode()).hexdigest())
+    _acl, _setuser, user, rules = line.split(maxsplit=3)
     admin = server.client()
-    admin.execute_command(*line.split())
-    user = line.split()[2]
+    setuser(admin, user, rules)
     admin.close()
     return user
 

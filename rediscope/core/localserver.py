@@ -24,11 +24,45 @@ from rediscope.errors import RediscopeError
 MAX_PORT = 55535  # cluster bus port is port + 10000
 
 
+#: the names each program goes by: Redis's, then Valkey's own (a Valkey install may have only these)
+PROGRAM_NAMES: dict[str, tuple[str, ...]] = {
+    "redis-server": ("redis-server", "valkey-server"),
+    "redis-cli": ("redis-cli", "valkey-cli"),
+    "redis-sentinel": ("redis-sentinel", "valkey-sentinel"),
+}
+#: an environment variable naming a bin/ folder to take the server programs from before PATH
+SERVER_BIN_ENV = "REDISCOPE_SERVER_BIN"
+#: options of Redis 7.0+ that an older server does not know and behaves without as if they
+#: were set (DEBUG and MODULE were always enabled before 7.0): left out for such a server
+NEWER_OPTIONS = ("enable-debug-command", "enable-module-command", "enable-protected-configs")
+
+
+def search_dirs() -> list[str]:
+    """Where server programs are looked for: $REDISCOPE_SERVER_BIN, then PATH, in order."""
+    dirs = [os.environ.get(SERVER_BIN_ENV, "")]
+    dirs += os.environ.get("PATH", os.defpath).split(os.pathsep)
+    return [d for d in dirs if d]
+
+
+def which_program(name: str) -> str | None:
+    """The first executable of `name` or one of its other names (PROGRAM_NAMES), folder by
+    folder: the first folder that has any of them wins, so a Valkey bin/ first on PATH is used
+    before a Redis further down."""
+    names = PROGRAM_NAMES.get(name, (name,))
+    for folder in search_dirs():
+        for candidate in names:
+            path = os.path.join(folder, candidate)
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
+    return None
+
+
 def find_server_binary(name: str = "redis-server") -> str:
-    path = shutil.which(name)
+    path = which_program(name)
     if path is None:
+        names = " or ".join(PROGRAM_NAMES.get(name, (name,)))
         raise RediscopeError(
-            f"{name} not found on PATH",
+            f"{names} not found on PATH",
             "install it (Debian/Ubuntu: sudo apt-get install redis-server redis-tools)",
         )
     return path
@@ -87,40 +121,11 @@ class LocalServer:
             self.dir = Path(tempfile.mkdtemp(prefix="rediscope-redis-"))
             self._own_dir = True
         last_error = ""
-        for _attempt in range(5):
+        attempts = 0
+        while attempts < 5:
             self.port = self.port or free_port(cluster_bus=self.cluster)
-            lines = {
-                "bind": "127.0.0.1",
-                "port": "0" if self.tls_port else str(self.port),
-                "dir": str(self.dir),
-                "save": '""',
-                "appendonly": "no",
-                "daemonize": "no",
-                "logfile": str(self.dir / "redis.log"),
-                "dbfilename": "dump.rdb",
-                "repl-diskless-sync-delay": "0",
-                "protected-mode": "no",
-            }
-            if self.tls_port:
-                lines["tls-port"] = str(self.port)
-            if self.cluster:
-                lines.update(
-                    {
-                        "cluster-enabled": "yes",
-                        "cluster-config-file": str(self.dir / "nodes.conf"),
-                        "cluster-node-timeout": "2000",
-                    }
-                )
-            if self.password:
-                lines["requirepass"] = self.password
-            if self.sentinel:
-                lines = {
-                    k: lines[k]
-                    for k in ("bind", "port", "dir", "logfile", "daemonize", "protected-mode")
-                }
-            lines.update(self.config)
             conf = self.dir / "redis.conf"
-            conf.write_text("".join(f"{k} {v}\n" for k, v in lines.items()))
+            conf.write_text("".join(f"{k} {v}\n" for k, v in self._config_lines().items()))
             self.process = subprocess.Popen(
                 [binary, str(conf), *(["--sentinel"] if self.sentinel else [])],
                 stdout=subprocess.DEVNULL,
@@ -129,10 +134,57 @@ class LocalServer:
             )
             if self._wait_ready(wait):
                 return self
-            last_error = self._log_tail()
+            last_error = self._startup_error()
             self.stop()
+            unknown = [k for k in NEWER_OPTIONS if k in self.config and f"'{k} " in last_error]
+            if unknown and "Bad directive" in last_error:
+                del self.config[unknown[0]]  # an older server: behaves as asked without it
+                continue
+            attempts += 1
             self.port = 0  # port race: pick another
-        raise RediscopeError(f"redis-server did not start: {last_error}")
+        raise RediscopeError(f"{Path(binary).name} did not start: {last_error}")
+
+    def _config_lines(self) -> dict[str, str]:
+        assert self.dir is not None
+        lines = {
+            "bind": "127.0.0.1",
+            "port": "0" if self.tls_port else str(self.port),
+            "dir": str(self.dir),
+            "save": '""',
+            "appendonly": "no",
+            "daemonize": "no",
+            "logfile": str(self.dir / "redis.log"),
+            "dbfilename": "dump.rdb",
+            "repl-diskless-sync-delay": "0",
+            "protected-mode": "no",
+        }
+        if self.tls_port:
+            lines["tls-port"] = str(self.port)
+        if self.cluster:
+            lines.update(
+                {
+                    "cluster-enabled": "yes",
+                    "cluster-config-file": str(self.dir / "nodes.conf"),
+                    "cluster-node-timeout": "2000",
+                }
+            )
+        if self.password:
+            lines["requirepass"] = self.password
+        if self.sentinel:
+            keep = ("bind", "port", "dir", "logfile", "daemonize", "protected-mode")
+            lines = {k: lines[k] for k in keep}
+        lines.update(self.config)
+        return lines
+
+    def _startup_error(self) -> str:
+        """Why the server did not come up: a config error on its stderr (printed before the
+        log file opens), else the last line of its log."""
+        proc = self.process
+        if proc is not None and proc.poll() is not None and proc.stderr is not None:
+            err = [ln for ln in proc.stderr.read().decode(errors="replace").splitlines() if ln]
+            if err:
+                return " ".join(ln.strip() for ln in err[-3:])
+        return self._log_tail()
 
     def _log_tail(self) -> str:
         assert self.dir is not None
