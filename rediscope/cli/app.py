@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
+    suggest_commands=False,  # click (8.2+) says "Did you mean ...?" itself
 )
 
 for sub in (ping.app, health.app, memory.app, bigkeys.app, patterns.app, hotkeys.app, demo.app):

@@ -17,6 +17,7 @@ from rediscope.exitcodes import ExitStatus
 app = typer.Typer(
     name="backup",
     no_args_is_help=True,
+    suggest_commands=False,  # click (8.2+) says "Did you mean ...?" itself
     help="Verified, rotated RDB backups for cron: run, list, verify, prune.\n\n"
     "Example: rediscope backup run /var/backups/redis --keep-daily 7",
 )

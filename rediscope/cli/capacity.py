@@ -16,6 +16,7 @@ from rediscope.exitcodes import ExitStatus
 app = typer.Typer(
     name="capacity",
     no_args_is_help=True,
+    suggest_commands=False,  # click (8.2+) says "Did you mean ...?" itself
     help="How fast it grows and when it fills up: record samples from cron, "
     "report growth and time-to-full.\n\n"
     "Example: rediscope capacity report --fail-within 14d",

@@ -34,13 +34,8 @@ from typing import IO, Any, ClassVar
 import redis
 
 from rediscope import __version__
-from rediscope.core.connection import (
-    ConnectionSpec,
-    client,
-    describe_error,
-    is_denied,
-    translate_errors,
-)
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import describe_error, is_denied, translate_errors
 from rediscope.core.info import identity, info, keyspace_dbs
 from rediscope.core.rdb import CHUNK, RdbCheck, RdbError, RdbStreamChecker, check_file
 from rediscope.core.resp import RawConnection

@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 
 import redis
 
-from rediscope.core.connection import ConnectionSpec, client, describe_error
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import describe_error
 from rediscope.core.history import SAMPLE_FIELDS, History, Sample
 from rediscope.core.info import info
 from rediscope.core.target import Node, Target, discover, node_spec

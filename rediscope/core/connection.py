@@ -1,4 +1,5 @@
-"""The one connection layer: resolve options into a ConnectionSpec, build clients, map errors.
+"""The one connection layer: resolve options into a ConnectionSpec and build clients
+(core/failures.py says what a failure means).
 
 Precedence, field by field: flag > environment > profile > default (redis://127.0.0.1:6379/0).
 A URL given at one level sets the address fields it names (scheme, host, port, socket path, db,
@@ -7,11 +8,7 @@ and user/password when present); single flags at the same level win over that le
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import ssl
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -21,15 +18,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from rediscope.core.config import Profile
-from rediscope.errors import (
-    AuthError,
-    CommandDenied,
-    ConfigError,
-    ConnectError,
-    RediscopeError,
-    ServerError,
-    UsageError,
-)
+from rediscope.core.failures import explain_connect_failure
+from rediscope.errors import ConfigError, UsageError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 6379
@@ -319,106 +309,17 @@ def client(
     return redis.Redis(**kwargs)
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    # redis-py prefixes "Error 111 connecting to host:port. " — keep the human part
-    if text.startswith("Error ") and ". " in text:
-        text = text.split(". ", 1)[1]
-    return text.rstrip(".") or type(exc).__name__
-
-
-def is_denied(reply: object) -> bool:
-    """An error reply that means "not allowed here": an ACL refusal (NOPERM) or a command that
-    is renamed or disabled (unknown command)."""
-    text = str(reply).lower()
-    return text.startswith("noperm") or "no permissions" in text or "unknown command" in text
-
-
-def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -> RediscopeError:
-    """Turn a redis-py / socket / ssl exception into a one-line domain error."""
-    where = spec.redacted_url
-    text = str(exc)
-    low = text.lower()
-    if (
-        isinstance(exc, redis.AuthenticationError)
-        or "wrongpass" in low
-        or "noauth" in low
-        or (isinstance(exc, redis.ResponseError) and "invalid password" in low)
-    ):
-        if "noauth" in low or "authentication required" in low:
-            return AuthError(
-                f"{where} requires authentication", "set REDISCLI_AUTH (and --user for an ACL user)"
-            )
-        return AuthError(
-            f"authentication failed for {where}: invalid username or password",
-            "check --user and the password in REDISCLI_AUTH / REDISCOPE_PASSWORD",
-        )
-    if isinstance(exc, redis.ResponseError):
-        if is_denied(low) and "unknown command" not in low:
-            cmd = during or "a command"
-            return CommandDenied(
-                cmd,
-                "the ACL user lacks permission",
-                "see docs/security.md for the ACL each command needs",
-            )
-        if "unknown command" in low:
-            return CommandDenied(during or "a command", "unknown command (renamed or disabled?)")
-        return ServerError(f"{where}: {during + ': ' if during else ''}{_reason(exc)}")
-    ssl_error = isinstance(exc, ssl.SSLError) or "ssl" in low or "certificate" in low
-    if ssl_error and ("certificate verify failed" in low or "certificate" in low):
-        return ConnectError(
-            f"TLS certificate verification failed for {where}: {_reason(exc)}",
-            "pass --cacert with the CA that signed the server certificate",
-        )
-    if ssl_error:
-        return ConnectError(
-            f"TLS handshake with {where} failed: {_reason(exc)}",
-            "check --tls/--cacert/--cert/--key match the server's TLS setup",
-        )
-    if isinstance(exc, redis.TimeoutError | socket.timeout | TimeoutError):
-        return ConnectError(
-            f"timed out after {spec.timeout:g}s talking to {where}",
-            "is the host reachable and the server responsive? raise --timeout",
-        )
-    if "connection refused" in low or "errno 111" in low:
-        return ConnectError(
-            f"connection refused to {spec.address}",
-            "is redis-server running? use --url or --host/--port",
-        )
-    if (
-        "name or service not known" in low
-        or "nodename nor servname" in low
-        or ("temporary failure in name resolution" in low)
-    ):
-        return ConnectError(f"unknown host {spec.host!r}", "check the host name in --url/--host")
-    if "no such file" in low and spec.scheme == "unix":
-        return ConnectError(f"no unix socket at {spec.path}", "check the socket path")
-    if "connection reset" in low or "closed by server" in low or "connection closed" in low:
-        if spec.tls is False and during == "":
-            return ConnectError(
-                f"{where} closed the connection",
-                "does the server require TLS? use rediss:// or --tls",
-            )
-        return ConnectError(f"{where} closed the connection: {_reason(exc)}")
-    if isinstance(exc, redis.ConnectionError | OSError):
-        return ConnectError(f"cannot connect to {where}: {_reason(exc)}")
-    return ServerError(f"{where}: {_reason(exc)}")
-
-
-@contextlib.contextmanager
-def translate_errors(spec: ConnectionSpec, during: str = "") -> Iterator[None]:
-    """Re-raise redis-py and socket errors as RediscopeError with a hint."""
-    try:
-        yield
-    except RediscopeError:
-        raise
-    except (redis.RedisError, OSError) as exc:
-        raise describe_error(exc, spec, during) from None
-
-
 def connect(spec: ConnectionSpec) -> redis.Redis:
-    """A connected, authenticated client (PING answered), or a domain error."""
+    """A connected, authenticated client (PING answered), or a domain error that says what is
+    wrong: a password given to a server that has none, a db the server does not have."""
     conn = client(spec)
-    with translate_errors(spec):
+    try:
         conn.ping()
+    except (redis.RedisError, OSError) as exc:
+        conn.close()
+        raise explain_connect_failure(exc, spec, lambda: client(_anonymous(spec), db=0)) from None
     return conn
+
+
+def _anonymous(spec: ConnectionSpec) -> ConnectionSpec:
+    return replace(spec, username=None, password=None)

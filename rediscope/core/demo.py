@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import hiredis
 import redis
 
-from rediscope.core.connection import ConnectionSpec, client, describe_error
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import describe_error
 from rediscope.core.resp import Command, RawConnection, pack
 from rediscope.errors import RediscopeError
 

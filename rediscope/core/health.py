@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 import redis
 import yaml
 
-from rediscope.core.connection import ConnectionSpec, client, describe_error, is_denied
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import describe_error, is_denied
 from rediscope.core.info import identity
 from rediscope.core.sentinel import follow, views
 from rediscope.core.target import Node, Target, cluster_nodes, node_spec

@@ -18,13 +18,8 @@ from typing import Any, ClassVar
 import hiredis
 import redis
 
-from rediscope.core.connection import (
-    ConnectionSpec,
-    client,
-    describe_error,
-    is_denied,
-    translate_errors,
-)
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import describe_error, is_denied, translate_errors
 from rediscope.core.info import info
 from rediscope.core.keys import display_key
 from rediscope.core.pattern_stats import eviction_policy

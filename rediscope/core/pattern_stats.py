@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from rediscope.core.connection import ConnectionSpec, client, translate_errors
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import translate_errors
 from rediscope.core.info import info
 from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
 from rediscope.core.scanner import (

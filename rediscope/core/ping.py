@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rediscope.core.connection import ConnectionSpec, translate_errors
+from rediscope.core.connection import ConnectionSpec
+from rediscope.core.failures import translate_errors
 from rediscope.core.target import Target, discover
 
 

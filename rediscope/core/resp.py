@@ -13,7 +13,8 @@ from typing import Any, cast
 import hiredis
 import redis
 
-from rediscope.core.connection import ConnectionSpec, client, translate_errors
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import translate_errors
 
 Arg = bytes | str | int | float
 Command = tuple[Arg, ...]

@@ -27,12 +27,8 @@ from typing import Any, Protocol
 import hiredis
 import redis
 
-from rediscope.core.connection import (
-    ConnectionSpec,
-    client,
-    describe_error,
-    is_denied,
-)
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import describe_error, is_denied
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.resp import RawConnection, bulk, encode
 from rediscope.core.target import (

@@ -7,7 +7,8 @@ from typing import Any
 
 import redis
 
-from rediscope.core.connection import ConnectionSpec, client, describe_error
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import describe_error
 from rediscope.core.resp import pairs, text
 from rediscope.errors import ConnectError
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import redis
 
-from rediscope.core.connection import ConnectionSpec, connect, translate_errors
+from rediscope.core.connection import ConnectionSpec, connect
+from rediscope.core.failures import translate_errors
 from rediscope.core.info import ServerIdentity, identity, info
 from rediscope.core.resp import RawConnection, pairs
 from rediscope.errors import RediscopeError
