@@ -298,3 +298,44 @@ def test_rejections_and_evictions_during_the_window(tmp_path: Path) -> None:
         assert rejected["status"] in ("WARNING", "CRITICAL") and rejected["value"] >= 1  # type: ignore[operator]
         assert res.exit_code in (HealthExit.WARNING, HealthExit.CRITICAL)
         c.close()
+
+
+def test_checks_that_do_not_apply_say_so_and_alone_are_unknown(plain: LocalServer) -> None:
+    port = str(plain.port)
+    res = invoke("health", "-p", port, *FAST, "--checks", "cluster,sentinel", "--format", "nagios")
+    assert res.exit_code == HealthExit.UNKNOWN, res.stdout
+    assert res.stdout.startswith("REDISCOPE UNKNOWN - no check applies: cluster: not a cluster")
+    assert "sentinel: not reached through Sentinel" in res.stdout
+    res = invoke("health", "-p", port, *FAST, "--checks", "cluster,sentinel")
+    assert res.exit_code == HealthExit.UNKNOWN
+    assert "not applicable: cluster: not a cluster" in res.stdout
+    assert "overall UNKNOWN" in res.stdout and "2 checks not applicable" in res.stdout
+    res = invoke("health", "-p", port, *FAST, "--checks", "cluster,memory", "--format", "json")
+    doc = assert_valid_json_output(res, "health")
+    assert res.exit_code == HealthExit.OK and doc["status"] == "OK"
+    assert [c["id"] for c in doc["checks"]] == ["memory"]
+    assert [n["id"] for n in doc["not_applicable"]] == ["cluster"]
+
+
+def test_fragmentation_is_ignored_below_100_mib_and_says_so_in_mib(plain: LocalServer) -> None:
+    """One definition of the threshold: 100 MiB in the comparison and in the message."""
+    c = plain.client()
+    blob = b"x" * (1 << 20)
+    written = [0]
+
+    def fill_to(mib: float) -> None:
+        while c.info("memory")["used_memory"] < mib * (1 << 20):
+            c.set(f"blob:{written[0]}", blob)
+            written[0] += 1
+
+    def message() -> str:
+        args = ("--checks", "fragmentation", "--format", "json")
+        doc = invoke("health", "-p", str(plain.port), *FAST, *args).json()
+        return str(_checks(doc)["fragmentation"]["message"])
+
+    fill_to(96)
+    shown = re.search(r"ignored: (\d+\.\d) MiB used, under 100 MiB", message())
+    assert shown is not None and 96 <= float(shown.group(1)) < 100
+    fill_to(101)
+    assert "ignored" not in message()
+    c.close()

@@ -23,6 +23,7 @@ from rediscope.core.failures import describe_error
 from rediscope.core.history import SAMPLE_FIELDS, History, Sample
 from rediscope.core.info import info
 from rediscope.core.target import Node, Target, discover, node_spec
+from rediscope.core.units import FRAGMENTATION_MIN_USED
 from rediscope.errors import RediscopeError
 
 MIN_SAMPLES = 3
@@ -396,7 +397,11 @@ def _recommendations(
                 )
             )
         frag = s.get("mem_fragmentation_ratio")
-        if frag is not None and frag > 1.5 and (s.get("used_memory") or 0) > 100 * 1024 * 1024:
+        if (
+            frag is not None
+            and frag > 1.5
+            and (s.get("used_memory") or 0) >= FRAGMENTATION_MIN_USED
+        ):
             recs.append(
                 Recommendation(
                     "high_fragmentation",

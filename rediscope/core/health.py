@@ -23,6 +23,7 @@ from rediscope.core.failures import describe_error, is_denied
 from rediscope.core.info import identity
 from rediscope.core.sentinel import follow, views
 from rediscope.core.target import Node, Target, cluster_nodes, node_spec
+from rediscope.core.units import FRAGMENTATION_MIN_USED, MIB
 from rediscope.errors import ConfigError, RediscopeError, UsageError
 from rediscope.exitcodes import HealthExit
 
@@ -41,7 +42,7 @@ DEFAULTS: dict[str, tuple[float | None, float | None, str, str]] = {
     "connection": (None, None, "", "connect, AUTH and PING"),
     "latency": (10.0, 50.0, "ms", "max PING round trip"),
     "memory": (80.0, 90.0, "%", "used_memory of maxmemory (or of system memory)"),
-    "fragmentation": (1.5, 2.0, "ratio", "mem_fragmentation_ratio (ignored under 100 MB)"),
+    "fragmentation": (1.5, 2.0, "ratio", "mem_fragmentation_ratio (ignored under 100 MiB used)"),
     "evictions": (0.0, None, "keys", "keys evicted during the window"),
     "clients": (80.0, 90.0, "%", "connected_clients of maxclients"),
     "blocked_clients": (50.0, 100.0, "clients", "blocked_clients"),
@@ -75,6 +76,12 @@ class Check:
 
 
 @dataclass(frozen=True)
+class NotApplicable:
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class HealthReport:
     command: ClassVar[str] = "health"
     target: Target
@@ -84,6 +91,8 @@ class HealthReport:
     window_s: float
     checks: tuple[Check, ...]
     notes: tuple[str, ...] = ()
+    #: checks asked for by --checks that do not apply here, each with the reason
+    not_applicable: tuple[NotApplicable, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -315,13 +324,14 @@ class _Checker:
                         "fragmentation", UNKNOWN, None, "mem_fragmentation_ratio absent", node=node
                     )
                 )
-            elif used < 100 * 1024 * 1024:
+            elif used < FRAGMENTATION_MIN_USED:
                 out.append(
                     self.make(
                         "fragmentation",
                         OK,
                         float(ratio),
-                        f"ratio {float(ratio):.2f} (ignored: under 100 MB used)",
+                        f"ratio {float(ratio):.2f} (ignored: {used / MIB:.1f} MiB used, "
+                        f"under {FRAGMENTATION_MIN_USED // MIB} MiB)",
                         node=node,
                     )
                 )
@@ -725,6 +735,26 @@ def sentinel_check(checker: _Checker, spec: ConnectionSpec) -> Check:
     )
 
 
+def _inapplicable(
+    opts: HealthOptions, checks: list[Check], cluster: bool, sentinel: bool
+) -> tuple[NotApplicable, ...]:
+    """The checks named in --checks that gave no result, and why they do not apply."""
+    reasons = {
+        "cluster": "not a cluster (cluster_enabled:0)" if not cluster else "cluster state unread",
+        "sentinel": "not reached through Sentinel (use --sentinel and --master)"
+        if not sentinel
+        else "no sentinel answered",
+        "backup_age": "needs --backup-dir",
+        "replication": "no replication to check",
+    }
+    done = {c.id for c in checks}
+    return tuple(
+        NotApplicable(name, reasons.get(name, "does not apply to this server"))
+        for name in opts.checks
+        if name not in done and opts.wants(name)
+    )
+
+
 def health(
     spec: ConnectionSpec, opts: HealthOptions, sleep: Callable[[float], None] = time.sleep
 ) -> HealthReport:
@@ -827,7 +857,9 @@ def health(
         checks.append(backup_check(checker, opts.backup_dir))
     for p in probes:
         p.close()
-    status = worst([c.status for c in checks])
+    inapplicable = _inapplicable(opts, checks, ident.cluster_enabled, bool(spec.sentinels))
+    # nothing asked for applies: UNKNOWN (the monitoring convention for "cannot tell")
+    status = worst([c.status for c in checks]) if checks or not inapplicable else UNKNOWN
     code = EXIT[status]
     if status == WARNING and opts.fail_on == "critical":
         code = HealthExit.OK
@@ -838,4 +870,5 @@ def health(
         exit_code=int(code),
         window_s=opts.window,
         checks=tuple(checks),
+        not_applicable=inapplicable,
     )

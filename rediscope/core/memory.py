@@ -25,6 +25,7 @@ from rediscope.core.scanner import (
     run_scan,
 )
 from rediscope.core.target import Target, node_spec
+from rediscope.core.units import FRAGMENTATION_MIN_USED
 
 BIG_STRING = 100 * 1024
 NONCOMPACT_MAX = 256  # collections up to 2x the default entries limit
@@ -528,7 +529,7 @@ def recommendations(
             )
         )
     ratio = totals.mem_fragmentation_ratio
-    if ratio is not None and ratio > 1.5 and totals.used_memory > 100 * 1024 * 1024:
+    if ratio is not None and ratio > 1.5 and totals.used_memory >= FRAGMENTATION_MIN_USED:
         recs.append(
             Recommendation(
                 "high_fragmentation",

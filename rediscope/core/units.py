@@ -7,6 +7,11 @@ from fractions import Fraction
 
 from rediscope.errors import UsageError
 
+MIB = 1024 * 1024
+#: below this used_memory a fragmentation ratio is noise (the allocator's own overhead
+#: dominates): health and memory ignore it, capacity does not warn of it
+FRAGMENTATION_MIN_USED = 100 * MIB
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)\s*$", re.IGNORECASE)
 _POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)?", re.IGNORECASE)

@@ -30,6 +30,7 @@ from rediscope.core.pattern_stats import PatternsReport, PatternStats, TreeNode,
 from rediscope.core.ping import PingReport
 from rediscope.core.scanner import ScanSummary
 from rediscope.core.target import Target
+from rediscope.render.words import plural
 
 R = TypeVar("R")
 _RENDERERS: dict[type, Callable[..., RenderableType]] = {}
@@ -436,14 +437,16 @@ def health_table(report: HealthReport, **_: Any) -> RenderableType:
     counts: dict[str, int] = {}
     for c in report.checks:
         counts[c.status] = counts.get(c.status, 0) + 1
+    tally = [f"{n} {s.lower()}" for s, n in sorted(counts.items())]
+    if report.not_applicable:
+        tally.append(f"{plural(len(report.not_applicable), 'check')} not applicable")
     verdict = Text("overall ", style="bold")
     verdict.append(report.status, style=STATUS_STYLE[report.status])
-    verdict.append(
-        f"  (exit {report.exit_code}; "
-        + ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
-        + ")"
-    )
-    return Group(target_line(report.target), table, verdict)
+    verdict.append(f"  (exit {report.exit_code}; " + ", ".join(tally) + ")")
+    parts: list[RenderableType] = [target_line(report.target)]
+    parts.append(table if report.checks else Text("no check applies to this target"))
+    parts += [Text(f"not applicable: {n.id}: {n.reason}") for n in report.not_applicable]
+    return Group(*parts, verdict)
 
 
 @renderer(BackupRunReport)

@@ -9,6 +9,7 @@ from typing import Any
 from rediscope.core.capacity import CapacityReport
 from rediscope.core.health import HealthReport
 from rediscope.exitcodes import HealthExit
+from rediscope.render.words import plural
 
 _TEXT: dict[tuple[type, str], Callable[[Any], str]] = {}
 
@@ -49,8 +50,12 @@ def health_nagios(report: HealthReport) -> str:
         )
         if len(bad) > 3:
             summary += f"; and {len(bad) - 3} more"
+    elif report.checks:
+        summary = f"{plural(len(report.checks), 'check')} OK on {report.target.url}"
     else:
-        summary = f"{len(report.checks)} checks OK on {report.target.url}"
+        summary = "no check applies: " + _inapplicable(report)
+    if report.checks and report.not_applicable:
+        summary += "; not applicable: " + _inapplicable(report)
     perf = []
     for c in report.checks:
         if c.value is None:
@@ -61,6 +66,10 @@ def health_nagios(report: HealthReport) -> str:
         perf.append(f"'{_perf_label(c.id, c.node)}'={c.value:g}{uom};{warn};{crit};;")
     line = f"REDISCOPE {report.status} - {summary.replace('|', '/')}"
     return line + (" | " + " ".join(perf) if perf else "")
+
+
+def _inapplicable(report: HealthReport) -> str:
+    return "; ".join(f"{n.id}: {n.reason}" for n in report.not_applicable)
 
 
 @text_format(HealthReport, "prometheus")
