@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
-import time
+from pathlib import Path
 
 import redis
 
 from rediscope import __version__
 from rediscope.exitcodes import ExitStatus
-from tests.conftest import invoke, require_binary, run_cli
+from tests.conftest import assert_valid_json_output, invoke, require_binary, run_cli
 
 
 def test_version_module_and_entry_point() -> None:
@@ -36,22 +35,37 @@ def test_unknown_profile_is_usage_exit_2(tmp_path: object) -> None:
     assert "does not exist" in res.stderr or "no profile named" in res.stderr
 
 
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (an orphan waits for an init that may not reap)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_demo_small_scale_runs_and_stops_its_server() -> None:
     require_binary("redis-server")
     res = run_cli("demo", "--scale", "0.02")
     assert res.exit_code == 0, res.stderr
     assert "loaded" in res.stderr and "keys" in res.stderr
     pid = int(res.stderr.split("(pid ", 1)[1].split(")", 1)[0])
-    time.sleep(0.2)
-    try:
-        os.kill(pid, 0)
-        alive = True
-    except ProcessLookupError:
-        alive = False
-    assert not alive, "demo left its redis-server running"
+    # the demo waited for its server to exit before it did
+    assert not _running(pid), "demo left its redis-server running"
 
 
-def test_demo_serve_leaves_a_server_to_use() -> None:
+def test_demo_json_is_one_document_holding_every_step() -> None:
+    require_binary("redis-server")
+    res = run_cli("demo", "--scale", "0.02", "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    doc = assert_valid_json_output(res, "demo")  # one document, each step valid as its own
+    steps = [s["step"].split()[0] for s in doc["steps"]]
+    assert steps == ["ping", "health", "memory", "bigkeys", "patterns", "capacity"]
+    assert doc["keys_loaded"] > 4000
+    assert doc["steps"][3]["report"]["scan"]["keys_scanned"] == doc["keys_loaded"]
+
+
+def test_demo_serve_leaves_a_server_that_demo_stop_removes() -> None:
     require_binary("redis-server")
     res = run_cli("demo", "--scale", "0.02", "--serve")
     assert res.exit_code == 0, res.stderr
@@ -60,7 +74,9 @@ def test_demo_serve_leaves_a_server_to_use() -> None:
         for line in res.stdout.splitlines()
         if line.startswith("export REDISCOPE_URL=")
     )
-    pid = int(res.stderr.split("kill ", 1)[1].split()[0])
+    pid = int(res.stderr.split("left running (pid ", 1)[1].split(",")[0])
+    data = res.stderr.split("data in ", 1)[1].split(")")[0]
+    assert "rediscope demo --stop" in res.stderr
     try:
         client = redis.Redis.from_url(url)
         assert client.dbsize() > 4000
@@ -68,4 +84,8 @@ def test_demo_serve_leaves_a_server_to_use() -> None:
         res = run_cli("ping", "--format", "json", env={"REDISCOPE_URL": url})
         assert res.exit_code == 0 and res.json()["target"]["url"] == url
     finally:
-        os.kill(pid, signal.SIGTERM)
+        stopped = run_cli("demo", "--stop")
+    assert stopped.exit_code == 0, stopped.stderr
+    assert f"pid {pid}" in stopped.stderr
+    assert not _running(pid)
+    assert not os.path.exists(data), "demo --stop left the data dir behind"

@@ -61,6 +61,12 @@ class Profile:
         return f"{self.source}:{line}" if line else str(self.source)
 
 
+def state_dir() -> Path:
+    """Where rediscope keeps its state: $XDG_STATE_HOME/rediscope (~/.local/state/rediscope)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "rediscope"
+
+
 def default_config_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "rediscope" / "config.yaml"

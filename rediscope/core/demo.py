@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ class LoadStats:
     keys: int
     commands: int
     patterns: int
+    seconds: float
 
 
 def send_pipelined(spec: ConnectionSpec, commands: Iterable[Command], batch: int = 2000) -> int:
@@ -167,10 +169,11 @@ def load_demo(
     password: str | None = None,
 ) -> LoadStats:
     spec = ConnectionSpec(host=host, port=port, password=password)
+    start = time.monotonic()
     commands = send_pipelined(spec, demo_commands(scale, seed))
     conn = client(spec)
     try:
         keys = int(conn.dbsize())
     finally:
         conn.close()
-    return LoadStats(keys=keys, commands=commands, patterns=PATTERN_COUNT)
+    return LoadStats(keys, commands, PATTERN_COUNT, time.monotonic() - start)

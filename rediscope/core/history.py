@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rediscope.core.config import state_dir
 from rediscope.errors import RediscopeError
 
 
@@ -86,8 +87,7 @@ class Sample:
 
 
 def default_history_path() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "rediscope" / "history.sqlite"
+    return state_dir() / "history.sqlite"
 
 
 class History:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rediscope.core.bigkeys import bigkeys
 from rediscope.core.capacity import report as capacity_report
@@ -15,6 +16,7 @@ from rediscope.core.memory import memory
 from rediscope.core.pattern_stats import patterns
 from rediscope.core.ping import ping
 from rediscope.core.scanner import ScanOptions
+from rediscope.core.target import Target
 
 
 def _capacity(spec: ConnectionSpec) -> Any:
@@ -30,3 +32,29 @@ TOUR: list[tuple[str, Callable[[ConnectionSpec], Any]]] = [
     ("patterns --memory", lambda spec: patterns(spec, ScanOptions(), memory=True)),
     ("capacity report", _capacity),
 ]
+
+
+@dataclass(frozen=True)
+class TourStep:
+    """One command of the tour (`step` as typed after `rediscope`) and its report."""
+
+    step: str
+    report: Any
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """The whole tour as one report: `--format json` writes it as one document."""
+
+    command: ClassVar[str] = "demo"
+    target: Target
+    complete: bool
+    keys_loaded: int
+    patterns_loaded: int
+    steps: tuple[TourStep, ...]
+
+
+def tour(spec: ConnectionSpec) -> Iterator[TourStep]:
+    """Run the tour's commands one by one against the demo server."""
+    for title, step in TOUR:
+        yield TourStep(title, step(spec))

@@ -16,18 +16,12 @@ SCHEMA_VERSION = 1
 
 
 def to_jsonable(value: Any) -> Any:
-    """Dataclasses, tuples, enums and bytes keys into plain JSON values."""
+    """Dataclasses, tuples, enums and bytes keys into plain JSON values. A report inside
+    another (the demo's tour steps) is written as its own envelope."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if isinstance(item, bytes):  # a key name: text, or redis-cli's quoted form
-                out[f.name], escaped = json_key(item)
-                if escaped:
-                    out[f"{f.name}_escaped"] = True
-            else:
-                out[f.name] = to_jsonable(item)
-        return out
+        if _is_report(value):
+            return envelope(value)
+        return _fields(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, bytes):
@@ -41,8 +35,29 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def _is_report(value: Any) -> bool:
+    """A report names its command in a ClassVar (a dataclass field called `command` is data)."""
+    return hasattr(type(value), "command") and all(
+        f.name != "command" for f in dataclasses.fields(value)
+    )
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields; bytes fields are key names (text, or redis-cli's quoted form)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(value):
+        item = getattr(value, f.name)
+        if isinstance(item, bytes):
+            out[f.name], escaped = json_key(item)
+            if escaped:
+                out[f"{f.name}_escaped"] = True
+        else:
+            out[f.name] = to_jsonable(item)
+    return out
+
+
 def envelope(report: Any, generated_at: datetime | None = None) -> dict[str, Any]:
-    body = to_jsonable(report)
+    body = _fields(report)
     when = generated_at or datetime.now(timezone.utc)
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
