@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import redis
@@ -62,6 +63,15 @@ def test_demo_json_is_one_document_holding_every_step() -> None:
     steps = [s["step"].split()[0] for s in doc["steps"]]
     assert steps == ["ping", "health", "memory", "bigkeys", "patterns", "capacity"]
     assert doc["keys_loaded"] > 4000
+    # --help's "about N keys" at scale 1 is what the loader makes (it scales linearly)
+    said = re.search(
+        r"1\.0 = about (\d+)k keys", " ".join(run_cli("demo", "--help").stdout.split())
+    )
+    assert said is not None
+    assert (
+        abs(int(said.group(1)) * 1000 - doc["keys_loaded"] / 0.02)
+        < 0.05 * int(said.group(1)) * 1000
+    )
     assert doc["steps"][3]["report"]["scan"]["keys_scanned"] == doc["keys_loaded"]
 
 
