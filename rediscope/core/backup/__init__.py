@@ -1,0 +1,39 @@
+"""`rediscope backup`: verified, rotated RDB backups; nothing is ever half-written.
+
+One module per concern: `files` (names, the directory lock, the atomic writer), `fetch` (the RDB
+by SYNC or BGSAVE), `run` (backup run), `catalog` (list and verify), `retention` (prune).
+"""
+
+from rediscope.core.backup.catalog import (
+    BackupInfo,
+    BackupListReport,
+    FileVerdict,
+    ListedBackup,
+    VerifyReport,
+    list_backups,
+    list_report,
+    verify,
+)
+from rediscope.core.backup.files import BackupError
+from rediscope.core.backup.retention import PruneReport, RetentionPolicy, plan_prune, prune
+from rediscope.core.backup.run import BackupFile, BackupRunReport, default_name, run_backup
+
+__all__ = [
+    "BackupError",
+    "BackupFile",
+    "BackupInfo",
+    "BackupListReport",
+    "BackupRunReport",
+    "FileVerdict",
+    "ListedBackup",
+    "PruneReport",
+    "RetentionPolicy",
+    "VerifyReport",
+    "default_name",
+    "list_backups",
+    "list_report",
+    "plan_prune",
+    "prune",
+    "run_backup",
+    "verify",
+]

@@ -1,0 +1,203 @@
+"""Getting the RDB from the server: the replication SYNC stream, or BGSAVE and a copy."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from rediscope.core.backup.files import BackupError, ProgressFn
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import describe_error, is_denied, translate_errors
+from rediscope.core.info import info
+from rediscope.core.rdb import CHUNK
+from rediscope.core.resp import RawConnection
+from rediscope.errors import CommandDenied
+
+
+def stream_sync(
+    spec: ConnectionSpec, sink: Callable[[bytes], None], progress: ProgressFn | None = None
+) -> int:
+    """The RDB over the replication protocol, as `redis-cli --rdb` gets it. Handles the
+    `$<len>` (disk) and `$EOF:<40-byte mark>` (diskless) transfers; constant memory."""
+    conn = RawConnection(spec, db=0)
+    try:
+        for args in ((b"REPLCONF", b"capa", b"eof"), (b"REPLCONF", b"rdb-only", b"1")):
+            reply = conn.call(*args)
+            if is_denied(reply) and args[1] == b"capa":
+                raise CommandDenied(
+                    "REPLCONF/SYNC", str(reply), "grant +sync +replconf, or use --method bgsave"
+                )
+        conn.send(b"SYNC\r\n")
+        header = _read_line(conn)
+        if header.startswith(b"-"):
+            text = header[1:].decode(errors="replace")
+            if is_denied(text):
+                raise CommandDenied("SYNC", text, "grant +sync, or use --method bgsave")
+            raise BackupError(f"the server refused SYNC: {text}")
+        if not header.startswith(b"$"):
+            raise BackupError(f"unexpected reply to SYNC: {header[:40]!r}")
+        if header.startswith(b"$EOF:"):
+            mark = header[5:]
+            if len(mark) != 40:
+                raise BackupError("malformed diskless transfer header")
+            return _stream_until_mark(conn, mark, sink, progress)
+        total = int(header[1:])
+        done = 0
+        while done < total:
+            chunk = conn.recv_raw(min(CHUNK, total - done))
+            if not chunk:
+                raise BackupError(
+                    f"the server closed the connection after {done:,} of {total:,} bytes"
+                )
+            sink(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        return done
+    except (redis.RedisError, OSError) as exc:
+        raise describe_error(exc, spec, "SYNC") from None
+    finally:
+        conn.close()
+
+
+def _read_line(conn: RawConnection) -> bytes:
+    """The SYNC reply header; the server sends bare newlines as keepalives while it prepares."""
+    buf = b""
+    while True:
+        ch = conn.recv_raw(1)
+        if not ch:
+            raise BackupError("the server closed the connection before the RDB transfer")
+        if ch == b"\n":
+            line = buf.rstrip(b"\r")
+            if line:
+                return line
+            buf = b""
+            continue
+        buf += ch
+        if len(buf) > 200:
+            raise BackupError("unexpected reply to SYNC")
+
+
+def _stream_until_mark(
+    conn: RawConnection, mark: bytes, sink: Callable[[bytes], None], progress: ProgressFn | None
+) -> int:
+    tail = b""
+    done = 0
+    while True:
+        chunk = conn.recv_raw(CHUNK)
+        if not chunk:
+            raise BackupError(
+                f"the server closed the connection after {done:,} bytes of a diskless transfer"
+            )
+        buf = tail + chunk
+        if buf.endswith(mark):
+            body = buf[: -len(mark)]
+            sink(body)
+            return done + len(body)
+        keep = len(mark)
+        if len(buf) > keep:
+            sink(buf[:-keep])
+            done += len(buf) - keep
+            tail = buf[-keep:]
+        else:
+            tail = buf
+        if progress:
+            progress(done, None)
+
+
+def _save_state(conn: redis.Redis) -> dict[str, Any]:
+    """INFO persistence plus `saves`, a counter that grows with every save: rdb_saves (7.0+),
+    else total_forks from INFO stats (rdb_last_save_time alone has whole seconds: a save that
+    ends in the second the last one did would go unseen)."""
+    data = info(conn, "persistence")
+    if "rdb_saves" in data:
+        data["saves"] = int(data["rdb_saves"])
+    else:
+        data["saves"] = int(info(conn, "stats").get("total_forks", 0))
+    return data
+
+
+def bgsave_copy(
+    spec: ConnectionSpec,
+    rdb_path: str | None,
+    sink: Callable[[bytes], None],
+    progress: ProgressFn | None = None,
+    poll: float = 0.2,
+    timeout: float = 3600.0,
+) -> int:
+    """BGSAVE (waiting out one already in progress), then copy the file it wrote."""
+    conn = client(spec)
+    try:
+        with translate_errors(spec, "INFO persistence"):
+            before = _save_state(conn)
+        path = rdb_path or _rdb_file(conn, spec)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                conn.bgsave()
+                break
+            except redis.ResponseError as exc:
+                text = str(exc)
+                if is_denied(text):
+                    raise CommandDenied("BGSAVE", text, "grant +bgsave") from None
+                if "in progress" not in text.lower() or time.monotonic() > deadline:
+                    raise BackupError(f"BGSAVE failed: {text}") from None
+                time.sleep(poll)  # a save or AOF rewrite is running: wait for it
+                before = _save_state(conn)
+        while True:
+            time.sleep(poll)
+            with translate_errors(spec, "INFO persistence"):
+                now = _save_state(conn)
+            finished = int(now.get("rdb_bgsave_in_progress", 0)) == 0 and (
+                int(now.get("rdb_last_save_time", 0)) > int(before.get("rdb_last_save_time", 0))
+                or int(now["saves"]) > int(before["saves"])
+            )
+            if finished:
+                if now.get("rdb_last_bgsave_status") != "ok":
+                    raise BackupError(
+                        "BGSAVE failed on the server (rdb_last_bgsave_status:err)",
+                        "check the server log and its disk",
+                    )
+                break
+            if time.monotonic() > deadline:
+                raise BackupError("BGSAVE did not finish in time")
+    finally:
+        conn.close()
+    try:
+        total = os.path.getsize(path)
+        done = 0
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                sink(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+        return done
+    except PermissionError:
+        raise BackupError(
+            f"cannot read {path}: permission denied",
+            "run as a user that can read the server's data dir, or --rdb-path",
+        ) from None
+    except FileNotFoundError:
+        raise BackupError(
+            f"{path} does not exist on this host",
+            "--method bgsave needs the server's data dir locally (or --rdb-path)",
+        ) from None
+
+
+def _rdb_file(conn: redis.Redis, spec: ConnectionSpec) -> str:
+    try:
+        d = conn.config_get("dir").get("dir")
+        f = conn.config_get("dbfilename").get("dbfilename")
+    except redis.ResponseError as exc:
+        raise BackupError(
+            f"CONFIG GET dir/dbfilename was refused ({exc})",
+            "pass --rdb-path with the RDB file's path",
+        ) from None
+    if not d or not f:
+        raise BackupError("the server did not report its RDB path", "pass --rdb-path")
+    return os.path.join(str(d), str(f))
