@@ -114,7 +114,6 @@ def test_list_verify_and_corruption(plain: LocalServer, tmp_path: Path) -> None:
     c.mset({f"k{i}": "v" * 100 for i in range(5000)})
     for _ in range(2):
         assert invoke("backup", "run", str(tmp_path), "-p", str(plain.port)).exit_code == 0
-        time.sleep(1.05)
     listing = invoke("backup", "list", str(tmp_path), "--format", "json")
     doc = assert_valid_json_output(listing, "backup list")
     assert len(doc["backups"]) == 2 and all(b["verified"] for b in doc["backups"])
@@ -127,10 +126,60 @@ def test_list_verify_and_corruption(plain: LocalServer, tmp_path: Path) -> None:
     res = invoke("backup", "verify", str(tmp_path))
     assert res.exit_code == ExitStatus.ERROR
     assert newest.name in res.stderr and "sha256 mismatch" in res.stderr
-    # without the sidecar the RDB checks still catch it (gzip CRC or RDB CRC-64)
-    (tmp_path / f"{newest.name}.sha256").unlink()
-    res = invoke("backup", "verify", str(newest))
+    # a file with no sidecar (outside any backup): the RDB checks still catch it (gzip CRC or
+    # RDB CRC-64)
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / newest.name).write_bytes(bytes(raw))
+    res = invoke("backup", "verify", str(loose / newest.name))
     assert res.exit_code == ExitStatus.ERROR and newest.name in res.stderr
+    assert ".sha256 is missing" not in res.stderr
+    # inside its backup, a missing sidecar is a problem of its own, never "ok"
+    older = tmp_path / doc["backups"][1]["files"][0]
+    (tmp_path / f"{older.name}.sha256").unlink()
+    res = invoke("backup", "verify", str(older))
+    assert res.exit_code == ExitStatus.ERROR
+    assert f"{older.name}.sha256 is missing" in res.stderr
+    c.close()
+
+
+def test_list_and_backup_age_check_the_files_not_only_the_manifest(
+    plain: LocalServer, tmp_path: Path
+) -> None:
+    """The newest backup deleted and the others truncated: list says so, and backup_age is
+    the age of the newest intact one (or CRITICAL when none is)."""
+    c = plain.client()
+    c.mset({f"k{i}": "v" * 100 for i in range(3000)})
+    for _ in range(3):
+        assert invoke("backup", "run", str(tmp_path), "-p", str(plain.port)).exit_code == 0
+    backups = invoke("backup", "list", str(tmp_path), "--format", "json").json()["backups"]
+    newest, middle, oldest = (tmp_path / b["files"][0] for b in backups)
+    newest.unlink()
+    middle.write_bytes(middle.read_bytes()[:100])
+    listing = invoke("backup", "list", str(tmp_path), "--format", "json")
+    doc = assert_valid_json_output(listing, "backup list")
+    assert [b["state"] for b in doc["backups"]] == ["missing", "damaged", "ok"]
+    assert f"{newest.name} is missing" in doc["backups"][0]["problems"]
+    assert "the manifest says" in doc["backups"][1]["problems"][0]
+    table = invoke("backup", "list", str(tmp_path))
+    assert "MISSING" in table.stdout and "DAMAGED" in table.stdout
+    assert f"missing: {backups[0]['base']}: {newest.name} is missing" in table.stderr
+    age = invoke(
+        "health", "-p", str(plain.port), "--window", "0", "--checks", "backup_age",
+        "--backup-dir", str(tmp_path), "--format", "json",
+    )  # fmt: skip
+    assert age.exit_code == 0, age.stdout
+    message = age.json()["checks"][0]["message"]
+    assert backups[2]["base"] in message and f"newer but damaged: {newest.name}" in message
+    deep = invoke("backup", "list", str(tmp_path), "--verify", "--format", "json")
+    assert deep.exit_code == ExitStatus.ERROR
+    assert [b["state"] for b in deep.json()["backups"]] == ["missing", "bad", "verified"]
+    oldest.unlink()
+    age = invoke(
+        "health", "-p", str(plain.port), "--window", "0", "--checks", "backup_age",
+        "--backup-dir", str(tmp_path),
+    )  # fmt: skip
+    assert age.exit_code == 2 and "no intact verified backup" in age.stdout
     c.close()
 
 
@@ -282,7 +331,6 @@ def test_bgsave_method_and_auto_fallback_when_sync_is_denied(tmp_path: Path) -> 
         assert res.exit_code == 0, res.stderr
         doc = res.json()
         assert doc["method"] == "bgsave" and doc["files"][0]["keys"] == {"db0": 500}
-        time.sleep(1.05)
         res = invoke(
             "backup",
             "run",
@@ -314,7 +362,6 @@ def test_prune_dry_run_and_only_own_files(plain: LocalServer, tmp_path: Path) ->
     c.set("a", 1)
     for _ in range(3):
         assert invoke("backup", "run", str(tmp_path), "-p", str(plain.port)).exit_code == 0
-        time.sleep(1.05)
     stranger = tmp_path / "127.0.0.1-1-20200101T000000Z.rdb.gz"
     stranger.write_bytes(b"not ours")
     dry = invoke(
@@ -345,7 +392,7 @@ def test_health_backup_age_reads_the_manifests(plain: LocalServer, tmp_path: Pat
         )
 
     res = backup_age("--format", "json")
-    assert res.exit_code == 2 and "no verified backup" in res.json()["checks"][0]["message"]
+    assert res.exit_code == 2 and "no intact verified backup" in res.json()["checks"][0]["message"]
     assert invoke("backup", "run", str(tmp_path), "-p", str(plain.port)).exit_code == 0
     res = backup_age("--format", "json")
     check = res.json()["checks"][0]

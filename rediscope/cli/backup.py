@@ -145,14 +145,31 @@ def run_(
 
 @app.command("list")
 @rediscope_command(connection=False, section="backup")
-def list_(run: Run, dest: Dir) -> None:
-    """List the backups in DIR: time, age, size, ratio, RDB version, keys, verified.
+def list_(
+    run: Run,
+    dest: Dir,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--verify", help="Re-read every file (sha256 and the RDB checks), as `backup verify`."
+        ),
+    ] = False,
+) -> None:
+    """List the backups in DIR: time, age, size, ratio, RDB version, keys, and their state:
+    each file checked to be there with its manifest's size (`--verify`: re-read in full).
+    A missing or damaged backup is shown as such; with --verify a bad one exits 1.
 
     \b
     Example:
       rediscope backup list /var/backups/redis --format json
     """
-    run.emit(core.list_report(dest))
+    report = core.list_report(dest, deep=deep)
+    run.emit(report)
+    for b in report.backups:
+        for problem in b.problems:
+            run.note(f"{b.state}: {b.base}: {problem}")
+    if deep and not report.ok:
+        raise typer.Exit(ExitStatus.ERROR)
 
 
 @app.command("verify")

@@ -8,7 +8,6 @@ finding and rolls up to the worst status.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any, ClassVar
 import redis
 import yaml
 
+from rediscope.core.backup.catalog import list_backups
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error, is_denied
 from rediscope.core.info import identity
@@ -652,34 +652,33 @@ def _cluster_check(
 
 
 def backup_check(checker: _Checker, backup_dir: str) -> Check:
-    """The newest verified backup in DIR, from the manifests `backup run` writes."""
+    """The newest backup in DIR that was verified when written and is intact now (its files
+    there, of the manifest's sizes), from the backup catalogue."""
     warn, crit = checker.opts.thresholds("backup_age")
     d = Path(backup_dir)
     if not d.is_dir():
         return checker.make("backup_age", CRITICAL, None, f"{d} is not a directory")
-    newest = None
-    for manifest in d.glob("*.manifest.json"):
-        try:
-            data = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            continue
-        if data.get("verified") and isinstance(data.get("finished_at_epoch"), int | float):
-            newest = max(newest or 0.0, float(data["finished_at_epoch"]))
+    backups = list_backups(d)
+    newest = next((b for b in backups if b.intact), None)
+    broken = [b for b in backups if b.verified and b.problems]
+    newer_broken = [b for b in broken if newest is None or b.time > newest.time]
+    damage = f"; newer but damaged: {newer_broken[0].problems[0]}" if newer_broken else ""
     if newest is None:
         return checker.make(
             "backup_age",
             CRITICAL,
             None,
-            f"no verified backup in {d}",
-            hint="run `rediscope backup run` (cron)",
+            f"no intact verified backup in {d}{damage}",
+            hint="run `rediscope backup run` (cron); `backup verify` checks what is there",
         )
-    age = max(0.0, time.time() - newest)
+    age = max(0.0, time.time() - newest.finished_epoch)
+    status = level(age, warn, crit)
     return checker.make(
         "backup_age",
-        level(age, warn, crit),
+        status,
         age,
-        f"newest verified backup is {age / 3600:.1f} h old",
-        hint="is the backup cron job running?" if level(age, warn, crit) != OK else None,
+        f"newest intact backup {newest.base} is {age / 3600:.1f} h old{damage}",
+        hint="is the backup cron job running?" if status != OK else None,
     )
 
 

@@ -471,14 +471,24 @@ def backup_run_table(report: BackupRunReport, **_: Any) -> RenderableType:
     return kv_table(rows)
 
 
+_STATE_TEXT = {
+    "ok": Text("ok", style="green"),
+    "verified": Text("verified", style="green"),
+    "unverified": Text("UNVERIFIED", style="yellow"),
+    "missing": Text("MISSING", style="bold red"),
+    "damaged": Text("DAMAGED", style="bold red"),
+    "bad": Text("BAD", style="bold red"),
+}
+
+
 def _backup_rows(title: str, backups: tuple[ListedBackup, ...], keep: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
-    for col in ("backup", "time (UTC)", "age", "size", "ratio", "rdb", "keys", "verified"):
+    for col in ("backup", "time (UTC)", "age", "size", "ratio", "rdb", "keys", "state"):
         table.add_column(col, justify="right" if col in ("size", "ratio", "keys") else "left")
     if keep:
         table.add_column("kept by")
     for b in backups:
-        row = [
+        row: list[RenderableType] = [
             b.base,
             b.time,
             human_ttl(b.age_s),
@@ -486,7 +496,7 @@ def _backup_rows(title: str, backups: tuple[ListedBackup, ...], keep: bool) -> T
             "-" if b.ratio is None else f"{b.ratio:.0%}",
             "-" if b.rdb_version is None else f"v{b.rdb_version}",
             human_count(b.keys),
-            "yes" if b.verified else "NO",
+            _STATE_TEXT.get(b.state, Text(b.state)),
         ]
         if keep:
             row.append(", ".join(b.keep or ()))

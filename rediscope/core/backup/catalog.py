@@ -26,13 +26,43 @@ class BackupInfo:
     bytes_raw: int
     rdb_version: int | None
     keys: int
-    verified: bool
+    verified: bool  # verified when it was written (the manifest says so)
     mode: str
     raw: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"json_skip": True})
+    #: what a stat of its files shows now: each file there with the size the manifest gives
+    problems: tuple[str, ...] = ()
+
+    @property
+    def intact(self) -> bool:
+        return self.verified and not self.problems
+
+    @property
+    def finished_epoch(self) -> float:
+        """When the backup was complete (the manifest), else when it started (its name)."""
+        value = self.raw.get("finished_at_epoch")
+        return float(value) if isinstance(value, int | float) else self.time.timestamp()
+
+
+def _stat_problems(dest: Path, entries: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Cheap checks of a backup's files against its manifest: present, right size, sidecar."""
+    out = []
+    for entry in entries:
+        name = str(entry.get("file"))
+        try:
+            size = (dest / name).stat().st_size
+        except OSError:
+            out.append(f"{name} is missing")
+            continue
+        if "bytes" in entry and size != int(entry["bytes"]):
+            out.append(f"{name} has {size:,} bytes, the manifest says {int(entry['bytes']):,}")
+        if not (dest / f"{name}.sha256").exists():
+            out.append(f"{name}.sha256 is missing")
+    return tuple(out)
 
 
 def list_backups(dest: Path) -> list[BackupInfo]:
-    """Backups this tool made (a manifest naming its files), newest first."""
+    """Backups this tool made (a manifest naming its files), newest first, each with what a
+    stat of its files shows (missing, truncated)."""
     out = []
     for path in dest.glob("*.manifest.json"):
         base = path.name[: -len(".manifest.json")]
@@ -45,11 +75,8 @@ def list_backups(dest: Path) -> list[BackupInfo]:
             continue
         if data.get("tool") != "rediscope" or not isinstance(data.get("files"), list):
             continue
-        files = tuple(
-            str(f.get("file"))
-            for f in data["files"]
-            if str(f.get("file", "")).startswith(base + ".")
-        )
+        entries = [f for f in data["files"] if str(f.get("file", "")).startswith(base + ".")]
+        files = tuple(str(f.get("file")) for f in entries)
         when = datetime.strptime(m.group("ts"), TS_FORMAT).replace(tzinfo=timezone.utc)
         out.append(
             BackupInfo(
@@ -65,6 +92,7 @@ def list_backups(dest: Path) -> list[BackupInfo]:
                 verified=bool(data.get("verified")),
                 mode=str(data.get("mode", "standalone")),
                 raw=data,
+                problems=_stat_problems(dest, entries),
             )
         )
     return sorted(out, key=lambda b: (b.time, b.base), reverse=True)
@@ -97,14 +125,17 @@ def sha256_of(path: Path) -> str:
     return sha.hexdigest()
 
 
-def verify_file(path: Path) -> FileVerdict:
-    """sha256 (against the .sha256 beside it, when there is one) and the RDB checks."""
+def verify_file(path: Path, sidecar: bool = False) -> FileVerdict:
+    """sha256 (against the .sha256 beside it; `sidecar`: one must be there, as for every file
+    a manifest lists) and the RDB checks."""
     side = path.with_name(path.name + ".sha256")
     try:
         if side.exists():
             expected = side.read_text().split()[0]
             if sha256_of(path) != expected:
                 return FileVerdict(path.name, False, "sha256 mismatch", None, None)
+        elif sidecar:
+            return FileVerdict(path.name, False, f"{side.name} is missing", None, None)
         check = check_file(path)
     except (OSError, IndexError) as exc:
         return FileVerdict(path.name, False, f"unreadable: {exc}", None, None)
@@ -126,12 +157,13 @@ def verify(path: Path) -> VerifyReport:
         ]
     elif path.exists():
         targets = [path]
+        listed = {f for b in list_backups(path.parent) for f in b.files}
     else:
         raise UsageError(f"{path} does not exist")
     verdicts = []
     for t in targets:
         verdicts.append(
-            verify_file(t)
+            verify_file(t, sidecar=t.name in listed)
             if t.exists()
             else FileVerdict(t.name, False, "missing (listed in its manifest)", None, None)
         )
@@ -159,8 +191,12 @@ class ListedBackup:
     ratio: float | None
     rdb_version: int | None
     keys: int
-    verified: bool
+    verified: bool  # verified when written (the manifest)
     keep: tuple[str, ...] | None = None  # with prune: the rules that keep it
+    #: now: ok (files there, sizes right), missing, damaged, unverified; with --verify:
+    #: verified (every file re-read and checked) or bad
+    state: str = "ok"
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,9 +206,34 @@ class BackupListReport:
     complete: bool
     directory: str
     backups: tuple[ListedBackup, ...]
+    deep: bool = False  # --verify: every file was re-read
+
+    @property
+    def ok(self) -> bool:
+        return all(b.state in ("ok", "verified") for b in self.backups)
 
 
-def listed(b: BackupInfo, now: datetime, keep: tuple[str, ...] | None = None) -> ListedBackup:
+def _state(b: BackupInfo, deep: tuple[FileVerdict, ...] | None) -> tuple[str, tuple[str, ...]]:
+    problems = b.problems
+    if deep is not None:
+        problems += tuple(f"{v.file}: {v.problem}" for v in deep if not v.ok and v.problem)
+        problems = tuple(dict.fromkeys(problems))  # a missing file is named by both
+    if any(p.endswith(" is missing") and ".sha256" not in p for p in b.problems):
+        return "missing", problems
+    if problems:
+        return ("bad" if deep is not None else "damaged"), problems
+    if not b.verified:
+        return "unverified", problems
+    return ("verified" if deep is not None else "ok"), problems
+
+
+def listed(
+    b: BackupInfo,
+    now: datetime,
+    keep: tuple[str, ...] | None = None,
+    deep: tuple[FileVerdict, ...] | None = None,
+) -> ListedBackup:
+    state, problems = _state(b, deep)
     return ListedBackup(
         base=b.base,
         time=f"{b.time:%Y-%m-%dT%H:%M:%SZ}",
@@ -185,16 +246,31 @@ def listed(b: BackupInfo, now: datetime, keep: tuple[str, ...] | None = None) ->
         keys=b.keys,
         verified=b.verified,
         keep=keep,
+        state=state,
+        problems=problems,
     )
 
 
-def list_report(dest: Path) -> BackupListReport:
+def list_report(dest: Path, deep: bool = False) -> BackupListReport:
+    """The backups in `dest`; `deep` re-reads every file (sha256 and the RDB checks)."""
     if not dest.is_dir():
         raise UsageError(f"{dest} is not a directory")
     now = datetime.now(timezone.utc)
+    rows = []
+    for b in list_backups(dest):
+        checks = None
+        if deep:
+            checks = tuple(
+                verify_file(dest / f, sidecar=True)
+                if (dest / f).exists()
+                else FileVerdict(f, False, "missing", None, None)
+                for f in b.files
+            )
+        rows.append(listed(b, now, deep=checks))
     return BackupListReport(
         target=local_target(dest),
         complete=True,
         directory=str(dest),
-        backups=tuple(listed(b, now) for b in list_backups(dest)),
+        backups=tuple(rows),
+        deep=deep,
     )
