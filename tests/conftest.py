@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,6 +255,37 @@ def start_slow_bigkeys(port: int, rate: int, scan_count: int, *extra: str) -> su
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def wait_until(what: str, check: Any, timeout: float = 30.0) -> None:
+    """Poll `check()` until it is true (an event to wait for, never a guess at a duration)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def scan_started(server: LocalServer, calls: int = 2) -> bool:
+    """The server has answered `calls` SCANs (a scan is under way)."""
+    client = server.client(socket_timeout=2)
+    try:
+        stats = client.info("commandstats").get("cmdstat_scan", {})
+        return int(stats.get("calls", 0)) >= calls
+    finally:
+        client.close()
+
+
+def monitor_attached(server: LocalServer) -> bool:
+    client = server.client(socket_timeout=2)
+    try:
+        return any("O" in str(c.get("flags", "")) for c in client.client_list())
+    finally:
+        client.close()
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:

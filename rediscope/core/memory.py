@@ -175,13 +175,16 @@ def _top(
 
 @dataclass(frozen=True)
 class Totals:
-    used_memory: int
+    """Server-side figures summed over the primaries: None (unknown) unless every primary's
+    INFO was read."""
+
+    used_memory: int | None
     used_memory_dataset: int | None
     used_memory_overhead: int | None
     used_memory_rss: int | None
     mem_fragmentation_ratio: float | None
-    maxmemory: int  # 0 = no limit (summed over primaries)
-    maxmemory_policy: str
+    maxmemory: int | None  # 0 = no limit (summed over primaries)
+    maxmemory_policy: str | None
     keys_bytes: int  # sum of MEMORY USAGE over the keys scanned
     keys_bytes_estimate: int  # for the whole keyspace (= keys_bytes on a full scan)
     estimate_ci95: int | None  # +/- bytes (95% confidence) when sampled
@@ -221,25 +224,29 @@ class MemoryReport:
     top_keys: tuple[BigKey, ...]
     recommendations: tuple[Recommendation, ...]
     limits: dict[str, int]
-    limits_source: str  # "config" or "defaults"
+    limits_source: str  # "config", "defaults" (CONFIG denied) or "unknown" (not reachable)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _node_info(spec: ConnectionSpec, target: Target) -> list[dict[str, Any]]:
+def _node_info(spec: ConnectionSpec, target: Target) -> list[dict[str, Any]] | None:
+    """INFO of every primary; None when one of them cannot be read (a sum over some would be
+    a figure nobody measured)."""
     out = []
     for node in target.primaries:
         conn = client(node_spec(spec, node))
         try:
             out.append(info(conn))  # server + memory + ...
         except (redis.RedisError, OSError):
-            pass
+            return None
         finally:
             conn.close()
     return out
 
 
 def _limits(spec: ConnectionSpec, version: tuple[int, ...]) -> tuple[dict[str, int], str]:
-    """The encoding limits this server has: from CONFIG GET, else its version's defaults."""
+    """The encoding limits this server has: from CONFIG GET ("config"), else where CONFIG is
+    denied its version's defaults ("defaults"); none when the server cannot be asked
+    ("unknown": the connection failed, and the scan reports that)."""
     conn = client(spec)
     try:
         got = conn.config_get("*-max-*")
@@ -251,7 +258,9 @@ def _limits(spec: ConnectionSpec, version: tuple[int, ...]) -> tuple[dict[str, i
             if name not in values and old != name and old in values:
                 values[name] = values[old]
         return {name: int(values[name]) for name in LIMITS if name in values}, "config"
-    except (redis.RedisError, OSError, ValueError):
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return {}, "unknown"
+    except (redis.RedisError, ValueError):
         limits = dict(LIMITS)
         if version < (7, 2):  # sets gained the listpack encoding in 7.2
             limits.pop("set-max-listpack-entries")
@@ -300,6 +309,7 @@ def memory(
     factor = scan.extrapolation
     infos = _node_info(spec, target)
     version = version_tuple(str(infos[0].get("redis_version", "7.0"))) if infos else (7, 0)
+    infos = infos or []
     limits, limits_source = _limits(spec, version)
     notes = list(scan.notes)
     if limits_source == "defaults":
@@ -314,24 +324,22 @@ def memory(
 
     def total(field_name: str) -> int | None:
         vals = [i.get(field_name) for i in infos]
-        return (
-            sum(int(v) for v in vals if v is not None) if any(v is not None for v in vals) else None
-        )
+        known = [int(v) for v in vals if v is not None]
+        return sum(known) if vals and len(known) == len(vals) else None
 
-    used = total("used_memory") or 0
     frag_vals = [
         float(i["mem_fragmentation_ratio"])
         for i in infos
         if i.get("mem_fragmentation_ratio") is not None
     ]
     totals = Totals(
-        used_memory=used,
+        used_memory=total("used_memory"),
         used_memory_dataset=total("used_memory_dataset"),
         used_memory_overhead=total("used_memory_overhead"),
         used_memory_rss=total("used_memory_rss"),
         mem_fragmentation_ratio=max(frag_vals) if frag_vals else None,
-        maxmemory=total("maxmemory") or 0,
-        maxmemory_policy=str(infos[0].get("maxmemory_policy", "noeviction")) if infos else "?",
+        maxmemory=total("maxmemory"),
+        maxmemory_policy=str(infos[0]["maxmemory_policy"]) if infos else None,
         keys_bytes=mem.sum,
         keys_bytes_estimate=round(mem.sum * factor),
         estimate_ci95=ci,
@@ -529,7 +537,8 @@ def recommendations(
             )
         )
     ratio = totals.mem_fragmentation_ratio
-    if ratio is not None and ratio > 1.5 and totals.used_memory >= FRAGMENTATION_MIN_USED:
+    used, limit = totals.used_memory, totals.maxmemory
+    if ratio is not None and ratio > 1.5 and used is not None and used >= FRAGMENTATION_MIN_USED:
         recs.append(
             Recommendation(
                 "high_fragmentation",
@@ -544,7 +553,9 @@ def recommendations(
                 DOCS,
             )
         )
-    if totals.maxmemory == 0:
+    if used is None or limit is None:  # INFO was not read: nothing to say about the limit
+        return recs
+    if limit == 0:
         recs.append(
             Recommendation(
                 "no_maxmemory",
@@ -555,12 +566,12 @@ def recommendations(
                 EVICTION_DOCS,
             )
         )
-    elif totals.maxmemory_policy == "noeviction" and totals.used_memory > 0.8 * totals.maxmemory:
+    elif totals.maxmemory_policy == "noeviction" and used > 0.8 * limit:
         recs.append(
             Recommendation(
                 "noeviction_near_limit",
                 "critical",
-                f"memory is at {totals.used_memory / totals.maxmemory:.0%} of maxmemory with policy "
+                f"memory is at {used / limit:.0%} of maxmemory with policy "
                 "noeviction: writes will fail with OOM errors when it is reached",
                 {"used_memory": totals.used_memory, "maxmemory": totals.maxmemory},
                 EVICTION_DOCS,

@@ -330,22 +330,26 @@ def memory_table(report: MemoryReport, **_: Any) -> RenderableType:
             f"; estimate for all {t.keys:,} keys: ~{human_bytes(t.keys_bytes_estimate)}"
             f" ± {human_bytes(t.estimate_ci95)} (95% confidence)"
         )
-    limit = (
-        "no limit"
-        if not t.maxmemory
-        else (f"{human_bytes(t.maxmemory)} ({t.used_memory / t.maxmemory:.0%} used)")
-    )
+    if t.maxmemory is None:
+        limit = "unknown"
+    elif t.maxmemory == 0:
+        limit = "no limit"
+    elif t.used_memory is None:
+        limit = human_bytes(t.maxmemory)
+    else:
+        limit = f"{human_bytes(t.maxmemory)} ({t.used_memory / t.maxmemory:.0%} used)"
     rows: list[tuple[str, Any]] = [
-        ("used_memory", human_bytes(t.used_memory)),
+        ("used_memory", "unknown" if t.used_memory is None else human_bytes(t.used_memory)),
         (
             "dataset / overhead",
             f"{human_bytes(t.used_memory_dataset)} / {human_bytes(t.used_memory_overhead)}",
         ),
         (
             "rss / fragmentation",
-            f"{human_bytes(t.used_memory_rss)} / {t.mem_fragmentation_ratio or 0:.2f}",
+            f"{human_bytes(t.used_memory_rss)} / "
+            + ("-" if t.mem_fragmentation_ratio is None else f"{t.mem_fragmentation_ratio:.2f}"),
         ),
-        ("maxmemory", f"{limit}, policy {t.maxmemory_policy}"),
+        ("maxmemory", f"{limit}, policy {t.maxmemory_policy or 'unknown'}"),
         ("keys (MEMORY USAGE)", keys_line),
     ]
     parts.append(kv_table(rows))
