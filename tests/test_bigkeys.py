@@ -151,6 +151,32 @@ def test_thresholds_and_fail_if_found(plain: LocalServer) -> None:
     c.close()
 
 
+def test_a_tripped_gate_names_every_offender_and_echoes_the_threshold(
+    plain: LocalServer,
+) -> None:
+    """--top 1 with 4 keys over the threshold: the table lists all 4 (the gate's offenders are
+    not the top list), per type shows the --top asked for, the threshold reads as typed."""
+    c = plain.client()
+    for i in range(4):
+        c.set(f"blob:{i}", "x" * (1_100_000 + i))
+    c.rpush("list:a", *range(10))
+    c.rpush("list:b", *range(5))
+    args = ("bigkeys", "-p", str(plain.port), "--top", "1", "--min-bytes", "1MB")
+    res = invoke(*args, "--fail-if-found")
+    assert res.exit_code == ExitStatus.ERROR
+    assert "4 keys over the threshold (>= 1MB)" in res.stdout, res.stdout
+    assert "keys over the threshold (4 of 4)" in res.stdout
+    assert all(f"blob:{i}" in res.stdout for i in range(4))
+    assert "(top 1)" in res.stdout and "(top 3)" not in res.stdout
+    assert "top 1 key by memory" in res.stdout
+    doc = assert_valid_json_output(invoke(*args, "--format", "json"), "bigkeys")
+    assert sorted(k["key"] for k in doc["over_threshold_keys"]) == [f"blob:{i}" for i in range(4)]
+    assert doc["top"] == 1 and len(doc["keys"]) == 1
+    res = invoke("bigkeys", "-p", str(plain.port), "--min-bytes", "2MB")
+    assert "0 keys over the threshold (>= 2MB)" in res.stdout
+    c.close()
+
+
 def test_sample_extrapolates_and_says_so(plain: LocalServer) -> None:
     c = plain.client()
     pipe = c.pipeline(transaction=False)

@@ -63,6 +63,7 @@ def bigkeys(
             min_elements=min_elements,
             progress=progress,
         )
+    run.view = {"min_bytes_text": min_bytes}  # the threshold echoed as the user wrote it
     run.finish(report)
     if fail_if_found and report.over_threshold:
         raise typer.Exit(ExitStatus.ERROR)

@@ -58,10 +58,11 @@ class BigKeysReport:
     keys: tuple[BigKey, ...]  # top N by bytes
     top_by_elements: tuple[BigKey, ...]  # top N per type by element count
     by_type: tuple[TypeSummary, ...]
+    top: int  # --top: keys listed by bytes, and per type by elements
     min_bytes: int | None
     min_elements: int | None
     over_threshold: int  # keys above --min-bytes or --min-elements
-    over_threshold_keys: tuple[BigKey, ...]  # the first of them (up to 1000)
+    over_threshold_keys: tuple[BigKey, ...]  # all of them, biggest first (up to MAX_OFFENDERS)
     notes: tuple[str, ...]
 
 
@@ -76,7 +77,7 @@ class BigKeysCollector:
     """Top N by bytes, top N per type by elements, per-type totals, threshold offenders."""
 
     needs: frozenset[str] = frozenset({"memory", "length"})
-    MAX_OFFENDERS = 1000
+    MAX_OFFENDERS = 10_000  # keys over a threshold kept for the report (bounded memory)
 
     def __init__(
         self, top: int = 20, min_bytes: int | None = None, min_elements: int | None = None
@@ -204,6 +205,7 @@ def bigkeys(
         keys=tuple(big(e) for e in by_bytes),
         top_by_elements=tuple(big(e) for e in by_elements),
         by_type=tuple(summaries),
+        top=top,
         min_bytes=min_bytes,
         min_elements=min_elements,
         over_threshold=col.over,

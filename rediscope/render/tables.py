@@ -174,12 +174,35 @@ def _key_table(title: str, keys: tuple[BigKey, ...], cluster: bool) -> Table:
     return table
 
 
+PER_TYPE_SHOWN = 3  # the table lists at most this many keys per type by elements
+OFFENDERS_SHOWN = 50  # and this many keys over a threshold (JSON has them all)
+
+
 @renderer(BigKeysReport)
-def bigkeys_table(report: BigKeysReport, **_: Any) -> RenderableType:
+def bigkeys_table(
+    report: BigKeysReport, min_bytes_text: str | None = None, **_: Any
+) -> RenderableType:
     cluster = report.target.mode == "cluster"
-    est = "~" if report.scan.sampled else ""
     parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
-    parts.append(_key_table(f"top {len(report.keys)} keys by memory", report.keys, cluster))
+    title = f"top {plural(len(report.keys), 'key')} by memory"
+    parts.append(_key_table(title, report.keys, cluster))
+    parts.append(_by_type_table(report))
+    per_type_n = min(report.top, PER_TYPE_SHOWN)
+    shown: dict[str, int] = {}
+    per_type = []
+    for k in report.top_by_elements:  # JSON has all --top of each type
+        shown[k.type] = shown.get(k.type, 0) + 1
+        if shown[k.type] <= per_type_n:
+            per_type.append(k)
+    title = f"biggest keys of each type by element count (top {per_type_n})"
+    parts.append(_key_table(title, tuple(per_type), cluster))
+    if report.min_bytes is not None or report.min_elements is not None:
+        parts += _offenders(report, min_bytes_text, cluster)
+    return Group(*parts)
+
+
+def _by_type_table(report: BigKeysReport) -> Table:
+    est = "~" if report.scan.sampled else ""
     by_type = Table(box=box.SIMPLE_HEAD, title="by type", title_justify="left")
     for col in ("type", "keys", "memory", "share", "avg size", "elements", "avg elements"):
         by_type.add_column(col, justify="left" if col == "type" else "right")
@@ -193,30 +216,29 @@ def bigkeys_table(report: BigKeysReport, **_: Any) -> RenderableType:
             est + human_count(t.elements),
             human_count(t.avg_elements),
         )
-    parts.append(by_type)
-    shown: dict[str, int] = {}
-    per_type = []
-    for k in report.top_by_elements:  # the table shows the top 3 of each type; JSON has all
-        shown[k.type] = shown.get(k.type, 0) + 1
-        if shown[k.type] <= 3:
-            per_type.append(k)
-    parts.append(
-        _key_table("biggest keys of each type by element count (top 3)", tuple(per_type), cluster)
+    return by_type
+
+
+def _offenders(
+    report: BigKeysReport, min_bytes_text: str | None, cluster: bool
+) -> list[RenderableType]:
+    """The threshold line, and when it trips, the keys over it (a stated number of them)."""
+    limits = []
+    if report.min_bytes is not None:
+        limits.append(f">= {min_bytes_text or f'{report.min_bytes:,} bytes'}")
+    if report.min_elements is not None:
+        limits.append(f">= {report.min_elements:,} elements")
+    count = report.over_threshold
+    line = Text(
+        f"{plural(count, 'key')} over the threshold ({' or '.join(limits)})",
+        style="bold red" if count else "green",
     )
-    if report.min_bytes is not None or report.min_elements is not None:
-        limits = []
-        if report.min_bytes is not None:
-            limits.append(f">= {human_bytes(report.min_bytes)}")
-        if report.min_elements is not None:
-            limits.append(f">= {report.min_elements:,} elements")
-        style = "bold red" if report.over_threshold else "green"
-        parts.append(
-            Text(
-                f"{report.over_threshold:,} keys over the threshold ({' or '.join(limits)})",
-                style=style,
-            )
-        )
-    return Group(*parts)
+    if not count:
+        return [line]
+    listed = report.over_threshold_keys[:OFFENDERS_SHOWN]
+    title = f"keys over the threshold ({len(listed):,} of {count:,}"
+    title += ", all in --format json)" if len(listed) < count else ")"
+    return [_key_table(title, listed, cluster), line]
 
 
 def _pct(x: float | None) -> str:
