@@ -198,8 +198,10 @@ def test_slowlog_and_acl_user_without_config_and_slowlog(tmp_path: Path) -> None
         password=ADMIN_PASSWORD,
         config={"aclfile": str(tmp_path / "users.acl"), "slowlog-log-slower-than": "0"},
     ) as server:
-        admin = server.client()
-        admin.set("a", 1)
+        admin = server.client()  # the application: a client without rediscope's name
+        spin = "local n = 0 for i = 1, 3000000 do n = n + i end return 'spun-the-cpu-for-a-while'"
+        admin.eval(spin, 0)  # milliseconds of CPU: the slowest entry, and a long command line
+        invoke("bigkeys", "-p", str(server.port), env={"REDISCLI_AUTH": ADMIN_PASSWORD})
         res = invoke(
             "health",
             "-p",
@@ -210,7 +212,19 @@ def test_slowlog_and_acl_user_without_config_and_slowlog(tmp_path: Path) -> None
             env={"REDISCLI_AUTH": ADMIN_PASSWORD},
         )
         slow = _checks(res.json())["slowlog"]
-        assert slow["status"] == "WARNING" and slow["value"] > 0  # type: ignore[operator]
+        # every command is slow here (slower-than 0), yet a few µs is far from 100 ms
+        assert slow["status"] == "OK" and slow["unit"] == "ms" and slow["warn"] == 100
+        assert 0 < slow["value"] < 100  # type: ignore[operator]
+        message = str(slow["message"])
+        # rediscope's own commands (its scan, this check's INFO) are not the application's
+        assert "more from rediscope, not counted" in message and "SCAN" not in message
+        assert "slowest" in message and "EVAL local n = 0" in message, message
+        assert message.endswith("…"), message  # the script is cut, and says so
+        args = ("--warn", "slowlog=0", "--format", "nagios")
+        res = invoke("health", "-p", str(server.port), *FAST, *args, "--checks", "slowlog",
+                     env={"REDISCLI_AUTH": ADMIN_PASSWORD})  # fmt: skip
+        assert res.exit_code == HealthExit.WARNING
+        assert re.search(r"'slowlog'=[0-9.]+ms;0;1000;;", res.stdout), res.stdout
         res = invoke(
             "health",
             "--user",

@@ -8,6 +8,7 @@ and user/password when present); single flags at the same level win over that le
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -292,21 +293,54 @@ def client(
         "retry": Retry(NoBackoff(), 0),
         "protocol": 2,
     }
+    cls: type[redis.Connection] | type[redis.UnixDomainSocketConnection]
     if spec.scheme == "unix":
-        kwargs["unix_socket_path"] = spec.path
+        kwargs["path"] = spec.path
+        cls = NamedUnixConnection
     else:
         kwargs["host"] = spec.host
         kwargs["port"] = spec.port
+        cls = NamedConnection
     if spec.tls:
         kwargs.update(
-            ssl=True,
             ssl_ca_certs=spec.cacert,
             ssl_certfile=spec.cert,
             ssl_keyfile=spec.key,
             ssl_cert_reqs="none" if spec.insecure else "required",
             ssl_check_hostname=not spec.insecure,
         )
-    return redis.Redis(**kwargs)
+        cls = NamedSSLConnection
+    conn = redis.Redis(connection_pool=redis.ConnectionPool(connection_class=cls, **kwargs))
+    conn.auto_close_connection_pool = True  # close() ends its sockets, as for its own pool
+    return conn
+
+
+#: every connection rediscope opens says who it is, so operators (and rediscope's own health
+#: check) can tell its commands from the application's in SLOWLOG, CLIENT LIST and MONITOR
+CLIENT_NAME = b"rediscope"
+# the hook redis-py calls once a socket is connected and authenticated (its name by version)
+_HOOK = (
+    "on_connect_check_health"
+    if hasattr(redis.Connection, "on_connect_check_health")
+    else "on_connect"
+)
+
+
+def _named(base: type[Any]) -> type[Any]:
+    """`base` with CLIENT SETNAME rediscope after connecting, where the server allows it."""
+
+    def hook(self: Any, *args: Any, **kwargs: Any) -> None:
+        getattr(base, _HOOK)(self, *args, **kwargs)
+        self.send_command("CLIENT", "SETNAME", CLIENT_NAME)
+        with contextlib.suppress(redis.ResponseError):  # NOPERM: a nameless client still works
+            self.read_response()
+
+    return type(f"Named{base.__name__}", (base,), {_HOOK: hook})
+
+
+NamedConnection = _named(redis.Connection)
+NamedSSLConnection = _named(redis.SSLConnection)
+NamedUnixConnection = _named(redis.UnixDomainSocketConnection)
 
 
 def connect(spec: ConnectionSpec) -> redis.Redis:

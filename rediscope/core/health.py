@@ -18,7 +18,7 @@ import redis
 import yaml
 
 from rediscope.core.backup.catalog import list_backups
-from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.connection import CLIENT_NAME, ConnectionSpec, client
 from rediscope.core.failures import describe_error, is_denied
 from rediscope.core.info import identity
 from rediscope.core.sentinel import follow, views
@@ -52,10 +52,10 @@ DEFAULTS: dict[str, tuple[float | None, float | None, str, str]] = {
     "cluster": (None, None, "", "cluster state, slots, nodes"),
     "sentinel": (None, None, "sentinels", "sentinels reachable, agreeing, with quorum"),
     "slowlog": (
-        0.0,
+        100.0,
         1000.0,
-        "entries",
-        "entries in the slowlog window (crit: any slower than the crit threshold, ms)",
+        "ms",
+        "the slowest SLOWLOG entry of the window (rediscope's own left out)",
     ),
     "backup_age": (26 * 3600.0, 50 * 3600.0, "s", "age of the newest verified backup"),
 }
@@ -571,30 +571,34 @@ class _Checker:
                 hint="grant +slowlog|get (docs/security.md)",
                 node=node,
             )
-        since = time.time() - max(self.opts.slowlog_window, self.opts.window)
+        window = max(self.opts.slowlog_window, self.opts.window)
+        since = time.time() - window
         recent = [e for e in entries if int(e[1]) >= since]
-        slowest_ms = max((int(e[2]) / 1000 for e in recent), default=0.0)
-        st = OK
-        if crit is not None and slowest_ms > crit:
-            st = CRITICAL
-        elif warn is not None and len(recent) > warn:
-            st = WARNING
-        cmd = ""
-        if recent:
-            top = max(recent, key=lambda e: int(e[2]))
-            args = [
-                a.decode(errors="replace") if isinstance(a, bytes) else str(a) for a in top[3][:3]
-            ]
-            cmd = f"; slowest {slowest_ms:.1f} ms: {' '.join(args)[:60]}"
+        ours = [e for e in recent if len(e) > 5 and e[5] == CLIENT_NAME]
+        theirs = [e for e in recent if not (len(e) > 5 and e[5] == CLIENT_NAME)]
+        slowest = max(theirs, key=lambda e: int(e[2]), default=None)
+        slowest_ms = int(slowest[2]) / 1000 if slowest is not None else 0.0
+        msg = f"{len(theirs)} slowlog entries in the last {window:.0f}s"
+        if ours:
+            msg += f" ({len(ours)} more from rediscope, not counted)"
+        if slowest is not None:
+            shown = f"{slowest_ms:.3f}" if slowest_ms < 1 else f"{slowest_ms:.1f}"
+            msg += f"; slowest {shown} ms: {_command_line(slowest[3])}"
         return self.make(
             "slowlog",
-            st,
-            float(len(recent)),
-            f"{len(recent)} slowlog entries in the last "
-            f"{max(self.opts.slowlog_window, self.opts.window):.0f}s{cmd}",
-            hint="see SLOWLOG GET; avoid O(N) commands on big keys" if recent else None,
+            level(slowest_ms, warn, crit),
+            slowest_ms,
+            msg,
+            hint="see SLOWLOG GET; avoid O(N) commands on big keys" if theirs else None,
             node=node,
         )
+
+
+def _command_line(args: list[Any], width: int = 60) -> str:
+    """A slowlog entry's command, cut at `width` characters with "…" where it was cut."""
+    words = [a.decode(errors="replace") if isinstance(a, bytes) else str(a) for a in args]
+    line = " ".join(words)
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _cluster_check(
