@@ -204,7 +204,7 @@ def test_report_without_history(plain: LocalServer, tmp_path: Path) -> None:
     )
     doc = assert_valid_json_output(res, "capacity report")
     assert res.exit_code == 0 and doc["samples"] == 0 and doc["projection"] is False
-    assert "no history" in doc["note"] and "capacity record" in doc["note"]
+    assert "no samples of this target" in doc["note"] and "capacity record" in doc["note"]
     assert not history.exists()
     res = invoke(
         "capacity",
@@ -235,6 +235,35 @@ def test_report_without_history(plain: LocalServer, tmp_path: Path) -> None:
     )
     res = invoke("capacity", "report", "-p", str(plain.port), "--history", str(history))
     assert res.exit_code == 0 and "projection needs at least 3" in " ".join(res.stdout.split())
+
+
+def test_report_reads_the_history_without_the_server_and_says_what_exists(
+    tmp_path: Path,
+) -> None:
+    history = str(tmp_path / "h.sqlite")
+    server = LocalServer().start()  # its own temp dir, removed by cleanup()
+    port = str(server.port)
+    for _ in range(2):
+        assert invoke("capacity", "record", "-p", port, "--history", history).exit_code == 0
+    server.cleanup()  # the server is gone: the history is still there to read
+    res = invoke("capacity", "report", "-p", port, "--history", history, "--format", "json")
+    doc = assert_valid_json_output(res, "capacity report")
+    assert res.exit_code == 0 and doc["samples"] == 2 == doc["samples_recorded"]
+    url = f"redis://127.0.0.1:{port}/0"
+    res = invoke("capacity", "report", "--target", url, "--history", history, "--format", "json")
+    assert res.exit_code == 0 and res.json()["samples"] == 2  # no connection options at all
+    res = invoke("capacity", "report", "-p", port, "--history", history, "--since", "0.001s",
+                 "--fail-within", "1d")  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    text = " ".join(res.stdout.split())
+    assert "none in the window (2 samples recorded)" in text
+    assert "none of the 2 samples of this target is within --since" in text
+    assert "no history" not in text + res.stderr
+    assert res.stderr.count("no projection") == 1, res.stderr  # said once, not twice
+    res = invoke("capacity", "report", "--target", "redis://elsewhere:6379/0",
+                 "--history", history, "-p", port)  # fmt: skip
+    assert res.exit_code == ExitStatus.CONNECTION
+    assert f"the history has {url}" in res.stderr and "(--target)" in res.stderr
 
 
 def test_record_json_prints_the_sample(plain: LocalServer, tmp_path: Path) -> None:

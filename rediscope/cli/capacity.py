@@ -84,6 +84,15 @@ def report(
             help="With --fail-within: exit 1 when there is no projection (fewer than 3 samples).",
         ),
     ] = False,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="A target as `record` stored it (redacted URL, e.g. redis://db1:6379/0): read "
+            "its history without connecting to it.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Growth of used_memory per day (least squares, as predict_linear), r², days until the
     limit, per node and in total, with a chart and recommendations.
@@ -99,16 +108,12 @@ def report(
         history or default_history_path(),
         since_s=parse_duration(since, "--since") if since else None,
         horizon_days=parse_duration(horizon, "--horizon") / 86400,
+        target_url=target,
     )
     run.emit(result)
     if fail_s is not None:
-        if not result.projection:
-            run.note("no projection: " + (result.note or "not enough samples"))
-            if strict:
-                raise typer.Exit(ExitStatus.ERROR)
-        elif result.days_until_full is not None and result.days_until_full * 86400 <= fail_s:
-            run.note(
-                f"projected to reach the limit in {result.days_until_full:.1f} days "
-                f"(within {fail_within})"
-            )
+        fails, why = result.gate(fail_s, strict)
+        if why:
+            run.note(f"{why} (--fail-within {fail_within})" if fails and result.projection else why)
+        if fails:
             raise typer.Exit(ExitStatus.ERROR)

@@ -24,7 +24,7 @@ from rediscope.core.history import SAMPLE_FIELDS, History, Sample
 from rediscope.core.info import info
 from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.core.units import FRAGMENTATION_MIN_USED
-from rediscope.errors import RediscopeError
+from rediscope.errors import ConnectError, RediscopeError
 
 MIN_SAMPLES = 3
 LOW_CONFIDENCE_SPAN = 3600.0
@@ -217,7 +217,7 @@ class CapacityReport:
     history_path: str
     samples: int
     span_s: float
-    used_memory: int
+    used_memory: int | None  # None: no sample in the window
     limit_bytes: int | None
     limit_source: str
     growth_bytes_per_day: float | None
@@ -227,12 +227,24 @@ class CapacityReport:
     nodes: tuple[NodeCapacity, ...]
     recommendations: tuple[Recommendation, ...]
     projection: bool
-    note: str | None
+    note: str | None  # why there is no projection, when there is none
+    #: samples of this target in the whole history (`samples` counts those in the window)
+    samples_recorded: int | None = None
     headroom_rule: str = (
         "limit = maxmemory; without maxmemory, total_system_memory minus 1.5 x "
         "the largest copy-on-write size observed, or half of system memory "
         "when no fork was observed"
     )
+
+    def gate(self, within_s: float, strict: bool = False) -> tuple[bool, str | None]:
+        """`--fail-within`: (fails, what to say). Without a projection it fails only when
+        `strict`; with one, when the limit is reached within `within_s`."""
+        if not self.projection:
+            return strict, "no projection: " + (self.note or "not enough samples")
+        days = self.days_until_full
+        if days is not None and days * 86400 <= within_s:
+            return True, f"projected to reach the limit in {days:.1f} days"
+        return False, None
 
 
 def _limit(latest: Sample, seg: list[Sample]) -> tuple[int | None, str]:
@@ -416,9 +428,17 @@ def _point_in_time(
     spec: ConnectionSpec,
     history_path: Path,
     horizon_days: float,
+    recorded: dict[str, tuple[int, float]],
 ) -> CapacityReport:
-    """No history yet: what INFO says now, and how to start recording."""
-    target, _ident, conn = discover(spec)
+    """No history for this target: what INFO says now, and how to start recording."""
+    others = f"; the history has {', '.join(sorted(recorded))} (--target)" if recorded else ""
+    try:
+        target, _ident, conn = discover(spec)
+    except ConnectError as exc:
+        raise ConnectError(
+            f"no samples of {spec.redacted_url} in {history_path}{others}, and {exc.message}",
+            exc.hint,
+        ) from None
     try:
         data = info(conn)
     finally:
@@ -441,10 +461,42 @@ def _point_in_time(
         nodes=(node,),
         recommendations=tuple(_recommendations([node], {node.node: sample}, horizon_days)),
         projection=False,
+        samples_recorded=0,
         note=(
-            "no history for this target yet, so no projection: record samples from cron, "
-            "e.g. */5 * * * * rediscope capacity record (same target options)"
+            f"no samples of this target in {history_path} yet{others}: shown is INFO now; "
+            "record samples from cron for a projection, e.g. "
+            "*/5 * * * * rediscope capacity record (same target options)"
         ),
+    )
+
+
+def _outside_window(
+    target_url: str, history_path: Path, recorded: tuple[int, float], since_s: float
+) -> CapacityReport:
+    """Samples exist, none within --since: say so (and when the newest is), project nothing."""
+    count, newest = recorded
+    age = max(0.0, time.time() - newest)
+    return CapacityReport(
+        target=Target(target_url, "standalone", ()),
+        complete=True,
+        history_path=str(history_path),
+        samples=0,
+        span_s=0.0,
+        used_memory=None,
+        limit_bytes=None,
+        limit_source="unknown",
+        growth_bytes_per_day=None,
+        r2=None,
+        days_until_full=None,
+        segments=(),
+        nodes=(),
+        recommendations=(),
+        projection=False,
+        note=(
+            f"none of the {count:,} samples of this target is within --since {since_s:g}s "
+            f"(the newest is {age:,.0f}s old): widen --since"
+        ),
+        samples_recorded=count,
     )
 
 
@@ -453,12 +505,20 @@ def report(
     history_path: Path,
     since_s: float | None = None,
     horizon_days: float = 30.0,
+    target_url: str | None = None,
 ) -> CapacityReport:
-    target_url = spec.redacted_url
+    """Growth from the history of `target_url` (default: the spec's URL as `record` stores
+    it). Reading the history needs no server; only a target with no history at all is asked
+    for its INFO now (the point-in-time view)."""
+    target_url = target_url or spec.redacted_url
+    history = History(history_path)
+    recorded = history.targets()
     since = time.time() - since_s if since_s else None
-    samples = History(history_path).load(target_url, since)
+    samples = history.load(target_url, since) if target_url in recorded else []
+    if not samples and target_url in recorded:
+        return _outside_window(target_url, history_path, recorded[target_url], since_s or 0)
     if not samples:
-        return _point_in_time(spec, history_path, horizon_days)
+        return _point_in_time(spec, history_path, horizon_days, recorded)
     now = time.time()
     by_node: dict[str, list[Sample]] = {}
     for s in samples:
@@ -495,4 +555,5 @@ def report(
         recommendations=tuple(_recommendations(primaries, latest, horizon_days)),
         projection=bool(fitted),
         note=note,
+        samples_recorded=recorded[target_url][0],
     )

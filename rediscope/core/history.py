@@ -180,6 +180,19 @@ class History:
                 conn.execute("ROLLBACK")
                 raise
 
+    def targets(self) -> dict[str, tuple[int, float]]:
+        """{target URL as recorded: (samples, newest ts)} over the whole history."""
+        try:
+            with self._connect(write=False) as conn:
+                if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
+                    return {}
+                rows = conn.execute(
+                    "SELECT target, COUNT(*), MAX(ts) FROM samples GROUP BY target ORDER BY target"
+                ).fetchall()
+        except FileNotFoundError:
+            return {}
+        return {str(t): (int(n), float(ts)) for t, n, ts in rows}
+
     def load(self, target: str, since: float | None = None) -> list[Sample]:
         try:
             with self._connect(write=False) as conn:

@@ -627,6 +627,14 @@ def chart(node: NodeCapacity, width: int = 60, height: int = 8) -> Text:
     return text
 
 
+def _samples_line(report: CapacityReport) -> str:
+    if report.samples:
+        return f"{plural(report.samples, 'sample')} over {human_ttl(report.span_s)}"
+    if report.samples_recorded:
+        return f"none in the window ({plural(report.samples_recorded, 'sample')} recorded)"
+    return "none recorded yet (figures from INFO now)"
+
+
 @renderer(CapacityReport)
 def capacity_table(report: CapacityReport, **_: Any) -> RenderableType:
     parts: list[RenderableType] = [target_line(report.target)]
@@ -637,7 +645,7 @@ def capacity_table(report: CapacityReport, **_: Any) -> RenderableType:
         else (f"{human_bytes(report.growth_bytes_per_day)}/day (r² {report.r2:.3f})")
     )
     rows: list[tuple[str, Any]] = [
-        ("samples", f"{report.samples:,} over {human_ttl(report.span_s)}"),
+        ("samples", _samples_line(report)),
         ("used_memory", human_bytes(report.used_memory)),
         ("limit", f"{human_bytes(report.limit_bytes)} ({report.limit_source})"),
         ("growth", growth),
