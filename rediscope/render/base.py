@@ -1,0 +1,108 @@
+"""What every table shares: the renderer registry, units for people, key text, the target and scan lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import humanize
+from rich import box
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from rediscope.core.keys import display_key
+from rediscope.core.scanner import ScanSummary
+from rediscope.core.target import Target
+
+R = TypeVar("R")
+
+
+RENDERERS: dict[type, Callable[..., RenderableType]] = {}
+
+
+def renderer(
+    kind: type[R],
+) -> Callable[[Callable[..., RenderableType]], Callable[..., RenderableType]]:
+    def register(func: Callable[..., RenderableType]) -> Callable[..., RenderableType]:
+        RENDERERS[kind] = func
+        return func
+
+    return register
+
+
+def target_line(target: Target) -> Text:
+    text = Text()
+    text.append("target ", style="dim")
+    text.append(target.url)
+    text.append(
+        f"  ({target.mode}, {len(target.nodes)} node{'s' if len(target.nodes) != 1 else ''})",
+        style="dim",
+    )
+    return text
+
+
+def kv_table(rows: list[tuple[str, Any]]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in rows:
+        table.add_row(name, value if isinstance(value, Text) else Text(str(value)))
+    return table
+
+
+def human_bytes(n: int | float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def human_count(n: int | float | None) -> str:
+    return "-" if n is None else f"{n:,.0f}"
+
+
+def human_ttl(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return humanize.naturaldelta(timedelta(seconds=seconds)) if seconds >= 1 else f"{seconds:.3f}s"
+
+
+def key_text(key: bytes) -> Text:
+    """A key as plain text: never markup, control bytes escaped like redis-cli."""
+    return Text(display_key(key), overflow="fold")
+
+
+def scan_line(scan: ScanSummary) -> Text:
+    text = Text(style="dim")
+    nodes = len(scan.nodes)
+    text.append(
+        f"scanned {scan.keys_scanned:,} keys on {nodes} node{'s' if nodes != 1 else ''} "
+        f"in {scan.seconds:.1f}s"
+    )
+    if scan.keys_vanished or scan.keys_retyped:
+        text.append(
+            f"; {scan.keys_vanished:,} vanished, {scan.keys_retyped:,} changed type mid-scan"
+        )
+    if scan.rescans:
+        text.append(f"; slots moved mid-scan: {scan.rescans} rescan(s), see notes")
+    if scan.keys_asking:
+        text.append(f"; {scan.keys_asking:,} keys of an open migration read with ASKING")
+    if scan.keys_moved:
+        text.append(f"; {scan.keys_moved:,} moved to another shard mid-scan")
+    if scan.sampled:
+        text.append(f"; SAMPLED: totals marked ~ are estimates (x{scan.extrapolation:.2f})")
+    if not scan.complete:
+        text.append("; INCOMPLETE", style="bold red")
+    return text
+
+
+def pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+STATUS_STYLE = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNKNOWN": "magenta"}

@@ -1,0 +1,298 @@
+"""Tables of the scanning commands: bigkeys, patterns, memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from rediscope.core.bigkeys import BigKey, BigKeysReport
+from rediscope.core.memory import MemoryReport, Share
+from rediscope.core.pattern_stats import PatternsReport, PatternStats, TreeNode, pattern_tree
+from rediscope.render.base import (
+    human_bytes,
+    human_count,
+    human_ttl,
+    key_text,
+    kv_table,
+    pct,
+    renderer,
+    scan_line,
+    target_line,
+)
+from rediscope.render.words import plural
+
+
+def key_table(title: str, keys: tuple[BigKey, ...], cluster: bool) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("key", overflow="fold", min_width=24, ratio=1)
+    for col in ("type", "encoding"):
+        table.add_column(col)
+    table.add_column("size", justify="right")
+    table.add_column("elements", justify="right")
+    table.add_column("ttl", justify="right")
+    table.add_column("db", justify="right")
+    if cluster:
+        table.add_column("node")
+    for i, k in enumerate(keys, 1):
+        row: list[RenderableType] = [
+            str(i),
+            key_text(k.key),
+            k.type,
+            k.encoding or "-",
+            human_bytes(k.bytes),
+            human_count(k.elements),
+            human_ttl(k.ttl_s),
+            str(k.db),
+        ]
+        if cluster:
+            row.append(k.node)
+        table.add_row(*row)
+    return table
+
+
+PER_TYPE_SHOWN = 3  # the table lists at most this many keys per type by elements
+
+
+OFFENDERS_SHOWN = 50  # and this many keys over a threshold (JSON has them all)
+
+
+@renderer(BigKeysReport)
+def bigkeys_table(
+    report: BigKeysReport, min_bytes_text: str | None = None, **_: Any
+) -> RenderableType:
+    cluster = report.target.mode == "cluster"
+    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    title = f"top {plural(len(report.keys), 'key')} by memory"
+    parts.append(key_table(title, report.keys, cluster))
+    parts.append(_by_type_table(report))
+    per_type_n = min(report.top, PER_TYPE_SHOWN)
+    shown: dict[str, int] = {}
+    per_type = []
+    for k in report.top_by_elements:  # JSON has all --top of each type
+        shown[k.type] = shown.get(k.type, 0) + 1
+        if shown[k.type] <= per_type_n:
+            per_type.append(k)
+    title = f"biggest keys of each type by element count (top {per_type_n})"
+    parts.append(key_table(title, tuple(per_type), cluster))
+    if report.min_bytes is not None or report.min_elements is not None:
+        parts += _offenders(report, min_bytes_text, cluster)
+    return Group(*parts)
+
+
+def _by_type_table(report: BigKeysReport) -> Table:
+    est = "~" if report.scan.sampled else ""
+    by_type = Table(box=box.SIMPLE_HEAD, title="by type", title_justify="left")
+    for col in ("type", "keys", "memory", "share", "avg size", "elements", "avg elements"):
+        by_type.add_column(col, justify="left" if col == "type" else "right")
+    for t in report.by_type:
+        by_type.add_row(
+            t.type,
+            est + human_count(t.keys),
+            est + human_bytes(t.bytes),
+            f"{t.share:.1%}",
+            human_bytes(t.avg_bytes),
+            est + human_count(t.elements),
+            human_count(t.avg_elements),
+        )
+    return by_type
+
+
+def _offenders(
+    report: BigKeysReport, min_bytes_text: str | None, cluster: bool
+) -> list[RenderableType]:
+    """The threshold line, and when it trips, the keys over it (a stated number of them)."""
+    limits = []
+    if report.min_bytes is not None:
+        limits.append(f">= {min_bytes_text or f'{report.min_bytes:,} bytes'}")
+    if report.min_elements is not None:
+        limits.append(f">= {report.min_elements:,} elements")
+    count = report.over_threshold
+    line = Text(
+        f"{plural(count, 'key')} over the threshold ({' or '.join(limits)})",
+        style="bold red" if count else "green",
+    )
+    if not count:
+        return [line]
+    listed = report.over_threshold_keys[:OFFENDERS_SHOWN]
+    title = f"keys over the threshold ({len(listed):,} of {count:,}"
+    title += ", all in --format json)" if len(listed) < count else ")"
+    return [key_table(title, listed, cluster), line]
+
+
+def _ttl_summary(ttl: dict[str, int]) -> str:
+    total = sum(ttl.values())
+    if not total:
+        return "-"
+    labels = {"lt_1m": "<1m", "lt_1h": "<1h", "lt_1d": "<1d", "lt_1w": "<1w", "longer": ">1w"}
+    parts = [f"{ttl.get('no_ttl', 0) / total:.0%} none"]
+    parts += [f"{n / total:.0%} {labels[b]}" for b, n in ttl.items() if b != "no_ttl" and n]
+    return " ".join(parts)
+
+
+def _access_summary(stats: PatternStats) -> str:
+    dist = stats.idle or stats.freq
+    if not dist or not sum(dist.values()):
+        return "-"
+    total = sum(dist.values())
+    labels = {
+        "lt_1m": "<1m",
+        "lt_1h": "<1h",
+        "lt_1d": "<1d",
+        "lt_1w": "<1w",
+        "longer": ">1w",
+        "f0_4": "0-4",
+        "f5_9": "5-9",
+        "f10_49": "10-49",
+        "f50_99": "50-99",
+        "f100_255": "100+",
+    }
+    return " ".join(f"{n / total:.0%} {labels[b]}" for b, n in dist.items() if n)
+
+
+def _pattern_table(
+    title: str, stats: tuple[PatternStats, ...], memory: bool, access: str | None, est: str
+) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    table.add_column("pattern", overflow="fold", min_width=20, ratio=1)
+    table.add_column("keys", justify="right")
+    table.add_column("share", justify="right")
+    if memory:
+        table.add_column("memory", justify="right")
+        table.add_column("mem %", justify="right")
+    table.add_column("types")
+    table.add_column("ttl")
+    if access:
+        table.add_column("idle" if access == "idletime" else "lfu freq")
+    table.add_column("example", overflow="fold", max_width=40)
+    for p in stats:
+        row: list[RenderableType] = [Text(p.pattern), est + human_count(p.keys), pct(p.share)]
+        if memory:
+            row += [est + human_bytes(p.bytes), pct(p.bytes_share)]
+        row += [",".join(p.types) or "-", _ttl_summary(p.ttl)]
+        if access:
+            row.append(_access_summary(p))
+        row.append(key_text(p.examples[0]) if p.examples else Text("-"))
+        table.add_row(*row)
+    return table
+
+
+def _tree(report: PatternsReport) -> Tree:
+    root = pattern_tree(report.patterns, report.separators)
+    memory = any(p.bytes is not None for p in report.patterns)
+
+    def label(node: TreeNode) -> Text:
+        text = Text(node.name or "(empty)")
+        text.append(f"  {human_count(node.keys)} keys", style="dim")
+        if memory:
+            text.append(f"  {human_bytes(node.bytes)}", style="dim")
+        return text
+
+    tree = Tree(Text(f"{human_count(root.keys)} keys"))
+
+    def add(parent: Tree, node: TreeNode) -> None:
+        for child in sorted(node.children.values(), key=lambda c: (-c.keys, c.name)):
+            add(parent.add(label(child)), child)
+
+    add(tree, root)
+    return tree
+
+
+@renderer(PatternsReport)
+def patterns_table(
+    report: PatternsReport, tree: bool = False, top: int = 50, **_: Any
+) -> RenderableType:
+    est = "~" if report.scan.sampled else ""
+    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    memory = any(p.bytes is not None for p in report.patterns)
+    if tree:
+        parts.append(_tree(report))
+    else:
+        shown = report.patterns[:top]
+        title = f"{len(report.patterns)} patterns" + (
+            f" (top {len(shown)} by {report.sort})" if len(shown) < len(report.patterns) else ""
+        )
+        parts.append(_pattern_table(title, shown, memory, report.access, est))
+    return Group(*parts)
+
+
+@renderer(MemoryReport)
+def memory_table(report: MemoryReport, **_: Any) -> RenderableType:
+    t = report.totals
+    est = "~" if report.scan.sampled else ""
+    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    keys_line = f"{human_bytes(t.keys_bytes)} over {report.scan.keys_scanned:,} keys scanned"
+    if report.scan.sampled:
+        keys_line += (
+            f"; estimate for all {t.keys:,} keys: ~{human_bytes(t.keys_bytes_estimate)}"
+            f" ± {human_bytes(t.estimate_ci95)} (95% confidence)"
+        )
+    if t.maxmemory is None:
+        limit = "unknown"
+    elif t.maxmemory == 0:
+        limit = "no limit"
+    elif t.used_memory is None:
+        limit = human_bytes(t.maxmemory)
+    else:
+        limit = f"{human_bytes(t.maxmemory)} ({t.used_memory / t.maxmemory:.0%} used)"
+    rows: list[tuple[str, Any]] = [
+        ("used_memory", "unknown" if t.used_memory is None else human_bytes(t.used_memory)),
+        (
+            "dataset / overhead",
+            f"{human_bytes(t.used_memory_dataset)} / {human_bytes(t.used_memory_overhead)}",
+        ),
+        (
+            "rss / fragmentation",
+            f"{human_bytes(t.used_memory_rss)} / "
+            + ("-" if t.mem_fragmentation_ratio is None else f"{t.mem_fragmentation_ratio:.2f}"),
+        ),
+        ("maxmemory", f"{limit}, policy {t.maxmemory_policy or 'unknown'}"),
+        ("keys (MEMORY USAGE)", keys_line),
+    ]
+    parts.append(kv_table(rows))
+
+    def shares(title: str, items: tuple[Share, ...], first: str, limit: int = 20) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+        table.add_column(first)
+        if items and items[0].type is not None:
+            table.add_column("type")
+        for col in ("keys", "memory", "share"):
+            table.add_column(col, justify="right")
+        for r in items[:limit]:
+            row = [r.name] + ([r.type or ""] if r.type is not None else [])
+            row += [est + human_count(r.keys), est + human_bytes(r.bytes), pct(r.share)]
+            table.add_row(*row)
+        return table
+
+    parts.append(shares("by type", report.by_type, "type"))
+    parts.append(shares("by encoding", report.by_encoding, "encoding"))
+    if len(report.by_db) > 1:
+        parts.append(shares("by db", report.by_db, "db"))
+    if report.target.mode == "cluster":
+        parts.append(shares("by node", report.by_node, "node"))
+    parts.append(
+        _pattern_table(
+            f"by pattern (top {len(report.by_pattern)})", report.by_pattern, True, None, est
+        )
+    )
+    parts.append(
+        key_table(
+            f"top {len(report.top_keys)} keys", report.top_keys, report.target.mode == "cluster"
+        )
+    )
+    recs = Table(box=box.SIMPLE_HEAD, title="recommendations", title_justify="left")
+    recs.add_column("severity")
+    recs.add_column("id")
+    recs.add_column("what to do", ratio=1)
+    styles = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+    for r in report.recommendations:
+        recs.add_row(Text(r.severity, style=styles.get(r.severity, "")), r.id, Text(r.message))
+    if not report.recommendations:
+        recs.add_row("-", "-", "nothing to recommend")
+    parts.append(recs)
+    return Group(*parts)
