@@ -451,9 +451,9 @@ class UsageExit3Command(TyperCommand):
             raise
 
 
-def _format_param(formats: Sequence[str]) -> tuple[str, Any, Any]:
+def _format_params(formats: Sequence[str]) -> list[tuple[str, Any, Any]]:
     choices = click.Choice(list(formats))
-    return (
+    fmt = (
         "fmt",
         Annotated[
             str,
@@ -467,13 +467,31 @@ def _format_param(formats: Sequence[str]) -> tuple[str, Any, Any]:
         ],
         "table",
     )
+    wide = (
+        "wide",
+        Annotated[
+            bool,
+            typer.Option(
+                "--wide",
+                help="Tables: every column, key names whole (as when piped), not fitted to "
+                "the terminal.",
+                rich_help_panel=OUT,
+            ),
+        ],
+        False,
+    )
+    return [fmt, wide]
 
 
-def _stdout_console() -> Console:
-    """Tables for people; piped into a file or pager they keep every column (160 wide)."""
+UNBOUNDED = 100_000  # the width of a pipe, or of --wide: every column, every key whole
+
+
+def _stdout_console(wide: bool = False) -> Console:
+    """Tables for people, fitted to the terminal; piped (without COLUMNS) or with --wide
+    they keep every column and every key name whole (a `grep` sees whole keys)."""
     console = Console(soft_wrap=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(soft_wrap=False, width=160)
+    if wide or (not console.is_terminal and "COLUMNS" not in os.environ):
+        console = Console(soft_wrap=False, width=UNBOUNDED)
     return console
 
 
@@ -486,6 +504,7 @@ class Run:
     connection: ConnectionOptions | None = None
     profile: Profile | None = None
     askpass: bool = False
+    wide: bool = False
     stdout: Console = field(default_factory=lambda: _stdout_console())
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=False))
     scan_values: dict[str, Any] | None = None
@@ -606,6 +625,15 @@ class Run:
         if errors or not scan.complete:  # a node failed, or slots kept moving (see notes)
             raise typer.Exit(ExitStatus.ERROR)
 
+    def __post_init__(self) -> None:
+        if self.wide:
+            self.stdout = _stdout_console(wide=True)
+
+    @property
+    def table_width(self) -> int | None:
+        """The width tables are fitted to (None: unbounded)."""
+        return None if self.stdout.width >= UNBOUNDED else self.stdout.width
+
     def emit(self, report: Any) -> None:
         if self.fmt == "json":
             sys.stdout.write(dumps(report) + "\n")
@@ -614,7 +642,7 @@ class Run:
             sys.stdout.write(render_text(report, self.fmt) + "\n")
             sys.stdout.flush()
         else:
-            self.stdout.print(render_table(report, **self.view))
+            self.stdout.print(render_table(report, **{"width": self.table_width, **self.view}))
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -675,7 +703,7 @@ def rediscope_command(
     def decorate(func: F) -> F:
         sig = inspect.signature(func, eval_str=True)
         own = [p for p in sig.parameters.values() if p.name != "run"]
-        extra = [_format_param(formats)]
+        extra = _format_params(formats)
         if scan:
             extra += _SCAN_PARAMS
         if connection:
@@ -707,6 +735,7 @@ def rediscope_command(
                     scan_values = {n: kwargs.pop(n) for n in _SCAN_NAMES} if scan else None
                     run = Run(
                         fmt=kwargs.pop("fmt"),
+                        wide=kwargs.pop("wide"),
                         command=command,
                         profile=profile,
                         scan_values=scan_values,

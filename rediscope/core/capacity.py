@@ -23,7 +23,7 @@ from rediscope.core.failures import describe_error
 from rediscope.core.history import SAMPLE_FIELDS, History, Sample
 from rediscope.core.info import info
 from rediscope.core.target import Node, Target, discover, node_spec
-from rediscope.core.units import FRAGMENTATION_MIN_USED
+from rediscope.core.units import FRAGMENTATION_MIN_USED, bytes_text
 from rediscope.errors import ConnectError, RediscopeError
 
 MIN_SAMPLES = 3
@@ -368,7 +368,7 @@ def _recommendations(
                     "projected_full",
                     "critical" if n.days_until_full < 7 else "warning",
                     f"memory{where} is projected to reach its limit in {n.days_until_full:.1f} days "
-                    f"at {n.growth_bytes_per_day or 0:,.0f} bytes/day",
+                    f"at {bytes_text(n.growth_bytes_per_day or 0)}/day",
                 )
             )
         if not (s.get("maxmemory") or 0):
@@ -403,8 +403,9 @@ def _recommendations(
                 Recommendation(
                     "fork_headroom",
                     "warning",
-                    f"free memory{where} ({system - used_rss:,} B) is less than 1.5 x the last "
-                    f"fork's copy-on-write ({cow:,} B): a BGSAVE may push the host into swap or "
+                    f"free memory{where} ({bytes_text(system - used_rss)}) is less than 1.5 x the "
+                    f"last fork's copy-on-write ({bytes_text(cow)}): a BGSAVE may push the host "
+                    "into swap or "
                     "the OOM killer",
                 )
             )

@@ -23,7 +23,7 @@ from rediscope.core.failures import describe_error, is_denied
 from rediscope.core.info import identity
 from rediscope.core.sentinel import follow, views
 from rediscope.core.target import Node, Target, cluster_nodes, node_spec
-from rediscope.core.units import FRAGMENTATION_MIN_USED, MIB
+from rediscope.core.units import FRAGMENTATION_MIN_USED, MIB, bytes_text, short_duration
 from rediscope.errors import ConfigError, RediscopeError, UsageError
 from rediscope.exitcodes import HealthExit
 
@@ -307,7 +307,7 @@ class _Checker:
                         "memory",
                         st,
                         pct,
-                        f"used_memory {used:,} B is {pct:.1f}% of {what}"
+                        f"used_memory {bytes_text(used)} is {pct:.1f}% of {what}"
                         if pct is not None
                         else "no maxmemory and no total_system_memory",
                         hint=None if limit else "set maxmemory and a maxmemory-policy",
@@ -482,7 +482,9 @@ class _Checker:
                 problems.append(f"{entry.get('ip')}:{entry.get('port')} is {entry.get('state')}")
             behind = primary_offset - int(entry.get("offset", primary_offset))
             if behind > 0 and lag > (warn or 0):
-                problems.append(f"{entry.get('ip')}:{entry.get('port')} is {behind:,} bytes behind")
+                problems.append(
+                    f"{entry.get('ip')}:{entry.get('port')} is {bytes_text(behind)} behind"
+                )
         st = level(worst_lag, warn, crit) if slaves else OK
         expect = self.opts.expect_replicas
         msg = f"primary with {slaves} connected replica{'s' if slaves != 1 else ''}"
@@ -681,7 +683,7 @@ def backup_check(checker: _Checker, backup_dir: str) -> Check:
         "backup_age",
         status,
         age,
-        f"newest intact backup {newest.base} is {age / 3600:.1f} h old{damage}",
+        f"newest intact backup {newest.base} is {short_duration(age)} old{damage}",
         hint="is the backup cron job running?" if status != OK else None,
     )
 

@@ -25,7 +25,7 @@ from rediscope.core.scanner import (
     run_scan,
 )
 from rediscope.core.target import Target, node_spec
-from rediscope.core.units import FRAGMENTATION_MIN_USED
+from rediscope.core.units import FRAGMENTATION_MIN_USED, plural
 
 BIG_STRING = 100 * 1024
 NONCOMPACT_MAX = 256  # collections up to 2x the default entries limit
@@ -434,7 +434,8 @@ def recommendations(
             Recommendation(
                 "big_strings",
                 "warning",
-                f"{round(mem.big_strings[0] * factor):,} strings are larger than 100 KB: big values "
+                f"{plural(round(mem.big_strings[0] * factor), 'string is', 'strings are')} larger "
+                f"than {BIG_STRING // 1024} KiB: big values "
                 "block the server while they are read, written or deleted and load the network; "
                 "split them or compress them client-side",
                 {
@@ -450,7 +451,8 @@ def recommendations(
             Recommendation(
                 "big_collections",
                 "warning",
-                f"{round(mem.big_collections[0] * factor):,} collections have more than "
+                f"{plural(round(mem.big_collections[0] * factor), 'collection has', 'collections have')} "
+                "more than "
                 f"{BIG_COLLECTION:,} elements: whole-collection commands (HGETALL, SMEMBERS, DEL) "
                 "on them are slow; page with HSCAN/SSCAN/ZSCAN, shard the key, or UNLINK",
                 {
@@ -461,7 +463,8 @@ def recommendations(
                 DOCS,
             )
         )
-    plural = {b"hash": "hashes", b"zset": "sorted sets", b"set": "sets"}
+    names = {b"hash": ("hash is", "hashes are"), b"zset": ("sorted set is", "sorted sets are")}
+    names[b"set"] = ("set is", "sets are")
     for t, (count, nbytes, biggest) in sorted(mem.noncompact.items()):
         setting = COMPACT[t][1]
         limit = limits.get(setting)
@@ -472,8 +475,8 @@ def recommendations(
             Recommendation(
                 f"encoding_{tname}",
                 "info",
-                f"{round(count * factor):,} {plural[t]} are not in a compact encoding although they "
-                f"have at most {biggest:,} elements ({setting} is {limit}"
+                f"{plural(round(count * factor), *names[t])} not in a compact encoding although "
+                f"{'it has' if round(count * factor) == 1 else 'they have'} at most {biggest:,} elements ({setting} is {limit}"
                 f"{', the default: CONFIG GET was denied' if limits_source == 'defaults' else ''}); "
                 f"raising {setting} (and its -value limit if values are long) above {biggest} "
                 "stores them as listpacks, often several times smaller",

@@ -40,3 +40,27 @@ def parse_duration(text: str, option: str = "duration") -> float:
     if not stripped or pos != len(stripped):
         raise UsageError(f"{option}: {text!r} is not a duration", "use e.g. 30s, 5m, 26h, 7d")
     return total
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`count` and the word, singular for exactly one (`many` where adding "s" is wrong):
+    "1 check", "2 checks", "1 sorted set is" needs plural(n, "sorted set is", "sorted sets are")."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def short_duration(seconds: float) -> str:
+    """A duration in its largest whole unit, one decimal: "45 s", "3.2 min", "26.0 h", "2.1 d"."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def bytes_text(n: float) -> str:
+    """Bytes for a sentence, in binary units: "512 B", "808.7 KiB", "1.2 GiB" (JSON keeps the
+    raw number; this is for messages, which are read by people)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

@@ -16,7 +16,9 @@ from rediscope.core.backup import (
     PruneReport,
     VerifyReport,
 )
+from rediscope.core.units import plural
 from rediscope.render.base import human_bytes, human_count, human_ttl, kv_table, renderer
+from rediscope.render.fit import Col, fit_table
 
 
 @renderer(BackupRunReport)
@@ -51,16 +53,27 @@ _STATE_TEXT = {
 }
 
 
-def _backup_rows(title: str, backups: tuple[ListedBackup, ...], keep: bool) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
-    for col in ("backup", "time (UTC)", "age", "size", "ratio", "rdb", "keys", "state"):
-        table.add_column(col, justify="right" if col in ("size", "ratio", "keys") else "left")
-    if keep:
-        table.add_column("kept by")
+BACKUP_COLUMNS = (
+    Col("backup", "key"),
+    Col("time (UTC)", drop=3),
+    Col("age", "num"),
+    Col("size", "num"),
+    Col("ratio", "num", drop=4),
+    Col("rdb", drop=2),
+    Col("keys", "num", drop=1),
+    Col("state"),
+)
+
+
+def _backup_rows(
+    title: str, backups: tuple[ListedBackup, ...], keep: bool, width: int | None
+) -> Table:
+    cols = [*BACKUP_COLUMNS, Col("kept by", drop=5)] if keep else list(BACKUP_COLUMNS)
+    rows = []
     for b in backups:
         row: list[RenderableType] = [
             b.base,
-            b.time,
+            b.time.replace("T", " ").rstrip("Z"),
             human_ttl(b.age_s),
             human_bytes(b.bytes),
             "-" if b.ratio is None else f"{b.ratio:.0%}",
@@ -70,17 +83,18 @@ def _backup_rows(title: str, backups: tuple[ListedBackup, ...], keep: bool) -> T
         ]
         if keep:
             row.append(", ".join(b.keep or ()))
-        table.add_row(*row)
-    return table
+        rows.append(row)
+    return fit_table(cols, rows, width, title)
 
 
 @renderer(BackupListReport)
-def backup_list_table(report: BackupListReport, **_: Any) -> RenderableType:
+def backup_list_table(
+    report: BackupListReport, width: int | None = None, **_: Any
+) -> RenderableType:
     if not report.backups:
         return Text(f"no backups in {report.directory}")
-    return _backup_rows(
-        f"{len(report.backups)} backups in {report.directory}", report.backups, False
-    )
+    title = f"{plural(len(report.backups), 'backup')} in {report.directory}"
+    return _backup_rows(title, report.backups, False, width)
 
 
 @renderer(VerifyReport)
@@ -101,11 +115,13 @@ def verify_table(report: VerifyReport, **_: Any) -> RenderableType:
 
 
 @renderer(PruneReport)
-def prune_table(report: PruneReport, **_: Any) -> RenderableType:
+def prune_table(report: PruneReport, width: int | None = None, **_: Any) -> RenderableType:
     verb = "would remove" if report.dry_run else "removed"
-    parts: list[RenderableType] = [_backup_rows(f"kept {len(report.kept)}", report.kept, True)]
+    parts: list[RenderableType] = [
+        _backup_rows(f"kept {len(report.kept)}", report.kept, True, width)
+    ]
     parts.append(
-        _backup_rows(f"{verb} {len(report.removed)}", report.removed, False)
+        _backup_rows(f"{verb} {len(report.removed)}", report.removed, False, width)
         if report.removed
         else Text(f"{verb} nothing")
     )

@@ -15,6 +15,7 @@ from rich.text import Text
 from rediscope.core.keys import display_key
 from rediscope.core.scanner import ScanSummary
 from rediscope.core.target import Target
+from rediscope.core.units import bytes_text
 
 R = TypeVar("R")
 
@@ -53,13 +54,7 @@ def kv_table(rows: list[tuple[str, Any]]) -> Table:
 
 
 def human_bytes(n: int | float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
+    return "-" if n is None else bytes_text(n)
 
 
 def human_count(n: int | float | None) -> str:

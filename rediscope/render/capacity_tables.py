@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rediscope.core.capacity import CapacityReport, NodeCapacity, RecordReport
+from rediscope.core.units import plural
 from rediscope.render.base import (
     human_bytes,
     human_count,
@@ -18,7 +19,6 @@ from rediscope.render.base import (
     renderer,
     target_line,
 )
-from rediscope.render.words import plural
 
 _SPARK = "▁▂▃▄▅▆▇█"
 

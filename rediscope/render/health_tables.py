@@ -9,10 +9,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rediscope.core.health import HealthReport
+from rediscope.core.health import Check, HealthReport
 from rediscope.core.ping import PingReport
-from rediscope.render.base import STATUS_STYLE, human_ttl, kv_table, renderer, target_line
-from rediscope.render.words import plural
+from rediscope.core.units import plural, short_duration
+from rediscope.render.base import STATUS_STYLE, kv_table, renderer, target_line
+from rediscope.render.fit import Col, fit_table
 
 
 @renderer(PingReport)
@@ -48,37 +49,41 @@ def _measure(value: float | None, unit: str) -> str:
     if unit == "ms":
         return f"{value:.2f} ms"
     if unit == "s":
-        return human_ttl(value) if value >= 1 else f"{value:.0f} s"
+        return short_duration(value)
     return f"{value:g}" + (f" {unit}" if unit and unit != "ratio" else "")
 
 
+HEALTH_COLUMNS = (
+    Col("status"),
+    Col("check"),
+    Col("value", "num"),
+    Col("warn / crit", "num", drop=1),
+    Col("message", "text"),
+)
+
+
+def _limits(c: Check) -> str:
+    """The thresholds in the unit of the value."""
+    if c.warn is None and c.crit is None:
+        return "-"
+    return f"{_measure(c.warn, c.unit)} / {_measure(c.crit, c.unit)}"
+
+
 @renderer(HealthReport)
-def health_table(report: HealthReport, **_: Any) -> RenderableType:
+def health_table(report: HealthReport, width: int | None = None, **_: Any) -> RenderableType:
     cluster = any(c.node for c in report.checks)
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("status")
-    table.add_column("check")
+    cols = list(HEALTH_COLUMNS)
     if cluster:
-        table.add_column("node")
-    table.add_column("value", justify="right")
-    table.add_column("warn / crit", justify="right")
-    table.add_column("message", ratio=1)
+        cols.insert(2, Col("node", "key"))
+    rows = []
     for c in report.checks:
-        limits = (
-            "-"
-            if c.warn is None and c.crit is None
-            else (
-                f"{'-' if c.warn is None else f'{c.warn:g}'} / {'-' if c.crit is None else f'{c.crit:g}'}"
-            )
-        )
         message = Text(c.message)
         if c.hint and c.status != "OK":
             message.append(f" — {c.hint}", style="dim")
         row: list[RenderableType] = [Text(c.status, style=STATUS_STYLE[c.status]), c.id]
         if cluster:
             row.append(c.node or "")
-        row += [_measure(c.value, c.unit), limits, message]
-        table.add_row(*row)
+        rows.append([*row, _measure(c.value, c.unit), _limits(c), message])
     counts: dict[str, int] = {}
     for c in report.checks:
         counts[c.status] = counts.get(c.status, 0) + 1
@@ -89,6 +94,7 @@ def health_table(report: HealthReport, **_: Any) -> RenderableType:
     verdict.append(report.status, style=STATUS_STYLE[report.status])
     verdict.append(f"  (exit {report.exit_code}; " + ", ".join(tally) + ")")
     parts: list[RenderableType] = [target_line(report.target)]
+    table = fit_table(cols, rows, width)
     parts.append(table if report.checks else Text("no check applies to this target"))
     parts += [Text(f"not applicable: {n.id}: {n.reason}") for n in report.not_applicable]
     return Group(*parts, verdict)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from rediscope.core.hotkeys import HotkeysReport
+from rediscope.core.units import plural
 from rediscope.render.base import human_count, key_text, pct, renderer, scan_line, target_line
+from rediscope.render.fit import Col, fit_table
 
 
 @renderer(HotkeysReport)
-def hotkeys_table(report: HotkeysReport, **_: Any) -> RenderableType:
+def hotkeys_table(report: HotkeysReport, width: int | None = None, **_: Any) -> RenderableType:
     parts: list[RenderableType] = [target_line(report.target)]
     head = Text(f"method {report.method}", style="bold")
     if report.reason:
@@ -31,17 +32,46 @@ def hotkeys_table(report: HotkeysReport, **_: Any) -> RenderableType:
     elif report.scan is not None:
         parts.append(scan_line(report.scan))
     lfu = report.method == "lfu"
-    keys = Table(box=box.SIMPLE_HEAD, title=f"top {len(report.keys)} keys", title_justify="left")
-    keys.add_column("#", justify="right")
-    keys.add_column("key", overflow="fold", min_width=24, ratio=1)
-    if lfu:
-        keys.add_column("lfu counter", justify="right")
-    else:
-        for col in ("hits", "reads", "writes", "share"):
-            keys.add_column(col, justify="right")
-    keys.add_column("db", justify="right")
-    if report.target.mode == "cluster":
-        keys.add_column("node")
+    parts.append(_hot_keys(report, width))
+    if report.patterns:
+        cols = [Col("pattern", "key")]
+        cols += [Col(c, "num") for c in (("sum of counters", "share") if lfu else HITS)]
+        rows: list[list[RenderableType]] = [
+            [
+                Text(p.pattern),
+                human_count(p.hits),
+                *([] if lfu else [human_count(p.reads), human_count(p.writes)]),
+                pct(p.share),
+            ]
+            for p in report.patterns
+        ]
+        parts.append(fit_table(cols, rows, width, "top patterns"))
+    if report.commands:
+        cols = [Col("command", "key"), Col("calls", "num"), Col("share", "num")]
+        rows = [[c.name, human_count(c.calls), pct(c.share)] for c in report.commands[:10]]
+        parts.append(fit_table(cols, rows, width, "commands"))
+        cols = [Col("client", "key"), Col("calls", "num"), Col("share", "num")]
+        rows = [[c.name, human_count(c.calls), pct(c.share)] for c in report.clients]
+        parts.append(fit_table(cols, rows, width, "clients"))
+    for flag in report.flagged:
+        text = Text(f"HOT: {flag.key} takes {flag.share:.0%} of the traffic; ", style="bold yellow")
+        text.append("; ".join(flag.hints), style="yellow")
+        parts.append(text)
+    return Group(*parts)
+
+
+HITS = ("hits", "reads", "writes", "share")
+
+
+def _hot_keys(report: HotkeysReport, width: int | None) -> Table:
+    lfu = report.method == "lfu"
+    cluster = report.target.mode == "cluster"
+    cols = [Col("#", "num", drop=3), Col("key", "key")]
+    cols += [Col("lfu counter", "num")] if lfu else [Col(c, "num") for c in HITS]
+    cols.append(Col("db", "num", drop=2))
+    if cluster:
+        cols.append(Col("node", drop=1))
+    rows = []
     for i, k in enumerate(report.keys, 1):
         row: list[RenderableType] = [str(i), key_text(k.key)]
         row += (
@@ -50,39 +80,7 @@ def hotkeys_table(report: HotkeysReport, **_: Any) -> RenderableType:
             else [human_count(k.hits), human_count(k.reads), human_count(k.writes), pct(k.share)]
         )
         row.append(str(k.db))
-        if report.target.mode == "cluster":
+        if cluster:
             row.append(k.node)
-        keys.add_row(*row)
-    parts.append(keys)
-    if report.patterns:
-        pats = Table(box=box.SIMPLE_HEAD, title="top patterns", title_justify="left")
-        pats.add_column("pattern", overflow="fold", ratio=1)
-        for col in ("sum of counters", "share") if lfu else ("hits", "reads", "writes", "share"):
-            pats.add_column(col, justify="right")
-        for p in report.patterns:
-            pats.add_row(
-                Text(p.pattern),
-                human_count(p.hits),
-                *([] if lfu else [human_count(p.reads), human_count(p.writes)]),
-                pct(p.share),
-            )
-        parts.append(pats)
-    if report.commands:
-        cmds = Table(box=box.SIMPLE_HEAD, title="commands", title_justify="left")
-        cmds.add_column("command")
-        cmds.add_column("calls", justify="right")
-        cmds.add_column("share", justify="right")
-        for c in report.commands[:10]:
-            cmds.add_row(c.name, human_count(c.calls), pct(c.share))
-        clients = Table(box=box.SIMPLE_HEAD, title="clients", title_justify="left")
-        clients.add_column("client")
-        clients.add_column("calls", justify="right")
-        clients.add_column("share", justify="right")
-        for c in report.clients:
-            clients.add_row(c.name, human_count(c.calls), pct(c.share))
-        parts += [cmds, clients]
-    for flag in report.flagged:
-        text = Text(f"HOT: {flag.key} takes {flag.share:.0%} of the traffic; ", style="bold yellow")
-        text.append("; ".join(flag.hints), style="yellow")
-        parts.append(text)
-    return Group(*parts)
+        rows.append(row)
+    return fit_table(cols, rows, width, f"top {plural(len(report.keys), 'key')}")

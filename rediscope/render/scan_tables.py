@@ -13,6 +13,7 @@ from rich.tree import Tree
 from rediscope.core.bigkeys import BigKey, BigKeysReport
 from rediscope.core.memory import MemoryReport, Share
 from rediscope.core.pattern_stats import PatternsReport, PatternStats, TreeNode, pattern_tree
+from rediscope.core.units import plural
 from rediscope.render.base import (
     human_bytes,
     human_count,
@@ -24,21 +25,23 @@ from rediscope.render.base import (
     scan_line,
     target_line,
 )
-from rediscope.render.words import plural
+from rediscope.render.fit import Col, fit_table
+
+KEY_COLUMNS = (
+    Col("#", "num", drop=6),
+    Col("key", "key"),
+    Col("type"),
+    Col("encoding", drop=4),
+    Col("size", "num"),
+    Col("elements", "num"),
+    Col("ttl", "num", drop=3),
+    Col("db", "num", drop=5),
+)
 
 
-def key_table(title: str, keys: tuple[BigKey, ...], cluster: bool) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("key", overflow="fold", min_width=24, ratio=1)
-    for col in ("type", "encoding"):
-        table.add_column(col)
-    table.add_column("size", justify="right")
-    table.add_column("elements", justify="right")
-    table.add_column("ttl", justify="right")
-    table.add_column("db", justify="right")
-    if cluster:
-        table.add_column("node")
+def key_table(title: str, keys: tuple[BigKey, ...], cluster: bool, width: int | None) -> Table:
+    cols = [*KEY_COLUMNS, Col("node", drop=2)] if cluster else list(KEY_COLUMNS)
+    rows = []
     for i, k in enumerate(keys, 1):
         row: list[RenderableType] = [
             str(i),
@@ -52,8 +55,8 @@ def key_table(title: str, keys: tuple[BigKey, ...], cluster: bool) -> Table:
         ]
         if cluster:
             row.append(k.node)
-        table.add_row(*row)
-    return table
+        rows.append(row)
+    return fit_table(cols, rows, width, title)
 
 
 PER_TYPE_SHOWN = 3  # the table lists at most this many keys per type by elements
@@ -64,12 +67,15 @@ OFFENDERS_SHOWN = 50  # and this many keys over a threshold (JSON has them all)
 
 @renderer(BigKeysReport)
 def bigkeys_table(
-    report: BigKeysReport, min_bytes_text: str | None = None, **_: Any
+    report: BigKeysReport,
+    min_bytes_text: str | None = None,
+    width: int | None = None,
+    **_: Any,
 ) -> RenderableType:
     cluster = report.target.mode == "cluster"
     parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
     title = f"top {plural(len(report.keys), 'key')} by memory"
-    parts.append(key_table(title, report.keys, cluster))
+    parts.append(key_table(title, report.keys, cluster, width))
     parts.append(_by_type_table(report))
     per_type_n = min(report.top, PER_TYPE_SHOWN)
     shown: dict[str, int] = {}
@@ -79,9 +85,9 @@ def bigkeys_table(
         if shown[k.type] <= per_type_n:
             per_type.append(k)
     title = f"biggest keys of each type by element count (top {per_type_n})"
-    parts.append(key_table(title, tuple(per_type), cluster))
+    parts.append(key_table(title, tuple(per_type), cluster, width))
     if report.min_bytes is not None or report.min_elements is not None:
-        parts += _offenders(report, min_bytes_text, cluster)
+        parts += _offenders(report, min_bytes_text, cluster, width)
     return Group(*parts)
 
 
@@ -104,7 +110,7 @@ def _by_type_table(report: BigKeysReport) -> Table:
 
 
 def _offenders(
-    report: BigKeysReport, min_bytes_text: str | None, cluster: bool
+    report: BigKeysReport, min_bytes_text: str | None, cluster: bool, width: int | None
 ) -> list[RenderableType]:
     """The threshold line, and when it trips, the keys over it (a stated number of them)."""
     limits = []
@@ -122,17 +128,18 @@ def _offenders(
     listed = report.over_threshold_keys[:OFFENDERS_SHOWN]
     title = f"keys over the threshold ({len(listed):,} of {count:,}"
     title += ", all in --format json)" if len(listed) < count else ")"
-    return [key_table(title, listed, cluster), line]
+    return [key_table(title, listed, cluster, width), line]
 
 
 def _ttl_summary(ttl: dict[str, int]) -> str:
+    """The TTL buckets that hold at least 1% of the keys: `100% none`, `20% none 80% <1h`."""
     total = sum(ttl.values())
     if not total:
         return "-"
-    labels = {"lt_1m": "<1m", "lt_1h": "<1h", "lt_1d": "<1d", "lt_1w": "<1w", "longer": ">1w"}
-    parts = [f"{ttl.get('no_ttl', 0) / total:.0%} none"]
-    parts += [f"{n / total:.0%} {labels[b]}" for b, n in ttl.items() if b != "no_ttl" and n]
-    return " ".join(parts)
+    labels = {"no_ttl": "none", "lt_1m": "<1m", "lt_1h": "<1h", "lt_1d": "<1d", "lt_1w": "<1w"}
+    labels["longer"] = ">1w"
+    parts = [f"{n / total:.0%} {labels[b]}" for b, n in ttl.items() if n and n / total >= 0.005]
+    return " ".join(parts) or "-"
 
 
 def _access_summary(stats: PatternStats) -> str:
@@ -152,24 +159,26 @@ def _access_summary(stats: PatternStats) -> str:
         "f50_99": "50-99",
         "f100_255": "100+",
     }
-    return " ".join(f"{n / total:.0%} {labels[b]}" for b, n in dist.items() if n)
+    shown = [f"{n / total:.0%} {labels[b]}" for b, n in dist.items() if n / total >= 0.005]
+    return " ".join(shown) or "-"
 
 
 def _pattern_table(
-    title: str, stats: tuple[PatternStats, ...], memory: bool, access: str | None, est: str
+    title: str,
+    stats: tuple[PatternStats, ...],
+    memory: bool,
+    access: str | None,
+    est: str,
+    width: int | None,
 ) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
-    table.add_column("pattern", overflow="fold", min_width=20, ratio=1)
-    table.add_column("keys", justify="right")
-    table.add_column("share", justify="right")
+    cols = [Col("pattern", "key"), Col("keys", "num"), Col("share", "num", drop=3)]
     if memory:
-        table.add_column("memory", justify="right")
-        table.add_column("mem %", justify="right")
-    table.add_column("types")
-    table.add_column("ttl")
+        cols += [Col("memory", "num"), Col("mem %", "num", drop=2)]
+    cols += [Col("types", drop=4), Col("ttl", drop=1)]
     if access:
-        table.add_column("idle" if access == "idletime" else "lfu freq")
-    table.add_column("example", overflow="fold", max_width=40)
+        cols.append(Col("idle" if access == "idletime" else "lfu freq", drop=5))
+    cols.append(Col("example", "key", drop=6))
+    rows = []
     for p in stats:
         row: list[RenderableType] = [Text(p.pattern), est + human_count(p.keys), pct(p.share)]
         if memory:
@@ -178,8 +187,8 @@ def _pattern_table(
         if access:
             row.append(_access_summary(p))
         row.append(key_text(p.examples[0]) if p.examples else Text("-"))
-        table.add_row(*row)
-    return table
+        rows.append(row)
+    return fit_table(cols, rows, width, title)
 
 
 def _tree(report: PatternsReport) -> Tree:
@@ -205,7 +214,11 @@ def _tree(report: PatternsReport) -> Tree:
 
 @renderer(PatternsReport)
 def patterns_table(
-    report: PatternsReport, tree: bool = False, top: int = 50, **_: Any
+    report: PatternsReport,
+    tree: bool = False,
+    top: int = 50,
+    width: int | None = None,
+    **_: Any,
 ) -> RenderableType:
     est = "~" if report.scan.sampled else ""
     parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
@@ -217,12 +230,12 @@ def patterns_table(
         title = f"{len(report.patterns)} patterns" + (
             f" (top {len(shown)} by {report.sort})" if len(shown) < len(report.patterns) else ""
         )
-        parts.append(_pattern_table(title, shown, memory, report.access, est))
+        parts.append(_pattern_table(title, shown, memory, report.access, est, width))
     return Group(*parts)
 
 
 @renderer(MemoryReport)
-def memory_table(report: MemoryReport, **_: Any) -> RenderableType:
+def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> RenderableType:
     t = report.totals
     est = "~" if report.scan.sampled else ""
     parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
@@ -257,17 +270,20 @@ def memory_table(report: MemoryReport, **_: Any) -> RenderableType:
     parts.append(kv_table(rows))
 
     def shares(title: str, items: tuple[Share, ...], first: str, limit: int = 20) -> Table:
-        table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
-        table.add_column(first)
-        if items and items[0].type is not None:
-            table.add_column("type")
-        for col in ("keys", "memory", "share"):
-            table.add_column(col, justify="right")
-        for r in items[:limit]:
-            row = [r.name] + ([r.type or ""] if r.type is not None else [])
-            row += [est + human_count(r.keys), est + human_bytes(r.bytes), pct(r.share)]
-            table.add_row(*row)
-        return table
+        typed = bool(items) and items[0].type is not None
+        cols = [Col(first, "key"), *([Col("type")] if typed else [])]
+        cols += [Col("keys", "num"), Col("memory", "num"), Col("share", "num")]
+        rows = [
+            [
+                r.name,
+                *([r.type or ""] if typed else []),
+                est + human_count(r.keys),
+                est + human_bytes(r.bytes),
+                pct(r.share),
+            ]
+            for r in items[:limit]
+        ]
+        return fit_table(cols, rows, width, title)
 
     parts.append(shares("by type", report.by_type, "type"))
     parts.append(shares("by encoding", report.by_encoding, "encoding"))
@@ -277,12 +293,15 @@ def memory_table(report: MemoryReport, **_: Any) -> RenderableType:
         parts.append(shares("by node", report.by_node, "node"))
     parts.append(
         _pattern_table(
-            f"by pattern (top {len(report.by_pattern)})", report.by_pattern, True, None, est
+            f"by pattern (top {len(report.by_pattern)})", report.by_pattern, True, None, est, width
         )
     )
     parts.append(
         key_table(
-            f"top {len(report.top_keys)} keys", report.top_keys, report.target.mode == "cluster"
+            f"top {plural(len(report.top_keys), 'key')}",
+            report.top_keys,
+            report.target.mode == "cluster",
+            width,
         )
     )
     recs = Table(box=box.SIMPLE_HEAD, title="recommendations", title_justify="left")

@@ -8,8 +8,8 @@ from typing import Any
 
 from rediscope.core.capacity import CapacityReport
 from rediscope.core.health import HealthReport
+from rediscope.core.units import plural
 from rediscope.exitcodes import HealthExit
-from rediscope.render.words import plural
 
 _TEXT: dict[tuple[type, str], Callable[[Any], str]] = {}
 
@@ -39,6 +39,14 @@ def _perf_label(check_id: str, node: str | None) -> str:
 _UOM = {"ms": "ms", "%": "%", "s": "s"}
 
 
+def _num(value: float) -> str:
+    """A number as exact as it was measured: integers whole (bytes never become 1.31717e+08),
+    fractions to 6 places, never in exponent form (Nagios perfdata does not read it)."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
 @text_format(HealthReport, "nagios")
 def health_nagios(report: HealthReport) -> str:
     """`REDISCOPE <STATUS> - <summary> | <perfdata>` per the monitoring plugins guidelines."""
@@ -61,9 +69,9 @@ def health_nagios(report: HealthReport) -> str:
         if c.value is None:
             continue
         uom = _UOM.get(c.unit, "")
-        warn = "" if c.warn is None else f"{c.warn:g}"
-        crit = "" if c.crit is None else f"{c.crit:g}"
-        perf.append(f"'{_perf_label(c.id, c.node)}'={c.value:g}{uom};{warn};{crit};;")
+        warn = "" if c.warn is None else _num(c.warn)
+        crit = "" if c.crit is None else _num(c.crit)
+        perf.append(f"'{_perf_label(c.id, c.node)}'={_num(c.value)}{uom};{warn};{crit};;")
     line = f"REDISCOPE {report.status} - {summary.replace('|', '/')}"
     return line + (" | " + " ".join(perf) if perf else "")
 
@@ -98,7 +106,7 @@ def health_prometheus(report: HealthReport) -> str:
         lines.append(f"rediscope_health_check_status{{{labels}}} {int(codes[c.status])}")
         if c.value is not None:
             values.append(
-                f'rediscope_health_check_value{{{labels},unit="{_label(c.unit)}"}} {c.value:g}'
+                f'rediscope_health_check_value{{{labels},unit="{_label(c.unit)}"}} {_num(c.value)}'
             )
     return "\n".join(lines + values)
 
@@ -124,6 +132,6 @@ def capacity_prometheus(report: CapacityReport) -> str:
             if value is not None:
                 lines.append(
                     f'rediscope_capacity_{name}{{target="{target}",'
-                    f'node="{_label(node.node)}"}} {float(value):g}'
+                    f'node="{_label(node.node)}"}} {_num(float(value))}'
                 )
     return "\n".join(lines)
