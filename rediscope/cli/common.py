@@ -490,7 +490,7 @@ def _stdout_console(wide: bool = False) -> Console:
     """Tables for people, fitted to the terminal; piped (without COLUMNS) or with --wide
     they keep every column and every key name whole (a `grep` sees whole keys)."""
     console = Console(soft_wrap=False)
-    if wide or (not console.is_terminal and "COLUMNS" not in os.environ):
+    if wide or (not console.is_terminal and not os.environ.get("COLUMNS")):
         console = Console(soft_wrap=False, width=UNBOUNDED)
     return console
 
