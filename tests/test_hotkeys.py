@@ -12,7 +12,13 @@ import redis
 from rediscope.core.hotkeys import KeyFinder, parse_line
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
-from tests.conftest import ADMIN_PASSWORD, assert_valid_json_output, invoke
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    assert_valid_json_output,
+    invoke,
+    monitor_attached,
+    wait_until,
+)
 
 
 def test_parse_monitor_lines_robustly() -> None:
@@ -187,3 +193,42 @@ def test_denied_monitor_and_object_name_the_permission(tmp_path: Path) -> None:
         res = invoke("hotkeys", "--user", "ro", "-p", str(s.port), "--method", "lfu", env=env)
         assert res.exit_code == ExitStatus.ERROR and "+object|freq" in res.stderr
         admin.close()
+
+
+def test_monitor_clients_grouped_by_name_and_host_and_limited_by_top(
+    plain: LocalServer,
+) -> None:
+    """Five connections of two applications are two rows ("webapp @ 127.0.0.1"), not five
+    ip:port rows; --top bounds the clients table too."""
+    conns = []
+    for name in ("webapp", "webapp", "webapp", "worker", "worker"):
+        c = redis.Redis(port=plain.port, single_connection_client=True)
+        c.client_setname(name)
+        conns.append(c)
+    stop = threading.Event()
+
+    def traffic() -> None:
+        while not stop.is_set():
+            for i, c in enumerate(conns):
+                c.get(f"k:{i}")
+
+    result: dict[str, object] = {}
+
+    def run() -> None:
+        args = ("--method", "monitor", "--duration", "1.5s", "--top", "1", "--format", "json")
+        result["res"] = invoke("hotkeys", "-p", str(plain.port), *args)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    wait_until("MONITOR to attach", lambda: monitor_attached(plain))
+    load = threading.Thread(target=traffic)
+    load.start()
+    runner.join(timeout=60)
+    stop.set()
+    load.join()
+    for c in conns:
+        c.close()
+    res = result["res"]
+    doc = assert_valid_json_output(res, "hotkeys")  # type: ignore[arg-type]
+    names = [c["name"] for c in doc["clients"]]
+    assert names == ["webapp @ 127.0.0.1"], doc["clients"]  # the busiest, and only --top 1

@@ -65,6 +65,11 @@ def test_patterns_memory_sort_tree_and_separators(plain: LocalServer) -> None:
     assert doc["patterns"][0]["bytes"] > 20_000 and doc["sort"] == "bytes"
     res = invoke("patterns", "-p", str(plain.port), "--separators", ":/", "--tree")
     assert res.exit_code == 0 and "img" in res.stdout and "└──" in res.stdout
+    # by keys the 10 small keys come first; --sort bytes puts the 20 KB of images first
+    assert res.stdout.index("small") < res.stdout.index("img")
+    args = ("--separators", ":/", "--tree", "--sort", "bytes")
+    res = invoke("patterns", "-p", str(plain.port), *args)
+    assert res.stdout.index("img") < res.stdout.index("small"), res.stdout
     c.close()
 
 

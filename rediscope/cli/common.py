@@ -538,20 +538,23 @@ class Run:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("keys"),
+            TextColumn("{task.fields[unit]}"),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=self.stderr, transient=True) as bar:
-            task = bar.add_task(label, total=None)
+            task = bar.add_task(label, total=None, unit="keys")
 
-            def update(done: int, total: int, status: str | None = None) -> None:
+            def update(
+                done: int, total: int, status: str | None = None, unit: str = "keys"
+            ) -> None:
                 bar.update(
                     task,
                     completed=done,
                     total=max(total, done) or None,
                     description=status or label,
+                    unit=unit,
                 )
 
             yield update

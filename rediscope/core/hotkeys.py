@@ -495,6 +495,14 @@ class _MonitorSession:
         self.error: str | None = None
         self.first_ts: float | None = None
         self.last_ts: float | None = None
+        self.names: dict[str, str] = {}  # ip:port -> CLIENT SETNAME, when CLIENT LIST is allowed
+
+    def client_group(self, address: str) -> str:
+        """A MONITOR client (`ip:port`) grouped as its name and host: one row per
+        application, not per connection ("webapp @ 10.0.0.5"; the host alone when unnamed)."""
+        host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+        name = self.names.get(address)
+        return f"{name} @ {host}" if name else host
 
     def run(
         self,
@@ -517,6 +525,7 @@ class _MonitorSession:
                 raise RediscopeError(f"MONITOR failed on {self.node.address}: {text}")
             conn.sock.settimeout(0.2)
             reader = conn.reader
+            self.names = _client_names(self.spec)
             while not stop.is_set() and time.monotonic() < deadline:
                 if max_commands is not None and counter[0] >= max_commands:
                     break
@@ -558,12 +567,25 @@ class _MonitorSession:
             self.patterns.add(self.inferer.infer(key), write)
 
 
+def _client_names(spec: ConnectionSpec) -> dict[str, str]:
+    """{ip:port: name} of the named connections (CLIENT LIST TYPE normal); {} where denied."""
+    conn = client(spec)
+    try:
+        listed = conn.client_list(_type="normal")
+    except (redis.RedisError, OSError):
+        return {}
+    finally:
+        conn.close()
+    return {str(c.get("addr")): str(c["name"]) for c in listed if c.get("name")}
+
+
 def monitor(
     spec: ConnectionSpec,
     target: Target,
     opts: HotkeysOptions,
     stop: threading.Event | None = None,
     warn: Callable[[str], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> HotkeysReport:
     stop = stop or threading.Event()
     finder = KeyFinder.from_server(spec)
@@ -606,6 +628,14 @@ def monitor(
         for t in threads:
             while t.is_alive():
                 t.join(0.1)
+                if progress:  # a countdown of the window, not a scan
+                    left = max(0.0, deadline - time.monotonic())
+                    progress(
+                        round(opts.duration - left),
+                        round(opts.duration),
+                        f"MONITOR window: {left:.0f} s left, {counter[0]:,} commands",
+                        "s",
+                    )
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
@@ -625,8 +655,9 @@ def monitor(
         patterns.merge(s.patterns)
         for name, n in s.commands.items():
             commands[name] = commands.get(name, 0) + n
-        for name, n in s.clients.items():
-            clients[name] = clients.get(name, 0) + n
+        for address, n in s.clients.items():
+            group = s.client_group(address)
+            clients[group] = clients.get(group, 0) + n
     seen = sum(s.seen for s in sessions)
     key_hits = sum(v[0] for v in keys.counts.values()) or 1
     pat_hits = sum(v[0] for v in patterns.counts.values()) or 1
@@ -671,7 +702,7 @@ def monitor(
         else (),
         clients=tuple(
             Share(n, c, round(c / seen, 6))
-            for n, c in sorted(clients.items(), key=lambda kv: -kv[1])[:10]
+            for n, c in sorted(clients.items(), key=lambda kv: (-kv[1], kv[0]))[: opts.top]
         )
         if seen
         else (),
@@ -932,5 +963,5 @@ def hotkeys(
     elif method == "lfu":
         report = lfu(spec, opts, scan_opts, progress)
     else:
-        report = monitor(spec, target, opts, warn=warn)
+        report = monitor(spec, target, opts, warn=warn, progress=progress)
     return replace(report, reason=reason)

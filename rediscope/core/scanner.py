@@ -153,7 +153,9 @@ class ProgressFn(Protocol):
     """Keys done so far over all nodes, the total expected, and what the scan is doing when it
     is not walking keys (waiting for a failover, rescanning); None: back to scanning."""
 
-    def __call__(self, done: int, total: int, status: str | None = None) -> None: ...
+    def __call__(
+        self, done: int, total: int, status: str | None = None, unit: str = "keys"
+    ) -> None: ...
 
 
 class _Denied(Exception):

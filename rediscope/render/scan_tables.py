@@ -204,8 +204,11 @@ def _tree(report: PatternsReport) -> Tree:
 
     tree = Tree(Text(f"{human_count(root.keys)} keys"))
 
+    def order(c: TreeNode) -> tuple[int, str]:  # the report's --sort, at every level
+        return (-c.bytes, c.name) if report.sort == "bytes" else (-c.keys, c.name)
+
     def add(parent: Tree, node: TreeNode) -> None:
-        for child in sorted(node.children.values(), key=lambda c: (-c.keys, c.name)):
+        for child in sorted(node.children.values(), key=order):
             add(parent.add(label(child)), child)
 
     add(tree, root)
