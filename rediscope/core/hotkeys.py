@@ -514,6 +514,7 @@ class _MonitorSession:
     ) -> None:
         conn: RawConnection | None = None
         try:
+            self.names = _client_names(self.spec)  # before MONITOR, which would see it
             conn = RawConnection(self.spec, db=0)
             reply = conn.call(b"MONITOR")
             if isinstance(reply, hiredis.ReplyError):
@@ -525,7 +526,6 @@ class _MonitorSession:
                 raise RediscopeError(f"MONITOR failed on {self.node.address}: {text}")
             conn.sock.settimeout(0.2)
             reader = conn.reader
-            self.names = _client_names(self.spec)
             while not stop.is_set() and time.monotonic() < deadline:
                 if max_commands is not None and counter[0] >= max_commands:
                     break
