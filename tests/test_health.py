@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -353,3 +357,30 @@ def test_fragmentation_is_ignored_below_100_mib_and_says_so_in_mib(plain: LocalS
     fill_to(101)
     assert "ignored" not in message()
     c.close()
+
+
+def test_health_window_says_what_it_waits_for_on_a_terminal(plain: LocalServer) -> None:
+    """On a terminal, the --window wait is a countdown on stderr, not a blank screen."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rediscope", "health", "-p", str(plain.port), "--window", "1"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(timeout=30)
+    os.close(master)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    assert "sampling INFO again after the 1 s window" in text, text[-500:]
+    assert "overall OK" in text

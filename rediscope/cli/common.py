@@ -18,6 +18,7 @@ import functools
 import inspect
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -558,6 +559,21 @@ class Run:
                 )
 
             yield update
+
+    def countdown(self, what: str) -> Callable[[float], None]:
+        """A sleep that says on stderr (a terminal) what it waits for, and how long still."""
+
+        def sleep(seconds: float) -> None:
+            if not self.stderr.is_terminal:
+                time.sleep(seconds)
+                return
+            end = time.monotonic() + seconds
+            with self.stderr.status(what) as status:
+                while (left := end - time.monotonic()) > 0:
+                    status.update(f"{what}: {left:.0f} s left")
+                    time.sleep(min(0.25, left))
+
+        return sleep
 
     def spec(self, follow_sentinel: bool = True) -> ConnectionSpec:
         """The resolved connection (flag > env > profile > default); for a Sentinel target,

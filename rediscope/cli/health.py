@@ -132,7 +132,8 @@ def health(
         backup_dir=backup_dir,
         fail_on=fail_on,
     )
-    report = core_health(run.spec(follow_sentinel=False), opts)
+    wait = run.countdown(f"sampling INFO again after the {opts.window:g} s window (rates)")
+    report = core_health(run.spec(follow_sentinel=False), opts, sleep=wait)
     run.emit(report)
     connection = next(
         (c for c in report.checks if c.id == "connection" and c.status == "CRITICAL"), None
