@@ -354,3 +354,20 @@ def test_subprocess_json_is_one_document(plain: LocalServer) -> None:
     assert res.exit_code == 0
     assert json.loads(res.stdout)["command"] == "bigkeys"
     c.close()
+
+
+def test_empty_results_say_so_in_a_sentence(plain: LocalServer) -> None:
+    """No empty "top 0 keys" tables: where the keys are, or that there are none."""
+    c = plain.client()
+    c.mset({"a": 1, "b": 2})
+    for command in ("bigkeys", "memory", "patterns"):
+        res = invoke(command, "-p", str(plain.port), "-n", "5")
+        assert res.exit_code == 0, res.stderr
+        assert "db 5 holds no keys; keys are in db 0 (2 keys): pick one with -n" in res.stdout
+        assert "top 0" not in res.stdout and "0 patterns" not in res.stdout, command
+    res = invoke("bigkeys", "-p", str(plain.port), "--match", "nothing:*")
+    assert "no key matched the filters" in res.stdout
+    c.flushall()
+    res = invoke("patterns", "-p", str(plain.port))
+    assert "the server holds no keys" in res.stdout
+    c.close()

@@ -127,6 +127,8 @@ class NodeScan:
     #: cluster: keys of a slot this node is importing, measured with ASKING
     keys_asking: int = 0
     rescan: int = 0  # 0: the first pass; n: the n-th rescan after the slot layout changed
+    #: with -n/--db: the keys this node holds in the dbs that were not scanned
+    other_dbs: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class ScanSummary:
     rescans: int = 0  # rescan rounds run because slots moved during the scan
     #: what changed in the cluster's slot layout during the scan, and what the scan did about it
     topology_changes: tuple[str, ...] = ()
+    db: int | None = None  # -n/--db: the one db scanned (None: every db that holds keys)
 
 
 class ProgressFn(Protocol):
@@ -298,6 +301,7 @@ class _NodeScanner:
             self.result.error = f"{self.node.address}: {err.message}"
             return 0
         if self.opts.db is not None:
+            self.result.other_dbs = {d: n for d, n in dbs.items() if d != self.opts.db and n}
             dbs = {self.opts.db: dbs.get(self.opts.db, 0)}
         self.result.dbs = sorted(d for d, n in dbs.items() if n > 0)
         self.result.dbsize = sum(dbs[d] for d in self.result.dbs)
@@ -729,6 +733,7 @@ def run_scan(
         keys_asking=sum(r.keys_asking for r in results),
         rescans=rescans,
         topology_changes=changes,
+        db=opts.db,
     )
     return target, summary, merged
 

@@ -15,7 +15,7 @@ from rich.text import Text
 from rediscope.core.keys import display_key
 from rediscope.core.scanner import ScanSummary
 from rediscope.core.target import Target
-from rediscope.core.units import bytes_text
+from rediscope.core.units import bytes_text, plural
 
 R = TypeVar("R")
 
@@ -101,3 +101,21 @@ def pct(x: float | None) -> str:
 
 
 STATUS_STYLE = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNKNOWN": "magenta"}
+
+
+def empty_scan(scan: ScanSummary) -> Text | None:
+    """A sentence for a scan that found no key, saying where keys are (None: it found some)."""
+    if scan.keys_scanned or not scan.complete:
+        return None
+    if sum(n.dbsize for n in scan.nodes):  # keys are there: the filters matched none
+        return Text("no key matched the filters (--match, --type) among the keys scanned")
+    elsewhere: dict[int, int] = {}
+    for node in scan.nodes:
+        for db, keys in node.other_dbs.items():
+            elsewhere[db] = elsewhere.get(db, 0) + keys
+    if scan.db is None:
+        return Text("the server holds no keys")
+    if not elsewhere:
+        return Text(f"db {scan.db} holds no keys, and no other db does either")
+    where = ", ".join(f"db {d} ({plural(k, 'key')})" for d, k in sorted(elsewhere.items()))
+    return Text(f"db {scan.db} holds no keys; keys are in {where}: pick one with -n")

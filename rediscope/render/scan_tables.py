@@ -15,6 +15,7 @@ from rediscope.core.memory import MemoryReport, Share
 from rediscope.core.pattern_stats import PatternsReport, PatternStats, TreeNode, pattern_tree
 from rediscope.core.units import plural
 from rediscope.render.base import (
+    empty_scan,
     human_bytes,
     human_count,
     human_ttl,
@@ -74,6 +75,9 @@ def bigkeys_table(
 ) -> RenderableType:
     cluster = report.target.mode == "cluster"
     parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    empty = empty_scan(report.scan)
+    if empty is not None:
+        return Group(*parts, empty)
     title = f"top {plural(len(report.keys), 'key')} by memory"
     parts.append(key_table(title, report.keys, cluster, width))
     parts.append(_by_type_table(report))
@@ -225,6 +229,9 @@ def patterns_table(
 ) -> RenderableType:
     est = "~" if report.scan.sampled else ""
     parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    empty = empty_scan(report.scan)
+    if empty is not None:
+        return Group(*parts, empty)
     memory = any(p.bytes is not None for p in report.patterns)
     if tree:
         parts.append(_tree(report))
@@ -271,6 +278,9 @@ def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> Re
         ("keys (MEMORY USAGE)", keys_line),
     ]
     parts.append(kv_table(rows))
+    empty = empty_scan(report.scan)
+    if empty is not None:  # the server's figures above, and where the keys are
+        return Group(*parts, empty)
 
     def shares(title: str, items: tuple[Share, ...], first: str, limit: int = 20) -> Table:
         typed = bool(items) and items[0].type is not None
