@@ -1,0 +1,181 @@
+"""The options of the scanning commands and the output options (declarations only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperCommand
+
+from rediscope.cli.options_connection import OUT
+
+SCAN = "Scan"
+
+
+SCAN_PARAMS: list[tuple[str, Any, Any]] = [
+    (
+        "match",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--match",
+                help="Only keys matching this glob (SCAN MATCH).",
+                rich_help_panel=SCAN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "type_",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--type",
+                help="Only keys of this type (SCAN TYPE): string, list, set, zset, hash, stream.",
+                rich_help_panel=SCAN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "scan_count",
+        Annotated[
+            int,
+            typer.Option(
+                "--scan-count",
+                min=1,
+                max=1_000_000,
+                help="SCAN COUNT per call.",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        1000,
+    ),
+    (
+        "rate",
+        Annotated[
+            float | None,
+            typer.Option(
+                "--rate",
+                min=1,
+                help="Cap: keys per second per node, paced smoothly.",
+                rich_help_panel=SCAN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "sample",
+        Annotated[
+            int | None,
+            typer.Option(
+                "--sample",
+                min=1,
+                help="Stop after N keys per node and extrapolate totals (marked as estimates).",
+                rich_help_panel=SCAN,
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "samples",
+        Annotated[
+            int,
+            typer.Option(
+                "--samples",
+                min=0,
+                help="MEMORY USAGE SAMPLES for collections (0 = exact, slower).",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        5,
+    ),
+    (
+        "replica",
+        Annotated[
+            bool,
+            typer.Option(
+                "--replica", help="Read from replicas instead of primaries.", rich_help_panel=SCAN
+            ),
+        ],
+        False,
+    ),
+    (
+        "no_lengths",
+        Annotated[
+            bool,
+            typer.Option(
+                "--no-lengths",
+                help="Skip element counts (STRLEN, LLEN, …), which touch LRU/LFU data "
+                "on servers without CLIENT NO-TOUCH (< 7.2).",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        False,
+    ),
+    (
+        "no_progress",
+        Annotated[
+            bool,
+            typer.Option(
+                "--no-progress",
+                help="No progress bar (it is only shown when stderr is a terminal).",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        False,
+    ),
+]
+
+
+SCAN_NAMES = [name for name, _, _ in SCAN_PARAMS]
+
+
+class UsageExit3Command(TyperCommand):
+    """For `health`: bad arguments exit 3 (UNKNOWN), the monitoring-plugin convention,
+    instead of click's 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = 3  # type: ignore[misc]
+            raise
+
+
+def format_params(formats: Sequence[str]) -> list[tuple[str, Any, Any]]:
+    choices = click.Choice(list(formats))
+    fmt = (
+        "fmt",
+        Annotated[
+            str,
+            typer.Option(
+                "--format",
+                "-f",
+                click_type=choices,
+                help=f"Output format: {', '.join(formats)}.",
+                rich_help_panel=OUT,
+            ),
+        ],
+        "table",
+    )
+    wide = (
+        "wide",
+        Annotated[
+            bool,
+            typer.Option(
+                "--wide",
+                help="Tables: every column, key names whole (as when piped), not fitted to "
+                "the terminal.",
+                rich_help_panel=OUT,
+            ),
+        ],
+        False,
+    )
+    return [fmt, wide]

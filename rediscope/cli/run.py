@@ -1,0 +1,212 @@
+"""The Run object a command gets: resolved options, consoles, progress, emit()."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from rediscope.core.config import Profile
+from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
+from rediscope.core.scanner import ProgressFn, ScanOptions
+from rediscope.core.sentinel import follow
+from rediscope.exitcodes import ExitStatus
+from rediscope.render.jsonout import dumps
+from rediscope.render.tables import render_table
+from rediscope.render.text import render_text
+
+UNBOUNDED = 100_000  # the width of a pipe, or of --wide: every column, every key whole
+
+
+def stdout_console(wide: bool = False) -> Console:
+    """Tables for people, fitted to the terminal; piped (without COLUMNS) or with --wide
+    they keep every column and every key name whole (a `grep` sees whole keys)."""
+    console = Console(soft_wrap=False)
+    if wide or (not console.is_terminal and not os.environ.get("COLUMNS")):
+        console = Console(soft_wrap=False, width=UNBOUNDED)
+    return console
+
+
+@dataclass
+class Run:
+    """What a command gets: resolved options, consoles, and emit()."""
+
+    fmt: str
+    command: str
+    connection: ConnectionOptions | None = None
+    profile: Profile | None = None
+    askpass: bool = False
+    wide: bool = False
+    stdout: Console = field(default_factory=lambda: stdout_console())
+    stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=False))
+    scan_values: dict[str, Any] | None = None
+    view: dict[str, Any] = field(default_factory=dict)  # table-only view options
+    _spec: ConnectionSpec | None = None
+
+    def scan_options(self) -> ScanOptions:
+        """The shared scan options; -n/--db (or a db in the URL) limits the scan to one db."""
+        v = self.scan_values or {}
+        spec = self.spec()
+        return ScanOptions(
+            match=v.get("match"),
+            type=v.get("type_"),
+            scan_count=v.get("scan_count", 1000),
+            rate=v.get("rate"),
+            sample=v.get("sample"),
+            replica=bool(v.get("replica")),
+            samples=v.get("samples", 5),
+            lengths=not v.get("no_lengths"),
+            db=spec.db if spec.db_explicit else None,
+        )
+
+    @contextlib.contextmanager
+    def progress(self, label: str) -> Iterator[ProgressFn | None]:
+        """A progress bar on stderr (only on a terminal, and not with --no-progress)."""
+        v = self.scan_values or {}
+        if v.get("no_progress") or not self.stderr.is_terminal:
+            yield None
+            return
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=self.stderr, transient=True) as bar:
+            task = bar.add_task(label, total=None, unit="keys")
+
+            def update(
+                done: int, total: int, status: str | None = None, unit: str = "keys"
+            ) -> None:
+                bar.update(
+                    task,
+                    completed=done,
+                    total=max(total, done) or None,
+                    description=status or label,
+                    unit=unit,
+                )
+
+            yield update
+
+    def countdown(self, what: str) -> Callable[[float], None]:
+        """A sleep that says on stderr (a terminal) what it waits for, and how long still."""
+
+        def sleep(seconds: float) -> None:
+            if not self.stderr.is_terminal:
+                time.sleep(seconds)
+                return
+            end = time.monotonic() + seconds
+            with self.stderr.status(what) as status:
+                while (left := end - time.monotonic()) > 0:
+                    status.update(f"{what}: {left:.0f} s left")
+                    time.sleep(min(0.25, left))
+
+        return sleep
+
+    def spec(self, follow_sentinel: bool = True) -> ConnectionSpec:
+        """The resolved connection (flag > env > profile > default); for a Sentinel target,
+        pointed at the primary the sentinels name now."""
+        if self._spec is None:
+            if self.connection is None:
+                raise RuntimeError(f"{self.command} takes no connection options")
+            self._spec = resolve(self.connection, self.profile)
+        if follow_sentinel and self._spec.sentinels:
+            return follow(self._spec)
+        return self._spec
+
+    def spec_for_url(self, url: str) -> ConnectionSpec:
+        """A spec for a URL the command made itself (the demo's server)."""
+        return resolve(ConnectionOptions(url=url), None, environ={})
+
+    @contextlib.contextmanager
+    def byte_progress(self, label: str) -> Iterator[Callable[[int, int | None], None] | None]:
+        """A transfer progress bar on stderr (only when stderr is a terminal)."""
+        if not self.stderr.is_terminal:
+            yield None
+            return
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=self.stderr, transient=True) as bar:
+            task = bar.add_task(label, total=None)
+
+            def update(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            yield update
+
+    def defaults(self) -> dict[str, Any]:
+        """This command's defaults from the profile."""
+        return dict(self.profile.commands.get(self.command, {})) if self.profile else {}
+
+    def note(self, message: str) -> None:
+        """A note for people, on stderr (never mixed into JSON on stdout)."""
+        self.stderr.print(f"rediscope: {message}", markup=False, highlight=False, soft_wrap=True)
+
+    def finish(self, report: Any, failed: bool = False) -> None:
+        """Emit a scan report, then say on stderr what was partial and exit accordingly:
+        130 when interrupted, 1 when a node failed (what it had is still printed)."""
+        self.emit(report)
+        for text in getattr(report, "notes", ()):
+            self.note(f"note: {text}")
+        for text in getattr(report, "errors", ()):
+            self.note(f"error: {text}")
+        scan = getattr(report, "scan", None)
+        if getattr(report, "interrupted", False) and scan is None:
+            self.note("interrupted: the report above is partial (complete: false)")
+            raise typer.Exit(ExitStatus.INTERRUPTED)
+        if scan is None:
+            if getattr(report, "complete", True) is False:  # a node failed: what it had is above
+                raise typer.Exit(ExitStatus.ERROR)
+            return
+        errors = [n.error for n in scan.nodes if n.error]
+        for error in errors:
+            self.note(f"error: {error}")
+        if scan.interrupted:
+            self.note("interrupted: the report above is partial (complete: false)")
+            raise typer.Exit(ExitStatus.INTERRUPTED)
+        if errors or not scan.complete:  # a node failed, or slots kept moving (see notes)
+            raise typer.Exit(ExitStatus.ERROR)
+
+    def __post_init__(self) -> None:
+        if self.wide:
+            self.stdout = stdout_console(wide=True)
+
+    @property
+    def table_width(self) -> int | None:
+        """The width tables are fitted to (None: unbounded)."""
+        return None if self.stdout.width >= UNBOUNDED else self.stdout.width
+
+    def emit(self, report: Any) -> None:
+        if self.fmt == "json":
+            sys.stdout.write(dumps(report) + "\n")
+            sys.stdout.flush()
+        elif self.fmt != "table":
+            sys.stdout.write(render_text(report, self.fmt) + "\n")
+            sys.stdout.flush()
+        else:
+            self.stdout.print(render_table(report, **{"width": self.table_width, **self.view}))
