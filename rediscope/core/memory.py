@@ -13,7 +13,6 @@ from rediscope.core.bigkeys import BigKey, BigKeysCollector
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.info import info, version_tuple
 from rediscope.core.keyinfo import describe_keys
-from rediscope.core.keys import display_key
 from rediscope.core.pattern_stats import OTHER, PatternCollector, PatternStats, stats_from
 from rediscope.core.patterns import Rule
 from rediscope.core.scanner import (
@@ -415,8 +414,9 @@ def memory(
     )
 
 
-def _examples(heap: list[tuple[int, bytes, int, str]]) -> list[str]:
-    return [display_key(k) for _, k, _, _ in sorted(heap, reverse=True)]
+def _examples(heap: list[tuple[int, bytes, int, str]]) -> list[bytes]:
+    """The example keys, biggest first: key names, which JSON writes as every other key."""
+    return [k for _, k, _, _ in sorted(heap, reverse=True)]
 
 
 def recommendations(

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rediscope.core.hotkeys import HotkeysReport
+from rediscope.core.keys import display_key
 from rediscope.core.units import plural
 from rediscope.render.base import human_count, key_text, pct, renderer, scan_line, target_line
 from rediscope.render.fit import Col, fit_table
@@ -54,7 +55,8 @@ def hotkeys_table(report: HotkeysReport, width: int | None = None, **_: Any) -> 
         rows = [[c.name, human_count(c.calls), pct(c.share)] for c in report.clients]
         parts.append(fit_table(cols, rows, width, "clients"))
     for flag in report.flagged:
-        text = Text(f"HOT: {flag.key} takes {flag.share:.0%} of the traffic; ", style="bold yellow")
+        hot = display_key(flag.key)
+        text = Text(f"HOT: {hot} takes {flag.share:.0%} of the traffic; ", style="bold yellow")
         text.append("; ".join(flag.hints), style="yellow")
         parts.append(text)
     return Group(*parts)

@@ -1,0 +1,265 @@
+"""Method `monitor`: a bounded MONITOR window on every primary, counted per key, pattern, command and client."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import hiredis
+import redis
+
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.failures import describe_error, is_denied
+from rediscope.core.hotkeys.keypos import KeyFinder
+from rediscope.core.hotkeys.monitor_lines import MonitorEvent, parse_line
+from rediscope.core.hotkeys.report import (
+    HotKey,
+    HotkeysOptions,
+    HotkeysReport,
+    HotPattern,
+    Share,
+    TopCounter,
+    flags,
+)
+from rediscope.core.patterns import PatternInferer
+from rediscope.core.resp import RawConnection
+from rediscope.core.scanner import (
+    ProgressFn,
+)
+from rediscope.core.target import Node, Target, node_spec
+from rediscope.errors import CommandDenied, RediscopeError
+
+
+class MonitorSession:
+    def __init__(
+        self, spec: ConnectionSpec, node: Node, finder: KeyFinder, inferer: PatternInferer
+    ) -> None:
+        self.spec = spec
+        self.node = node
+        self.finder = finder
+        self.inferer = inferer
+        self.keys = TopCounter()
+        self.patterns = TopCounter(5000)
+        self.commands: dict[str, int] = {}
+        self.clients: dict[str, int] = {}
+        self.seen = 0
+        self.error: str | None = None
+        self.first_ts: float | None = None
+        self.last_ts: float | None = None
+        self.names: dict[str, str] = {}  # ip:port -> CLIENT SETNAME, when CLIENT LIST is allowed
+
+    def client_group(self, address: str) -> str:
+        """A MONITOR client (`ip:port`) grouped as its name and host: one row per
+        application, not per connection ("webapp @ 10.0.0.5"; the host alone when unnamed)."""
+        host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+        name = self.names.get(address)
+        return f"{name} @ {host}" if name else host
+
+    def run(
+        self,
+        deadline: float,
+        max_commands: int | None,
+        stop: threading.Event,
+        counter: list[int],
+        lock: threading.Lock,
+    ) -> None:
+        conn: RawConnection | None = None
+        try:
+            self.names = client_names(self.spec)  # before MONITOR, which would see it
+            conn = RawConnection(self.spec, db=0)
+            reply = conn.call(b"MONITOR")
+            if isinstance(reply, hiredis.ReplyError):
+                text = str(reply)
+                if is_denied(text):
+                    raise CommandDenied(
+                        "MONITOR", text, "grant +monitor (docs/security.md), or use --method lfu"
+                    )
+                raise RediscopeError(f"MONITOR failed on {self.node.address}: {text}")
+            conn.sock.settimeout(0.2)
+            reader = conn.reader
+            while not stop.is_set() and time.monotonic() < deadline:
+                if max_commands is not None and counter[0] >= max_commands:
+                    break
+                line = reader.gets()
+                if line is False:
+                    try:
+                        data = conn.recv_raw(1 << 16)
+                    except TimeoutError:
+                        continue
+                    if not data:
+                        raise redis.ConnectionError("Connection closed by server.")
+                    reader.feed(data)
+                    continue
+                if isinstance(line, bytes):
+                    event = parse_line(line)
+                    if event is not None:
+                        self.count(event)
+                        with lock:
+                            counter[0] += 1
+        except CommandDenied:
+            raise
+        except (redis.RedisError, OSError) as exc:
+            self.error = f"{self.node.address}: {describe_error(exc, self.spec).message}"
+        finally:
+            if conn is not None:
+                conn.close()  # the server drops the MONITOR client with the connection
+
+    def count(self, event: MonitorEvent) -> None:
+        self.seen += 1
+        if self.first_ts is None:
+            self.first_ts = event.ts
+        self.last_ts = event.ts
+        name = event.args[0].decode(errors="replace").lower() if event.args else "?"
+        self.commands[name] = self.commands.get(name, 0) + 1
+        self.clients[event.client] = self.clients.get(event.client, 0) + 1
+        write = self.finder.is_write(name)
+        for key in self.finder.keys(event.args):
+            self.keys.add((key, event.db), write)
+            self.patterns.add(self.inferer.infer(key), write)
+
+
+def client_names(spec: ConnectionSpec) -> dict[str, str]:
+    """{ip:port: name} of the named connections (CLIENT LIST TYPE normal); {} where denied."""
+    conn = client(spec)
+    try:
+        listed = conn.client_list(_type="normal")
+    except (redis.RedisError, OSError):
+        return {}
+    finally:
+        conn.close()
+    return {str(c.get("addr")): str(c["name"]) for c in listed if c.get("name")}
+
+
+def monitor(
+    spec: ConnectionSpec,
+    target: Target,
+    opts: HotkeysOptions,
+    stop: threading.Event | None = None,
+    warn: Callable[[str], None] | None = None,
+    progress: ProgressFn | None = None,
+) -> HotkeysReport:
+    stop = stop or threading.Event()
+    finder = KeyFinder.from_server(spec)
+    nodes = target.primaries or target.nodes
+    if warn:
+        warn(
+            f"MONITOR costs server throughput while it runs (it can halve it on a busy "
+            f"server); sampling {len(nodes)} node{'s' if len(nodes) > 1 else ''} for "
+            f"{opts.duration:g}s"
+            + (f" or {opts.max_commands:,} commands" if opts.max_commands else "")
+            + "; Ctrl-C stops early with what was seen"
+        )
+    sessions = [
+        MonitorSession(
+            node_spec(spec, n),
+            n,
+            finder,
+            PatternInferer(opts.separators),
+        )
+        for n in nodes
+    ]
+    counter = [0]
+    lock = threading.Lock()
+    started = time.monotonic()
+    deadline = started + opts.duration
+    errors: list[BaseException] = []
+
+    def run(session: MonitorSession) -> None:
+        try:
+            session.run(deadline, opts.max_commands, stop, counter, lock)
+        except BaseException as exc:  # surfaced in the calling thread
+            errors.append(exc)
+            stop.set()
+
+    threads = [threading.Thread(target=run, args=(s,), daemon=True) for s in sessions]
+    for t in threads:
+        t.start()
+    interrupted = False
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.1)
+                if progress:  # a countdown of the window, not a scan
+                    left = max(0.0, deadline - time.monotonic())
+                    progress(
+                        round(opts.duration - left),
+                        round(opts.duration),
+                        f"MONITOR window: {left:.0f} s left, {counter[0]:,} commands",
+                        "s",
+                    )
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.set()
+        for t in threads:
+            t.join(2)
+    if errors:
+        raise errors[0]
+    window = time.monotonic() - started
+    keys, patterns = TopCounter(), TopCounter(5000)
+    commands: dict[str, int] = {}
+    clients: dict[str, int] = {}
+    node_of: dict[tuple[bytes, int], str] = {}
+    for s in sessions:
+        for k in s.keys.counts:
+            node_of.setdefault(k, s.node.address)
+        keys.merge(s.keys)
+        patterns.merge(s.patterns)
+        for name, n in s.commands.items():
+            commands[name] = commands.get(name, 0) + n
+        for address, n in s.clients.items():
+            group = s.client_group(address)
+            clients[group] = clients.get(group, 0) + n
+    seen = sum(s.seen for s in sessions)
+    key_hits = sum(v[0] for v in keys.counts.values()) or 1
+    pat_hits = sum(v[0] for v in patterns.counts.values()) or 1
+    hot = [
+        HotKey(
+            key=k[0],
+            db=k[1],
+            node=node_of.get(k, ""),
+            hits=v[0],
+            reads=v[1],
+            writes=v[2],
+            share=round(v[0] / key_hits, 6),
+            pattern=sessions[0].inferer.infer(k[0]),
+        )
+        for k, v in keys.top(opts.top)
+    ]
+    failed = tuple(e for e in (s.error for s in sessions) if e)
+    notes = []
+    if keys.dropped_max:
+        notes.append(
+            f"more distinct keys than the counter keeps: counts may be low by up to "
+            f"{keys.dropped_max}"
+        )
+    return HotkeysReport(
+        target=target,
+        complete=not failed and not interrupted,
+        method="monitor",
+        reason="",
+        window_s=round(window, 3),
+        commands_seen=seen,
+        ops_per_s=round(seen / window, 1) if window > 0 else None,
+        keys=tuple(hot),
+        patterns=tuple(
+            HotPattern(p, v[0], v[1], v[2], round(v[0] / pat_hits, 6))
+            for p, v in patterns.top(opts.top)
+        ),
+        commands=tuple(
+            Share(n, c, round(c / seen, 6))
+            for n, c in sorted(commands.items(), key=lambda kv: -kv[1])[:30]
+        )
+        if seen
+        else (),
+        clients=tuple(
+            Share(n, c, round(c / seen, 6))
+            for n, c in sorted(clients.items(), key=lambda kv: (-kv[1], kv[0]))[: opts.top]
+        )
+        if seen
+        else (),
+        flagged=flags(hot, opts.warn_share),
+        notes=tuple(notes),
+        interrupted=interrupted,
+        errors=failed,
+    )
