@@ -16,7 +16,7 @@ import redis
 from rediscope.core.bigkeys import bigkeys
 from rediscope.core.connection import ConnectionOptions, resolve
 from rediscope.core.localserver import LocalServer
-from rediscope.core.scanner import ScanOptions
+from rediscope.core.scan import ScanOptions
 from rediscope.exitcodes import ExitStatus
 from tests.conftest import (
     ACL_PASSWORD,

@@ -12,7 +12,7 @@ import pytest
 
 from rediscope.core.pattern_stats import PatternCollector, pattern_tree, stats_from
 from rediscope.core.patterns import PatternInferer, Rule, load_rules
-from rediscope.core.scanner import Batch, ScanSummary
+from rediscope.core.scan import Batch, ScanSummary
 from rediscope.errors import ConfigError
 
 RNG = random.Random(3)

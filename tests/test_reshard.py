@@ -25,7 +25,7 @@ from redis.crc import key_slot
 from rediscope.core.bigkeys import bigkeys
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer, start_cluster
-from rediscope.core.scanner import ScanOptions
+from rediscope.core.scan import ScanOptions
 from rediscope.core.target import _self_view
 from tests.conftest import assert_valid_json_output, invoke, require_binary, start_slow_bigkeys
 from tests.test_security import SECRET, _apply

@@ -25,7 +25,7 @@ from rich.progress import (
 
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
-from rediscope.core.scanner import ProgressFn, ScanOptions
+from rediscope.core.scan import ProgressFn, ScanOptions
 from rediscope.core.sentinel import follow
 from rediscope.exitcodes import ExitStatus
 from rediscope.render.jsonout import dumps

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.keyinfo import describe_keys
-from rediscope.core.scanner import (
+from rediscope.core.scan import (
     Batch,
     Collector,
     ProgressFn,

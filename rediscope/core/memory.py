@@ -15,7 +15,7 @@ from rediscope.core.info import info, version_tuple
 from rediscope.core.keyinfo import describe_keys
 from rediscope.core.pattern_stats import OTHER, PatternCollector, PatternStats, stats_from
 from rediscope.core.patterns import Rule
-from rediscope.core.scanner import (
+from rediscope.core.scan import (
     Batch,
     Collector,
     ProgressFn,

@@ -11,7 +11,7 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import info
 from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
-from rediscope.core.scanner import (
+from rediscope.core.scan import (
     Batch,
     Collector,
     ProgressFn,

@@ -15,7 +15,7 @@ from rediscope.core.health import HealthOptions, health
 from rediscope.core.memory import memory
 from rediscope.core.pattern_stats import patterns
 from rediscope.core.ping import ping
-from rediscope.core.scanner import ScanOptions
+from rediscope.core.scan import ScanOptions
 from rediscope.core.target import Target
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rediscope.core.keys import display_key
-from rediscope.core.scanner import ScanSummary
+from rediscope.core.scan import ScanSummary
 from rediscope.core.target import Target
 from rediscope.core.units import bytes_text, plural
 

@@ -12,7 +12,7 @@ from rediscope.core.hotkeys.monitor import monitor
 from rediscope.core.hotkeys.report import HotkeysOptions, HotkeysReport
 from rediscope.core.hotkeys.server import server_has_hotkeys, server_method
 from rediscope.core.info import info
-from rediscope.core.scanner import (
+from rediscope.core.scan import (
     ProgressFn,
     ScanOptions,
 )

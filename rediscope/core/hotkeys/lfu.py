@@ -17,7 +17,7 @@ from rediscope.core.hotkeys.report import (
 )
 from rediscope.core.pattern_stats import eviction_policy
 from rediscope.core.patterns import PatternInferer
-from rediscope.core.scanner import (
+from rediscope.core.scan import (
     Batch,
     Collector,
     ProgressFn,

@@ -24,7 +24,7 @@ from rediscope.core.hotkeys.report import (
 )
 from rediscope.core.patterns import PatternInferer
 from rediscope.core.resp import RawConnection
-from rediscope.core.scanner import (
+from rediscope.core.scan import (
     ProgressFn,
 )
 from rediscope.core.target import Node, Target, node_spec

@@ -6,7 +6,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from rediscope.core.scanner import (
+from rediscope.core.scan import (
     ScanSummary,
 )
 from rediscope.core.target import Target

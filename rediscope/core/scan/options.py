@@ -1,0 +1,130 @@
+"""What a scan is asked for and what it yields: the options, the typed record batch every source delivers to the collectors, the collector protocol, and the per-node and whole-scan summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rediscope.errors import UsageError
+
+TYPES = ("string", "list", "set", "zset", "hash", "stream")
+
+
+LENGTH_COMMANDS = {
+    b"string": b"STRLEN",
+    b"list": b"LLEN",
+    b"set": b"SCARD",
+    b"zset": b"ZCARD",
+    b"hash": b"HLEN",
+    b"stream": b"XLEN",
+}
+
+
+#: what a collector may ask for, per key
+NEEDS = ("memory", "length", "ttl", "encoding", "idle", "freq")
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    match: str | None = None
+    type: str | None = None
+    scan_count: int = 1000
+    rate: float | None = None  # keys per second, per node
+    sample: int | None = None  # stop after N keys per node
+    replica: bool = False
+    samples: int = 5  # MEMORY USAGE SAMPLES
+    lengths: bool = True
+    db: int | None = None
+
+    def validate(self) -> None:
+        if not 1 <= self.scan_count <= 1_000_000:
+            raise UsageError("--scan-count must be between 1 and 1000000")
+        if self.rate is not None and self.rate <= 0:
+            raise UsageError("--rate must be a positive number of keys per second")
+        if self.sample is not None and self.sample < 1:
+            raise UsageError("--sample must be at least 1")
+        if self.samples < 0:
+            raise UsageError("--samples must be 0 (exact) or more")
+        if self.type is not None and self.type not in TYPES:
+            raise UsageError(f"--type must be one of {', '.join(TYPES)}")
+
+
+@dataclass
+class Batch:
+    """One SCAN batch with the replies the collectors asked for (None where not asked)."""
+
+    node: str
+    db: int
+    keys: list[bytes]
+    types: list[bytes]
+    memory: list[int | None] | None = None
+    lengths: list[int | None] | None = None
+    ttl_ms: list[int | None] | None = None
+    encoding: list[bytes | None] | None = None
+    idle: list[int | None] | None = None
+    freq: list[int | None] | None = None
+
+
+class Collector(Protocol):
+    """Aggregates batches with bounded state; one instance per node, merged at the end."""
+
+    needs: frozenset[str]
+
+    def add(self, batch: Batch) -> None: ...
+
+    def merge(self, other: Any) -> None: ...
+
+
+@dataclass
+class NodeScan:
+    """What happened on one node."""
+
+    address: str
+    role: str
+    dbs: list[int] = field(default_factory=list)
+    dbsize: int = 0  # keys the node held at the start (INFO keyspace), over the scanned dbs
+    keys_scanned: int = 0  # keys measured (passed to collectors)
+    keys_vanished: int = 0  # gone between SCAN and the per-key commands
+    keys_retyped: int = 0  # changed type between TYPE and the length command
+    seconds: float = 0.0
+    sampled: bool = False
+    complete: bool = False
+    error: str | None = None
+    node_id: str | None = None  # cluster node id
+    #: cluster: keys that answered MOVED/ASK (their slot moved away) and were not measured here
+    keys_moved: int = 0
+    #: cluster: keys of a slot this node is importing, measured with ASKING
+    keys_asking: int = 0
+    rescan: int = 0  # 0: the first pass; n: the n-th rescan after the slot layout changed
+    #: with -n/--db: the keys this node holds in the dbs that were not scanned
+    other_dbs: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    nodes: tuple[NodeScan, ...]
+    keys_scanned: int
+    keys_vanished: int
+    keys_retyped: int
+    seconds: float
+    sampled: bool
+    complete: bool
+    interrupted: bool
+    #: factor from keys scanned to keys held (1.0 when the scan was full)
+    extrapolation: float
+    notes: tuple[str, ...] = ()
+    keys_moved: int = 0
+    keys_asking: int = 0
+    rescans: int = 0  # rescan rounds run because slots moved during the scan
+    #: what changed in the cluster's slot layout during the scan, and what the scan did about it
+    topology_changes: tuple[str, ...] = ()
+    db: int | None = None  # -n/--db: the one db scanned (None: every db that holds keys)
+
+
+class ProgressFn(Protocol):
+    """Keys done so far over all nodes, the total expected, and what the scan is doing when it
+    is not walking keys (waiting for a failover, rescanning); None: back to scanning."""
+
+    def __call__(
+        self, done: int, total: int, status: str | None = None, unit: str = "keys"
+    ) -> None: ...
