@@ -6,7 +6,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -22,10 +22,9 @@ from rediscope.core.scan.replies import (
     LENGTH_FORMATS,
     REDIRECT_CAP,
     Denied,
-    ReplyError,
+    decode,
     denied,
     is_error,
-    redirect,
     scan_error,
 )
 from rediscope.core.target import (
@@ -35,12 +34,34 @@ from rediscope.errors import CommandDenied, RediscopeError
 
 
 @dataclass
+class LengthBatch:
+    """A batch whose phase-A replies are in, waiting for its length commands' replies."""
+
+    keys: list[bytes]
+    replies: list[Any]  # phase A, `ncols` per key
+    commands: list[bytes | None]  # the length command per key (None: not a collection)
+    sent: int  # how many length commands were sent, so how many replies to read
+
+
+@dataclass
 class Request:
     """What one pipelined request carries, so its replies can be read back in order."""
 
-    scan: bool = False
-    a: list[bytes] | None = None
-    b: tuple[list[bytes], list[Any], list[bytes | None], int] | None = None
+    scan: bool = False  # it starts with a SCAN
+    phase_a: list[bytes] | None = None  # keys whose TYPE, MEMORY USAGE, ... it asks
+    lengths: LengthBatch | None = None  # an older batch whose length commands it sends
+
+
+@dataclass
+class WalkState:
+    """One db's walk: where SCAN is, and the batches between the pipeline's stages."""
+
+    cursor: bytes | None = b"0"  # None while a SCAN is in flight
+    finished: bool = False
+    done: int = 0  # keys delivered by SCAN in this walk (for --rate)
+    inflight: deque[Request] = field(default_factory=deque)
+    to_a: deque[list[bytes]] = field(default_factory=deque)  # phase A not yet sent
+    to_b: deque[LengthBatch] = field(default_factory=deque)  # length commands not yet sent
 
 
 class NodeScanner:
@@ -248,83 +269,80 @@ class NodeScanner:
         before reading the rest, so the server always has queued work while the client parses
         and aggregates."""
         fmt, ncols, columns = self._phase_a_format()
-        opts = self.opts
-        count = opts.scan_count
-        if opts.rate is not None:
-            count = max(1, min(count, int(opts.rate / 10) or 1))
-        want_len = "length" in self.needs
+        count = self.opts.scan_count
+        if self.opts.rate is not None:
+            count = max(1, min(count, int(self.opts.rate / 10) or 1))
+        state = WalkState()
         started = time.monotonic()
-        done_here = 0
-        inflight: deque[Request] = deque()
-        to_a: deque[list[bytes]] = deque()  # batches from SCAN, phase A not yet sent
-        to_b: deque[tuple[list[bytes], list[Any], list[bytes | None], int]] = deque()
-        state = {"cursor": b"0", "finished": False}
-
-        def send_next() -> None:
-            req = Request()
-            out: list[bytes] = []
-            cursor = state["cursor"]
-            if cursor is not None and not state["finished"]:
-                out.append(self._scan_cmd(cursor, count))  # type: ignore[arg-type]
-                req.scan = True
-                state["cursor"] = None
-            if to_b:
-                req.b = b = to_b.popleft()
-                out.extend(
-                    b[2][i] % (len(k), k)  # type: ignore[operator]
-                    for i, k in enumerate(b[0])
-                    if b[2][i] is not None
-                )
-            if to_a:
-                req.a = to_a.popleft()
-                out.extend([fmt % ((len(k), k) * ncols) for k in req.a])
-            if out:
-                conn.send(b"".join(out))
-                inflight.append(req)
-
-        send_next()
-        while inflight:
-            req = inflight[0]
+        self._send_next(conn, state, fmt, ncols, count)
+        while state.inflight:
+            req = state.inflight[0]
             if req.scan:
-                reply = conn.read(1)[0]
-                if is_error(reply):
-                    raise scan_error(reply)
-                cursor, keys = reply[0], reply[1]
-                finished = cursor == b"0"
-                if self.stop.is_set() and not self.result.sampled:
-                    finished, keys = True, []
-                if opts.sample is not None:
-                    room = opts.sample - self._sent
-                    if room <= len(keys):
-                        keys = keys[: max(room, 0)]
-                        finished = True
-                        self.result.sampled = True
-                state["cursor"] = None if finished else cursor
-                state["finished"] = finished
-                self._sent += len(keys)
-                done_here += len(keys)
-                if keys:
-                    to_a.append(keys)
-            send_next()  # the server works on it while we read and aggregate `req`
-            inflight.popleft()
-            b_replies = conn.read(req.b[3]) if req.b is not None else None
-            a_replies = conn.read(len(req.a) * ncols) if req.a is not None else None
-            if req.a is not None and a_replies is not None:
-                if want_len:
-                    templates = [LENGTH_FORMATS.get(t) for t in a_replies[0::ncols]]
-                    sent = sum(1 for t in templates if t is not None)
-                    to_b.append((req.a, a_replies, templates, sent))
+                self._read_scan(conn, state)
+            self._send_next(conn, state, fmt, ncols, count)  # the server works on it meanwhile
+            state.inflight.popleft()
+            b_replies = conn.read(req.lengths.sent) if req.lengths is not None else None
+            if req.phase_a is not None:
+                a_replies = conn.read(len(req.phase_a) * ncols)
+                if "length" in self.needs:
+                    commands = [LENGTH_FORMATS.get(t) for t in a_replies[0::ncols]]
+                    sent = sum(1 for c in commands if c is not None)
+                    state.to_b.append(LengthBatch(req.phase_a, a_replies, commands, sent))
                 else:
-                    self._deliver(db, req.a, a_replies, columns, None, None)
-            if not inflight:
-                send_next()  # the last batches' length commands
-            if req.b is not None and b_replies is not None:
-                keys_b, a_b, templates_b, _ = req.b
-                self._deliver(db, keys_b, a_b, columns, templates_b, b_replies)
-            if opts.rate is not None:
-                ahead = done_here / opts.rate - (time.monotonic() - started)
+                    self._deliver(db, req.phase_a, a_replies, columns, None, None)
+            if not state.inflight:
+                self._send_next(conn, state, fmt, ncols, count)  # the last length commands
+            if req.lengths is not None and b_replies is not None:
+                b = req.lengths
+                self._deliver(db, b.keys, b.replies, columns, b.commands, b_replies)
+            if self.opts.rate is not None:
+                ahead = state.done / self.opts.rate - (time.monotonic() - started)
                 if ahead > 0:
                     time.sleep(ahead)
+
+    def _send_next(
+        self, conn: RawConnection, state: WalkState, fmt: bytes, ncols: int, count: int
+    ) -> None:
+        """One request: the next SCAN (if one is due), an older batch's length commands, the
+        newest batch's phase A."""
+        req = Request()
+        out: list[bytes] = []
+        if state.cursor is not None and not state.finished:
+            out.append(self._scan_cmd(state.cursor, count))
+            req.scan = True
+            state.cursor = None
+        if state.to_b:
+            req.lengths = b = state.to_b.popleft()
+            out.extend(c % (len(k), k) for k, c in zip(b.keys, b.commands, strict=True) if c)
+        if state.to_a:
+            req.phase_a = state.to_a.popleft()
+            out.extend([fmt % ((len(k), k) * ncols) for k in req.phase_a])
+        if out:
+            conn.send(b"".join(out))
+            state.inflight.append(req)
+
+    def _read_scan(self, conn: RawConnection, state: WalkState) -> None:
+        """A SCAN reply: the next cursor, and its keys queued for phase A (cut at --sample,
+        dropped when the scan is being stopped)."""
+        reply = conn.read(1)[0]
+        if is_error(reply):
+            raise scan_error(reply)
+        cursor, keys = reply[0], reply[1]
+        finished = cursor == b"0"
+        if self.stop.is_set() and not self.result.sampled:
+            finished, keys = True, []
+        if self.opts.sample is not None:
+            room = self.opts.sample - self._sent
+            if room <= len(keys):
+                keys = keys[: max(room, 0)]
+                finished = True
+                self.result.sampled = True
+        state.cursor = None if finished else cursor
+        state.finished = finished
+        self._sent += len(keys)
+        state.done += len(keys)
+        if keys:
+            state.to_a.append(keys)
 
     def _deliver(
         self,
@@ -335,61 +353,15 @@ class NodeScanner:
         length_cmds: list[bytes | None] | None,
         length_replies: list[Any] | None,
     ) -> None:
-        ncols = len(columns)
-        cols = {name: replies[i::ncols] for i, name in enumerate(columns)}
-        redirected: set[int] = set()
-        for name in columns:
-            col = cols[name]
-            if ReplyError not in map(type, col):  # the common case, checked in C
-                continue
-            bad = next(r for r in col if is_error(r))
-            if bad is not None:
-                if denied(bad):
-                    raise Denied(name, str(bad))
-                redirected.update(i for i, r in enumerate(col) if redirect(r))
-                cols[name] = [None if is_error(r) else r for r in col]
-        types = cols["type"]
-        lengths: list[int | None] | None = None
-        retyped: set[int] = set()
-        if length_cmds is not None and length_replies is not None:
-            lengths = [None] * len(keys)
-            it = iter(length_replies)
-            for i, cmd in enumerate(length_cmds):
-                if cmd is None:
-                    continue
-                value = next(it)
-                if is_error(value):
-                    if denied(value):
-                        raise Denied(cmd.split(b"\r\n")[2].decode(), str(value))
-                    if redirect(value):
-                        redirected.add(i)
-                    else:
-                        retyped.add(i)  # WRONGTYPE: the key changed type under us
-                else:
-                    lengths[i] = value
-        retyped -= redirected
-        skip = retyped | redirected
-        memory = cols.get("memory")
-        keep = [
-            i
-            for i, t in enumerate(types)
-            if t is not None
-            and t != b"none"
-            and i not in skip
-            and (memory is None or memory[i] is not None)
-        ]
-        if len(keep) != len(keys):
-            self.result.keys_retyped += len(retyped)
-            self.result.keys_vanished += len(keys) - len(keep) - len(retyped) - len(redirected)
-            if redirected:
-                if self._following or len(self._redirected) >= REDIRECT_CAP:
-                    self.result.keys_moved += len(redirected)
-                else:
-                    self._redirected.extend(keys[i] for i in sorted(redirected))
-            keys = [keys[i] for i in keep]
-            cols = {n: [c[i] for i in keep] for n, c in cols.items()}
-            if lengths is not None:
-                lengths = [lengths[i] for i in keep]
+        got = decode(keys, replies, columns, length_cmds, length_replies)
+        self.result.keys_retyped += got.retyped
+        self.result.keys_vanished += got.vanished
+        if got.redirected:
+            if self._following or len(self._redirected) >= REDIRECT_CAP:
+                self.result.keys_moved += len(got.redirected)
+            else:
+                self._redirected.extend(got.redirected)
+        keys, cols, lengths = got.keys, got.columns, got.lengths
         if not keys:
             return
         batch = Batch(

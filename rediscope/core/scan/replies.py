@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import hiredis
@@ -52,3 +53,89 @@ def scan_error(reply: Any) -> Exception:
     if denied(reply):
         return Denied("SCAN", str(reply))
     return redis.ResponseError(str(reply))
+
+
+@dataclass
+class Decoded:
+    """A batch's replies sorted out: the keys that were measured, with their columns, and what
+    happened to the others."""
+
+    keys: list[bytes]
+    columns: dict[str, list[Any]]  # column name -> one value per kept key
+    lengths: list[int | None] | None
+    retyped: int  # WRONGTYPE on the length command: the key changed type under us
+    vanished: int  # gone between SCAN and the per-key commands (deleted, expired)
+    redirected: list[bytes]  # MOVED/ASK: their slot is served elsewhere now
+
+
+def decode(
+    keys: list[bytes],
+    replies: list[Any],
+    columns: list[str],
+    length_cmds: list[bytes | None] | None,
+    length_replies: list[Any] | None,
+) -> Decoded:
+    """Phase-A replies (`len(columns)` per key) and the length replies (one per non-None
+    command) into the keys to deliver; a denied command raises Denied."""
+    ncols = len(columns)
+    cols = {name: replies[i::ncols] for i, name in enumerate(columns)}
+    redirected: set[int] = set()
+    for name in columns:
+        col = cols[name]
+        if ReplyError not in map(type, col):  # the common case, checked in C
+            continue
+        bad = next(r for r in col if is_error(r))
+        if denied(bad):
+            raise Denied(name, str(bad))
+        redirected.update(i for i, r in enumerate(col) if redirect(r))
+        cols[name] = [None if is_error(r) else r for r in col]
+    lengths, retyped = _lengths(len(keys), length_cmds, length_replies, redirected)
+    retyped -= redirected
+    skip = retyped | redirected
+    memory = cols.get("memory")
+    keep = [
+        i
+        for i, t in enumerate(cols["type"])
+        if t is not None
+        and t != b"none"
+        and i not in skip
+        and (memory is None or memory[i] is not None)
+    ]
+    if len(keep) == len(keys):
+        return Decoded(keys, cols, lengths, 0, 0, [])
+    return Decoded(
+        keys=[keys[i] for i in keep],
+        columns={n: [c[i] for i in keep] for n, c in cols.items()},
+        lengths=[lengths[i] for i in keep] if lengths is not None else None,
+        retyped=len(retyped),
+        vanished=len(keys) - len(keep) - len(retyped) - len(redirected),
+        redirected=[keys[i] for i in sorted(redirected)],
+    )
+
+
+def _lengths(
+    n: int,
+    length_cmds: list[bytes | None] | None,
+    length_replies: list[Any] | None,
+    redirected: set[int],
+) -> tuple[list[int | None] | None, set[int]]:
+    """The element count per key (None where not asked or failed) and the retyped keys;
+    redirected keys are added to `redirected`."""
+    if length_cmds is None or length_replies is None:
+        return None, set()
+    lengths: list[int | None] = [None] * n
+    retyped: set[int] = set()
+    it = iter(length_replies)
+    for i, cmd in enumerate(length_cmds):
+        if cmd is None:
+            continue
+        value = next(it)
+        if not is_error(value):
+            lengths[i] = value
+        elif denied(value):
+            raise Denied(cmd.split(b"\r\n")[2].decode(), str(value))
+        elif redirect(value):
+            redirected.add(i)
+        else:
+            retyped.add(i)
+    return lengths, retyped
