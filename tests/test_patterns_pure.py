@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rediscope.core.pattern_stats import PatternCollector, pattern_tree, stats_from
+from rediscope.core.collectors.patterns import PatternCollector
+from rediscope.core.pattern_stats import pattern_tree, stats_from
 from rediscope.core.patterns import PatternInferer, Rule, load_rules
 from rediscope.core.scan import Batch, ScanSummary
 from rediscope.errors import ConfigError
@@ -183,7 +184,7 @@ def test_tree_totals_at_each_level() -> None:
 
 
 def _agg(n: int) -> object:
-    from rediscope.core.pattern_stats import _Agg
+    from rediscope.core.collectors.patterns import _Agg
 
     agg = _Agg()
     agg.keys = n

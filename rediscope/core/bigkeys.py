@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import heapq
-import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rediscope.core.collectors.bigkeys import BigKeysCollector
+from rediscope.core.collectors.topn import KeyEntry
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.keyinfo import describe_keys
 from rediscope.core.scan import (
-    Batch,
     Collector,
     ProgressFn,
     ScanOptions,
@@ -18,10 +18,6 @@ from rediscope.core.scan import (
     run_scan,
 )
 from rediscope.core.target import Target
-
-# heap entries: (measure, tiebreak, key, db, node, type, bytes, elements)
-_Entry = tuple[int, int, bytes, int, str, str, "int | None", "int | None"]
-_seq = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -66,82 +62,15 @@ class BigKeysReport:
     notes: tuple[str, ...]
 
 
-def _push(heap: list[_Entry], size: int, entry: _Entry) -> None:
-    if len(heap) < size:
-        heapq.heappush(heap, entry)
-    elif entry[0] > heap[0][0]:
-        heapq.heapreplace(heap, entry)
-
-
-class BigKeysCollector:
-    """Top N by bytes, top N per type by elements, per-type totals, threshold offenders."""
-
-    needs: frozenset[str] = frozenset({"memory", "length"})
-    MAX_OFFENDERS = 10_000  # keys over a threshold kept for the report (bounded memory)
-
-    def __init__(
-        self, top: int = 20, min_bytes: int | None = None, min_elements: int | None = None
-    ) -> None:
-        self.top = top
-        self.min_bytes = min_bytes
-        self.min_elements = min_elements
-        self.by_bytes: list[_Entry] = []
-        self.by_elements: dict[str, list[_Entry]] = {}
-        # type -> [keys, bytes, elements]
-        self.totals: dict[str, list[int]] = {}
-        self.offenders: list[_Entry] = []
-        self.over = 0
-
-    def add(self, batch: Batch) -> None:
-        top, by_bytes, totals = self.top, self.by_bytes, self.totals
-        node, db = batch.node, batch.db
-        memory = batch.memory or [None] * len(batch.keys)
-        lengths = batch.lengths or [None] * len(batch.keys)
-        min_b, min_e = self.min_bytes, self.min_elements
-        floor = by_bytes[0][0] if len(by_bytes) >= top else -1
-        for key, raw_type, mem, length in zip(
-            batch.keys, batch.types, memory, lengths, strict=True
-        ):
-            tname = raw_type.decode()
-            t = totals.get(tname)
-            if t is None:
-                t = totals[tname] = [0, 0, 0]
-                self.by_elements[tname] = []
-            t[0] += 1
-            if mem is not None:
-                t[1] += mem
-                if mem > floor:
-                    _push(by_bytes, top, (mem, next(_seq), key, db, node, tname, mem, length))
-                    floor = by_bytes[0][0] if len(by_bytes) >= top else -1
-            if length is not None:
-                t[2] += length
-                heap = self.by_elements[tname]
-                if len(heap) < top or length > heap[0][0]:
-                    _push(heap, top, (length, next(_seq), key, db, node, tname, mem, length))
-            if (min_b is not None and mem is not None and mem >= min_b) or (
-                min_e is not None and length is not None and length >= min_e
-            ):
-                self.over += 1
-                if len(self.offenders) < self.MAX_OFFENDERS:
-                    self.offenders.append((mem or 0, next(_seq), key, db, node, tname, mem, length))
-
-    def merge(self, other: BigKeysCollector) -> None:
-        if other is self:
-            return
-        for entry in other.by_bytes:
-            _push(self.by_bytes, self.top, entry)
-        for tname, heap in other.by_elements.items():
-            mine = self.by_elements.setdefault(tname, [])
-            for entry in heap:
-                _push(mine, self.top, entry)
-        for tname, (k, b, e) in other.totals.items():
-            t = self.totals.setdefault(tname, [0, 0, 0])
-            t[0] += k
-            t[1] += b
-            t[2] += e
-        self.over += other.over
-        room = self.MAX_OFFENDERS - len(self.offenders)
-        self.offenders.extend(other.offenders[:room])
+def to_big_keys(spec: ConnectionSpec, target: Target, entries: Sequence[KeyEntry]) -> list[BigKey]:
+    """Entries as listed keys: their encoding and TTL read in one pipelined pass per node."""
+    details = describe_keys(spec, target, sorted({(e.node, e.db, e.key) for e in entries}))
+    out = []
+    for e in entries:
+        encoding, ttl_ms = details.get((e.node, e.db, e.key), (None, None))
+        ttl_s = None if ttl_ms is None or ttl_ms < 0 else ttl_ms / 1000
+        out.append(BigKey(e.key, e.db, e.node, e.type, encoding, e.bytes, e.elements, ttl_s))
+    return out
 
 
 def bigkeys(
@@ -159,32 +88,21 @@ def bigkeys(
     col = collectors[0]
     assert isinstance(col, BigKeysCollector)
     factor = scan.extrapolation
-    by_bytes = sorted(col.by_bytes, key=lambda e: (-e[0], e[2]))
-    by_elements = sorted(
-        (e for h in col.by_elements.values() for e in h), key=lambda e: (e[5], -e[0], e[2])
-    )
-    offenders = sorted(col.offenders, key=lambda e: (-e[0], e[2]))
-    wanted = {(e[4], e[3], e[2]) for e in [*by_bytes, *by_elements, *offenders]}
-    details = describe_keys(spec, target, sorted(wanted))
-
-    def big(e: _Entry) -> BigKey:
-        encoding, ttl_ms = details.get((e[4], e[3], e[2]), (None, None))
-        return BigKey(
-            key=e[2],
-            db=e[3],
-            node=e[4],
-            type=e[5],
-            encoding=encoding,
-            bytes=e[6],
-            elements=e[7],
-            ttl_s=None if ttl_ms is None or ttl_ms < 0 else ttl_ms / 1000,
-        )
-
+    by_bytes = col.by_bytes.ranked()
+    by_elements = [e for t in sorted(col.by_elements) for e in col.by_elements[t].ranked()]
+    offenders = sorted(col.offenders, key=lambda e: (-e.score, e.key))
+    listed = to_big_keys(spec, target, [*by_bytes, *by_elements, *offenders])
+    keys = listed[: len(by_bytes)]
+    per_type = listed[len(by_bytes) : len(by_bytes) + len(by_elements)]
+    over = listed[len(by_bytes) + len(by_elements) :]
+    biggest: dict[str, tuple[KeyEntry, BigKey]] = {}  # type -> its key with most elements
+    for listed_key, entry in zip(per_type, by_elements, strict=True):
+        best = biggest.get(entry.type)
+        if best is None or (entry.score, entry.key) > (best[0].score, best[0].key):
+            biggest[entry.type] = (entry, listed_key)
     total_bytes = sum(t[1] for t in col.totals.values()) or 1
     summaries = []
     for tname, (k, b, e) in sorted(col.totals.items(), key=lambda kv: -kv[1][1]):
-        heap = col.by_elements.get(tname) or []
-        best = max(heap, key=lambda x: (x[0], x[2])) if heap else None
         summaries.append(
             TypeSummary(
                 type=tname,
@@ -194,7 +112,7 @@ def bigkeys(
                 avg_bytes=round(b / k, 1) if k else 0.0,
                 avg_elements=round(e / k, 1) if k else 0.0,
                 share=round(b / total_bytes, 4),
-                biggest=big(best) if best else None,
+                biggest=biggest[tname][1] if tname in biggest else None,
                 estimated=scan.sampled,
             )
         )
@@ -202,13 +120,13 @@ def bigkeys(
         target=target,
         complete=scan.complete,
         scan=scan,
-        keys=tuple(big(e) for e in by_bytes),
-        top_by_elements=tuple(big(e) for e in by_elements),
+        keys=tuple(keys),
+        top_by_elements=tuple(per_type),
         by_type=tuple(summaries),
         top=top,
         min_bytes=min_bytes,
         min_elements=min_elements,
         over_threshold=col.over,
-        over_threshold_keys=tuple(big(e) for e in offenders),
+        over_threshold_keys=tuple(over),
         notes=scan.notes,
     )

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import redis
 
-from rediscope.core.bigkeys import BigKey, BigKeysCollector
+from rediscope.core.bigkeys import BigKey, to_big_keys
+from rediscope.core.collectors.bigkeys import BigKeysCollector
+from rediscope.core.collectors.memory import (
+    BIG_COLLECTION,
+    BIG_STRING,
+    COMPACT,
+    MemoryCollector,
+)
+from rediscope.core.collectors.patterns import OTHER, PatternCollector
+from rediscope.core.collectors.topn import TopN
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.info import info, version_tuple
-from rediscope.core.keyinfo import describe_keys
-from rediscope.core.pattern_stats import OTHER, PatternCollector, PatternStats, stats_from
+from rediscope.core.pattern_stats import PatternStats, stats_from
 from rediscope.core.patterns import Rule
 from rediscope.core.scan import (
-    Batch,
     Collector,
     ProgressFn,
     ScanOptions,
@@ -26,9 +32,6 @@ from rediscope.core.scan import (
 from rediscope.core.target import Target, node_spec
 from rediscope.core.units import FRAGMENTATION_MIN_USED, plural
 
-BIG_STRING = 100 * 1024
-NONCOMPACT_MAX = 256  # collections up to 2x the default entries limit
-BIG_COLLECTION = 5000
 TINY_STRING = 100  # bytes of MEMORY USAGE
 TINY_PATTERN_KEYS = 10_000
 TOP_PATTERNS = 30
@@ -44,132 +47,6 @@ LIMITS = {
     "set-max-listpack-entries": 128,
 }
 #: type -> (compact encodings, the entries limit that decides)
-COMPACT = {
-    b"hash": ((b"listpack", b"ziplist"), "hash-max-listpack-entries"),
-    b"zset": ((b"listpack", b"ziplist"), "zset-max-listpack-entries"),
-    b"set": ((b"intset", b"listpack"), "set-max-listpack-entries"),
-}
-
-
-class MemoryCollector:
-    """By type, encoding, db and node; the evidence the recommendations need."""
-
-    needs: frozenset[str] = frozenset({"memory", "length", "encoding", "ttl"})
-
-    def __init__(self) -> None:
-        self.by_type: dict[bytes, list[int]] = {}
-        self.by_encoding: dict[tuple[bytes, bytes], list[int]] = {}
-        self.by_db: dict[int, list[int]] = {}
-        self.by_node: dict[str, list[int]] = {}
-        self.n = 0
-        self.sum = 0
-        self.sumsq = 0.0
-        # (count, bytes, top examples heap of (measure, key, db, node, type))
-        self.big_strings = [0, 0]
-        self.big_strings_top: list[tuple[int, bytes, int, str]] = []
-        self.big_collections = [0, 0]
-        self.big_collections_top: list[tuple[int, bytes, int, str]] = []
-        # type -> [count, bytes, max elements] of non-compact collections with few elements
-        self.noncompact: dict[bytes, list[int]] = {}
-
-    def add(self, batch: Batch) -> None:
-        n = len(batch.keys)
-        memory = batch.memory or [0] * n
-        lengths = batch.lengths or [None] * n
-        encodings = batch.encoding or [None] * n
-        node, db = batch.node, batch.db
-        by_type, by_enc = self.by_type, self.by_encoding
-        total = 0
-        sumsq = 0.0
-        for key, t, mem, length, enc in zip(
-            batch.keys, batch.types, memory, lengths, encodings, strict=True
-        ):
-            mem = mem or 0
-            total += mem
-            sumsq += mem * mem
-            slot = by_type.get(t)
-            if slot is None:
-                slot = by_type[t] = [0, 0]
-            slot[0] += 1
-            slot[1] += mem
-            e = (t, enc or b"?")
-            slot = by_enc.get(e)
-            if slot is None:
-                slot = by_enc[e] = [0, 0]
-            slot[0] += 1
-            slot[1] += mem
-            if t == b"string":
-                if mem > BIG_STRING:
-                    self.big_strings[0] += 1
-                    self.big_strings[1] += mem
-                    _top(self.big_strings_top, (mem, key, db, node))
-            elif length is not None:
-                if length > BIG_COLLECTION:
-                    self.big_collections[0] += 1
-                    self.big_collections[1] += mem
-                    _top(self.big_collections_top, (length, key, db, node))
-                compact = COMPACT.get(t)
-                if (
-                    compact is not None
-                    and enc is not None
-                    and enc not in compact[0]
-                    and (length <= NONCOMPACT_MAX)
-                ):
-                    nc = self.noncompact.setdefault(t, [0, 0, 0])
-                    nc[0] += 1
-                    nc[1] += mem
-                    nc[2] = max(nc[2], length)
-        slot_db = self.by_db.setdefault(db, [0, 0])
-        slot_db[0] += n
-        slot_db[1] += total
-        slot_node = self.by_node.setdefault(node, [0, 0])
-        slot_node[0] += n
-        slot_node[1] += total
-        self.n += n
-        self.sum += total
-        self.sumsq += sumsq
-
-    def merge(self, other: MemoryCollector) -> None:
-        if other is self:
-            return
-        _add_pairs(self.by_type, other.by_type)
-        _add_pairs(self.by_encoding, other.by_encoding)
-        _add_pairs(self.by_db, other.by_db)
-        _add_pairs(self.by_node, other.by_node)
-        self.n += other.n
-        self.sum += other.sum
-        self.sumsq += other.sumsq
-        for a2, b2 in (
-            (self.big_strings, other.big_strings),
-            (self.big_collections, other.big_collections),
-        ):
-            a2[0] += b2[0]
-            a2[1] += b2[1]
-        for entry in other.big_strings_top:
-            _top(self.big_strings_top, entry)
-        for entry in other.big_collections_top:
-            _top(self.big_collections_top, entry)
-        for t, (c, b, m) in other.noncompact.items():
-            nc = self.noncompact.setdefault(t, [0, 0, 0])
-            nc[0] += c
-            nc[1] += b
-            nc[2] = max(nc[2], m)
-
-
-def _add_pairs(mine: dict[Any, list[int]], theirs: dict[Any, list[int]]) -> None:
-    for k, (a, b) in theirs.items():
-        slot = mine.setdefault(k, [0, 0])
-        slot[0] += a
-        slot[1] += b
-
-
-def _top(
-    heap: list[tuple[int, bytes, int, str]], entry: tuple[int, bytes, int, str], size: int = 5
-) -> None:
-    if len(heap) < size:
-        heapq.heappush(heap, entry)
-    elif entry > heap[0]:
-        heapq.heapreplace(heap, entry)
 
 
 @dataclass(frozen=True)
@@ -363,23 +240,7 @@ def memory(
             estimated=scan.sampled,
         )
         stats = [*stats[:TOP_PATTERNS], other]
-    top_entries = sorted(big.by_bytes, key=lambda e: (-e[0], e[2]))
-    details = describe_keys(spec, target, [(e[4], e[3], e[2]) for e in top_entries])
-    top_keys = []
-    for e in top_entries:
-        enc, ttl_ms = details.get((e[4], e[3], e[2]), (None, None))
-        top_keys.append(
-            BigKey(
-                key=e[2],
-                db=e[3],
-                node=e[4],
-                type=e[5],
-                encoding=enc,
-                bytes=e[6],
-                elements=e[7],
-                ttl_s=None if ttl_ms is None or ttl_ms < 0 else ttl_ms / 1000,
-            )
-        )
+    top_keys = to_big_keys(spec, target, big.by_bytes.ranked())
     recs = recommendations(mem, table, totals, limits, limits_source, factor)
     enc_rows = tuple(
         sorted(
@@ -414,9 +275,9 @@ def memory(
     )
 
 
-def _examples(heap: list[tuple[int, bytes, int, str]]) -> list[bytes]:
+def _examples(top: TopN) -> list[bytes]:
     """The example keys, biggest first: key names, which JSON writes as every other key."""
-    return [k for _, k, _, _ in sorted(heap, reverse=True)]
+    return [e.key for e in top.ranked()]
 
 
 def recommendations(

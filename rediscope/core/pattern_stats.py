@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from rediscope.core.collectors.patterns import (
+    FREQ_BUCKETS,
+    IDLE_BUCKETS,
+    TTL_BUCKETS,
+    KeyName,
+    PatternCollector,
+    _Agg,
+)
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import info
-from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
+from rediscope.core.patterns import Rule
 from rediscope.core.scan import (
-    Batch,
     Collector,
     ProgressFn,
     ScanOptions,
@@ -20,154 +26,6 @@ from rediscope.core.scan import (
     run_scan,
 )
 from rediscope.core.target import Target
-
-#: TTL buckets (upper bounds in ms) after "no TTL"
-TTL_BUCKETS = ("no_ttl", "lt_1m", "lt_1h", "lt_1d", "lt_1w", "longer")
-_TTL_LIMITS = [60_000, 3_600_000, 86_400_000, 604_800_000]
-IDLE_BUCKETS = ("lt_1m", "lt_1h", "lt_1d", "lt_1w", "longer")
-_IDLE_LIMITS = [60, 3600, 86400, 604800]
-#: LFU counter buckets: 0-4 (colder than new), 5-9 (about new), 10-49, 50-99, 100-255
-FREQ_BUCKETS = ("f0_4", "f5_9", "f10_49", "f50_99", "f100_255")
-_FREQ_LIMITS = [5, 10, 50, 100]
-EXAMPLES = 3
-OTHER = "(other)"
-KeyName = bytes  # (a field below is called `bytes`)
-
-
-class _Agg:
-    """Per-pattern aggregate (slots: fast and small)."""
-
-    __slots__ = ("bytes", "examples", "freq", "idle", "keys", "ttl", "types")
-
-    def __init__(self) -> None:
-        self.keys = 0
-        self.bytes = 0
-        self.types: dict[bytes, int] = {}
-        self.ttl = [0] * len(TTL_BUCKETS)
-        self.idle = [0] * len(IDLE_BUCKETS)
-        self.freq = [0] * len(FREQ_BUCKETS)
-        self.examples: list[bytes] = []
-
-    def merge(self, other: _Agg) -> _Agg:
-        self.keys += other.keys
-        self.bytes += other.bytes
-        for t, n in other.types.items():
-            self.types[t] = self.types.get(t, 0) + n
-        self.ttl = [a + b for a, b in zip(self.ttl, other.ttl, strict=True)]
-        self.idle = [a + b for a, b in zip(self.idle, other.idle, strict=True)]
-        self.freq = [a + b for a, b in zip(self.freq, other.freq, strict=True)]
-        self.examples = sorted(set(self.examples) | set(other.examples))[:EXAMPLES]
-        return self
-
-
-def _merge(a: _Agg, b: _Agg) -> _Agg:
-    return a.merge(b)
-
-
-class PatternCollector:
-    """Aggregates keys by pattern. The table is compacted by the cardinality fold when it
-    grows; past `max_patterns` after folding, new patterns go to '(other)'."""
-
-    COMPACT_AT = 5_000
-    MAX_PATTERNS = 50_000
-
-    def __init__(
-        self,
-        separators: str = ":",
-        rules: tuple[Rule, ...] = (),
-        needs: frozenset[str] = frozenset({"ttl"}),
-        fold_at: int = 100,
-    ) -> None:
-        self.needs = needs
-        self.inferer = PatternInferer(separators, rules)
-        self.folder = PatternFolder(separators, fold_at)
-        self.table: dict[str, _Agg] = {}
-        self._alias: dict[str, str] = {}
-        self._compact_at = self.COMPACT_AT
-        self.separators = separators
-        self.rules = rules
-        self.fold_at = fold_at
-
-    def _slot(self, pattern: str) -> _Agg:
-        table = self.table
-        target = self._alias.get(pattern)
-        if target is None:
-            target = self.folder.apply_known(pattern)
-            if len(self._alias) > 100_000:
-                self._alias.clear()
-            self._alias[pattern] = target
-        agg = table.get(target)
-        if agg is None:
-            if len(table) >= self.MAX_PATTERNS:
-                target = OTHER
-                agg = table.get(OTHER)
-            if agg is None:
-                agg = table[target] = _Agg()
-                if len(table) > self._compact_at:
-                    self._compact()
-                    agg = self._slot(pattern)
-        return agg
-
-    def _compact(self) -> None:
-        self.table = self.folder.fold(self.table, _merge)
-        self._alias.clear()
-        self._compact_at = max(self.COMPACT_AT, 2 * len(self.table))
-
-    def add(self, batch: Batch) -> None:
-        infer = self.inferer.infer
-        slot = self._slot
-        table = self.table
-        n = len(batch.keys)
-        memory = batch.memory or [None] * n
-        ttls = batch.ttl_ms
-        idles = batch.idle
-        freqs = batch.freq
-        for i, key in enumerate(batch.keys):
-            pattern = infer(key)
-            agg = table.get(pattern)
-            if agg is None:
-                agg = slot(pattern)
-                table = self.table
-            agg.keys += 1
-            raw_type = batch.types[i]
-            agg.types[raw_type] = agg.types.get(raw_type, 0) + 1
-            mem = memory[i]
-            if mem is not None:
-                agg.bytes += mem
-            if ttls is not None:
-                ttl = ttls[i]
-                if ttl is not None:
-                    agg.ttl[0 if ttl < 0 else 1 + bisect.bisect_right(_TTL_LIMITS, ttl)] += 1
-            if idles is not None:
-                idle = idles[i]
-                if idle is not None:
-                    agg.idle[bisect.bisect_right(_IDLE_LIMITS, idle)] += 1
-            if freqs is not None:
-                freq = freqs[i]
-                if freq is not None:
-                    agg.freq[bisect.bisect_right(_FREQ_LIMITS, freq)] += 1
-            ex = agg.examples
-            if len(ex) < EXAMPLES:
-                if key not in ex:
-                    ex.append(key)
-                    ex.sort()
-            elif key < ex[-1] and key not in ex:
-                ex[-1] = key
-                ex.sort()
-
-    def merge(self, other: PatternCollector) -> None:
-        if other is self:
-            return
-        self.folder.folded |= other.folder.folded
-        self.folder.shapes |= other.folder.shapes
-        for pattern, agg in other.table.items():
-            mine = self.table.get(pattern)
-            self.table[pattern] = mine.merge(agg) if mine is not None else agg
-
-    def finish(self) -> dict[str, _Agg]:
-        """The final table: folded to a fixpoint over everything merged."""
-        self._compact()
-        return self.table
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import heapq
 from typing import Any
 
 import redis
 
+from rediscope.core.collectors.freq import FreqCollector
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.hotkeys.report import (
     LFU_INIT,
@@ -16,63 +16,13 @@ from rediscope.core.hotkeys.report import (
     HotPattern,
 )
 from rediscope.core.pattern_stats import eviction_policy
-from rediscope.core.patterns import PatternInferer
 from rediscope.core.scan import (
-    Batch,
     Collector,
     ProgressFn,
     ScanOptions,
     run_scan,
 )
 from rediscope.errors import CommandDenied, RediscopeError
-
-
-class FreqCollector:
-    """Top keys by OBJECT FREQ (at least min_freq), and per-pattern totals."""
-
-    needs: frozenset[str] = frozenset({"freq"})
-
-    def __init__(self, top: int, min_freq: int, separators: str) -> None:
-        self.top = top
-        self.min_freq = min_freq
-        self.inferer = PatternInferer(separators)
-        self.heap: list[tuple[int, bytes, int, str]] = []
-        self.patterns: dict[str, list[int]] = {}  # pattern -> [keys, sum freq]
-        self.zero = 0
-        self.total = 0
-
-    def add(self, batch: Batch) -> None:
-        freqs = batch.freq or []
-        for key, freq in zip(batch.keys, freqs, strict=False):
-            if freq is None:
-                continue
-            self.total += 1
-            if freq == 0:
-                self.zero += 1
-            if freq >= self.min_freq:
-                entry = (freq, key, batch.db, batch.node)
-                if len(self.heap) < self.top:
-                    heapq.heappush(self.heap, entry)
-                elif entry > self.heap[0]:
-                    heapq.heapreplace(self.heap, entry)
-                slot = self.patterns.setdefault(self.inferer.infer(key), [0, 0])
-                slot[0] += 1
-                slot[1] += freq
-
-    def merge(self, other: FreqCollector) -> None:
-        if other is self:
-            return
-        for entry in other.heap:
-            if len(self.heap) < self.top:
-                heapq.heappush(self.heap, entry)
-            elif entry > self.heap[0]:
-                heapq.heapreplace(self.heap, entry)
-        for p, (k, f) in other.patterns.items():
-            slot = self.patterns.setdefault(p, [0, 0])
-            slot[0] += k
-            slot[1] += f
-        self.zero += other.zero
-        self.total += other.total
 
 
 def lfu(
@@ -118,21 +68,21 @@ def lfu(
             "every counter is 0: the policy was probably switched to LFU at runtime, "
             "and counters only start when keys are next touched; try again later"
         )
-    ranked = sorted(col.heap, reverse=True)
+    ranked = col.hottest.ranked()
     total_freq = sum(f for _, (_, f) in col.patterns.items()) or 1
     keys = tuple(
         HotKey(
-            key=k,
-            db=db,
-            node=node,
+            key=e.key,
+            db=e.db,
+            node=e.node,
             hits=None,
             reads=None,
             writes=None,
             share=None,
-            freq=f,
-            pattern=col.inferer.infer(k),
+            freq=e.score,
+            pattern=col.inferer.infer(e.key),
         )
-        for f, k, db, node in ranked
+        for e in ranked
     )
     patterns = tuple(
         HotPattern(p, f, 0, 0, round(f / total_freq, 6))

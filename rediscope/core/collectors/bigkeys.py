@@ -1,0 +1,77 @@
+"""The biggest keys: top N by bytes, top N per type by elements, per-type totals, and the keys
+over a threshold (bigkeys, and memory's top keys)."""
+
+from __future__ import annotations
+
+from rediscope.core.collectors.topn import KeyEntry, TopN
+from rediscope.core.scan import Batch
+
+
+class BigKeysCollector:
+    """Top N by bytes, top N per type by elements, per-type totals, threshold offenders."""
+
+    needs: frozenset[str] = frozenset({"memory", "length"})
+    MAX_OFFENDERS = 10_000  # keys over a threshold kept for the report (bounded memory)
+
+    def __init__(
+        self, top: int = 20, min_bytes: int | None = None, min_elements: int | None = None
+    ) -> None:
+        self.top = top
+        self.min_bytes = min_bytes
+        self.min_elements = min_elements
+        self.by_bytes = TopN(top)
+        self.by_elements: dict[str, TopN] = {}
+        self.totals: dict[str, list[int]] = {}  # type -> [keys, bytes, elements]
+        self.offenders: list[KeyEntry] = []
+        self.over = 0
+
+    def add(self, batch: Batch) -> None:
+        by_bytes, totals = self.by_bytes, self.totals
+        node, db = batch.node, batch.db
+        memory = batch.memory or [None] * len(batch.keys)
+        lengths = batch.lengths or [None] * len(batch.keys)
+        min_b, min_e = self.min_bytes, self.min_elements
+        floor = by_bytes.floor()
+        for key, raw_type, mem, length in zip(
+            batch.keys, batch.types, memory, lengths, strict=True
+        ):
+            tname = raw_type.decode()
+            t = totals.get(tname)
+            if t is None:
+                t = totals[tname] = [0, 0, 0]
+                self.by_elements[tname] = TopN(self.top)
+            t[0] += 1
+            if mem is not None:
+                t[1] += mem
+                if mem > floor:
+                    by_bytes.push(KeyEntry(mem, key=key, db=db, node=node, type=tname,
+                                           bytes=mem, elements=length))  # fmt: skip
+                    floor = by_bytes.floor()
+            if length is not None:
+                t[2] += length
+                heap = self.by_elements[tname]
+                if length > heap.floor():
+                    heap.push(KeyEntry(length, key=key, db=db, node=node, type=tname,
+                                       bytes=mem, elements=length))  # fmt: skip
+            if (min_b is not None and mem is not None and mem >= min_b) or (
+                min_e is not None and length is not None and length >= min_e
+            ):
+                self.over += 1
+                if len(self.offenders) < self.MAX_OFFENDERS:
+                    self.offenders.append(KeyEntry(mem or 0, key=key, db=db, node=node,
+                                                   type=tname, bytes=mem, elements=length))  # fmt: skip
+
+    def merge(self, other: BigKeysCollector) -> None:
+        if other is self:
+            return
+        self.by_bytes.merge(other.by_bytes)
+        for tname, heap in other.by_elements.items():
+            self.by_elements.setdefault(tname, TopN(self.top)).merge(heap)
+        for tname, (k, b, e) in other.totals.items():
+            t = self.totals.setdefault(tname, [0, 0, 0])
+            t[0] += k
+            t[1] += b
+            t[2] += e
+        self.over += other.over
+        room = self.MAX_OFFENDERS - len(self.offenders)
+        self.offenders.extend(other.offenders[:room])

@@ -1,0 +1,47 @@
+"""Access frequency: the keys with the highest LFU counters (OBJECT FREQ), and per pattern."""
+
+from __future__ import annotations
+
+from rediscope.core.collectors.topn import KeyEntry, TopN
+from rediscope.core.patterns import PatternInferer
+from rediscope.core.scan import Batch
+
+
+class FreqCollector:
+    """Top keys by OBJECT FREQ (at least min_freq), and per-pattern totals."""
+
+    needs: frozenset[str] = frozenset({"freq"})
+
+    def __init__(self, top: int, min_freq: int, separators: str) -> None:
+        self.top = top
+        self.min_freq = min_freq
+        self.inferer = PatternInferer(separators)
+        self.hottest = TopN(top)
+        self.patterns: dict[str, list[int]] = {}  # pattern -> [keys, sum freq]
+        self.zero = 0
+        self.total = 0
+
+    def add(self, batch: Batch) -> None:
+        freqs = batch.freq or []
+        for key, freq in zip(batch.keys, freqs, strict=False):
+            if freq is None:
+                continue
+            self.total += 1
+            if freq == 0:
+                self.zero += 1
+            if freq >= self.min_freq:
+                self.hottest.push(KeyEntry(freq, key=key, db=batch.db, node=batch.node))
+                slot = self.patterns.setdefault(self.inferer.infer(key), [0, 0])
+                slot[0] += 1
+                slot[1] += freq
+
+    def merge(self, other: FreqCollector) -> None:
+        if other is self:
+            return
+        self.hottest.merge(other.hottest)
+        for p, (k, f) in other.patterns.items():
+            slot = self.patterns.setdefault(p, [0, 0])
+            slot[0] += k
+            slot[1] += f
+        self.zero += other.zero
+        self.total += other.total
