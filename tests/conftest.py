@@ -225,7 +225,8 @@ class Result:
     stderr: str
 
     def json(self) -> Any:
-        return json.loads(self.stdout)
+        """stdout as the one JSON document it must be, validated against its schema."""
+        return load_json(self.stdout)
 
 
 def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
@@ -270,14 +271,28 @@ def wait_until(what: str, check: Any, timeout: float = 30.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def scan_started(server: LocalServer, calls: int = 2) -> bool:
-    """The server has answered `calls` SCANs (a scan is under way)."""
+def scan_calls(server: LocalServer) -> int:
+    """SCANs the server has answered since its stats were last reset."""
     client = server.client(socket_timeout=2)
     try:
         stats = client.info("commandstats").get("cmdstat_scan", {})
-        return int(stats.get("calls", 0)) >= calls
+        return int(stats.get("calls", 0))
     finally:
         client.close()
+
+
+def scan_started(server: LocalServer, calls: int = 2) -> bool:
+    """The server has answered `calls` SCANs (a scan is under way)."""
+    return scan_calls(server) >= calls
+
+
+def wait_for_scans(servers: list[LocalServer], before: dict[int, int], more: int = 3) -> None:
+    """Wait until every one of `servers` has answered `more` SCANs beyond `before` (port ->
+    calls): a paced scan is walking all of them, so a test can change the deployment under it."""
+    wait_until(
+        "the scan to walk every node",
+        lambda: all(scan_calls(s) >= before.get(s.port, 0) + more for s in servers),
+    )
 
 
 def monitor_attached(server: LocalServer) -> bool:
@@ -315,12 +330,20 @@ def schema_validator(command: str) -> Any:
     return Draft202012Validator(schemas[f"{command.replace(' ', '-')}.json"], registry=registry)
 
 
+def load_json(text: str) -> Any:
+    """The one place a test reads rediscope's JSON: exactly one document, and an envelope
+    (a document with `schema_version`) valid against docs/schema/<command>.json."""
+    doc = json.loads(text)
+    if isinstance(doc, dict) and "schema_version" in doc:
+        errors = sorted(schema_validator(str(doc["command"])).iter_errors(doc), key=str)
+        assert not errors, "\n".join(str(e.message) for e in errors[:5])
+    return doc
+
+
 def assert_valid_json_output(result: Result, command: str) -> dict[str, Any]:
-    """Exactly one JSON document on stdout, valid against the command's schema."""
+    """Exactly one JSON document on stdout, for `command`, valid against its schema."""
     doc = result.json()
     assert doc["command"] == command
-    errors = sorted(schema_validator(command).iter_errors(doc), key=str)
-    assert not errors, "\n".join(str(e.message) for e in errors[:5])
     return doc  # type: ignore[no-any-return]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import resource
 import shutil
@@ -20,7 +19,7 @@ import redis
 from rediscope.core.localserver import LocalServer
 from rediscope.core.rdb import crc64
 from rediscope.exitcodes import ExitStatus
-from tests.conftest import ADMIN_PASSWORD, assert_valid_json_output, invoke, run_cli
+from tests.conftest import ADMIN_PASSWORD, assert_valid_json_output, invoke, load_json, run_cli
 
 
 def test_crc64_check_value() -> None:
@@ -204,9 +203,7 @@ def _slow_server(tmp: Path) -> LocalServer:
 
 
 def _listed(dest: Path) -> int:
-    return len(
-        json.loads(invoke("backup", "list", str(dest), "--format", "json").stdout)["backups"]
-    )
+    return len(load_json(invoke("backup", "list", str(dest), "--format", "json").stdout)["backups"])
 
 
 def test_killed_mid_transfer_leaves_nothing_and_next_run_cleans(tmp_path: Path) -> None:

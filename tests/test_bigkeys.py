@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from tests.conftest import (
     ACL_USER,
     assert_valid_json_output,
     invoke,
+    load_json,
     run_cli,
     start_slow_bigkeys,
 )
@@ -321,7 +321,7 @@ def test_ctrl_c_prints_partial_result_and_exits_130(plain: LocalServer) -> None:
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == ExitStatus.INTERRUPTED, err
-    doc = json.loads(out)
+    doc = load_json(out)
     assert doc["complete"] is False and doc["scan"]["interrupted"] is True
     assert 0 < doc["scan"]["keys_scanned"] < 30_000
     assert "interrupted" in err and "Traceback" not in err
@@ -341,7 +341,7 @@ def test_server_killed_mid_scan_reports_what_it_had(tmp_path: Path) -> None:
     finally:
         server.cleanup()
     assert proc.returncode == ExitStatus.ERROR, err
-    doc = json.loads(out)
+    doc = load_json(out)
     assert doc["complete"] is False and doc["scan"]["keys_scanned"] > 0
     assert doc["scan"]["nodes"][0]["error"]
     assert "error:" in err and "Traceback" not in err
@@ -352,7 +352,7 @@ def test_subprocess_json_is_one_document(plain: LocalServer) -> None:
     c.set("a", "1")
     res = run_cli("bigkeys", "-p", str(plain.port), "--format", "json")
     assert res.exit_code == 0
-    assert json.loads(res.stdout)["command"] == "bigkeys"
+    assert load_json(res.stdout)["command"] == "bigkeys"
     c.close()
 
 

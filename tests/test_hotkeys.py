@@ -92,15 +92,13 @@ def test_monitor_puts_the_hot_key_first_and_rolls_up_patterns(plain: LocalServer
     thread = threading.Thread(target=_load, args=(plain.port, stop))
     thread.start()
     try:
-        start = time.monotonic()
         res = invoke("hotkeys", "-p", str(plain.port), "--duration", "2s", "--format", "json")
-        elapsed = time.monotonic() - start
     finally:
         stop.set()
         thread.join()
     assert res.exit_code == 0, res.stderr
     doc = assert_valid_json_output(res, "hotkeys")
-    assert elapsed < 2 + 2
+    assert doc["window_s"] >= 2.0  # the whole window asked for was sampled
     assert doc["method"] == "monitor" and "keeps no access frequencies" in doc["reason"]
     assert "MONITOR costs server throughput" in res.stderr
     assert doc["keys"][0]["key"] == "hot:key" and doc["keys"][0]["reads"] > 0
@@ -112,8 +110,7 @@ def test_monitor_puts_the_hot_key_first_and_rolls_up_patterns(plain: LocalServer
     assert abs(pats["profile:*"] - 1 / 31) < 0.02
     assert {c["name"] for c in doc["commands"]} == {"get", "hset"}
     assert doc["flagged"] and doc["flagged"][0]["key"] == "hot:key"
-    time.sleep(0.2)
-    assert _monitors(plain.port) == 0
+    wait_until("the MONITOR client to be gone", lambda: _monitors(plain.port) == 0)
 
 
 def test_max_commands_bounds_the_window(plain: LocalServer) -> None:
@@ -121,7 +118,6 @@ def test_max_commands_bounds_the_window(plain: LocalServer) -> None:
     thread = threading.Thread(target=_load, args=(plain.port, stop))
     thread.start()
     try:
-        start = time.monotonic()
         doc = invoke(
             "hotkeys",
             "-p",
@@ -135,11 +131,11 @@ def test_max_commands_bounds_the_window(plain: LocalServer) -> None:
             "--format",
             "json",
         ).json()
-        elapsed = time.monotonic() - start
     finally:
         stop.set()
         thread.join()
-    assert 500 <= doc["commands_seen"] <= 700 and elapsed < 10
+    # the count ended the window, long before the 30 s asked for
+    assert 500 <= doc["commands_seen"] <= 700 and doc["window_s"] < 30
 
 
 def test_lfu_method_ranks_by_counter(tmp_path: Path) -> None:

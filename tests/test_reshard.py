@@ -10,7 +10,6 @@ slots moved; these tests move slots with the same commands `redis-cli --cluster 
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import subprocess
@@ -27,7 +26,15 @@ from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer, start_cluster
 from rediscope.core.scan import ScanOptions
 from rediscope.core.target import _self_view
-from tests.conftest import assert_valid_json_output, invoke, require_binary, start_slow_bigkeys
+from tests.conftest import (
+    assert_valid_json_output,
+    invoke,
+    load_json,
+    require_binary,
+    scan_calls,
+    start_slow_bigkeys,
+    wait_for_scans,
+)
 from tests.test_security import SECRET, _apply
 
 MOVING = 900  # keys in the slot of {mig}
@@ -110,13 +117,14 @@ def test_a_slot_moved_mid_scan_is_counted_once(cluster3: list[LocalServer]) -> N
     src = _owner(cluster3, slot)
     dst = next(s for s in cluster3 if s is not src)
     assert _truth(cluster3) == OTHERS + MOVING
+    before = {s.port: scan_calls(s) for s in cluster3}
     proc = _slow_scan(cluster3[0].port)
-    time.sleep(1.0)  # each node is about a third through its keys
+    wait_for_scans(cluster3, before)  # every node is part way through its keys
     _open_migration(src, dst, slot, None)
     _close_migration(cluster3, dst, slot)
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
-    doc = json.loads(out)
+    doc = load_json(out)
     scan = doc["scan"]
     assert doc["complete"] is True
     assert scan["keys_scanned"] == OTHERS + MOVING, scan
@@ -195,7 +203,7 @@ def test_a_migration_still_moving_keys_at_the_end_is_reported(cluster3: list[Loc
         _open_migration(src, dst, slot, None)
         _close_migration(cluster3, dst, slot)
     assert proc.returncode == 1, err
-    doc = json.loads(out)
+    doc = load_json(out)
     assert doc["complete"] is False
     assert any(str(slot) in n for n in doc["scan"]["topology_changes"])
     assert _truth(cluster3) == OTHERS + MOVING
@@ -264,13 +272,15 @@ def test_replica_reads_during_a_reshard_count_each_key_once(
     slot = key_slot(b"{mig}")
     src = _owner(primaries, slot)
     dst = next(s for s in primaries if s is not src)
+    replicas = [s for s in cluster_ha if s not in primaries]
+    before = {s.port: scan_calls(s) for s in replicas}
     proc = _slow_scan(cluster_ha[0].port, "--replica")
-    time.sleep(1.0)
+    wait_for_scans(replicas, before)  # the replicas are being walked
     _open_migration(src, dst, slot, None)
     _close_migration(primaries, dst, slot)
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
-    scan = json.loads(out)["scan"]
+    scan = load_json(out)["scan"]
     assert scan["keys_scanned"] == OTHERS + MOVING, scan["topology_changes"]
     assert {n["role"] for n in scan["nodes"]} == {"replica"} and len(scan["nodes"]) == 3
     assert scan["rescans"] >= 1

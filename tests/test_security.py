@@ -20,6 +20,7 @@ from tests.conftest import (
     ADMIN_PASSWORD,
     ROOT,
     invoke,
+    load_json,
     monitor_attached,
     run_cli,
     scan_started,
@@ -158,7 +159,8 @@ def test_the_password_appears_nowhere(tmp_path: Path) -> None:
                     formats += ["nagios", "prometheus"]
                 for fmt in formats:
                     res = run_cli("--traceback", *cmd, *extra, "--format", fmt, env=env)
-                    assert res.exit_code in (0, 1), (cmd, res.stderr)
+                    # each succeeds: a command failing early would pass "nowhere" trivially
+                    assert res.exit_code == 0, (cmd, fmt, res.stderr)
                     outputs.append(res.stdout + res.stderr)
         # failures too: a wrong password, with --traceback
         res = run_cli(
@@ -258,16 +260,14 @@ def test_paused_server_returns_within_the_timeout(plain: LocalServer) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.5)
+    wait_until("the scan to start", lambda: scan_started(plain))
     c.client_pause(6000)
-    start = time.monotonic()
     out, err = proc.communicate(timeout=30)
-    elapsed = time.monotonic() - start
     c.client_unpause()
     assert proc.returncode == ExitStatus.ERROR, err
-    assert elapsed < 1 + 2.5
-    assert "timed out" in err and "Traceback" not in err
-    doc = __import__("json").loads(out)
+    # the timeout fired (not the end of the pause), and the error names it
+    assert "timed out after 1s" in err and "Traceback" not in err
+    doc = load_json(out)
     assert doc["complete"] is False and doc["scan"]["keys_scanned"] > 0
     c.close()
 
@@ -439,7 +439,6 @@ def test_paused_server_every_command_returns_within_the_timeout(
     c.mset({f"k{i}": i for i in range(2000)})
     c.client_pause(5000)
     try:
-        start = time.monotonic()
         res = run_cli(
             *[a.replace("{tmp}", str(tmp_path)) for a in cmd],
             "-p",
@@ -447,13 +446,13 @@ def test_paused_server_every_command_returns_within_the_timeout(
             "--timeout",
             "1",
         )
-        elapsed = time.monotonic() - start
     finally:
         c.client_unpause()
         c.close()
     assert res.exit_code != 0, (cmd, res.stdout[-300:])
-    assert elapsed < 1 + 3.0, (cmd, elapsed)
-    assert "Traceback" not in res.stderr and "timed out" in res.stdout + res.stderr, cmd
+    # the 1 s timeout fired, not the 5 s pause's end, and the error names it
+    output = res.stdout + res.stderr
+    assert "Traceback" not in res.stderr and "timed out after 1s" in output, (cmd, output[-300:])
 
 
 @pytest.mark.parametrize(
@@ -494,7 +493,7 @@ def test_server_killed_mid_run_reports_what_it_had(tmp_path: Path, cmd: list[str
     finally:
         server.cleanup()
     assert proc.returncode == ExitStatus.ERROR, (cmd, err)
-    doc = __import__("json").loads(out)
+    doc = load_json(out)
     assert doc["complete"] is False, cmd
     assert "Traceback" not in err and "error:" in err, cmd
     assert "closed the connection" in err or "connection refused" in err, (cmd, err)

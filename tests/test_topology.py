@@ -6,7 +6,6 @@ nodes) run last in each group.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -18,7 +17,15 @@ import pytest
 import redis
 
 from rediscope.core.localserver import LocalServer, start_cluster
-from tests.conftest import assert_valid_json_output, invoke, require_binary, start_slow_bigkeys
+from tests.conftest import (
+    assert_valid_json_output,
+    invoke,
+    load_json,
+    require_binary,
+    scan_calls,
+    start_slow_bigkeys,
+    wait_for_scans,
+)
 
 
 def _wait(what: str, check: object, timeout: float = 30.0) -> None:
@@ -225,23 +232,38 @@ def test_cluster_totals_and_replica_reads(cluster6: list[LocalServer]) -> None:
 
 
 def test_failover_during_a_scan_still_gives_the_full_total(cluster6: list[LocalServer]) -> None:
+    primaries = _primaries(cluster6)
+    before = {s.port: scan_calls(s) for s in primaries}
     proc = start_slow_bigkeys(cluster6[0].port, 1500, 50)
-    time.sleep(1.0)
+    wait_for_scans(primaries, before)  # the scan is walking every primary
     replica = next(s for s in cluster6 if s.client().info("replication")["role"] == "slave")
     replica.client().execute_command("CLUSTER", "FAILOVER")
     _wait("the failover", lambda: replica.client().info("replication")["role"] == "master")
+    # the failover happened during the scan, or this test would prove nothing
+    assert proc.poll() is None, "the scan ended before the failover"
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    doc = json.loads(out)
+    doc = load_json(out)
     assert doc["complete"] is True and doc["scan"]["keys_scanned"] == 6000
 
 
-def test_a_node_down_makes_health_critical_naming_it(cluster6: list[LocalServer]) -> None:
-    victim = cluster6[-1]
+@pytest.fixture
+def cluster_to_break() -> Iterator[list[LocalServer]]:
+    """A 3-primary cluster of its own: the test kills a node, so no other test sees it."""
+    require_binary("redis-server")
+    require_binary("redis-cli")
+    servers = start_cluster(primaries=3)
+    yield servers
+    for s in servers:
+        s.cleanup()
+
+
+def test_a_node_down_makes_health_critical_naming_it(cluster_to_break: list[LocalServer]) -> None:
+    victim = cluster_to_break[-1]
     addr = f"127.0.0.1:{victim.port}"
     os.kill(victim.pid, signal.SIGKILL)
     victim.process.wait()  # type: ignore[union-attr]
-    seed = next(s for s in cluster6 if s is not victim)
+    seed = next(s for s in cluster_to_break if s is not victim)
     res = invoke("health", "-p", str(seed.port), "--window", "0", "--format", "json")
     assert res.exit_code == 2
     bad = [c for c in res.json()["checks"] if c["status"] == "CRITICAL"]

@@ -12,7 +12,7 @@ from rediscope.core.hotkeys import HotkeysReport
 from rediscope.core.keys import display_key
 from rediscope.core.units import plural
 from rediscope.render.base import human_count, key_text, pct, renderer, scan_line, target_line
-from rediscope.render.fit import Col, fit_table
+from rediscope.render.fit import MIN_KEY, Col, fit_table, middle
 
 
 @renderer(HotkeysReport)
@@ -56,6 +56,8 @@ def hotkeys_table(report: HotkeysReport, width: int | None = None, **_: Any) -> 
         parts.append(fit_table(cols, rows, width, "clients"))
     for flag in report.flagged:
         hot = display_key(flag.key)
+        if width is not None:  # the sentence fits the line: the key cut in the middle
+            hot = middle(hot, max(MIN_KEY, width - 40))
         text = Text(f"HOT: {hot} takes {flag.share:.0%} of the traffic; ", style="bold yellow")
         text.append("; ".join(flag.hints), style="yellow")
         parts.append(text)
