@@ -260,7 +260,8 @@ def test_paused_server_returns_within_the_timeout(plain: LocalServer) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_until("the scan to start", lambda: scan_started(plain))
+    # past the probe (one SCAN) and the first batches: some keys are measured
+    wait_until("the scan to walk", lambda: scan_started(plain, calls=6))
     c.client_pause(6000)
     out, err = proc.communicate(timeout=30)
     c.client_unpause()
