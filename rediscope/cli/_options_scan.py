@@ -9,7 +9,7 @@ import click
 import typer
 from typer.core import TyperCommand
 
-from rediscope.cli.options_connection import OUT
+from rediscope.cli._options_connection import OUT
 
 SCAN = "Scan"
 

@@ -14,9 +14,9 @@ import click
 import typer
 from click.core import ParameterSource
 
-from rediscope.cli.options_connection import CONFIG_PARAMS, CONN_NAMES, CONNECTION_PARAMS
-from rediscope.cli.options_scan import SCAN_NAMES, SCAN_PARAMS, format_params
-from rediscope.cli.run import Run
+from rediscope.cli._options_connection import CONFIG_PARAMS, CONN_NAMES, CONNECTION_PARAMS
+from rediscope.cli._options_scan import SCAN_NAMES, SCAN_PARAMS, format_params
+from rediscope.cli._run import Run
 from rediscope.core.config import Profile, find_profile
 from rediscope.core.connection import ConnectionOptions
 from rediscope.errors import Interrupted, RediscopeError, UsageError
