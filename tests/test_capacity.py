@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rediscope.core.capacity import least_squares, segments
+from rediscope.core.capacity_fit import least_squares, segments
 from rediscope.core.history import Sample
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus

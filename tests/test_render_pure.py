@@ -12,7 +12,8 @@ from rediscope.core.backup import BackupListReport, ListedBackup, PruneReport, V
 from rediscope.core.backup.catalog import FileVerdict
 from rediscope.core.backup.run import BackupFile, BackupRunReport
 from rediscope.core.bigkeys import BigKey, BigKeysReport, TypeSummary
-from rediscope.core.capacity import CapacityReport, NodeCapacity, Recommendation, RecordReport
+from rediscope.core.capacity import CapacityReport, Recommendation, RecordReport
+from rediscope.core.capacity_fit import NodeCapacity
 from rediscope.core.health import Check, HealthReport, NotApplicable
 from rediscope.core.hotkeys import HotkeysReport
 from rediscope.core.hotkeys.report import Flag, HotKey, HotPattern, Share

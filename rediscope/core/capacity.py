@@ -1,13 +1,4 @@
-"""`rediscope capacity record | report`: measured growth and time-to-full.
-
-Growth is the least-squares slope of used_memory over time (as Prometheus' predict_linear), on
-the latest segment of each node's series: a restart (run_id change) or a flush (keys or
-dataset memory dropping by more than half) starts a new segment.
-
-The limit is maxmemory; with no maxmemory it is total_system_memory minus fork copy-on-write
-headroom: 1.5 x the largest COW size observed (rdb_last_cow_size / current_cow_peak), or half
-of system memory when no fork has been observed (a BGSAVE can touch every page).
-"""
+"""`rediscope capacity record | report`: INFO samples into the local history, and the growth report read back from it (no server needed for recorded targets)."""
 
 from __future__ import annotations
 
@@ -18,6 +9,7 @@ from typing import Any, ClassVar
 
 import redis
 
+from rediscope.core.capacity_fit import NodeCapacity, Segment, node_capacity
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error
 from rediscope.core.history import SAMPLE_FIELDS, History, Sample
@@ -25,14 +17,6 @@ from rediscope.core.info import info
 from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.core.units import FRAGMENTATION_MIN_USED, bytes_text
 from rediscope.errors import ConnectError, RediscopeError
-
-MIN_SAMPLES = 3
-LOW_CONFIDENCE_SPAN = 3600.0
-FLUSH_DROP = 0.5
-
-
-# ---------------------------------------------------------------------------------------------
-# record
 
 
 @dataclass(frozen=True)
@@ -111,102 +95,11 @@ def record(spec: ConnectionSpec, history_path: Path) -> RecordReport:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# fitting
-
-
-@dataclass(frozen=True)
-class Fit:
-    slope_per_s: float
-    intercept: float  # at t = 0 (epoch seconds)
-    r2: float
-
-    def at(self, ts: float) -> float:
-        return self.intercept + self.slope_per_s * ts
-
-
-def least_squares(points: list[tuple[float, float]]) -> Fit | None:
-    n = len(points)
-    if n < 2:
-        return None
-    t0 = points[0][0]  # centre on the first point for numerical stability
-    xs = [t - t0 for t, _ in points]
-    ys = [v for _, v in points]
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx == 0:
-        return None
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-    slope = sxy / sxx
-    intercept = my - slope * mx
-    ss_tot = sum((y - my) ** 2 for y in ys)
-    ss_res = sum((y - (intercept + slope * x)) ** 2 for x, y in zip(xs, ys, strict=True))
-    r2 = 1.0 - ss_res / ss_tot if ss_tot else 1.0
-    return Fit(slope_per_s=slope, intercept=intercept - slope * t0, r2=max(0.0, r2))
-
-
-def segments(series: list[Sample]) -> list[list[Sample]]:
-    """Cut at restarts (run_id changes) and flushes (keys or dataset memory more than halved)."""
-    out: list[list[Sample]] = []
-    for s in series:
-        if out:
-            prev = out[-1][-1]
-            restart = s.run_id != prev.run_id
-            dataset_prev = prev.get("used_memory_dataset") or 0
-            dataset_now = s.get("used_memory_dataset") or 0
-            flush = (prev.total_keys > 100 and s.total_keys < FLUSH_DROP * prev.total_keys) or (
-                dataset_prev > 10 * 1024 * 1024 and dataset_now < FLUSH_DROP * dataset_prev
-            )
-            if not restart and not flush:
-                out[-1].append(s)
-                continue
-        out.append([s])
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# report
-
-
-@dataclass(frozen=True)
-class Segment:
-    start: float
-    end: float
-    samples: int
-    cause: str  # first | restart | flush
-
-
 @dataclass(frozen=True)
 class Recommendation:
     id: str
     severity: str
     message: str
-
-
-@dataclass(frozen=True)
-class NodeCapacity:
-    node: str
-    role: str
-    samples: int
-    span_s: float
-    used_memory: int  # latest sample
-    fitted_now: float | None
-    growth_bytes_per_day: float | None
-    r2: float | None
-    limit_bytes: int | None
-    limit_source: str  # maxmemory | system-memory-minus-cow-headroom | unknown
-    days_until_full: float | None
-    low_confidence: bool
-    segments: tuple[Segment, ...]
-    keys_growth_per_day: dict[str, float]
-    hit_rate: tuple[float | None, float | None]  # first and last window of the segment
-    evictions_per_day: float | None
-    expirations_per_day: float | None
-    peak_memory: int | None
-    fragmentation: tuple[float | None, float | None]  # first, last
-    ops_per_s: tuple[float | None, float | None]  # first, last (from the commands counter)
-    history: tuple[tuple[float, int], ...]  # (ts, used_memory) of the latest segment
-    note: str | None
 
 
 @dataclass(frozen=True)
@@ -245,114 +138,6 @@ class CapacityReport:
         if days is not None and days * 86400 <= within_s:
             return True, f"projected to reach the limit in {days:.1f} days"
         return False, None
-
-
-def _limit(latest: Sample, seg: list[Sample]) -> tuple[int | None, str]:
-    maxmemory = latest.get("maxmemory") or 0
-    if maxmemory:
-        return int(maxmemory), "maxmemory"
-    system = latest.get("total_system_memory") or 0
-    if not system:
-        return None, "unknown"
-    cow = max(
-        [s.get("rdb_last_cow_size") or 0 for s in seg]
-        + [s.get("current_cow_peak") or 0 for s in seg]
-    )
-    headroom = 1.5 * cow if cow else system / 2
-    return int(system - headroom), "system-memory-minus-cow-headroom"
-
-
-def _rate(seg: list[Sample], name: str) -> float | None:
-    a, b = seg[0].get(name), seg[-1].get(name)
-    span = seg[-1].ts - seg[0].ts
-    if a is None or b is None or span <= 0:
-        return None
-    return float(b - a) / span
-
-
-def _hit_rate(seg: list[Sample], lo: int, hi: int) -> float | None:
-    a, b = seg[lo], seg[hi]
-    hits = (b.get("keyspace_hits") or 0) - (a.get("keyspace_hits") or 0)
-    misses = (b.get("keyspace_misses") or 0) - (a.get("keyspace_misses") or 0)
-    return hits / (hits + misses) if hits + misses > 0 else None
-
-
-def node_capacity(series: list[Sample], now: float) -> NodeCapacity:
-    segs = segments(series)
-    seg = segs[-1]
-    latest = seg[-1]
-    seg_info = []
-    for i, s in enumerate(segs):
-        cause = (
-            "first" if i == 0 else ("restart" if s[0].run_id != segs[i - 1][-1].run_id else "flush")
-        )
-        seg_info.append(Segment(s[0].ts, s[-1].ts, len(s), cause))
-    span = seg[-1].ts - seg[0].ts
-    fit = (
-        least_squares([(s.ts, float(s.get("used_memory") or 0)) for s in seg])
-        if len(seg) >= MIN_SAMPLES
-        else None
-    )
-    limit, source = _limit(latest, seg)
-    days = None
-    fitted = fit.at(now) if fit else None
-    if fit and limit is not None and fit.slope_per_s > 0 and fitted is not None:
-        days = max(0.0, (limit - fitted) / (fit.slope_per_s * 86400))
-    note = None
-    if len(seg) < MIN_SAMPLES:
-        note = (
-            f"{len(seg)} sample{'s' if len(seg) != 1 else ''} in the current segment: a "
-            f"projection needs at least {MIN_SAMPLES}"
-        )
-    elif len(segs) > 1:
-        note = (
-            f"the series was cut ({seg_info[-1].cause} at "
-            f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(seg[0].ts))}); the fit uses "
-            "the latest segment"
-        )
-    keys_growth = {}
-    if span > 0:
-        for db in set(seg[0].keys) | set(latest.keys):
-            a = seg[0].keys.get(db, {}).get("keys", 0)
-            b = latest.keys.get(db, {}).get("keys", 0)
-            keys_growth[db] = round((b - a) / span * 86400, 3)
-    mid = len(seg) // 2
-    evictions = _rate(seg, "evicted_keys")
-    expirations = _rate(seg, "expired_keys")
-    commands = _rate(seg[: mid + 1], "total_commands_processed") if mid else None
-    commands_last = _rate(seg[mid:], "total_commands_processed") if mid else None
-    return NodeCapacity(
-        node=latest.node,
-        role=latest.role,
-        samples=len(seg),
-        span_s=round(span, 3),
-        used_memory=int(latest.get("used_memory") or 0),
-        fitted_now=round(fitted, 1) if fitted is not None else None,
-        growth_bytes_per_day=round(fit.slope_per_s * 86400, 3) if fit else None,
-        r2=round(fit.r2, 6) if fit else None,
-        limit_bytes=limit,
-        limit_source=source,
-        days_until_full=days,
-        low_confidence=bool(fit) and span < LOW_CONFIDENCE_SPAN,
-        segments=tuple(seg_info),
-        keys_growth_per_day=keys_growth,
-        hit_rate=(_hit_rate(seg, 0, mid), _hit_rate(seg, mid, len(seg) - 1))
-        if mid
-        else (None, None),
-        evictions_per_day=round(evictions * 86400, 3) if evictions is not None else None,
-        expirations_per_day=round(expirations * 86400, 3) if expirations is not None else None,
-        peak_memory=latest.get("used_memory_peak"),
-        fragmentation=(
-            seg[0].get("mem_fragmentation_ratio"),
-            latest.get("mem_fragmentation_ratio"),
-        ),
-        ops_per_s=(
-            round(commands, 3) if commands is not None else None,
-            round(commands_last, 3) if commands_last is not None else None,
-        ),
-        history=tuple((s.ts, int(s.get("used_memory") or 0)) for s in seg[-200:]),
-        note=note,
-    )
 
 
 def _recommendations(

@@ -11,7 +11,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from rediscope.core.bigkeys import BigKey, BigKeysReport
-from rediscope.core.memory import MemoryReport, Share
+from rediscope.core.memory_model import MemoryReport, Share
 from rediscope.core.pattern_stats import PatternsReport, PatternStats, TreeNode, pattern_tree
 from rediscope.core.units import plural
 from rediscope.render.base import (
