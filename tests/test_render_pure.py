@@ -169,3 +169,18 @@ def test_json_of_a_hand_made_report_keeps_raw_units_and_whole_keys() -> None:
     doc = envelope(bigkeys_report(), generated_at=when)
     assert doc["generated_at"] == "2026-12-01T00:00:00Z" and doc["command"] == "bigkeys"
     assert doc["keys"][0]["key"] == LONG_KEY.decode() and doc["keys"][1]["bytes"] == 808_700
+
+
+def test_a_report_says_the_exit_status_it_implies() -> None:
+    """finish() asks the report (the Report protocol) instead of probing its attributes."""
+    from rediscope.core.report import scan_outcome
+    from rediscope.exitcodes import ExitStatus
+
+    assert bigkeys_report().outcome().status == ExitStatus.OK
+    failed = NodeScan("127.0.0.1:6380", "primary", error="127.0.0.1:6380: closed the connection")
+    partial = ScanSummary((scan().nodes[0], failed), 3, 0, 0, 0.1, False, False, False, 1.0)
+    outcome = bigkeys_report(scan=partial).outcome()
+    assert outcome.status == ExitStatus.ERROR and outcome.errors == (failed.error,)
+    stopped = ScanSummary(scan().nodes, 3, 0, 0, 0.1, False, False, True, 1.0)
+    assert bigkeys_report(scan=stopped).outcome().status == ExitStatus.INTERRUPTED
+    assert scan_outcome(None, errors=("a node failed",)).status == ExitStatus.ERROR

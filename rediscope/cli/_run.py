@@ -25,6 +25,7 @@ from rich.progress import (
 
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
+from rediscope.core.report import Report
 from rediscope.core.scan import ProgressFn, ScanOptions
 from rediscope.core.sentinel import follow
 from rediscope.exitcodes import ExitStatus
@@ -167,30 +168,19 @@ class Run:
         """A note for people, on stderr (never mixed into JSON on stdout)."""
         self.stderr.print(f"rediscope: {message}", markup=False, highlight=False, soft_wrap=True)
 
-    def finish(self, report: Any, failed: bool = False) -> None:
-        """Emit a scan report, then say on stderr what was partial and exit accordingly:
-        130 when interrupted, 1 when a node failed (what it had is still printed)."""
+    def finish(self, report: Report) -> None:
+        """Emit a report, say on stderr what was partial and why, and exit with the status the
+        report implies: 130 when interrupted, 1 when a node failed (what it had is printed)."""
         self.emit(report)
-        for text in getattr(report, "notes", ()):
+        for text in report.notes:
             self.note(f"note: {text}")
-        for text in getattr(report, "errors", ()):
+        outcome = report.outcome()
+        for text in outcome.errors:
             self.note(f"error: {text}")
-        scan = getattr(report, "scan", None)
-        if getattr(report, "interrupted", False) and scan is None:
+        if outcome.interrupted:
             self.note("interrupted: the report above is partial (complete: false)")
-            raise typer.Exit(ExitStatus.INTERRUPTED)
-        if scan is None:
-            if getattr(report, "complete", True) is False:  # a node failed: what it had is above
-                raise typer.Exit(ExitStatus.ERROR)
-            return
-        errors = [n.error for n in scan.nodes if n.error]
-        for error in errors:
-            self.note(f"error: {error}")
-        if scan.interrupted:
-            self.note("interrupted: the report above is partial (complete: false)")
-            raise typer.Exit(ExitStatus.INTERRUPTED)
-        if errors or not scan.complete:  # a node failed, or slots kept moving (see notes)
-            raise typer.Exit(ExitStatus.ERROR)
+        if outcome.status != ExitStatus.OK:
+            raise typer.Exit(outcome.status)
 
     def __post_init__(self) -> None:
         if self.wide:

@@ -10,6 +10,7 @@ from rediscope.core.collectors.bigkeys import BigKeysCollector
 from rediscope.core.collectors.topn import KeyEntry
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.keyinfo import describe_keys
+from rediscope.core.report import Outcome, scan_outcome
 from rediscope.core.scan import (
     Collector,
     ProgressFn,
@@ -60,6 +61,9 @@ class BigKeysReport:
     over_threshold: int  # keys above --min-bytes or --min-elements
     over_threshold_keys: tuple[BigKey, ...]  # all of them, biggest first (up to MAX_OFFENDERS)
     notes: tuple[str, ...]
+
+    def outcome(self) -> Outcome:
+        return scan_outcome(self.scan)
 
 
 def to_big_keys(spec: ConnectionSpec, target: Target, entries: Sequence[KeyEntry]) -> list[BigKey]:

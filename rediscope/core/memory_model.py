@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from rediscope.core.bigkeys import BigKey
 from rediscope.core.pattern_stats import PatternStats
+from rediscope.core.report import Outcome, scan_outcome
 from rediscope.core.scan import (
     ScanSummary,
 )
@@ -76,3 +77,6 @@ class MemoryReport:
     limits: dict[str, int]
     limits_source: str  # "config", "defaults" (CONFIG denied) or "unknown" (not reachable)
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def outcome(self) -> Outcome:
+        return scan_outcome(self.scan)

@@ -18,6 +18,7 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import info
 from rediscope.core.patterns import Rule
+from rediscope.core.report import Outcome, scan_outcome
 from rediscope.core.scan import (
     Collector,
     ProgressFn,
@@ -55,6 +56,9 @@ class PatternsReport:
     access: str | None  # "idletime", "lfu" or None (denied/skipped)
     patterns: tuple[PatternStats, ...]
     notes: tuple[str, ...]
+
+    def outcome(self) -> Outcome:
+        return scan_outcome(self.scan)
 
 
 def eviction_policy(spec: ConnectionSpec) -> str:

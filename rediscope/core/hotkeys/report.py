@@ -6,6 +6,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from rediscope.core.report import Outcome, scan_outcome
 from rediscope.core.scan import (
     ScanSummary,
 )
@@ -107,6 +108,10 @@ class HotkeysReport:
     lfu: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     errors: tuple[str, ...] = ()  # nodes that failed during the window
+
+    def outcome(self) -> Outcome:
+        """A MONITOR window with failed nodes or Ctrl-C, or an LFU scan's own end."""
+        return scan_outcome(self.scan, self.interrupted, self.errors)
 
 
 HINTS = (
