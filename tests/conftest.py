@@ -194,15 +194,20 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterat
     server.cleanup()
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[list[LocalServer]]:
-    """A 3-primary Redis Cluster."""
+def three_primaries() -> Iterator[list[LocalServer]]:
+    """A 3-primary Redis Cluster, stopped by PID when the generator ends."""
     require_binary("redis-server")
     require_binary("redis-cli")
     servers = start_cluster(primaries=3)
     yield servers
     for server in servers:
         server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[list[LocalServer]]:
+    """A 3-primary Redis Cluster shared by the tests that leave it as they found it."""
+    yield from three_primaries()
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ from tests.conftest import (
     require_binary,
     scan_calls,
     start_slow_bigkeys,
+    three_primaries,
     wait_for_scans,
 )
 
@@ -250,12 +251,7 @@ def test_failover_during_a_scan_still_gives_the_full_total(cluster6: list[LocalS
 @pytest.fixture
 def cluster_to_break() -> Iterator[list[LocalServer]]:
     """A 3-primary cluster of its own: the test kills a node, so no other test sees it."""
-    require_binary("redis-server")
-    require_binary("redis-cli")
-    servers = start_cluster(primaries=3)
-    yield servers
-    for s in servers:
-        s.cleanup()
+    yield from three_primaries()
 
 
 def test_a_node_down_makes_health_critical_naming_it(cluster_to_break: list[LocalServer]) -> None:

@@ -65,49 +65,53 @@ def _decode(value: Any) -> Any:
 
 def cluster_nodes(conn: redis.Redis, spec: ConnectionSpec) -> tuple[Node, ...]:
     """Nodes of a cluster from CLUSTER SHARDS (7.0+), falling back to CLUSTER NODES."""
-    nodes: list[Node] = []
     with translate_errors(spec, "CLUSTER SHARDS"):
         try:
             shards = _decode(conn.execute_command("CLUSTER SHARDS"))
         except redis.ResponseError:
             shards = None
     if shards is not None:
-        for raw_shard in shards:
-            shard = pairs(raw_shard)
-            flat_slots = [int(s) for s in shard.get("slots", [])]
-            slots = tuple(zip(flat_slots[::2], flat_slots[1::2], strict=False))
-            members = [pairs(n) for n in shard.get("nodes", [])]
-            # after a failover Valkey lists the failed old primary in its successor's shard,
-            # still as a master: the shard's primary is the master that is online
-            masters = [m for m in members if m.get("role") == "master"]
-            serving = next((m for m in masters if m.get("health") == "online"), None)
-            serving = serving or (masters[0] if masters else None)
-            primary_id = serving["id"] if serving else None
-            for m in members:
-                host = m.get("ip") or m.get("endpoint") or m.get("hostname")
-                port = m.get("port") or m.get("tls-port")
-                role = "primary" if m.get("role") == "master" else "replica"
-                nodes.append(
-                    Node(
-                        address=f"{host}:{port}",
-                        role=role,
-                        node_id=m.get("id"),
-                        slots=slots if m is serving else (),
-                        primary_id=None if role == "primary" else primary_id,
-                        healthy=m.get("health", "online") == "online",
-                    )
-                )
-        return tuple(sorted(nodes, key=lambda n: (n.role != "primary", n.address)))
-    with translate_errors(spec, "CLUSTER NODES"):
-        text = _decode(conn.execute_command("CLUSTER NODES"))
-    if isinstance(text, dict):  # redis-py may pre-parse CLUSTER NODES
-        text = "\n".join(
-            f"{v.get('node_id')} {k} {v.get('flags')} {v.get('master_id')} 0 0 0 "
-            f"{'connected' if v.get('connected') else 'disconnected'} "
-            + " ".join("-".join(s) for s in v.get("slots", []))
-            for k, v in text.items()
+        nodes = [n for raw in shards for n in _shard_nodes(pairs(raw))]
+    else:
+        with translate_errors(spec, "CLUSTER NODES"):
+            # as separate words redis-py leaves the reply raw (no parse into a dict)
+            text = _decode(conn.execute_command("CLUSTER", "NODES"))
+        nodes = _listed_nodes(str(text))
+    return tuple(sorted(nodes, key=lambda n: (n.role != "primary", n.address)))
+
+
+def _shard_nodes(shard: dict[str, Any]) -> list[Node]:
+    """One CLUSTER SHARDS entry's nodes. After a failover Valkey lists the failed old primary
+    in its successor's shard, still as a master: the shard's primary is the master online."""
+    flat_slots = [int(s) for s in shard.get("slots", [])]
+    slots = tuple(zip(flat_slots[::2], flat_slots[1::2], strict=False))
+    members = [pairs(n) for n in shard.get("nodes", [])]
+    masters = [m for m in members if m.get("role") == "master"]
+    serving = next((m for m in masters if m.get("health") == "online"), None)
+    serving = serving or (masters[0] if masters else None)
+    primary_id = serving["id"] if serving else None
+    nodes = []
+    for m in members:
+        host = m.get("ip") or m.get("endpoint") or m.get("hostname")
+        port = m.get("port") or m.get("tls-port")
+        role = "primary" if m.get("role") == "master" else "replica"
+        nodes.append(
+            Node(
+                address=f"{host}:{port}",
+                role=role,
+                node_id=m.get("id"),
+                slots=slots if m is serving else (),
+                primary_id=None if role == "primary" else primary_id,
+                healthy=m.get("health", "online") == "online",
+            )
         )
-    for line in str(text).splitlines():
+    return nodes
+
+
+def _listed_nodes(text: str) -> list[Node]:
+    """The nodes of a CLUSTER NODES reply (one line each)."""
+    nodes = []
+    for line in text.splitlines():
         parts = line.split()
         if len(parts) < 8:
             continue
@@ -124,7 +128,7 @@ def cluster_nodes(conn: redis.Redis, spec: ConnectionSpec) -> tuple[Node, ...]:
                 healthy="fail" not in flags and parts[7] == "connected",
             )
         )
-    return tuple(sorted(nodes, key=lambda n: (n.role != "primary", n.address)))
+    return nodes
 
 
 def discover(spec: ConnectionSpec) -> tuple[Target, ServerIdentity, redis.Redis]:

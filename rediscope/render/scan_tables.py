@@ -244,11 +244,9 @@ def patterns_table(
     return Group(*parts)
 
 
-@renderer(MemoryReport)
-def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> RenderableType:
+def _memory_totals(report: MemoryReport) -> Table:
+    """The server's figures (unknown where INFO could not be read) and the keys' bytes."""
     t = report.totals
-    est = "~" if report.scan.sampled else ""
-    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
     keys_line = f"{human_bytes(t.keys_bytes)} over {report.scan.keys_scanned:,} keys scanned"
     if report.scan.sampled:
         keys_line += (
@@ -263,60 +261,38 @@ def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> Re
         limit = human_bytes(t.maxmemory)
     else:
         limit = f"{human_bytes(t.maxmemory)} ({t.used_memory / t.maxmemory:.0%} used)"
+    frag = "-" if t.mem_fragmentation_ratio is None else f"{t.mem_fragmentation_ratio:.2f}"
     rows: list[tuple[str, Any]] = [
         ("used_memory", "unknown" if t.used_memory is None else human_bytes(t.used_memory)),
         (
             "dataset / overhead",
             f"{human_bytes(t.used_memory_dataset)} / {human_bytes(t.used_memory_overhead)}",
         ),
-        (
-            "rss / fragmentation",
-            f"{human_bytes(t.used_memory_rss)} / "
-            + ("-" if t.mem_fragmentation_ratio is None else f"{t.mem_fragmentation_ratio:.2f}"),
-        ),
+        ("rss / fragmentation", f"{human_bytes(t.used_memory_rss)} / {frag}"),
         ("maxmemory", f"{limit}, policy {t.maxmemory_policy or 'unknown'}"),
         ("keys (MEMORY USAGE)", keys_line),
     ]
-    parts.append(kv_table(rows))
-    empty = empty_scan(report.scan)
-    if empty is not None:  # the server's figures above, and where the keys are
-        return Group(*parts, empty)
+    return kv_table(rows)
 
-    def shares(title: str, items: tuple[Share, ...], first: str, limit: int = 20) -> Table:
-        typed = bool(items) and items[0].type is not None
-        cols = [Col(first, "key"), *([Col("type")] if typed else [])]
-        cols += [Col("keys", "num"), Col("memory", "num"), Col("share", "num")]
-        rows = [
-            [
-                r.name,
-                *([r.type or ""] if typed else []),
-                est + human_count(r.keys),
-                est + human_bytes(r.bytes),
-                pct(r.share),
-            ]
-            for r in items[:limit]
+
+def _shares(title: str, items: tuple[Share, ...], first: str, est: str, width: int | None) -> Table:
+    typed = bool(items) and items[0].type is not None
+    cols = [Col(first, "key"), *([Col("type")] if typed else [])]
+    cols += [Col("keys", "num"), Col("memory", "num"), Col("share", "num")]
+    rows = [
+        [
+            r.name,
+            *([r.type or ""] if typed else []),
+            est + human_count(r.keys),
+            est + human_bytes(r.bytes),
+            pct(r.share),
         ]
-        return fit_table(cols, rows, width, title)
+        for r in items[:20]
+    ]
+    return fit_table(cols, rows, width, title)
 
-    parts.append(shares("by type", report.by_type, "type"))
-    parts.append(shares("by encoding", report.by_encoding, "encoding"))
-    if len(report.by_db) > 1:
-        parts.append(shares("by db", report.by_db, "db"))
-    if report.target.mode == "cluster":
-        parts.append(shares("by node", report.by_node, "node"))
-    parts.append(
-        _pattern_table(
-            f"by pattern (top {len(report.by_pattern)})", report.by_pattern, True, None, est, width
-        )
-    )
-    parts.append(
-        key_table(
-            f"top {plural(len(report.top_keys), 'key')}",
-            report.top_keys,
-            report.target.mode == "cluster",
-            width,
-        )
-    )
+
+def _recommendations(report: MemoryReport) -> Table:
     recs = Table(box=box.SIMPLE_HEAD, title="recommendations", title_justify="left")
     recs.add_column("severity")
     recs.add_column("id")
@@ -326,5 +302,27 @@ def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> Re
         recs.add_row(Text(r.severity, style=styles.get(r.severity, "")), r.id, Text(r.message))
     if not report.recommendations:
         recs.add_row("-", "-", "nothing to recommend")
-    parts.append(recs)
+    return recs
+
+
+@renderer(MemoryReport)
+def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> RenderableType:
+    est = "~" if report.scan.sampled else ""
+    cluster = report.target.mode == "cluster"
+    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    parts.append(_memory_totals(report))
+    empty = empty_scan(report.scan)
+    if empty is not None:  # the server's figures above, and where the keys are
+        return Group(*parts, empty)
+    parts.append(_shares("by type", report.by_type, "type", est, width))
+    parts.append(_shares("by encoding", report.by_encoding, "encoding", est, width))
+    if len(report.by_db) > 1:
+        parts.append(_shares("by db", report.by_db, "db", est, width))
+    if cluster:
+        parts.append(_shares("by node", report.by_node, "node", est, width))
+    title = f"by pattern (top {len(report.by_pattern)})"
+    parts.append(_pattern_table(title, report.by_pattern, True, None, est, width))
+    title = f"top {plural(len(report.top_keys), 'key')}"
+    parts.append(key_table(title, report.top_keys, cluster, width))
+    parts.append(_recommendations(report))
     return Group(*parts)
