@@ -15,6 +15,7 @@ import typer
 from click.core import ParameterSource
 
 from rediscope.cli._options_connection import CONFIG_PARAMS, CONN_NAMES, CONNECTION_PARAMS
+from rediscope.cli._options_retention import RETENTION_NAMES, RETENTION_PARAMS
 from rediscope.cli._options_scan import SCAN_NAMES, SCAN_PARAMS, format_params
 from rediscope.cli._run import Run
 from rediscope.core.config import Profile, find_profile
@@ -70,6 +71,7 @@ def apply_profile_defaults(
 def rediscope_command(
     connection: bool = True,
     scan: bool = False,
+    retention: bool = False,
     formats: Sequence[str] = ("table", "json"),
     usage_exit: int = ExitStatus.USAGE,
     error_exit: int = ExitStatus.ERROR,
@@ -83,6 +85,8 @@ def rediscope_command(
         extra = format_params(formats)
         if scan:
             extra += SCAN_PARAMS
+        if retention:
+            extra += RETENTION_PARAMS
         if connection:
             extra += CONNECTION_PARAMS
         extra += CONFIG_PARAMS
@@ -110,12 +114,14 @@ def rediscope_command(
                     )
                     askpass = bool(conn_values.pop("askpass")) if conn_values else False
                     scan_values = {n: kwargs.pop(n) for n in SCAN_NAMES} if scan else None
+                    keep = {n: kwargs.pop(n) for n in RETENTION_NAMES} if retention else None
                     run = Run(
                         fmt=kwargs.pop("fmt"),
                         wide=kwargs.pop("wide"),
                         command=command,
                         profile=profile,
                         scan_values=scan_values,
+                        retention_values=keep,
                     )
                     if conn_values is not None:
                         if conn_values.get("password") or conn_values.get("sentinel_password"):

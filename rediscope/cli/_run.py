@@ -23,6 +23,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from rediscope.cli._options_retention import retention_policy
+from rediscope.core.backup import RetentionPolicy
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
 from rediscope.core.report import Report
@@ -58,6 +60,7 @@ class Run:
     stdout: Console = field(default_factory=lambda: stdout_console())
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=False))
     scan_values: dict[str, Any] | None = None
+    retention_values: dict[str, Any] | None = None
     view: dict[str, Any] = field(default_factory=dict)  # table-only view options
     _spec: ConnectionSpec | None = None
 
@@ -76,6 +79,10 @@ class Run:
             lengths=not v.get("no_lengths"),
             db=spec.db if spec.db_explicit else None,
         )
+
+    def retention(self) -> RetentionPolicy:
+        """The policy of the --keep-* options (commands declared with retention=True)."""
+        return retention_policy(self.retention_values or {})
 
     @contextlib.contextmanager
     def progress(self, label: str) -> Iterator[ProgressFn | None]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import click
 import typer
 
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core import backup as core
-from rediscope.core.units import parse_duration
 from rediscope.exitcodes import ExitStatus
 
 app = typer.Typer(
@@ -22,54 +21,11 @@ app = typer.Typer(
     "Example: rediscope backup run /var/backups/redis --keep-daily 7",
 )
 
-KEEP = "Retention (restic forget rules, OR-ed)"
-
-
-def _policy(
-    last: int, hourly: int, daily: int, weekly: int, monthly: int, yearly: int, within: str | None
-) -> core.RetentionPolicy:
-    return core.RetentionPolicy(
-        last=last,
-        hourly=hourly,
-        daily=daily,
-        weekly=weekly,
-        monthly=monthly,
-        yearly=yearly,
-        within=timedelta(seconds=parse_duration(within, "--keep-within")) if within else None,
-    )
-
-
-def _keep(name: str, what: str) -> Any:
-    return typer.Option(
-        f"--keep-{name}",
-        min=0,
-        help=f"Keep the newest backup of each of the last N {what} that have one."
-        if name != "last"
-        else "Keep the N newest backups.",
-        rich_help_panel=KEEP,
-    )
-
-
-Last = Annotated[int, _keep("last", "")]
-Hourly = Annotated[int, _keep("hourly", "hours")]
-Daily = Annotated[int, _keep("daily", "days")]
-Weekly = Annotated[int, _keep("weekly", "ISO weeks")]
-Monthly = Annotated[int, _keep("monthly", "months")]
-Yearly = Annotated[int, _keep("yearly", "years")]
-Within = Annotated[
-    str | None,
-    typer.Option(
-        "--keep-within",
-        help="Keep every backup within this duration of the newest (e.g. 2d).",
-        rich_help_panel=KEEP,
-        show_default=False,
-    ),
-]
 Dir = Annotated[Path, typer.Argument(help="The backup directory.", file_okay=False)]
 
 
 @app.command("run")
-@rediscope_command(section="backup")
+@rediscope_command(section="backup", retention=True)
 def run_(
     run: Run,
     dest: Dir,
@@ -107,13 +63,6 @@ def run_(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Report on success too.")
     ] = False,
-    keep_last: Last = 0,
-    keep_hourly: Hourly = 0,
-    keep_daily: Daily = 0,
-    keep_weekly: Weekly = 0,
-    keep_monthly: Monthly = 0,
-    keep_yearly: Yearly = 0,
-    keep_within: Within = None,
 ) -> None:
     """Take a verified RDB backup into DEST (one file per shard on a cluster), then rotate.
     Silent on success, for cron; exit 1 failed, 3 cannot connect, 75 another run holds the lock.
@@ -122,10 +71,9 @@ def run_(
     Example (crontab; the password comes from $REDISCLI_AUTH):
       17 * * * * rediscope backup run /var/backups/redis --keep-hourly 24 --keep-daily 7
     """
-    policy = _policy(
-        keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within
-    )
-    policy.validate()
+    policy = run.retention()
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) must be EFBIG, not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     with run.byte_progress("backup") as progress:
         report = core.run_backup(
             run.spec(),
@@ -195,7 +143,7 @@ def verify(
 
 
 @app.command("prune")
-@rediscope_command(connection=False, section="backup")
+@rediscope_command(connection=False, section="backup", retention=True)
 def prune(
     run: Run,
     dest: Dir,
@@ -205,13 +153,6 @@ def prune(
             "--dry-run", help="Show what would be removed and which rule keeps each survivor."
         ),
     ] = False,
-    keep_last: Last = 0,
-    keep_hourly: Hourly = 0,
-    keep_daily: Daily = 0,
-    keep_weekly: Weekly = 0,
-    keep_monthly: Monthly = 0,
-    keep_yearly: Yearly = 0,
-    keep_within: Within = None,
 ) -> None:
     """Remove old backups by retention rules (restic's forget semantics, OR-ed; the newest
     verified backup is never removed; only files this tool made are touched).
@@ -220,7 +161,4 @@ def prune(
     Example:
       rediscope backup prune /var/backups/redis --keep-daily 7 --keep-weekly 4 --dry-run
     """
-    policy = _policy(
-        keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within
-    )
-    run.emit(core.prune(dest, policy, dry_run=dry_run))
+    run.emit(core.prune(dest, run.retention(), dry_run=dry_run))

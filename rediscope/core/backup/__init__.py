@@ -15,8 +15,9 @@ from rediscope.core.backup.catalog import (
     verify,
 )
 from rediscope.core.backup.files import BackupError
+from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.backup.retention import PruneReport, RetentionPolicy, plan_prune, prune
-from rediscope.core.backup.run import BackupFile, BackupRunReport, default_name, run_backup
+from rediscope.core.backup.run import BackupRunReport, default_name, run_backup
 
 __all__ = [
     "BackupError",
@@ -26,6 +27,7 @@ __all__ = [
     "BackupRunReport",
     "FileVerdict",
     "ListedBackup",
+    "Manifest",
     "PruneReport",
     "RetentionPolicy",
     "VerifyReport",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rediscope.core.backup.files import BASE_NAME, TEMP_PREFIX, TS_FORMAT
+from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.rdb import CHUNK, RdbError, check_file
 from rediscope.core.target import Target
 from rediscope.errors import UsageError
@@ -28,7 +28,7 @@ class BackupInfo:
     keys: int
     verified: bool  # verified when it was written (the manifest says so)
     mode: str
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"json_skip": True})
+    finished_at_epoch: float | None = field(default=None, repr=False, metadata={"json_skip": True})
     #: what a stat of its files shows now: each file there with the size the manifest gives
     problems: tuple[str, ...] = ()
 
@@ -39,24 +39,24 @@ class BackupInfo:
     @property
     def finished_epoch(self) -> float:
         """When the backup was complete (the manifest), else when it started (its name)."""
-        value = self.raw.get("finished_at_epoch")
-        return float(value) if isinstance(value, int | float) else self.time.timestamp()
+        if self.finished_at_epoch is not None:
+            return self.finished_at_epoch
+        return self.time.timestamp()
 
 
-def _stat_problems(dest: Path, entries: list[dict[str, Any]]) -> tuple[str, ...]:
+def _stat_problems(dest: Path, entries: tuple[BackupFile, ...]) -> tuple[str, ...]:
     """Cheap checks of a backup's files against its manifest: present, right size, sidecar."""
     out = []
     for entry in entries:
-        name = str(entry.get("file"))
         try:
-            size = (dest / name).stat().st_size
+            size = (dest / entry.file).stat().st_size
         except OSError:
-            out.append(f"{name} is missing")
+            out.append(f"{entry.file} is missing")
             continue
-        if "bytes" in entry and size != int(entry["bytes"]):
-            out.append(f"{name} has {size:,} bytes, the manifest says {int(entry['bytes']):,}")
-        if not (dest / f"{name}.sha256").exists():
-            out.append(f"{name}.sha256 is missing")
+        if size != entry.bytes:
+            out.append(f"{entry.file} has {size:,} bytes, the manifest says {entry.bytes:,}")
+        if not (dest / f"{entry.file}.sha256").exists():
+            out.append(f"{entry.file}.sha256 is missing")
     return tuple(out)
 
 
@@ -67,16 +67,10 @@ def list_backups(dest: Path) -> list[BackupInfo]:
     for path in dest.glob("*.manifest.json"):
         base = path.name[: -len(".manifest.json")]
         m = BASE_NAME.match(base)
-        if not m:
+        manifest = Manifest.read(path) if m else None
+        if m is None or manifest is None:
             continue
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if data.get("tool") != "rediscope" or not isinstance(data.get("files"), list):
-            continue
-        entries = [f for f in data["files"] if str(f.get("file", "")).startswith(base + ".")]
-        files = tuple(str(f.get("file")) for f in entries)
+        entries = tuple(f for f in manifest.files if f.file.startswith(base + "."))
         when = datetime.strptime(m.group("ts"), TS_FORMAT).replace(tzinfo=timezone.utc)
         out.append(
             BackupInfo(
@@ -84,14 +78,14 @@ def list_backups(dest: Path) -> list[BackupInfo]:
                 name=m.group("name"),
                 time=when,
                 manifest=path.name,
-                files=files,
-                bytes=sum(int(f.get("bytes", 0)) for f in data["files"]),
-                bytes_raw=sum(int(f.get("bytes_raw", 0)) for f in data["files"]),
-                rdb_version=next((f.get("rdb_version") for f in data["files"]), None),
-                keys=sum(sum(f.get("keys", {}).values()) for f in data["files"]),
-                verified=bool(data.get("verified")),
-                mode=str(data.get("mode", "standalone")),
-                raw=data,
+                files=tuple(f.file for f in entries),
+                bytes=sum(f.bytes for f in manifest.files),
+                bytes_raw=sum(f.bytes_raw for f in manifest.files),
+                rdb_version=next((f.rdb_version for f in manifest.files), None),
+                keys=sum(sum(f.keys.values()) for f in manifest.files),
+                verified=manifest.verified,
+                mode=manifest.mode,
+                finished_at_epoch=manifest.finished_at_epoch,
                 problems=_stat_problems(dest, entries),
             )
         )

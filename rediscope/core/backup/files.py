@@ -119,6 +119,7 @@ class Written:
     slots: list[list[int]] = field(default_factory=list)
     keys: dict[str, int] = field(default_factory=dict)
     server: str = ""
+    method: str = "sync"  # how the bytes were fetched: sync or bgsave
 
 
 class FileWriter:

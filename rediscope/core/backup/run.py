@@ -13,17 +13,15 @@ temp files of a killed run are removed by the next run.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rediscope import __version__
 from rediscope.core.backup.catalog import list_backups
@@ -40,6 +38,7 @@ from rediscope.core.backup.files import (
     fsync_dir,
     write_atomic,
 )
+from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.backup.retention import RetentionPolicy, delete_backups, plan_prune
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
@@ -47,21 +46,6 @@ from rediscope.core.info import identity, info, keyspace_dbs
 from rediscope.core.rdb import RdbError, check_file
 from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.errors import CommandDenied, UsageError
-
-
-@dataclass(frozen=True)
-class BackupFile:
-    file: str
-    sha256: str
-    bytes: int
-    bytes_raw: int
-    crc64: str
-    crc_checked: bool
-    rdb_version: int
-    node: str | None
-    node_id: str | None
-    slots: list[list[int]]
-    keys: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -94,22 +78,22 @@ def default_name(spec: ConnectionSpec) -> str:
     )
 
 
+EXTENSIONS = {"gzip": ".rdb.gz", "zstd": ".rdb.zst", "none": ".rdb"}
+
+
 def _slot_label(slots: tuple[tuple[int, int], ...]) -> str:
     return "_".join(f"{a}-{b}" for a, b in slots) or "noslots"
 
 
-def run_backup(
-    spec: ConnectionSpec,
-    dest: Path,
-    name: str | None = None,
-    method: str = "sync",
-    compression: str = "gzip",
-    rdb_path: str | None = None,
-    policy: RetentionPolicy | None = None,
-    progress: ProgressFn | None = None,
-    now: Callable[[], datetime] | None = None,
-) -> BackupRunReport:
-    if compression not in ("gzip", "zstd", "none"):
+@dataclass(frozen=True)
+class _Shard:
+    node: Node
+    spec: ConnectionSpec
+    final_name: str
+
+
+def _check_options(dest: Path, method: str, compression: str) -> None:
+    if compression not in EXTENSIONS:
         raise UsageError("--compress must be gzip, zstd or none")
     if compression == "zstd":
         try:
@@ -123,136 +107,170 @@ def run_backup(
         raise UsageError("--method must be sync, bgsave or auto")
     if not dest.is_dir():
         raise BackupError(f"{dest} is not a directory", "create it first")
+
+
+def _new_base(dest: Path, name: str, clock: Callable[[], datetime]) -> tuple[str, datetime]:
+    """`<name>-<UTC stamp>`, never the name of a backup already in DEST."""
+    while True:
+        stamp = clock()
+        base = f"{name}-{stamp:{TS_FORMAT}}"
+        if not (dest / f"{base}.manifest.json").exists():
+            return base, stamp
+        time.sleep(0.2)  # the next second gives a new name
+
+
+def _shards(spec: ConnectionSpec, target: Target, base: str, ext: str) -> list[_Shard]:
+    """One file per primary on a cluster, one file otherwise."""
+    if target.mode != "cluster":
+        return [_Shard(target.nodes[0], spec, f"{base}{ext}")]
+    return [
+        _Shard(
+            n, node_spec(spec, n), f"{base}.{(n.node_id or 'node')[:8]}.{_slot_label(n.slots)}{ext}"
+        )
+        for n in target.primaries
+    ]
+
+
+@dataclass(frozen=True)
+class _Request:
+    dest: Path
+    method: str
+    compression: str
+    rdb_path: str | None
+    progress: ProgressFn | None
+
+
+def _fetch_all(
+    req: _Request, shards: list[_Shard], writers: list[FileWriter], notes: list[str]
+) -> list[Written]:
+    """Every shard's RDB into its own temp file, in parallel; progress only for one shard."""
+    progress = req.progress if len(shards) == 1 else None
+
+    def one(shard: _Shard) -> Written:
+        writer = FileWriter(req.dest, req.compression)
+        writers.append(writer)
+        return _backup_one(shard, writer, req, progress, notes)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(shards))) as pool:
+        return list(pool.map(one, shards))
+
+
+def _verify_on_disk(results: list[Written], compression: str) -> None:
+    """Read back what is on disk, decompressing as a stream: the same bytes the server sent."""
+    for written in results:
+        try:
+            again = check_file(written.temp, compression)
+        except RdbError as exc:
+            raise BackupError(f"verification of the written file failed: {exc}") from None
+        if again.crc != written.check.crc or again.size != written.bytes_raw:
+            raise BackupError("verification failed: the file on disk differs from the stream")
+
+
+def _publish(dest: Path, results: list[Written]) -> tuple[BackupFile, ...]:
+    """Rename each checked temp file into place, with its sha256 sidecar."""
+    for written in results:
+        os.replace(written.temp, dest / written.final_name)
+        write_atomic(
+            dest, f"{written.final_name}.sha256", f"{written.sha256}  {written.final_name}\n"
+        )
+    return tuple(
+        BackupFile(
+            file=w.final_name,
+            sha256=w.sha256,
+            bytes=w.bytes,
+            bytes_raw=w.bytes_raw,
+            crc64=f"{w.check.crc:016x}",
+            crc_checked=w.check.crc_checked,
+            rdb_version=w.check.version,
+            node=w.node,
+            node_id=w.node_id,
+            slots=w.slots,
+            keys=w.keys,
+        )
+        for w in results
+    )
+
+
+def _write_backup(
+    req: _Request, shards: list[_Shard], notes: list[str]
+) -> tuple[tuple[BackupFile, ...], str]:
+    """Fetch, verify and publish every shard; on any failure remove every temp file."""
+    writers: list[FileWriter] = []
+    try:
+        results = _fetch_all(req, shards, writers, notes)
+        _verify_on_disk(results, req.compression)
+        files = _publish(req.dest, results)
+    except OSError as exc:
+        for writer in writers:
+            writer.abort()
+        raise disk_error(exc, req.dest) from None
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    if any(not f.crc_checked for f in files):
+        notes.append(
+            "the server has rdbchecksum no: the RDB carries no CRC, so only "
+            "its structure could be checked"
+        )
+    return files, ("bgsave" if any(w.method == "bgsave" for w in results) else "sync")
+
+
+def run_backup(
+    spec: ConnectionSpec,
+    dest: Path,
+    name: str | None = None,
+    method: str = "sync",
+    compression: str = "gzip",
+    rdb_path: str | None = None,
+    policy: RetentionPolicy | None = None,
+    progress: ProgressFn | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> BackupRunReport:
+    """Discover the target, lock DEST, write one verified backup with its manifest last, prune."""
+    _check_options(dest, method, compression)
     started = time.monotonic()
-    if hasattr(signal, "SIGXFSZ"):  # a file-size limit must be an EFBIG error, not a kill
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     target, ident, conn = discover(spec)
     conn.close()
     name = _safe_name(name) if name else default_name(spec)
+    req = _Request(dest, method, compression, rdb_path, progress)
     with dir_lock(dest):
         notes: list[str] = []
         cleaned = clean_temp_files(dest)
         if cleaned:
             notes.append(f"removed {cleaned} temp file(s) left by an interrupted run")
-        clock = now or (lambda: datetime.now(timezone.utc))
-        stamp = clock()
-        base = f"{name}-{stamp:{TS_FORMAT}}"
-        while (dest / f"{base}.manifest.json").exists():  # never reuse a name
-            time.sleep(0.2)
-            stamp = clock()
-            base = f"{name}-{stamp:{TS_FORMAT}}"
-        ext = {"gzip": ".rdb.gz", "zstd": ".rdb.zst", "none": ".rdb"}[compression]
-        if target.mode == "cluster":
-            shards = [
-                (
-                    n,
-                    node_spec(spec, n),
-                    f"{base}.{(n.node_id or 'node')[:8]}.{_slot_label(n.slots)}{ext}",
-                )
-                for n in target.primaries
-            ]
-        else:
-            shards = [(target.nodes[0], spec, f"{base}{ext}")]
-        used_method = method
-        results: list[Written] = []
-        writers: list[FileWriter] = []
+        base, stamp = _new_base(dest, name, now or (lambda: datetime.now(timezone.utc)))
+        shards = _shards(spec, target, base, EXTENSIONS[compression])
+        files, used_method = _write_backup(req, shards, notes)
+        finished = datetime.now(timezone.utc)
+        manifest = Manifest(
+            name=name,
+            base=base,
+            created_at=f"{stamp:%Y-%m-%dT%H:%M:%SZ}",
+            finished_at=f"{finished:%Y-%m-%dT%H:%M:%SZ}",
+            finished_at_epoch=finished.timestamp(),
+            target=spec.redacted_url,
+            mode=target.mode,
+            server={"name": ident.name, "version": ident.version},
+            method=used_method,
+            compression=compression,
+            verified=True,
+            duration_s=round(time.monotonic() - started, 3),
+            files=files,
+            version=__version__,
+        )
         try:
-
-            def one(item: tuple[Node, ConnectionSpec, str]) -> Written:
-                node, one_spec, final = item
-                writer = FileWriter(dest, compression)
-                writers.append(writer)
-                return _backup_one(
-                    one_spec,
-                    node,
-                    writer,
-                    final,
-                    method,
-                    rdb_path,
-                    progress if len(shards) == 1 else None,
-                    notes,
-                )
-
-            with ThreadPoolExecutor(max_workers=max(1, len(shards))) as pool:
-                results = list(pool.map(one, shards))
-            used_method = notes_method(notes, method)
-            for written in results:  # verify what is on disk, decompressing as a stream
-                try:
-                    again = check_file(written.temp, compression)
-                except RdbError as exc:
-                    raise BackupError(f"verification of the written file failed: {exc}") from None
-                if again.crc != written.check.crc or again.size != written.bytes_raw:
-                    raise BackupError(
-                        "verification failed: the file on disk differs from the stream"
-                    )
-            for written in results:
-                os.replace(written.temp, dest / written.final_name)
-                write_atomic(
-                    dest,
-                    f"{written.final_name}.sha256",
-                    f"{written.sha256}  {written.final_name}\n",
-                )
-            files = tuple(
-                BackupFile(
-                    file=w.final_name,
-                    sha256=w.sha256,
-                    bytes=w.bytes,
-                    bytes_raw=w.bytes_raw,
-                    crc64=f"{w.check.crc:016x}",
-                    crc_checked=w.check.crc_checked,
-                    rdb_version=w.check.version,
-                    node=w.node,
-                    node_id=w.node_id,
-                    slots=w.slots,
-                    keys=w.keys,
-                )
-                for w in results
-            )
-            if any(not f.crc_checked for f in files):
-                notes.append(
-                    "the server has rdbchecksum no: the RDB carries no CRC, so only "
-                    "its structure could be checked"
-                )
-            finished = datetime.now(timezone.utc)
-            manifest = {
-                "tool": "rediscope",
-                "version": __version__,
-                "format": 1,
-                "name": name,
-                "base": base,
-                "created_at": f"{stamp:%Y-%m-%dT%H:%M:%SZ}",
-                "finished_at": f"{finished:%Y-%m-%dT%H:%M:%SZ}",
-                "finished_at_epoch": finished.timestamp(),
-                "target": spec.redacted_url,
-                "mode": target.mode,
-                "server": {"name": ident.name, "version": ident.version},
-                "method": used_method,
-                "compression": compression,
-                "verified": True,
-                "duration_s": round(time.monotonic() - started, 3),
-                "files": [file_json(f) for f in files],
-            }
-            manifest_name = f"{base}.manifest.json"
-            write_atomic(dest, manifest_name, json.dumps(manifest, indent=2) + "\n")
+            write_atomic(dest, f"{base}.manifest.json", manifest.to_json())
             fsync_dir(dest)
         except OSError as exc:
-            for writer in writers:
-                writer.abort()
             raise disk_error(exc, dest) from None
-        except BaseException:
-            for writer in writers:
-                writer.abort()
-            raise
-        pruned: tuple[str, ...] = ()
-        if policy is not None and policy.any():
-            plan = plan_prune(list_backups(dest), policy)
-            pruned = tuple(delete_backups(dest, plan.remove))
+        pruned = _prune(dest, policy)
     return BackupRunReport(
         target=target,
         complete=True,
         name=name,
         directory=str(dest),
-        manifest=manifest_name,
+        manifest=f"{base}.manifest.json",
         method=used_method,
         compression=compression,
         files=files,
@@ -264,58 +282,54 @@ def run_backup(
     )
 
 
-def notes_method(notes: list[str], method: str) -> str:
-    if method != "auto":
-        return method
-    return "bgsave" if any("fell back to BGSAVE" in n for n in notes) else "sync"
+def _prune(dest: Path, policy: RetentionPolicy | None) -> tuple[str, ...]:
+    if policy is None or not policy.any():
+        return ()
+    plan = plan_prune(list_backups(dest), policy)
+    return tuple(delete_backups(dest, plan.remove))
 
 
 def _backup_one(
-    spec: ConnectionSpec,
-    node: Node,
+    shard: _Shard,
     writer: FileWriter,
-    final: str,
-    method: str,
-    rdb_path: str | None,
+    req: _Request,
     progress: ProgressFn | None,
     notes: list[str],
 ) -> Written:
-    conn = client(spec)
+    conn = client(shard.spec)
     try:
-        with translate_errors(spec, "INFO"):
+        with translate_errors(shard.spec, "INFO"):
             data = info(conn)
     finally:
         conn.close()
     keys = {f"db{d}": n for d, n in keyspace_dbs(data).items()}
-    if method in ("sync", "auto"):
+    used = "sync" if req.method in ("sync", "auto") else "bgsave"
+    if used == "sync":
         try:
-            stream_sync(spec, writer.write, progress)
+            stream_sync(shard.spec, writer.write, progress)
         except CommandDenied as exc:
-            if method == "sync":
+            if req.method == "sync":
                 raise
             # SYNC is refused before any byte is written: the writer is still empty
             notes.append(f"SYNC is not allowed ({exc.message}); fell back to BGSAVE")
-            bgsave_copy(spec, rdb_path, writer.write, progress)
-    else:
-        bgsave_copy(spec, rdb_path, writer.write, progress)
+            used = "bgsave"
+    if used == "bgsave":
+        bgsave_copy(shard.spec, req.rdb_path, writer.write, progress)
     try:
         check, sha, size = writer.finish()
     except RdbError as exc:
-        raise BackupError(f"the RDB from {node.address} is not valid: {exc}") from None
+        raise BackupError(f"the RDB from {shard.node.address} is not valid: {exc}") from None
     return Written(
         temp=writer.temp,
-        final_name=final,
+        final_name=shard.final_name,
         check=check,
         sha256=sha,
         bytes=size,
         bytes_raw=check.size,
-        node=node.address,
-        node_id=node.node_id,
-        slots=[list(s) for s in node.slots],
+        node=shard.node.address,
+        node_id=shard.node.node_id,
+        slots=[list(s) for s in shard.node.slots],
         keys=keys,
         server=identity(data).version,
+        method=used,
     )
-
-
-def file_json(f: BackupFile) -> dict[str, Any]:
-    return {k: getattr(f, k) for k in f.__dataclass_fields__}
