@@ -23,6 +23,7 @@ from rediscope.core.scan import (
     Collector,
     ProgressFn,
     ScanOptions,
+    ScanSummary,
     run_scan,
 )
 from rediscope.core.target import Target, node_spec
@@ -108,21 +109,52 @@ def memory(
     mem, big, pat = collectors
     assert isinstance(mem, MemoryCollector) and isinstance(big, BigKeysCollector)
     assert isinstance(pat, PatternCollector)
-    factor = scan.extrapolation
     infos = _node_info(spec, target)
     version = version_tuple(str(infos[0].get("redis_version", "7.0"))) if infos else (7, 0)
-    infos = infos or []
     limits, limits_source = _limits(spec, version)
     notes = list(scan.notes)
     if limits_source == "defaults":
         notes.append("CONFIG GET was denied: encoding limits are Redis 7 defaults")
+    table = pat.finish()
+    factor = scan.extrapolation
+    totals = _totals(infos or [], mem, _ci95(mem, scan), round(mem.sum * factor), scan)
+    return MemoryReport(
+        target=target,
+        complete=scan.complete,
+        scan=scan,
+        totals=totals,
+        by_type=_shares(mem.by_type, mem.sum, factor, lambda b: b.decode()),
+        by_encoding=_encoding_rows(mem, factor),
+        by_db=_shares(mem.by_db, mem.sum, factor, lambda d: f"db{d}"),
+        by_node=_shares(mem.by_node, mem.sum, factor),
+        by_pattern=_top_patterns(table, scan),
+        top_keys=tuple(to_big_keys(spec, target, big.by_bytes.ranked())),
+        recommendations=tuple(recommendations(mem, table, totals, limits, limits_source, factor)),
+        limits=limits,
+        limits_source=limits_source,
+        notes=tuple(notes),
+    )
+
+
+def _ci95(mem: MemoryCollector, scan: ScanSummary) -> int | None:
+    """The 95% confidence interval of the extrapolated key bytes of a sample, else None."""
     held = sum(n.dbsize for n in scan.nodes)
-    ci = None
-    if scan.sampled and mem.n > 1:
-        mean = mem.sum / mem.n
-        var = max(mem.sumsq / mem.n - mean * mean, 0.0) * mem.n / (mem.n - 1)
-        fpc = math.sqrt(max(0.0, 1 - mem.n / held)) if held else 1.0
-        ci = round(1.96 * math.sqrt(var / mem.n) * held * fpc)
+    if not scan.sampled or mem.n <= 1:
+        return None
+    mean = mem.sum / mem.n
+    var = max(mem.sumsq / mem.n - mean * mean, 0.0) * mem.n / (mem.n - 1)
+    fpc = math.sqrt(max(0.0, 1 - mem.n / held)) if held else 1.0
+    return round(1.96 * math.sqrt(var / mem.n) * held * fpc)
+
+
+def _totals(
+    infos: list[dict[str, Any]],
+    mem: MemoryCollector,
+    ci: int | None,
+    estimate: int,
+    scan: ScanSummary,
+) -> Totals:
+    """Server figures summed over the primaries (unknown unless every one was read)."""
 
     def total(field_name: str) -> int | None:
         vals = [i.get(field_name) for i in infos]
@@ -134,7 +166,7 @@ def memory(
         for i in infos
         if i.get("mem_fragmentation_ratio") is not None
     ]
-    totals = Totals(
+    return Totals(
         used_memory=total("used_memory"),
         used_memory_dataset=total("used_memory_dataset"),
         used_memory_overhead=total("used_memory_overhead"),
@@ -143,59 +175,44 @@ def memory(
         maxmemory=total("maxmemory"),
         maxmemory_policy=str(infos[0]["maxmemory_policy"]) if infos else None,
         keys_bytes=mem.sum,
-        keys_bytes_estimate=round(mem.sum * factor),
+        keys_bytes_estimate=estimate,
         estimate_ci95=ci,
-        keys=held,
+        keys=sum(n.dbsize for n in scan.nodes),
     )
-    table = pat.finish()
+
+
+def _top_patterns(table: dict[str, Any], scan: ScanSummary) -> tuple[PatternStats, ...]:
+    """Patterns by bytes; past TOP_PATTERNS the rest are summed into one OTHER row."""
     stats = sorted(stats_from(table, scan, True, None), key=lambda s: (-(s.bytes or 0), s.pattern))
-    if len(stats) > TOP_PATTERNS:
-        rest = stats[TOP_PATTERNS:]
-        other = PatternStats(
-            pattern=OTHER,
-            keys=sum(s.keys for s in rest),
-            share=sum(s.share for s in rest),
-            bytes=sum(s.bytes or 0 for s in rest),
-            bytes_share=sum(s.bytes_share or 0 for s in rest),
-            types={},
-            ttl={},
-            no_ttl_share=0.0,
-            idle=None,
-            freq=None,
-            examples=(),
-            estimated=scan.sampled,
-        )
-        stats = [*stats[:TOP_PATTERNS], other]
-    top_keys = to_big_keys(spec, target, big.by_bytes.ranked())
-    recs = recommendations(mem, table, totals, limits, limits_source, factor)
-    enc_rows = tuple(
-        sorted(
-            (
-                Share(
-                    name=e.decode(),
-                    type=t.decode(),
-                    keys=round(v[0] * factor),
-                    bytes=round(v[1] * factor),
-                    share=round(v[1] / mem.sum, 6) if mem.sum else 0.0,
-                )
-                for (t, e), v in mem.by_encoding.items()
-            ),
-            key=lambda r: (-r.bytes, r.name),
-        )
+    if len(stats) <= TOP_PATTERNS:
+        return tuple(stats)
+    rest = stats[TOP_PATTERNS:]
+    other = PatternStats(
+        pattern=OTHER,
+        keys=sum(s.keys for s in rest),
+        share=sum(s.share for s in rest),
+        bytes=sum(s.bytes or 0 for s in rest),
+        bytes_share=sum(s.bytes_share or 0 for s in rest),
+        types={},
+        ttl={},
+        no_ttl_share=0.0,
+        idle=None,
+        freq=None,
+        examples=(),
+        estimated=scan.sampled,
     )
-    return MemoryReport(
-        target=target,
-        complete=scan.complete,
-        scan=scan,
-        totals=totals,
-        by_type=_shares(mem.by_type, mem.sum, factor, lambda b: b.decode()),
-        by_encoding=enc_rows,
-        by_db=_shares(mem.by_db, mem.sum, factor, lambda d: f"db{d}"),
-        by_node=_shares(mem.by_node, mem.sum, factor),
-        by_pattern=tuple(stats),
-        top_keys=tuple(top_keys),
-        recommendations=tuple(recs),
-        limits=limits,
-        limits_source=limits_source,
-        notes=tuple(notes),
+    return (*stats[:TOP_PATTERNS], other)
+
+
+def _encoding_rows(mem: MemoryCollector, factor: float) -> tuple[Share, ...]:
+    rows = (
+        Share(
+            name=e.decode(),
+            type=t.decode(),
+            keys=round(v[0] * factor),
+            bytes=round(v[1] * factor),
+            share=round(v[1] / mem.sum, 6) if mem.sum else 0.0,
+        )
+        for (t, e), v in mem.by_encoding.items()
     )
+    return tuple(sorted(rows, key=lambda r: (-r.bytes, r.name)))
