@@ -82,11 +82,9 @@ def rediscope_command(
     def decorate(func: F) -> F:
         sig = inspect.signature(func, eval_str=True)
         own = [p for p in sig.parameters.values() if p.name != "run"]
-        extra = format_params(formats)
+        extra = (RETENTION_PARAMS if retention else []) + format_params(formats)
         if scan:
             extra += SCAN_PARAMS
-        if retention:
-            extra += RETENTION_PARAMS
         if connection:
             extra += CONNECTION_PARAMS
         extra += CONFIG_PARAMS

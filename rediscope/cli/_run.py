@@ -27,7 +27,7 @@ from rediscope.cli._options_retention import retention_policy
 from rediscope.core.backup import RetentionPolicy
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
-from rediscope.core.report import Report
+from rediscope.core.report import Outcome, Report
 from rediscope.core.scan import ProgressFn, ScanOptions
 from rediscope.core.sentinel import follow
 from rediscope.exitcodes import ExitStatus
@@ -181,7 +181,10 @@ class Run:
         self.emit(report)
         for text in report.notes:
             self.note(f"note: {text}")
-        outcome = report.outcome()
+        self.conclude(report.outcome())
+
+    def conclude(self, outcome: Outcome) -> None:
+        """Say why on stderr and exit with the outcome's status (nothing when it is 0)."""
         for text in outcome.errors:
             self.note(f"error: {text}")
         if outcome.interrupted:
@@ -198,7 +201,7 @@ class Run:
         """The width tables are fitted to (None: unbounded)."""
         return None if self.stdout.width >= UNBOUNDED else self.stdout.width
 
-    def emit(self, report: Any) -> None:
+    def emit(self, report: Report) -> None:
         if self.fmt == "json":
             sys.stdout.write(dumps(report) + "\n")
             sys.stdout.flush()

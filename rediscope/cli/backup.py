@@ -11,7 +11,6 @@ import typer
 
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core import backup as core
-from rediscope.exitcodes import ExitStatus
 
 app = typer.Typer(
     name="backup",
@@ -116,8 +115,7 @@ def list_(
     for b in report.backups:
         for problem in b.problems:
             run.note(f"{b.state}: {b.base}: {problem}")
-    if deep and not report.ok:
-        raise typer.Exit(ExitStatus.ERROR)
+    run.conclude(report.outcome())
 
 
 @app.command("verify")
@@ -134,12 +132,7 @@ def verify(
       rediscope backup verify /var/backups/redis
     """
     report = core.verify(path)
-    run.emit(report)
-    for bad in report.files:
-        if not bad.ok:
-            run.note(f"error: {bad.file}: {bad.problem}")
-    if not report.ok:
-        raise typer.Exit(ExitStatus.ERROR)
+    run.finish(report)
 
 
 @app.command("prune")

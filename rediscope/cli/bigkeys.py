@@ -9,7 +9,6 @@ import typer
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.bigkeys import bigkeys as core_bigkeys
 from rediscope.core.units import parse_size
-from rediscope.exitcodes import ExitStatus
 
 app = typer.Typer()
 
@@ -65,5 +64,5 @@ def bigkeys(
         )
     run.view = {"min_bytes_text": min_bytes}  # the threshold echoed as the user wrote it
     run.finish(report)
-    if fail_if_found and report.over_threshold:
-        raise typer.Exit(ExitStatus.ERROR)
+    if fail_if_found:
+        run.conclude(report.found())

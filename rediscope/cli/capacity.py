@@ -45,10 +45,7 @@ def record(run: Run, history: History = None) -> None:
     report = core.record(run.spec(), history or default_history_path())
     if run.fmt == "json":
         run.emit(report)
-    for error in report.errors:
-        run.note(f"error: {error}")
-    if report.errors:
-        raise typer.Exit(ExitStatus.ERROR)
+    run.conclude(report.outcome())
 
 
 @app.command("report")

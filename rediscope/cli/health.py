@@ -134,12 +134,4 @@ def health(
     )
     wait = run.countdown(f"sampling INFO again after the {opts.window:g} s window (rates)")
     report = core_health(run.spec(follow_sentinel=False), opts, sleep=wait)
-    run.emit(report)
-    connection = next(
-        (c for c in report.checks if c.id == "connection" and c.status == "CRITICAL"), None
-    )
-    if connection is not None:
-        run.note(
-            f"error: {connection.message}" + (f" — {connection.hint}" if connection.hint else "")
-        )
-    raise typer.Exit(report.exit_code)
+    run.finish(report)

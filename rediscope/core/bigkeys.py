@@ -19,6 +19,7 @@ from rediscope.core.scan import (
     run_scan,
 )
 from rediscope.core.target import Target
+from rediscope.exitcodes import ExitStatus
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,12 @@ class BigKeysReport:
 
     def outcome(self) -> Outcome:
         return scan_outcome(self.scan)
+
+    def found(self) -> Outcome:
+        """`--fail-if-found`: exit 1 when any key reaches a threshold (for CI)."""
+        if not self.over_threshold:
+            return Outcome(ExitStatus.OK)
+        return Outcome(ExitStatus.ERROR, (f"{self.over_threshold:,} key(s) reach a threshold",))
 
 
 def to_big_keys(spec: ConnectionSpec, target: Target, entries: Sequence[KeyEntry]) -> list[BigKey]:

@@ -14,19 +14,26 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error
 from rediscope.core.history import SAMPLE_FIELDS, History, Sample
 from rediscope.core.info import info
+from rediscope.core.report import Outcome, ReportBase
 from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.core.units import FRAGMENTATION_MIN_USED, bytes_text
 from rediscope.errors import ConnectError, RediscopeError
+from rediscope.exitcodes import ExitStatus
 
 
 @dataclass(frozen=True)
-class RecordReport:
+class RecordReport(ReportBase):
     command: ClassVar[str] = "capacity record"
     target: Target
     complete: bool
     history: str
     samples: tuple[dict[str, Any], ...]
     errors: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    def outcome(self) -> Outcome:
+        """Exit 1 when a node could not be sampled (the others were recorded)."""
+        return Outcome(ExitStatus.ERROR if self.errors else ExitStatus.OK, self.errors)
 
 
 def _sample(data: dict[str, Any], target: str, node: str, ts: float) -> Sample:
@@ -103,7 +110,7 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
-class CapacityReport:
+class CapacityReport(ReportBase):
     command: ClassVar[str] = "capacity report"
     target: Target
     complete: bool
@@ -128,6 +135,7 @@ class CapacityReport:
         "the largest copy-on-write size observed, or half of system memory "
         "when no fork was observed"
     )
+    notes: tuple[str, ...] = ()
 
     def gate(self, within_s: float, strict: bool = False) -> tuple[bool, str | None]:
         """`--fail-within`: (fails, what to say). Without a projection it fails only when

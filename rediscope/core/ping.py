@@ -8,11 +8,12 @@ from typing import ClassVar
 
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.failures import translate_errors
+from rediscope.core.report import ReportBase
 from rediscope.core.target import Target, discover
 
 
 @dataclass(frozen=True)
-class PingReport:
+class PingReport(ReportBase):
     command: ClassVar[str] = "ping"
     target: Target
     complete: bool
@@ -24,6 +25,7 @@ class PingReport:
     rtt_min_ms: float
     rtt_avg_ms: float
     rtt_max_ms: float
+    notes: tuple[str, ...] = ()
 
 
 def ping(spec: ConnectionSpec, count: int = 3) -> PingReport:

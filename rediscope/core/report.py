@@ -15,9 +15,16 @@ from rediscope.exitcodes import ExitStatus
 class Outcome:
     """How a run ended: the exit status, and the lines that say why on stderr."""
 
-    status: ExitStatus
+    status: int  # an ExitStatus (health: a HealthExit)
     errors: tuple[str, ...] = ()
     interrupted: bool = False
+
+
+class ReportBase:
+    """What a report that implies no failure by itself inherits: exit 0."""
+
+    def outcome(self) -> Outcome:
+        return Outcome(ExitStatus.OK)
 
 
 class Report(Protocol):

@@ -15,6 +15,7 @@ from rediscope.core.health import HealthOptions, health
 from rediscope.core.memory import memory
 from rediscope.core.pattern_stats import patterns
 from rediscope.core.ping import ping
+from rediscope.core.report import ReportBase
 from rediscope.core.scan import ScanOptions
 from rediscope.core.target import Target
 
@@ -43,7 +44,7 @@ class TourStep:
 
 
 @dataclass(frozen=True)
-class DemoReport:
+class DemoReport(ReportBase):
     """The whole tour as one report: `--format json` writes it as one document."""
 
     command: ClassVar[str] = "demo"
@@ -52,6 +53,7 @@ class DemoReport:
     keys_loaded: int
     patterns_loaded: int
     steps: tuple[TourStep, ...]
+    notes: tuple[str, ...] = ()
 
 
 def tour(spec: ConnectionSpec) -> Iterator[TourStep]:

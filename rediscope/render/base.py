@@ -13,14 +13,16 @@ from rich.table import Table
 from rich.text import Text
 
 from rediscope.core.keys import display_key
+from rediscope.core.report import Report
 from rediscope.core.scan import ScanSummary
 from rediscope.core.target import Target
 from rediscope.core.units import bytes_text, plural
 
-R = TypeVar("R")
+R = TypeVar("R", bound=Report)
 
 
-RENDERERS: dict[type, Callable[..., RenderableType]] = {}
+#: a report's class -> its table renderer (each family module registers its own)
+RENDERERS: dict[type[Report], Callable[..., RenderableType]] = {}
 
 
 def renderer(

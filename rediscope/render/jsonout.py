@@ -7,10 +7,11 @@ import json
 import math
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, TypeGuard
 
 from rediscope import __version__
 from rediscope.core.keys import json_key
+from rediscope.core.report import Report
 
 SCHEMA_VERSION = 1
 
@@ -35,7 +36,7 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def _is_report(value: Any) -> bool:
+def _is_report(value: Any) -> TypeGuard[Report]:
     """A report names its command in a ClassVar (a dataclass field called `command` is data)."""
     return hasattr(type(value), "command") and all(
         f.name != "command" for f in dataclasses.fields(value)
@@ -56,7 +57,7 @@ def _fields(value: Any) -> dict[str, Any]:
     return out
 
 
-def envelope(report: Any, generated_at: datetime | None = None) -> dict[str, Any]:
+def envelope(report: Report, generated_at: datetime | None = None) -> dict[str, Any]:
     body = _fields(report)
     when = generated_at or datetime.now(timezone.utc)
     out: dict[str, Any] = {
@@ -71,5 +72,5 @@ def envelope(report: Any, generated_at: datetime | None = None) -> dict[str, Any
     return out
 
 
-def dumps(report: Any) -> str:
+def dumps(report: Report) -> str:
     return json.dumps(envelope(report), indent=2, ensure_ascii=False)

@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.console import RenderableType
 
+from rediscope.core.report import Report
+
 # the family modules register their renderers when imported
 from rediscope.render import (  # noqa: F401
     backup_tables,
@@ -17,6 +19,6 @@ from rediscope.render import (  # noqa: F401
 from rediscope.render.base import RENDERERS
 
 
-def render_table(report: Any, **view: Any) -> RenderableType:
+def render_table(report: Report, **view: Any) -> RenderableType:
     """The table for a report; `view` holds table-only options (e.g. tree=True)."""
     return RENDERERS[type(report)](report, **view)

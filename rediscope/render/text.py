@@ -8,13 +8,16 @@ from typing import Any
 
 from rediscope.core.capacity import CapacityReport
 from rediscope.core.health import HealthReport
+from rediscope.core.report import Report
 from rediscope.core.units import plural
 from rediscope.exitcodes import HealthExit
 
-_TEXT: dict[tuple[type, str], Callable[[Any], str]] = {}
+_TEXT: dict[tuple[type[Report], str], Callable[[Any], str]] = {}
 
 
-def text_format(kind: type, fmt: str) -> Callable[[Callable[[Any], str]], Callable[[Any], str]]:
+def text_format(
+    kind: type[Report], fmt: str
+) -> Callable[[Callable[[Any], str]], Callable[[Any], str]]:
     def register(func: Callable[[Any], str]) -> Callable[[Any], str]:
         _TEXT[(kind, fmt)] = func
         return func
@@ -22,7 +25,7 @@ def text_format(kind: type, fmt: str) -> Callable[[Callable[[Any], str]], Callab
     return register
 
 
-def render_text(report: Any, fmt: str) -> str:
+def render_text(report: Report, fmt: str) -> str:
     return _TEXT[(type(report), fmt)](report)
 
 

@@ -11,8 +11,10 @@ from typing import ClassVar
 from rediscope.core.backup.files import BASE_NAME, TEMP_PREFIX, TS_FORMAT
 from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.rdb import CHUNK, RdbError, check_file
+from rediscope.core.report import Outcome, ReportBase
 from rediscope.core.target import Target
 from rediscope.errors import UsageError
+from rediscope.exitcodes import ExitStatus
 
 
 @dataclass(frozen=True)
@@ -102,13 +104,19 @@ class FileVerdict:
 
 
 @dataclass(frozen=True)
-class VerifyReport:
+class VerifyReport(ReportBase):
     command: ClassVar[str] = "backup verify"
     target: Target
     complete: bool
     path: str
     files: tuple[FileVerdict, ...]
     ok: bool
+    notes: tuple[str, ...] = ()
+
+    def outcome(self) -> Outcome:
+        """Exit 1 naming each bad file."""
+        bad = tuple(f"{f.file}: {f.problem}" for f in self.files if not f.ok)
+        return Outcome(ExitStatus.OK if self.ok else ExitStatus.ERROR, bad)
 
 
 def sha256_of(path: Path) -> str:
@@ -194,17 +202,22 @@ class ListedBackup:
 
 
 @dataclass(frozen=True)
-class BackupListReport:
+class BackupListReport(ReportBase):
     command: ClassVar[str] = "backup list"
     target: Target
     complete: bool
     directory: str
     backups: tuple[ListedBackup, ...]
     deep: bool = False  # --verify: every file was re-read
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return all(b.state in ("ok", "verified") for b in self.backups)
+
+    def outcome(self) -> Outcome:
+        """With --verify a bad backup exits 1; a plain listing reports and exits 0."""
+        return Outcome(ExitStatus.ERROR if self.deep and not self.ok else ExitStatus.OK)
 
 
 def _state(b: BackupInfo, deep: tuple[FileVerdict, ...] | None) -> tuple[str, tuple[str, ...]]:

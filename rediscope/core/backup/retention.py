@@ -17,6 +17,7 @@ from rediscope.core.backup.catalog import (
     local_target,
 )
 from rediscope.core.backup.files import dir_lock, fsync_dir
+from rediscope.core.report import ReportBase
 from rediscope.core.target import Target
 from rediscope.errors import UsageError
 
@@ -119,7 +120,7 @@ def delete_backups(dest: Path, bases: tuple[str, ...]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class PruneReport:
+class PruneReport(ReportBase):
     command: ClassVar[str] = "backup prune"
     target: Target
     complete: bool
@@ -127,6 +128,7 @@ class PruneReport:
     dry_run: bool
     kept: tuple[ListedBackup, ...]
     removed: tuple[ListedBackup, ...]
+    notes: tuple[str, ...] = ()
 
 
 def prune(dest: Path, policy: RetentionPolicy, dry_run: bool = False) -> PruneReport:

@@ -44,12 +44,13 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import identity, info, keyspace_dbs
 from rediscope.core.rdb import RdbError, check_file
+from rediscope.core.report import ReportBase
 from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.errors import CommandDenied, UsageError
 
 
 @dataclass(frozen=True)
-class BackupRunReport:
+class BackupRunReport(ReportBase):
     command: ClassVar[str] = "backup run"
     target: Target
     complete: bool

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from rediscope.core.report import Outcome, ReportBase
 from rediscope.core.target import Target
 from rediscope.errors import ConfigError, UsageError
 from rediscope.exitcodes import HealthExit
@@ -85,7 +86,7 @@ class NotApplicable:
 
 
 @dataclass(frozen=True)
-class HealthReport:
+class HealthReport(ReportBase):
     command: ClassVar[str] = "health"
     target: Target
     complete: bool
@@ -96,6 +97,31 @@ class HealthReport:
     notes: tuple[str, ...] = ()
     #: checks asked for by --checks that do not apply here, each with the reason
     not_applicable: tuple[NotApplicable, ...] = ()
+
+    @staticmethod
+    def verdict(
+        checks: list[Check], not_applicable: tuple[NotApplicable, ...], fail_on: str
+    ) -> tuple[str, int]:
+        """The overall status and its exit code: the worst check; UNKNOWN when nothing asked
+        for applies (the monitoring convention for "cannot tell"); with --fail-on critical a
+        WARNING exits 0."""
+        status = worst([c.status for c in checks]) if checks or not not_applicable else UNKNOWN
+        code = EXIT[status]
+        if status == WARNING and fail_on == "critical":
+            code = HealthExit.OK
+        return status, int(code)
+
+    def outcome(self) -> Outcome:
+        """The monitoring-plugin exit code, and the failed connection (if any) on stderr."""
+        failed = next(
+            (c for c in self.checks if c.id == "connection" and c.status == CRITICAL), None
+        )
+        errors = (
+            ()
+            if failed is None
+            else (failed.message + (f" — {failed.hint}" if failed.hint else ""),)
+        )
+        return Outcome(self.exit_code, errors)
 
 
 @dataclass(frozen=True)

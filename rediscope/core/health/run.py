@@ -12,20 +12,16 @@ from rediscope.core.health.model import (
     CRITICAL,
     EXIT,
     OK,
-    UNKNOWN,
-    WARNING,
     Check,
     HealthOptions,
     HealthReport,
     NotApplicable,
-    worst,
 )
 from rediscope.core.health.probe import Checker, NodeProbe
-from rediscope.core.info import identity
+from rediscope.core.info import ServerIdentity, identity
 from rediscope.core.sentinel import follow
 from rediscope.core.target import Node, Target, cluster_nodes, node_spec
 from rediscope.errors import RediscopeError
-from rediscope.exitcodes import HealthExit
 
 
 def inapplicable(
@@ -48,9 +44,77 @@ def inapplicable(
     )
 
 
+def _failed(target: Target, opts: HealthOptions, checks: list[Check]) -> HealthReport:
+    """The report when the target cannot be reached at all: CRITICAL."""
+    return HealthReport(
+        target=target,
+        complete=False,
+        status=CRITICAL,
+        exit_code=int(EXIT[CRITICAL]),
+        window_s=opts.window,
+        checks=tuple(checks),
+    )
+
+
+def _probes(spec: ConnectionSpec, seed: NodeProbe) -> tuple[Target, list[NodeProbe]]:
+    """Every node of a cluster (each probed once), else the seed itself."""
+    ident = identity(seed.before)
+    if not ident.cluster_enabled:
+        mode = "sentinel" if spec.sentinels else "standalone"
+        return Target(spec.redacted_url, mode, (Node(spec.address, ident.role_name),)), [seed]
+    assert seed.conn is not None
+    target = Target(spec.redacted_url, "standalone", (Node(spec.address, "primary"),))
+    try:
+        nodes = cluster_nodes(seed.conn, spec)
+        target = Target(spec.redacted_url, "cluster", nodes)
+    except RediscopeError:
+        nodes = ()
+    probes = []
+    for node in nodes:
+        p = NodeProbe(node_spec(spec, node), node.address)
+        p.first()
+        probes.append(p)
+    seed.close()
+    return target, probes
+
+
+def _connection_checks(
+    checker: Checker, probes: list[NodeProbe], ident: ServerIdentity
+) -> list[Check]:
+    out = []
+    for p in probes:
+        if p.error is None:
+            role = "replica" if p.after.get("role") == "slave" else "primary"
+            message = f"{ident.name} {ident.version} answers ({role})"
+            out.append(checker.make("connection", OK, None, message, node=p.label))
+        else:
+            out.append(
+                checker.make(
+                    "connection", CRITICAL, None, p.error.message, hint=p.error.hint, node=p.label
+                )
+            )
+    return out
+
+
+def _node_checks(checker: Checker, probes: list[NodeProbe], opts: HealthOptions) -> list[Check]:
+    """Every registered per-node check that is asked for, on every node that answered."""
+    out = []
+    for p in probes:
+        if p.error is not None:
+            continue
+        cache = str(p.after.get("maxmemory_policy", "noeviction")).startswith("allkeys-")
+        out += [
+            spec.per_node(checker, p, cache)
+            for spec in CHECKS.values()
+            if spec.per_node is not None and opts.wants(spec.id)
+        ]
+    return out
+
+
 def health(
     spec: ConnectionSpec, opts: HealthOptions, sleep: Callable[[float], None] = time.sleep
 ) -> HealthReport:
+    """Probe (twice, a window apart, for rates), run the checks that apply, roll up."""
     opts.validate()
     checker = Checker(opts)
     sentinel_checks: list[Check] = []
@@ -60,94 +124,25 @@ def health(
         try:
             spec = follow(spec)
         except RediscopeError as exc:
-            failed = [
-                checker.make("connection", CRITICAL, None, exc.message, hint=exc.hint),
-                *sentinel_checks,
-            ]
+            failed = checker.make("connection", CRITICAL, None, exc.message, hint=exc.hint)
             target = Target(spec.redacted_url, "sentinel", ())
-            return HealthReport(
-                target=target,
-                complete=False,
-                status=CRITICAL,
-                exit_code=int(HealthExit.CRITICAL),
-                window_s=opts.window,
-                checks=tuple(failed),
-            )
-    target = Target(spec.redacted_url, "standalone", (Node(spec.address, "primary"),))
+            return _failed(target, opts, [failed, *sentinel_checks])
     seed = NodeProbe(spec, None)
     seed.first()
-    checks: list[Check] = []
     if seed.error is not None:
         err = seed.error
-        checks.append(checker.make("connection", CRITICAL, None, err.message, hint=err.hint))
-        status = CRITICAL
-        return HealthReport(
-            target=target,
-            complete=False,
-            status=status,
-            exit_code=int(EXIT[status]),
-            window_s=opts.window,
-            checks=tuple(checks),
+        target = Target(spec.redacted_url, "standalone", (Node(spec.address, "primary"),))
+        return _failed(
+            target, opts, [checker.make("connection", CRITICAL, None, err.message, hint=err.hint)]
         )
     ident = identity(seed.before)
-    probes = [seed]
-    if ident.cluster_enabled:
-        assert seed.conn is not None
-        try:
-            nodes = cluster_nodes(seed.conn, spec)
-            target = Target(spec.redacted_url, "cluster", nodes)
-        except RediscopeError:
-            nodes = ()
-        probes = []
-        for node in nodes:
-            p = NodeProbe(node_spec(spec, node), node.address)
-            p.first()
-            probes.append(p)
-        seed.close()
-    else:
-        target = Target(
-            spec.redacted_url,
-            "sentinel" if spec.sentinels else "standalone",
-            (Node(spec.address, ident.role_name),),
-        )
+    target, probes = _probes(spec, seed)
     if opts.window > 0:
         sleep(opts.window)
     for p in probes:
         p.second(opts.pings, opts.window)
-    if opts.wants("connection"):
-        for p in probes:
-            if p.error is None:
-                checks.append(
-                    checker.make(
-                        "connection",
-                        OK,
-                        None,
-                        f"{ident.name} {ident.version} answers"
-                        f" ({'replica' if p.after.get('role') == 'slave' else 'primary'})",
-                        node=p.label,
-                    )
-                )
-            else:
-                checks.append(
-                    checker.make(
-                        "connection",
-                        CRITICAL,
-                        None,
-                        p.error.message,
-                        hint=p.error.hint,
-                        node=p.label,
-                    )
-                )
-    for p in probes:
-        if p.error is not None:
-            continue
-        policy = str(p.after.get("maxmemory_policy", "noeviction"))
-        cache = policy.startswith("allkeys-")
-        checks += [
-            spec.per_node(checker, p, cache)
-            for spec in CHECKS.values()
-            if spec.per_node is not None and opts.wants(spec.id)
-        ]
+    checks = _connection_checks(checker, probes, ident) if opts.wants("connection") else []
+    checks += _node_checks(checker, probes, opts)
     if ident.cluster_enabled and opts.wants("cluster"):
         checks.append(cluster_check(checker, probes, target, opts))
     checks += sentinel_checks
@@ -156,16 +151,12 @@ def health(
     for p in probes:
         p.close()
     not_applicable = inapplicable(opts, checks, ident.cluster_enabled, bool(spec.sentinels))
-    # nothing asked for applies: UNKNOWN (the monitoring convention for "cannot tell")
-    status = worst([c.status for c in checks]) if checks or not not_applicable else UNKNOWN
-    code = EXIT[status]
-    if status == WARNING and opts.fail_on == "critical":
-        code = HealthExit.OK
+    status, code = HealthReport.verdict(checks, not_applicable, opts.fail_on)
     return HealthReport(
         target=target,
         complete=all(p.error is None for p in probes),
         status=status,
-        exit_code=int(code),
+        exit_code=code,
         window_s=opts.window,
         checks=tuple(checks),
         not_applicable=not_applicable,
