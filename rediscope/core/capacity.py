@@ -153,68 +153,58 @@ def _recommendations(
 ) -> list[Recommendation]:
     recs = []
     for n in nodes:
-        s = latest[n.node]
         where = f" ({n.node})" if len(nodes) > 1 else ""
-        if n.days_until_full is not None and n.days_until_full <= horizon_days:
-            recs.append(
-                Recommendation(
-                    "projected_full",
-                    "critical" if n.days_until_full < 7 else "warning",
-                    f"memory{where} is projected to reach its limit in {n.days_until_full:.1f} days "
-                    f"at {bytes_text(n.growth_bytes_per_day or 0)}/day",
-                )
-            )
-        if not (s.get("maxmemory") or 0):
-            recs.append(
-                Recommendation(
-                    "no_maxmemory",
-                    "warning",
-                    f"no maxmemory{where}: the limit is estimated from system memory; set "
-                    "maxmemory so growth meets a policy instead of the OOM killer",
-                )
-            )
-        policy = str(s.get("maxmemory_policy") or "noeviction")
-        if (
-            policy == "noeviction"
-            and (n.growth_bytes_per_day or 0) > 0
-            and (s.get("maxmemory") or 0)
-        ):
-            recs.append(
-                Recommendation(
-                    "noeviction_growth",
-                    "warning",
-                    f"policy noeviction with growing memory{where}: writes fail with OOM once "
-                    "maxmemory is reached; use an eviction policy if this is a cache, or plan "
-                    "capacity",
-                )
-            )
-        system = s.get("total_system_memory") or 0
-        cow = max(s.get("rdb_last_cow_size") or 0, s.get("current_cow_peak") or 0)
-        used_rss = s.get("used_memory_rss") or s.get("used_memory") or 0
-        if system and cow and system - used_rss < 1.5 * cow:
-            recs.append(
-                Recommendation(
-                    "fork_headroom",
-                    "warning",
-                    f"free memory{where} ({bytes_text(system - used_rss)}) is less than 1.5 x the "
-                    f"last fork's copy-on-write ({bytes_text(cow)}): a BGSAVE may push the host "
-                    "into swap or "
-                    "the OOM killer",
-                )
-            )
-        frag = s.get("mem_fragmentation_ratio")
-        if (
-            frag is not None
-            and frag > 1.5
-            and (s.get("used_memory") or 0) >= FRAGMENTATION_MIN_USED
-        ):
-            recs.append(
-                Recommendation(
-                    "high_fragmentation",
-                    "warning",
-                    f"fragmentation ratio{where} is {frag:.2f}; consider activedefrag yes",
-                )
-            )
+        recs += _growth_advice(n, latest[n.node], where, horizon_days)
+        recs += _host_advice(latest[n.node], where)
+    return recs
+
+
+def _growth_advice(
+    n: NodeCapacity, s: Sample, where: str, horizon_days: float
+) -> list[Recommendation]:
+    """The limit and what happens at it: projected full, no maxmemory, noeviction growth."""
+    recs = []
+    growing = (n.growth_bytes_per_day or 0) > 0
+    if n.days_until_full is not None and n.days_until_full <= horizon_days:
+        text = (
+            f"memory{where} is projected to reach its limit in {n.days_until_full:.1f} days "
+            f"at {bytes_text(n.growth_bytes_per_day or 0)}/day"
+        )
+        severity = "critical" if n.days_until_full < 7 else "warning"
+        recs.append(Recommendation("projected_full", severity, text))
+    if not (s.get("maxmemory") or 0):
+        text = (
+            f"no maxmemory{where}: the limit is estimated from system memory; set "
+            "maxmemory so growth meets a policy instead of the OOM killer"
+        )
+        recs.append(Recommendation("no_maxmemory", "warning", text))
+    policy = str(s.get("maxmemory_policy") or "noeviction")
+    if policy == "noeviction" and growing and (s.get("maxmemory") or 0):
+        text = (
+            f"policy noeviction with growing memory{where}: writes fail with OOM once "
+            "maxmemory is reached; use an eviction policy if this is a cache, or plan capacity"
+        )
+        recs.append(Recommendation("noeviction_growth", "warning", text))
+    return recs
+
+
+def _host_advice(s: Sample, where: str) -> list[Recommendation]:
+    """The host around the server: fork headroom, fragmentation."""
+    recs = []
+    system = s.get("total_system_memory") or 0
+    cow = max(s.get("rdb_last_cow_size") or 0, s.get("current_cow_peak") or 0)
+    used_rss = s.get("used_memory_rss") or s.get("used_memory") or 0
+    if system and cow and system - used_rss < 1.5 * cow:
+        text = (
+            f"free memory{where} ({bytes_text(system - used_rss)}) is less than 1.5 x the "
+            f"last fork's copy-on-write ({bytes_text(cow)}): a BGSAVE may push the host "
+            "into swap or the OOM killer"
+        )
+        recs.append(Recommendation("fork_headroom", "warning", text))
+    frag = s.get("mem_fragmentation_ratio")
+    if frag is not None and frag > 1.5 and (s.get("used_memory") or 0) >= FRAGMENTATION_MIN_USED:
+        text = f"fragmentation ratio{where} is {frag:.2f}; consider activedefrag yes"
+        recs.append(Recommendation("high_fragmentation", "warning", text))
     return recs
 
 

@@ -129,16 +129,61 @@ def _hit_rate(seg: list[Sample], lo: int, hi: int) -> float | None:
     return hits / (hits + misses) if hits + misses > 0 else None
 
 
-def node_capacity(series: list[Sample], now: float) -> NodeCapacity:
-    segs = segments(series)
-    seg = segs[-1]
-    latest = seg[-1]
-    seg_info = []
+def _segment_info(segs: list[list[Sample]]) -> list[Segment]:
+    """Each segment with what began it: the first sample, a restart (new run_id), a flush."""
+    out = []
     for i, s in enumerate(segs):
         cause = (
             "first" if i == 0 else ("restart" if s[0].run_id != segs[i - 1][-1].run_id else "flush")
         )
-        seg_info.append(Segment(s[0].ts, s[-1].ts, len(s), cause))
+        out.append(Segment(s[0].ts, s[-1].ts, len(s), cause))
+    return out
+
+
+def _fit_note(seg: list[Sample], info: list[Segment]) -> str | None:
+    if len(seg) < MIN_SAMPLES:
+        return (
+            f"{len(seg)} sample{'s' if len(seg) != 1 else ''} in the current segment: a "
+            f"projection needs at least {MIN_SAMPLES}"
+        )
+    if len(info) > 1:
+        return (
+            f"the series was cut ({info[-1].cause} at "
+            f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(seg[0].ts))}); the fit uses "
+            "the latest segment"
+        )
+    return None
+
+
+def _keys_growth(seg: list[Sample], span: float) -> dict[str, float]:
+    if span <= 0:
+        return {}
+    first, latest = seg[0], seg[-1]
+    return {
+        db: round(
+            (latest.keys.get(db, {}).get("keys", 0) - first.keys.get(db, {}).get("keys", 0))
+            / span
+            * 86400,
+            3,
+        )
+        for db in set(first.keys) | set(latest.keys)
+    }
+
+
+def _per_day(rate: float | None) -> float | None:
+    return round(rate * 86400, 3) if rate is not None else None
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 3) if value is not None else None
+
+
+def node_capacity(series: list[Sample], now: float) -> NodeCapacity:
+    """One node's growth: the fit over its latest segment, the limit and the days until it."""
+    segs = segments(series)
+    seg = segs[-1]
+    latest = seg[-1]
+    info = _segment_info(segs)
     span = seg[-1].ts - seg[0].ts
     fit = (
         least_squares([(s.ts, float(s.get("used_memory") or 0)) for s in seg])
@@ -150,27 +195,7 @@ def node_capacity(series: list[Sample], now: float) -> NodeCapacity:
     fitted = fit.at(now) if fit else None
     if fit and limit is not None and fit.slope_per_s > 0 and fitted is not None:
         days = max(0.0, (limit - fitted) / (fit.slope_per_s * 86400))
-    note = None
-    if len(seg) < MIN_SAMPLES:
-        note = (
-            f"{len(seg)} sample{'s' if len(seg) != 1 else ''} in the current segment: a "
-            f"projection needs at least {MIN_SAMPLES}"
-        )
-    elif len(segs) > 1:
-        note = (
-            f"the series was cut ({seg_info[-1].cause} at "
-            f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(seg[0].ts))}); the fit uses "
-            "the latest segment"
-        )
-    keys_growth = {}
-    if span > 0:
-        for db in set(seg[0].keys) | set(latest.keys):
-            a = seg[0].keys.get(db, {}).get("keys", 0)
-            b = latest.keys.get(db, {}).get("keys", 0)
-            keys_growth[db] = round((b - a) / span * 86400, 3)
     mid = len(seg) // 2
-    evictions = _rate(seg, "evicted_keys")
-    expirations = _rate(seg, "expired_keys")
     commands = _rate(seg[: mid + 1], "total_commands_processed") if mid else None
     commands_last = _rate(seg[mid:], "total_commands_processed") if mid else None
     return NodeCapacity(
@@ -186,22 +211,19 @@ def node_capacity(series: list[Sample], now: float) -> NodeCapacity:
         limit_source=source,
         days_until_full=days,
         low_confidence=bool(fit) and span < LOW_CONFIDENCE_SPAN,
-        segments=tuple(seg_info),
-        keys_growth_per_day=keys_growth,
+        segments=tuple(info),
+        keys_growth_per_day=_keys_growth(seg, span),
         hit_rate=(_hit_rate(seg, 0, mid), _hit_rate(seg, mid, len(seg) - 1))
         if mid
         else (None, None),
-        evictions_per_day=round(evictions * 86400, 3) if evictions is not None else None,
-        expirations_per_day=round(expirations * 86400, 3) if expirations is not None else None,
+        evictions_per_day=_per_day(_rate(seg, "evicted_keys")),
+        expirations_per_day=_per_day(_rate(seg, "expired_keys")),
         peak_memory=latest.get("used_memory_peak"),
         fragmentation=(
             seg[0].get("mem_fragmentation_ratio"),
             latest.get("mem_fragmentation_ratio"),
         ),
-        ops_per_s=(
-            round(commands, 3) if commands is not None else None,
-            round(commands_last, 3) if commands_last is not None else None,
-        ),
+        ops_per_s=(_rounded(commands), _rounded(commands_last)),
         history=tuple((s.ts, int(s.get("used_memory") or 0)) for s in seg[-200:]),
-        note=note,
+        note=_fit_note(seg, info),
     )

@@ -131,42 +131,59 @@ def bgsave_copy(
 ) -> int:
     """BGSAVE (waiting out one already in progress), then copy the file it wrote."""
     conn = client(spec)
+    deadline = time.monotonic() + timeout
     try:
-        with translate_errors(spec, "INFO persistence"):
-            before = _save_state(conn)
         path = rdb_path or _rdb_file(conn, spec)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                conn.bgsave()
-                break
-            except redis.ResponseError as exc:
-                text = str(exc)
-                if is_denied(text):
-                    raise CommandDenied("BGSAVE", text, "grant +bgsave") from None
-                if "in progress" not in text.lower() or time.monotonic() > deadline:
-                    raise BackupError(f"BGSAVE failed: {text}") from None
-                time.sleep(poll)  # a save or AOF rewrite is running: wait for it
-                before = _save_state(conn)
-        while True:
-            time.sleep(poll)
-            with translate_errors(spec, "INFO persistence"):
-                now = _save_state(conn)
-            finished = int(now.get("rdb_bgsave_in_progress", 0)) == 0 and (
-                int(now.get("rdb_last_save_time", 0)) > int(before.get("rdb_last_save_time", 0))
-                or int(now["saves"]) > int(before["saves"])
-            )
-            if finished:
-                if now.get("rdb_last_bgsave_status") != "ok":
-                    raise BackupError(
-                        "BGSAVE failed on the server (rdb_last_bgsave_status:err)",
-                        "check the server log and its disk",
-                    )
-                break
-            if time.monotonic() > deadline:
-                raise BackupError("BGSAVE did not finish in time")
+        before = _start_bgsave(conn, spec, poll, deadline)
+        _wait_bgsave(conn, spec, before, poll, deadline)
     finally:
         conn.close()
+    return _copy_file(path, sink, progress)
+
+
+def _start_bgsave(
+    conn: redis.Redis, spec: ConnectionSpec, poll: float, deadline: float
+) -> dict[str, Any]:
+    """BGSAVE; the save state from just before the one that was accepted."""
+    while True:
+        with translate_errors(spec, "INFO persistence"):
+            before = _save_state(conn)
+        try:
+            conn.bgsave()
+            return before
+        except redis.ResponseError as exc:
+            text = str(exc)
+            if is_denied(text):
+                raise CommandDenied("BGSAVE", text, "grant +bgsave") from None
+            if "in progress" not in text.lower() or time.monotonic() > deadline:
+                raise BackupError(f"BGSAVE failed: {text}") from None
+            time.sleep(poll)  # a save or AOF rewrite is running: wait for it
+
+
+def _wait_bgsave(
+    conn: redis.Redis, spec: ConnectionSpec, before: dict[str, Any], poll: float, deadline: float
+) -> None:
+    """Until the save started after BEFORE has finished (a newer save time or one more fork)."""
+    while True:
+        time.sleep(poll)
+        with translate_errors(spec, "INFO persistence"):
+            now = _save_state(conn)
+        finished = int(now.get("rdb_bgsave_in_progress", 0)) == 0 and (
+            int(now.get("rdb_last_save_time", 0)) > int(before.get("rdb_last_save_time", 0))
+            or int(now["saves"]) > int(before["saves"])
+        )
+        if finished:
+            if now.get("rdb_last_bgsave_status") != "ok":
+                raise BackupError(
+                    "BGSAVE failed on the server (rdb_last_bgsave_status:err)",
+                    "check the server log and its disk",
+                )
+            return
+        if time.monotonic() > deadline:
+            raise BackupError("BGSAVE did not finish in time")
+
+
+def _copy_file(path: str, sink: Callable[[bytes], None], progress: ProgressFn | None) -> int:
     try:
         total = os.path.getsize(path)
         done = 0

@@ -4,7 +4,8 @@ prune, health and restore. A backup without a readable manifest does not exist."
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,12 @@ class Manifest:
     version: str = ""
     tool: str = "rediscope"
     format: int = FORMAT
+
+    def finished(self, when: datetime) -> Manifest:
+        """This manifest, stamped as finished at WHEN (UTC)."""
+        return replace(
+            self, finished_at=f"{when:%Y-%m-%dT%H:%M:%SZ}", finished_at_epoch=when.timestamp()
+        )
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -236,20 +236,17 @@ def run_backup(
     name = _safe_name(name) if name else default_name(spec)
     req = _Request(dest, method, compression, rdb_path, progress)
     with dir_lock(dest):
-        notes: list[str] = []
         cleaned = clean_temp_files(dest)
-        if cleaned:
-            notes.append(f"removed {cleaned} temp file(s) left by an interrupted run")
+        notes = [f"removed {cleaned} temp file(s) left by an interrupted run"] if cleaned else []
         base, stamp = _new_base(dest, name, now or (lambda: datetime.now(timezone.utc)))
         shards = _shards(spec, target, base, EXTENSIONS[compression])
         files, used_method = _write_backup(req, shards, notes)
-        finished = datetime.now(timezone.utc)
         manifest = Manifest(
             name=name,
             base=base,
             created_at=f"{stamp:%Y-%m-%dT%H:%M:%SZ}",
-            finished_at=f"{finished:%Y-%m-%dT%H:%M:%SZ}",
-            finished_at_epoch=finished.timestamp(),
+            finished_at="",
+            finished_at_epoch=None,
             target=spec.redacted_url,
             mode=target.mode,
             server={"name": ident.name, "version": ident.version},
@@ -259,12 +256,8 @@ def run_backup(
             duration_s=round(time.monotonic() - started, 3),
             files=files,
             version=__version__,
-        )
-        try:
-            write_atomic(dest, f"{base}.manifest.json", manifest.to_json())
-            fsync_dir(dest)
-        except OSError as exc:
-            raise disk_error(exc, dest) from None
+        ).finished(datetime.now(timezone.utc))
+        _write_manifest(dest, manifest)
         pruned = _prune(dest, policy)
     return BackupRunReport(
         target=target,
@@ -281,6 +274,15 @@ def run_backup(
         pruned=pruned,
         notes=tuple(notes),
     )
+
+
+def _write_manifest(dest: Path, manifest: Manifest) -> None:
+    """Last: the backup exists from this rename on."""
+    try:
+        write_atomic(dest, f"{manifest.base}.manifest.json", manifest.to_json())
+        fsync_dir(dest)
+    except OSError as exc:
+        raise disk_error(exc, dest) from None
 
 
 def _prune(dest: Path, policy: RetentionPolicy | None) -> tuple[str, ...]:
