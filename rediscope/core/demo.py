@@ -65,11 +65,20 @@ def _words(rng: random.Random, n: int) -> list[str]:
 
 
 def demo_commands(scale: float = 1.0, seed: int = 42) -> Iterator[Command]:
-    """Commands that build the demo keyspace: >= 200k keys at scale 1, a dozen patterns."""
+    """Commands that build the demo keyspace: >= 200k keys at scale 1, a dozen patterns.
+    One random generator, drawn from in a fixed order: the same seed gives the same keys."""
     rng = random.Random(seed)
     n = max(1, int(70_000 * scale))
-    countries = ["de", "fr", "us", "jp", "br", "in", "ng", "au"]
     names = _words(rng, 500)
+    yield from _users_and_caches(rng, scale, n, names)
+    yield from _collections(rng, scale, n, names)
+    yield from _big_keys(scale)
+
+
+def _users_and_caches(
+    rng: random.Random, scale: float, n: int, names: list[str]
+) -> Iterator[Command]:
+    countries = ["de", "fr", "us", "jp", "br", "in", "ng", "au"]
     for i in range(n):  # user:<id> hash, no TTL
         yield (
             "HSET",
@@ -100,6 +109,9 @@ def demo_commands(scale: float = 1.0, seed: int = 42) -> Iterator[Command]:
     for i in range(int(20_000 * scale)):  # rate:<ip> counters with a 60 s TTL
         ip = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
         yield ("SET", f"rate:{ip}", rng.randint(1, 50), "EX", 60)
+
+
+def _collections(rng: random.Random, scale: float, n: int, names: list[str]) -> Iterator[Command]:
     for i in range(int(10_000 * scale)):  # cart:<user id> set of product ids
         yield ("SADD", f"cart:{100000 + i}", *rng.sample(range(20000), rng.randint(1, 12)))
     for i in range(int(10_000 * scale)):  # feed:<user id> list
@@ -142,7 +154,10 @@ def demo_commands(scale: float = 1.0, seed: int = 42) -> Iterator[Command]:
         yield ("HSET", f"{{tenant{t}}}:config", "plan", rng.choice(["free", "pro"]), "seats", t)
     for i in range(50):  # binary keys that are not UTF-8
         yield ("SET", b"bin:\x00\xff" + i.to_bytes(2, "big"), b"\x80\x81")
-    # a few deliberately big keys
+
+
+def _big_keys(scale: float) -> Iterator[Command]:
+    """A few deliberately big keys."""
     yield ("SET", "big:blob:export", "B" * (5 * 1024 * 1024))
     for chunk in range(int(100 * scale) or 1):
         yield (

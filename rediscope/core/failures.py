@@ -41,50 +41,80 @@ def is_denied(reply: object) -> bool:
 
 def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -> RediscopeError:
     """Turn a redis-py / socket / ssl exception into a one-line domain error."""
-    where = spec.redacted_url
-    text = str(exc)
-    low = text.lower()
-    if (
+    low = str(exc).lower()
+    for classify in (_auth_error, _reply_error, _tls_error, _network_error):
+        found = classify(exc, low, spec, during)
+        if found is not None:
+            return found
+    if isinstance(exc, redis.ConnectionError | OSError):
+        return ConnectError(f"cannot connect to {spec.redacted_url}: {_reason(exc)}")
+    return ServerError(f"{spec.redacted_url}: {_reason(exc)}")
+
+
+def _auth_error(
+    exc: BaseException, low: str, spec: ConnectionSpec, during: str
+) -> RediscopeError | None:
+    if not (
         isinstance(exc, redis.AuthenticationError)
         or "wrongpass" in low
         or "noauth" in low
         or (isinstance(exc, redis.ResponseError) and "invalid password" in low)
     ):
-        if "noauth" in low or "authentication required" in low:
-            return AuthError(
-                f"{where} requires authentication", "set REDISCLI_AUTH (and --user for an ACL user)"
-            )
+        return None
+    where = spec.redacted_url
+    if "noauth" in low or "authentication required" in low:
         return AuthError(
-            f"authentication failed for {where}: invalid username or password",
-            "check --user and the password in REDISCLI_AUTH / REDISCOPE_PASSWORD",
+            f"{where} requires authentication", "set REDISCLI_AUTH (and --user for an ACL user)"
         )
+    return AuthError(
+        f"authentication failed for {where}: invalid username or password",
+        "check --user and the password in REDISCLI_AUTH / REDISCOPE_PASSWORD",
+    )
+
+
+def _reply_error(
+    exc: BaseException, low: str, spec: ConnectionSpec, during: str
+) -> RediscopeError | None:
+    """An error reply: not Redis at all, denied (ACL), renamed or disabled, or the server's."""
     if "protocol error" in low:
         return ConnectError(
-            f"{where} does not speak the Redis protocol: is it a Redis server? ({_reason(exc)})",
+            f"{spec.redacted_url} does not speak the Redis protocol: is it a Redis server? "
+            f"({_reason(exc)})",
             "check the host and port (or use rediss:// for a TLS server)",
         )
-    if isinstance(exc, redis.ResponseError):
-        if is_denied(low) and "unknown command" not in low:
-            cmd = during or "a command"
-            return CommandDenied(
-                cmd,
-                "the ACL user lacks permission",
-                "see docs/security.md for the ACL each command needs",
-            )
-        if "unknown command" in low:
-            return CommandDenied(during or "a command", "unknown command (renamed or disabled?)")
-        return ServerError(f"{where}: {during + ': ' if during else ''}{_reason(exc)}")
-    ssl_error = isinstance(exc, ssl.SSLError) or "ssl" in low or "certificate" in low
-    if ssl_error and ("certificate verify failed" in low or "certificate" in low):
+    if not isinstance(exc, redis.ResponseError):
+        return None
+    if "unknown command" in low:
+        return CommandDenied(during or "a command", "unknown command (renamed or disabled?)")
+    if is_denied(low):
+        return CommandDenied(
+            during or "a command",
+            "the ACL user lacks permission",
+            "see docs/security.md for the ACL each command needs",
+        )
+    return ServerError(f"{spec.redacted_url}: {during + ': ' if during else ''}{_reason(exc)}")
+
+
+def _tls_error(
+    exc: BaseException, low: str, spec: ConnectionSpec, during: str
+) -> RediscopeError | None:
+    if not (isinstance(exc, ssl.SSLError) or "ssl" in low or "certificate" in low):
+        return None
+    if "certificate" in low:
         return ConnectError(
-            f"TLS certificate verification failed for {where}: {_reason(exc)}",
+            f"TLS certificate verification failed for {spec.redacted_url}: {_reason(exc)}",
             "pass --cacert with the CA that signed the server certificate",
         )
-    if ssl_error:
-        return ConnectError(
-            f"TLS handshake with {where} failed: {_reason(exc)}",
-            "check --tls/--cacert/--cert/--key match the server's TLS setup",
-        )
+    return ConnectError(
+        f"TLS handshake with {spec.redacted_url} failed: {_reason(exc)}",
+        "check --tls/--cacert/--cert/--key match the server's TLS setup",
+    )
+
+
+def _network_error(
+    exc: BaseException, low: str, spec: ConnectionSpec, during: str
+) -> RediscopeError | None:
+    where = spec.redacted_url
     if isinstance(exc, redis.TimeoutError | socket.timeout | TimeoutError):
         return ConnectError(
             f"timed out after {spec.timeout:g}s talking to {where}",
@@ -95,10 +125,8 @@ def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -
             f"connection refused to {spec.address}",
             "is redis-server running? use --url or --host/--port",
         )
-    if (
-        "name or service not known" in low
-        or "nodename nor servname" in low
-        or ("temporary failure in name resolution" in low)
+    if any(m in low for m in ("name or service not known", "nodename nor servname")) or (
+        "temporary failure in name resolution" in low
     ):
         return ConnectError(f"unknown host {spec.host!r}", "check the host name in --url/--host")
     if "no such file" in low and spec.scheme == "unix":
@@ -110,9 +138,7 @@ def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -
                 "does the server require TLS? use rediss:// or --tls",
             )
         return ConnectError(f"{where} closed the connection: {_reason(exc)}")
-    if isinstance(exc, redis.ConnectionError | OSError):
-        return ConnectError(f"cannot connect to {where}: {_reason(exc)}")
-    return ServerError(f"{where}: {_reason(exc)}")
+    return None
 
 
 @contextlib.contextmanager

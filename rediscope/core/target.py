@@ -238,6 +238,28 @@ def _self_view(text: str) -> _SelfView | None:
     return None
 
 
+def _migrations(
+    found: dict[int, dict[str, str]], conns: dict[str, RawConnection]
+) -> tuple[Migration, ...]:
+    """Each open migration with the keys its slot holds on each side (-1: could not ask)."""
+    migrations = []
+    for slot, sides in sorted(found.items()):
+        counts = []
+        for side in ("source", "destination"):
+            side_conn = conns.get(sides[side])
+            try:
+                n = (
+                    side_conn.call(b"CLUSTER", b"COUNTKEYSINSLOT", b"%d" % slot)
+                    if side_conn
+                    else -1
+                )
+            except (redis.RedisError, OSError):
+                n = -1
+            counts.append(n if isinstance(n, int) else -1)
+        migrations.append(Migration(slot, sides["source"], sides["destination"], *counts))
+    return tuple(migrations)
+
+
 def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
     """The layout of a cluster target as each node states it of itself: its role and slots,
     and the open migrations with the keys on each side. A node that cannot be reached is
@@ -275,21 +297,7 @@ def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
                 sides = found.setdefault(slot, {})
                 sides["source" if out else "destination"] = view.node_id
                 sides.setdefault("destination" if out else "source", peer)
-        migrations = []
-        for slot, sides in sorted(found.items()):
-            counts = []
-            for side in ("source", "destination"):
-                side_conn = conns.get(sides[side])
-                try:
-                    n = (
-                        side_conn.call(b"CLUSTER", b"COUNTKEYSINSLOT", b"%d" % slot)
-                        if side_conn
-                        else -1
-                    )
-                except (redis.RedisError, OSError):
-                    n = -1
-                counts.append(n if isinstance(n, int) else -1)
-            migrations.append(Migration(slot, sides["source"], sides["destination"], *counts))
+        migrations = _migrations(found, conns)
     finally:
         for conn in conns.values():
             conn.close()
@@ -297,7 +305,7 @@ def slot_layout(spec: ConnectionSpec, target: Target) -> SlotLayout:
         shard_of,
         slots,
         addresses,
-        tuple(migrations),
+        migrations,
         frozenset(reached),
     )
 

@@ -26,20 +26,13 @@ from rediscope.core.units import FRAGMENTATION_MIN_USED, MIB, bytes_text
 
 @node_check("latency", 10.0, 50.0, "ms", "max PING round trip")
 def latency(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
-    node = p.label
-    warn, crit = c.opts.thresholds("latency")
-    mx = max(p.rtts) if p.rtts else None
-    return c.make(
+    return c.graded(
         "latency",
-        level(mx, warn, crit),
-        mx,
-        f"max PING round trip {mx:.2f} ms over {len(p.rtts)} pings"
-        if mx is not None
-        else "no PING answered",
-        node=node,
-        hint="check network and server load (SLOWLOG, LATENCY)"
-        if level(mx, warn, crit) != OK
-        else None,
+        max(p.rtts) if p.rtts else None,
+        lambda mx: f"max PING round trip {mx:.2f} ms over {len(p.rtts)} pings",
+        "no PING answered",
+        p.label,
+        hint="check network and server load (SLOWLOG, LATENCY)",
     )
 
 
@@ -73,7 +66,6 @@ def memory(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
 )
 def fragmentation(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
     b, node = p.after, p.label  # INFO at the window's end
-    warn, crit = c.opts.thresholds("fragmentation")
     ratio = b.get("mem_fragmentation_ratio")
     used = int_field(b, "used_memory") or 0
     if ratio is None:
@@ -96,16 +88,14 @@ def fragmentation(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
             hint="add memory or lower maxmemory",
             node=node,
         )
-    else:
-        st = level(float(ratio), warn, crit)
-        return c.make(
-            "fragmentation",
-            st,
-            float(ratio),
-            f"ratio {float(ratio):.2f}",
-            hint="consider activedefrag yes" if st != OK else None,
-            node=node,
-        )
+    return c.graded(
+        "fragmentation",
+        float(ratio),
+        lambda r: f"ratio {r:.2f}",
+        "",
+        node,
+        hint="consider activedefrag yes",
+    )
 
 
 @node_check("evictions", 0.0, None, "keys", "keys evicted during the window")
@@ -134,7 +124,6 @@ def evictions(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
 @node_check("clients", 80.0, 90.0, "%", "connected_clients of maxclients")
 def clients(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
     b, node = p.after, p.label  # INFO at the window's end
-    warn, crit = c.opts.thresholds("clients")
     conn_n, mx = int_field(b, "connected_clients"), int_field(b, "maxclients")
     if mx is None and p.conn is not None:
         try:
@@ -149,48 +138,37 @@ def clients(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
             "maxclients unknown (not in INFO; CONFIG denied)",
             node=node,
         )
-    else:
-        pct = 100.0 * conn_n / mx
-        return c.make(
-            "clients",
-            level(pct, warn, crit),
-            pct,
-            f"{conn_n:,} of maxclients {mx:,} connected",
-            node=node,
-        )
+    return c.graded(
+        "clients",
+        100.0 * conn_n / mx,
+        lambda _: f"{conn_n:,} of maxclients {mx:,} connected",
+        "",
+        node,
+    )
 
 
 @node_check("blocked_clients", 50.0, 100.0, "clients", "blocked_clients")
 def blocked_clients(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
-    b, node = p.after, p.label  # INFO at the window's end
-    warn, crit = c.opts.thresholds("blocked_clients")
-    blocked = int_field(b, "blocked_clients")
-    return c.make(
+    return c.graded(
         "blocked_clients",
-        level(blocked, warn, crit),
-        blocked,
-        f"{blocked} clients blocked (BLPOP, XREAD, WAIT, ...)"
-        if blocked is not None
-        else "blocked_clients absent",
-        node=node,
+        int_field(p.after, "blocked_clients"),  # INFO at the window's end
+        lambda n: f"{n:.0f} clients blocked (BLPOP, XREAD, WAIT, ...)",
+        "blocked_clients absent",
+        p.label,
     )
 
 
 @node_check("rejected_connections", 0.0, 5.0, "connections", "rejected during the window")
 def rejected_connections(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
-    a, b, node = p.before, p.after, p.label  # INFO at the window's start and end
-    warn, crit = c.opts.thresholds("rejected_connections")
-    r0, r1 = int_field(a, "rejected_connections"), int_field(b, "rejected_connections")
-    rejected = None if r0 is None or r1 is None else r1 - r0
-    return c.make(
+    # INFO at the window's start and end
+    r0, r1 = int_field(p.before, "rejected_connections"), int_field(p.after, "rejected_connections")
+    return c.graded(
         "rejected_connections",
-        level(rejected, warn, crit),
-        rejected,
-        f"{rejected} connections rejected in the window (maxclients)"
-        if rejected is not None
-        else "rejected_connections absent",
-        hint="raise maxclients or fix a connection leak" if rejected else None,
-        node=node,
+        None if r0 is None or r1 is None else r1 - r0,
+        lambda n: f"{n:.0f} connections rejected in the window (maxclients)",
+        "rejected_connections absent",
+        p.label,
+        hint="raise maxclients or fix a connection leak",
     )
 
 
@@ -252,7 +230,6 @@ def replication(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
 @node_check("persistence", 3600.0, 86400.0, "s", "RDB/AOF status; age of unsaved changes")
 def persistence(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
     b, node = p.after, p.label
-    warn, crit = c.opts.thresholds("persistence")
     failures = [
         f"{name}:{b.get(name)}"
         for name in (
@@ -294,16 +271,14 @@ def persistence(c: Checker, p: NodeProbe, policy_on_cache: bool) -> Check:
         return c.make(
             "persistence", OK, 0.0, f"status ok; {what}{', AOF on' if aof else ''}", node=node
         )
-    age = max(0.0, time.time() - last)
-    st = level(age, warn, crit)
-    return c.make(
+    when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(last))
+    return c.graded(
         "persistence",
-        st,
-        age,
-        f"{changes:,} changes unsaved for {age:.0f}s (last save "
-        f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(last))})",
-        hint="is BGSAVE failing or the save schedule too sparse?" if st != OK else None,
-        node=node,
+        max(0.0, time.time() - last),
+        lambda age: f"{changes:,} changes unsaved for {age:.0f}s (last save {when})",
+        "",
+        node,
+        hint="is BGSAVE failing or the save schedule too sparse?",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -11,9 +12,11 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error, is_denied
 from rediscope.core.health.model import (
     CHECKS,
+    OK,
     Check,
     HealthOptions,
     declare,
+    level,
 )
 from rediscope.errors import RediscopeError
 
@@ -71,6 +74,24 @@ def denied_reason(exc: BaseException, what: str) -> str:
 class Checker:
     def __init__(self, opts: HealthOptions) -> None:
         self.opts = opts
+
+    def graded(
+        self,
+        check_id: str,
+        value: float | None,
+        message: Callable[[float], str],
+        absent: str,
+        node: str | None,
+        hint: str | None = None,
+    ) -> Check:
+        """A check graded by its thresholds (higher is worse): UNKNOWN saying ABSENT when the
+        value could not be read; the hint only when the status is not OK."""
+        warn, crit = self.opts.thresholds(check_id)
+        status = level(value, warn, crit)
+        text = absent if value is None else message(value)
+        return self.make(
+            check_id, status, value, text, hint=hint if status != OK else None, node=node
+        )
 
     def make(
         self,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import redis
 
 from rediscope.core.collectors.freq import FreqCollector
@@ -25,19 +23,9 @@ from rediscope.core.scan import (
 from rediscope.errors import CommandDenied, RediscopeError
 
 
-def lfu(
-    spec: ConnectionSpec,
-    opts: HotkeysOptions,
-    scan_opts: ScanOptions,
-    progress: ProgressFn | None = None,
-) -> HotkeysReport:
-    policy = eviction_policy(spec)
-    if "lfu" not in policy:
-        raise RediscopeError(
-            f"--method lfu needs an LFU maxmemory-policy (this server uses {policy})",
-            "use --method monitor, or set allkeys-lfu",
-        )
-    params: dict[str, Any] = {}
+def _lfu_params(spec: ConnectionSpec) -> dict[str, int | None]:
+    """lfu-log-factor and lfu-decay-time; None where CONFIG GET is denied."""
+    params: dict[str, int | None] = {}
     conn = client(spec)
     try:
         for name in ("lfu-log-factor", "lfu-decay-time"):
@@ -47,6 +35,39 @@ def lfu(
                 params[name] = None
     finally:
         conn.close()
+    return params
+
+
+def _notes(params: dict[str, int | None], col: FreqCollector, min_freq: int) -> list[str]:
+    factor, decay = params["lfu-log-factor"], params["lfu-decay-time"]
+    notes = [
+        "OBJECT FREQ is a logarithmic counter (lfu-log-factor "
+        f"{factor if factor is not None else '10, default'}) that decays by about 1 per "
+        f"lfu-decay-time minutes ({decay if decay is not None else '1, default'}): new keys "
+        f"start at {LFU_INIT}, so only keys at {min_freq}+ are ranked",
+    ]
+    if col.total and col.zero == col.total:
+        notes.append(
+            "every counter is 0: the policy was probably switched to LFU at runtime, "
+            "and counters only start when keys are next touched; try again later"
+        )
+    return notes
+
+
+def lfu(
+    spec: ConnectionSpec,
+    opts: HotkeysOptions,
+    scan_opts: ScanOptions,
+    progress: ProgressFn | None = None,
+) -> HotkeysReport:
+    """The keys with the highest LFU counters, by a scan (no MONITOR)."""
+    policy = eviction_policy(spec)
+    if "lfu" not in policy:
+        raise RediscopeError(
+            f"--method lfu needs an LFU maxmemory-policy (this server uses {policy})",
+            "use --method monitor, or set allkeys-lfu",
+        )
+    params = _lfu_params(spec)
 
     def make() -> list[Collector]:
         return [FreqCollector(opts.top, opts.min_freq, opts.separators)]
@@ -54,21 +75,8 @@ def lfu(
     target, scan, cols = run_scan(spec, scan_opts, make, progress)
     col = cols[0]
     assert isinstance(col, FreqCollector)
-    if any("OBJECT FREQ" in n for n in scan.notes):
+    if not scan.measured("freq"):
         raise CommandDenied("OBJECT FREQ", "NOPERM", "grant +object|freq (docs/security.md)")
-    notes = [
-        "OBJECT FREQ is a logarithmic counter (lfu-log-factor "
-        f"{params['lfu-log-factor'] if params['lfu-log-factor'] is not None else '10, default'})"
-        " that decays by about 1 per lfu-decay-time minutes "
-        f"({params['lfu-decay-time'] if params['lfu-decay-time'] is not None else '1, default'})"
-        f": new keys start at {LFU_INIT}, so only keys at {opts.min_freq}+ are ranked",
-    ]
-    if col.total and col.zero == col.total:
-        notes.append(
-            "every counter is 0: the policy was probably switched to LFU at runtime, "
-            "and counters only start when keys are next touched; try again later"
-        )
-    ranked = col.hottest.ranked()
     total_freq = sum(f for _, (_, f) in col.patterns.items()) or 1
     keys = tuple(
         HotKey(
@@ -82,7 +90,7 @@ def lfu(
             freq=e.score,
             pattern=col.inferer.infer(e.key),
         )
-        for e in ranked
+        for e in col.hottest.ranked()
     )
     patterns = tuple(
         HotPattern(p, f, 0, 0, round(f / total_freq, 6))
@@ -102,7 +110,7 @@ def lfu(
         clients=(),
         flagged=(),
         scan=scan,
-        notes=(*scan.notes, *notes),
+        notes=(*scan.notes, *_notes(params, col, opts.min_freq)),
         lfu=params,
         interrupted=scan.interrupted,
     )

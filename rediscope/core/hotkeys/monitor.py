@@ -131,34 +131,23 @@ def client_names(spec: ConnectionSpec) -> dict[str, str]:
     return {str(c.get("addr")): str(c["name"]) for c in listed if c.get("name")}
 
 
-def monitor(
-    spec: ConnectionSpec,
-    target: Target,
+def _cost_warning(opts: HotkeysOptions, nodes: int) -> str:
+    return (
+        f"MONITOR costs server throughput while it runs (it can halve it on a busy "
+        f"server); sampling {nodes} node{'s' if nodes > 1 else ''} for {opts.duration:g}s"
+        + (f" or {opts.max_commands:,} commands" if opts.max_commands else "")
+        + "; Ctrl-C stops early with what was seen"
+    )
+
+
+def _run_sessions(
+    sessions: list[MonitorSession],
     opts: HotkeysOptions,
-    stop: threading.Event | None = None,
-    warn: Callable[[str], None] | None = None,
-    progress: ProgressFn | None = None,
-) -> HotkeysReport:
-    stop = stop or threading.Event()
-    finder = KeyFinder.from_server(spec)
-    nodes = target.primaries or target.nodes
-    if warn:
-        warn(
-            f"MONITOR costs server throughput while it runs (it can halve it on a busy "
-            f"server); sampling {len(nodes)} node{'s' if len(nodes) > 1 else ''} for "
-            f"{opts.duration:g}s"
-            + (f" or {opts.max_commands:,} commands" if opts.max_commands else "")
-            + "; Ctrl-C stops early with what was seen"
-        )
-    sessions = [
-        MonitorSession(
-            node_spec(spec, n),
-            n,
-            finder,
-            PatternInferer(opts.separators),
-        )
-        for n in nodes
-    ]
+    stop: threading.Event,
+    progress: ProgressFn | None,
+) -> tuple[float, bool]:
+    """Every session in its own thread until the window closes, the command cap is reached,
+    STOP is set or Ctrl-C; (the window's seconds, interrupted). A session's error is raised."""
     counter = [0]
     lock = threading.Lock()
     started = time.monotonic()
@@ -182,12 +171,8 @@ def monitor(
                 t.join(0.1)
                 if progress:  # a countdown of the window, not a scan
                     left = max(0.0, deadline - time.monotonic())
-                    progress(
-                        round(opts.duration - left),
-                        round(opts.duration),
-                        f"MONITOR window: {left:.0f} s left, {counter[0]:,} commands",
-                        "s",
-                    )
+                    status = f"MONITOR window: {left:.0f} s left, {counter[0]:,} commands"
+                    progress(round(opts.duration - left), round(opts.duration), status, "s")
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
@@ -195,43 +180,86 @@ def monitor(
             t.join(2)
     if errors:
         raise errors[0]
-    window = time.monotonic() - started
-    keys, patterns = TopCounter(), TopCounter(5000)
-    commands: dict[str, int] = {}
-    clients: dict[str, int] = {}
-    node_of: dict[tuple[bytes, int], str] = {}
-    for s in sessions:
-        for k in s.keys.counts:
-            node_of.setdefault(k, s.node.address)
-        keys.merge(s.keys)
-        patterns.merge(s.patterns)
-        for name, n in s.commands.items():
-            commands[name] = commands.get(name, 0) + n
-        for address, n in s.clients.items():
-            group = s.client_group(address)
-            clients[group] = clients.get(group, 0) + n
-    seen = sum(s.seen for s in sessions)
-    key_hits = sum(v[0] for v in keys.counts.values()) or 1
-    pat_hits = sum(v[0] for v in patterns.counts.values()) or 1
-    hot = [
-        HotKey(
-            key=k[0],
-            db=k[1],
-            node=node_of.get(k, ""),
-            hits=v[0],
-            reads=v[1],
-            writes=v[2],
-            share=round(v[0] / key_hits, 6),
-            pattern=sessions[0].inferer.infer(k[0]),
+    return time.monotonic() - started, interrupted
+
+
+class _Merged:
+    """The sessions' counts added up across nodes."""
+
+    def __init__(self, sessions: list[MonitorSession]) -> None:
+        self.keys, self.patterns = TopCounter(), TopCounter(5000)
+        self.commands: dict[str, int] = {}
+        self.clients: dict[str, int] = {}
+        self.node_of: dict[tuple[bytes, int], str] = {}
+        for s in sessions:
+            for k in s.keys.counts:
+                self.node_of.setdefault(k, s.node.address)
+            self.keys.merge(s.keys)
+            self.patterns.merge(s.patterns)
+            for name, n in s.commands.items():
+                self.commands[name] = self.commands.get(name, 0) + n
+            for address, n in s.clients.items():
+                group = s.client_group(address)
+                self.clients[group] = self.clients.get(group, 0) + n
+        self.seen = sum(s.seen for s in sessions)
+
+    def hot_keys(self, top: int, inferer: PatternInferer) -> list[HotKey]:
+        hits = sum(v[0] for v in self.keys.counts.values()) or 1
+        return [
+            HotKey(
+                key=k[0],
+                db=k[1],
+                node=self.node_of.get(k, ""),
+                hits=v[0],
+                reads=v[1],
+                writes=v[2],
+                share=round(v[0] / hits, 6),
+                pattern=inferer.infer(k[0]),
+            )
+            for k, v in self.keys.top(top)
+        ]
+
+    def hot_patterns(self, top: int) -> tuple[HotPattern, ...]:
+        hits = sum(v[0] for v in self.patterns.counts.values()) or 1
+        return tuple(
+            HotPattern(p, v[0], v[1], v[2], round(v[0] / hits, 6))
+            for p, v in self.patterns.top(top)
         )
-        for k, v in keys.top(opts.top)
+
+    def shares(self, counts: dict[str, int], limit: int) -> tuple[Share, ...]:
+        """The biggest LIMIT counts, each with its share of every command seen."""
+        if not self.seen:
+            return ()
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return tuple(Share(n, c, round(c / self.seen, 6)) for n, c in ranked)
+
+
+def monitor(
+    spec: ConnectionSpec,
+    target: Target,
+    opts: HotkeysOptions,
+    stop: threading.Event | None = None,
+    warn: Callable[[str], None] | None = None,
+    progress: ProgressFn | None = None,
+) -> HotkeysReport:
+    """A MONITOR window on every primary at once, merged into one report."""
+    finder = KeyFinder.from_server(spec)
+    nodes = target.primaries or target.nodes
+    if warn:
+        warn(_cost_warning(opts, len(nodes)))
+    sessions = [
+        MonitorSession(node_spec(spec, n), n, finder, PatternInferer(opts.separators))
+        for n in nodes
     ]
+    window, interrupted = _run_sessions(sessions, opts, stop or threading.Event(), progress)
+    merged = _Merged(sessions)
+    hot = merged.hot_keys(opts.top, sessions[0].inferer)
     failed = tuple(e for e in (s.error for s in sessions) if e)
     notes = []
-    if keys.dropped_max:
+    if merged.keys.dropped_max:
         notes.append(
             f"more distinct keys than the counter keeps: counts may be low by up to "
-            f"{keys.dropped_max}"
+            f"{merged.keys.dropped_max}"
         )
     return HotkeysReport(
         target=target,
@@ -239,25 +267,12 @@ def monitor(
         method="monitor",
         reason="",
         window_s=round(window, 3),
-        commands_seen=seen,
-        ops_per_s=round(seen / window, 1) if window > 0 else None,
+        commands_seen=merged.seen,
+        ops_per_s=round(merged.seen / window, 1) if window > 0 else None,
         keys=tuple(hot),
-        patterns=tuple(
-            HotPattern(p, v[0], v[1], v[2], round(v[0] / pat_hits, 6))
-            for p, v in patterns.top(opts.top)
-        ),
-        commands=tuple(
-            Share(n, c, round(c / seen, 6))
-            for n, c in sorted(commands.items(), key=lambda kv: -kv[1])[:30]
-        )
-        if seen
-        else (),
-        clients=tuple(
-            Share(n, c, round(c / seen, 6))
-            for n, c in sorted(clients.items(), key=lambda kv: (-kv[1], kv[0]))[: opts.top]
-        )
-        if seen
-        else (),
+        patterns=merged.hot_patterns(opts.top),
+        commands=merged.shares(merged.commands, 30),
+        clients=merged.shares(merged.clients, opts.top),
         flagged=flags(hot, opts.warn_share),
         notes=tuple(notes),
         interrupted=interrupted,

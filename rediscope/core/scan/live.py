@@ -219,6 +219,7 @@ class NodeScanner:
                     what, str(reply), "the scan needs SCAN and TYPE; see docs/security.md"
                 )
             self.needs.discard(need)
+            self.result.unmeasured.append(need)
             self._note_once(f"the server denied {what} ({str(reply).split(':')[0].strip()})")
 
     def _note_once(self, text: str) -> None:

@@ -98,6 +98,8 @@ class NodeScan:
     rescan: int = 0  # 0: the first pass; n: the n-th rescan after the slot layout changed
     #: with -n/--db: the keys this node holds in the dbs that were not scanned
     other_dbs: dict[int, int] = field(default_factory=dict)
+    #: what could not be measured because the server denied its command (memory, ttl, freq...)
+    unmeasured: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,10 @@ class ScanSummary:
     #: what changed in the cluster's slot layout during the scan, and what the scan did about it
     topology_changes: tuple[str, ...] = ()
     db: int | None = None  # -n/--db: the one db scanned (None: every db that holds keys)
+
+    def measured(self, what: str) -> bool:
+        """Whether every node measured WHAT (a collector need: memory, ttl, freq, ...)."""
+        return all(what not in n.unmeasured for n in self.nodes)
 
 
 class ProgressFn(Protocol):

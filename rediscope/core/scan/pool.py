@@ -11,7 +11,13 @@ from concurrent.futures import wait as futures_wait
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.scan.cluster import ClusterScan
 from rediscope.core.scan.live import NodeScanner
-from rediscope.core.scan.options import Collector, ProgressFn, ScanOptions, ScanSummary
+from rediscope.core.scan.options import (
+    Collector,
+    NodeScan,
+    ProgressFn,
+    ScanOptions,
+    ScanSummary,
+)
 from rediscope.core.target import (
     Node,
     Target,
@@ -110,6 +116,42 @@ class Pool:
         return scanners
 
 
+def summarize(
+    results: list[NodeScan],
+    seconds: float,
+    interrupted: bool,
+    notes: tuple[str, ...],
+    settled: bool = True,
+    rescans: int = 0,
+    changes: tuple[str, ...] = (),
+    db: int | None = None,
+) -> ScanSummary:
+    """One summary over the nodes' (or files') results: totals, and the factor from keys
+    scanned to keys held when any of them was sampled."""
+    scanned = sum(r.keys_scanned for r in results)
+    held = sum(r.dbsize for r in results)
+    sampled = any(r.sampled for r in results)
+    return ScanSummary(
+        nodes=tuple(results),
+        keys_scanned=scanned,
+        keys_vanished=sum(r.keys_vanished for r in results),
+        keys_retyped=sum(r.keys_retyped for r in results),
+        seconds=round(seconds, 3),
+        sampled=sampled,
+        complete=all(r.complete and r.error is None for r in results)
+        and not interrupted
+        and settled,
+        interrupted=interrupted,
+        extrapolation=(held / scanned) if sampled and scanned else 1.0,
+        notes=notes,
+        keys_moved=sum(r.keys_moved for r in results),
+        keys_asking=sum(r.keys_asking for r in results),
+        rescans=rescans,
+        topology_changes=changes,
+        db=db,
+    )
+
+
 def run_scan(
     spec: ConnectionSpec,
     opts: ScanOptions,
@@ -152,28 +194,14 @@ def run_scan(
     for s in scanners:
         for collector, node_collector in zip(merged, s.collectors, strict=True):
             collector.merge(node_collector)
-    results = [s.result for s in scanners]
-    scanned = sum(r.keys_scanned for r in results)
-    held = sum(r.dbsize for r in results)
-    sampled = any(r.sampled for r in results)
-    extrapolation = (held / scanned) if sampled and scanned else 1.0
-    summary = ScanSummary(
-        nodes=tuple(results),
-        keys_scanned=scanned,
-        keys_vanished=sum(r.keys_vanished for r in results),
-        keys_retyped=sum(r.keys_retyped for r in results),
-        seconds=round(time.monotonic() - started, 3),
-        sampled=sampled,
-        complete=all(r.complete and r.error is None for r in results)
-        and not pool.interrupted
-        and settled,
+    summary = summarize(
+        [s.result for s in scanners],
+        seconds=time.monotonic() - started,
         interrupted=pool.interrupted,
-        extrapolation=extrapolation,
         notes=(*pool.notes, *changes),
-        keys_moved=sum(r.keys_moved for r in results),
-        keys_asking=sum(r.keys_asking for r in results),
+        settled=settled,
         rescans=rescans,
-        topology_changes=changes,
+        changes=changes,
         db=opts.db,
     )
     return target, summary, merged
