@@ -13,6 +13,24 @@ from rediscope.cli._options_connection import OUT
 
 SCAN = "Scan"
 
+SEPARATORS = typer.Option("--separators", help="Characters that separate key segments.")
+RULES = typer.Option(
+    "--rules",
+    help="YAML file of glob/regex rules (with names) that win over inference; first match wins.",
+    show_default=False,
+)
+RdbPaths = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--rdb",
+        help="Read the keys from an RDB file (.rdb, .rdb.gz, .rdb.zst; - for stdin) or a "
+        "backup directory (its newest backup) instead of the server: no server is contacted. "
+        "Repeat for a cluster backup's files.",
+        rich_help_panel=SCAN,
+        show_default=False,
+    ),
+]
+
 
 SCAN_PARAMS: list[tuple[str, Any, Any]] = [
     (

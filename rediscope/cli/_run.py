@@ -27,9 +27,11 @@ from rediscope.cli._options_retention import retention_policy
 from rediscope.core.backup import RetentionPolicy
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
+from rediscope.core.rdbfile import RdbSource
 from rediscope.core.report import Outcome, Report
 from rediscope.core.scan import ProgressFn, ScanOptions
 from rediscope.core.sentinel import follow
+from rediscope.core.sources import KeySource
 from rediscope.exitcodes import ExitStatus
 from rediscope.render.jsonout import dumps
 from rediscope.render.tables import render_table
@@ -79,6 +81,10 @@ class Run:
             lengths=not v.get("no_lengths"),
             db=spec.db if spec.db_explicit else None,
         )
+
+    def key_source(self, rdb: list[str] | None) -> ConnectionSpec | KeySource:
+        """The RDB files of --rdb (no server contacted), else the server."""
+        return RdbSource(rdb) if rdb else self.spec()
 
     def retention(self) -> RetentionPolicy:
         """The policy of the --keep-* options (commands declared with retention=True)."""

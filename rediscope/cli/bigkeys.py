@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from rediscope.cli._options_scan import RdbPaths
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.bigkeys import bigkeys as core_bigkeys
 from rediscope.core.units import parse_size
@@ -44,6 +45,7 @@ def bigkeys(
         bool,
         typer.Option("--fail-if-found", help="Exit 1 when any key reaches a threshold (for CI)."),
     ] = False,
+    rdb: RdbPaths = None,
 ) -> None:
     """Find the biggest keys by memory and by element count, on every node, in one pass.
 
@@ -55,7 +57,7 @@ def bigkeys(
     size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
     with run.progress("scanning") as progress:
         report = core_bigkeys(
-            run.spec(),
+            run.key_source(rdb),
             run.scan_options(),
             top=top,
             min_bytes=size,

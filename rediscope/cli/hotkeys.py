@@ -7,6 +7,7 @@ from typing import Annotated
 import click
 import typer
 
+from rediscope.cli._options_scan import SEPARATORS
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.hotkeys import LFU_INIT, HotkeysOptions
 from rediscope.core.hotkeys import hotkeys as core_hotkeys
@@ -60,9 +61,7 @@ def hotkeys(
             f"{LFU_INIT}).",
         ),
     ] = LFU_INIT + 1,
-    separators: Annotated[
-        str, typer.Option("--separators", help="Key segment separators for patterns.")
-    ] = ":",
+    separators: Annotated[str, SEPARATORS] = ":",
 ) -> None:
     """Which keys and patterns take the traffic right now: top keys with reads/writes and
     share, top patterns, command mix and clients; hot keys flagged with mitigation hints.

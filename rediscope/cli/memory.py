@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths
 from rediscope.cli.common import Run, rediscope_command
-from rediscope.cli.patterns import RULES, SEPARATORS
 from rediscope.core.memory import memory as core_memory
 from rediscope.core.patterns import load_rules
 
@@ -23,6 +23,7 @@ def memory(
     top: Annotated[
         int, typer.Option("--top", min=1, max=10000, help="Top keys by bytes to list.")
     ] = 20,
+    rdb: RdbPaths = None,
 ) -> None:
     """Where does the memory go? Totals, by type, encoding, db, pattern and node, top keys,
     and recommendations with the evidence behind each.
@@ -35,7 +36,7 @@ def memory(
     rule_list = tuple(load_rules(rules)) if rules else ()
     with run.progress("scanning") as progress:
         report = core_memory(
-            run.spec(),
+            run.key_source(rdb),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

@@ -7,18 +7,12 @@ from typing import Annotated
 import click
 import typer
 
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.pattern_stats import patterns as core_patterns
 from rediscope.core.patterns import load_rules
 
 app = typer.Typer()
-
-SEPARATORS = typer.Option("--separators", help="Characters that separate key segments.")
-RULES = typer.Option(
-    "--rules",
-    help="YAML file of glob/regex rules (with names) that win over inference; first match wins.",
-    show_default=False,
-)
 
 
 @app.command()
@@ -50,6 +44,7 @@ def patterns(
             "--no-idle", help="Skip idle times / LFU frequencies (OBJECT IDLETIME / FREQ)."
         ),
     ] = False,
+    rdb: RdbPaths = None,
 ) -> None:
     """The shape of the keyspace: key patterns with counts, types, TTL coverage and idle times.
 
@@ -63,7 +58,7 @@ def patterns(
     run.view = {"tree": tree, "top": top}
     with run.progress("scanning") as progress:
         report = core_patterns(
-            run.spec(),
+            run.key_source(rdb),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

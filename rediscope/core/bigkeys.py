@@ -9,15 +9,15 @@ from typing import ClassVar
 from rediscope.core.collectors.bigkeys import BigKeysCollector
 from rediscope.core.collectors.topn import KeyEntry
 from rediscope.core.connection import ConnectionSpec
-from rediscope.core.keyinfo import describe_keys
 from rediscope.core.report import Outcome, scan_outcome
 from rediscope.core.scan import (
     Collector,
     ProgressFn,
     ScanOptions,
     ScanSummary,
-    run_scan,
 )
+from rediscope.core.scan.options import LIVE, SourceInfo
+from rediscope.core.sources import KeySource, as_source
 from rediscope.core.target import Target
 from rediscope.exitcodes import ExitStatus
 
@@ -62,6 +62,8 @@ class BigKeysReport:
     over_threshold: int  # keys above --min-bytes or --min-elements
     over_threshold_keys: tuple[BigKey, ...]  # all of them, biggest first (up to MAX_OFFENDERS)
     notes: tuple[str, ...]
+    #: where the keys came from: kind live, or rdb with the files read
+    source: SourceInfo = LIVE
 
     def outcome(self) -> Outcome:
         return scan_outcome(self.scan)
@@ -73,9 +75,10 @@ class BigKeysReport:
         return Outcome(ExitStatus.ERROR, (f"{self.over_threshold:,} key(s) reach a threshold",))
 
 
-def to_big_keys(spec: ConnectionSpec, target: Target, entries: Sequence[KeyEntry]) -> list[BigKey]:
-    """Entries as listed keys: their encoding and TTL read in one pipelined pass per node."""
-    details = describe_keys(spec, target, sorted({(e.node, e.db, e.key) for e in entries}))
+def to_big_keys(source: KeySource, target: Target, entries: Sequence[KeyEntry]) -> list[BigKey]:
+    """Entries as listed keys, with their encoding and TTL (from the server in one pipelined
+    pass per node, or from what the file said)."""
+    details = source.describe(target, sorted({(e.node, e.db, e.key) for e in entries}))
     out = []
     for e in entries:
         encoding, ttl_ms = details.get((e.node, e.db, e.key), (None, None))
@@ -85,7 +88,7 @@ def to_big_keys(spec: ConnectionSpec, target: Target, entries: Sequence[KeyEntry
 
 
 def bigkeys(
-    spec: ConnectionSpec,
+    source: ConnectionSpec | KeySource,
     opts: ScanOptions,
     top: int = 20,
     min_bytes: int | None = None,
@@ -95,14 +98,15 @@ def bigkeys(
     def make() -> list[Collector]:
         return [BigKeysCollector(top, min_bytes, min_elements)]
 
-    target, scan, collectors = run_scan(spec, opts, make, progress)
+    src = as_source(source)
+    target, scan, collectors = src.scan(opts, make, progress)
     col = collectors[0]
     assert isinstance(col, BigKeysCollector)
     factor = scan.extrapolation
     by_bytes = col.by_bytes.ranked()
     by_elements = [e for t in sorted(col.by_elements) for e in col.by_elements[t].ranked()]
     offenders = sorted(col.offenders, key=lambda e: (-e.score, e.key))
-    listed = to_big_keys(spec, target, [*by_bytes, *by_elements, *offenders])
+    listed = to_big_keys(src, target, [*by_bytes, *by_elements, *offenders])
     keys = listed[: len(by_bytes)]
     per_type = listed[len(by_bytes) : len(by_bytes) + len(by_elements)]
     over = listed[len(by_bytes) + len(by_elements) :]
@@ -140,4 +144,5 @@ def bigkeys(
         over_threshold=col.over,
         over_threshold_keys=tuple(over),
         notes=scan.notes,
+        source=src.source_info(),
     )

@@ -24,8 +24,8 @@ from rediscope.core.scan import (
     ProgressFn,
     ScanOptions,
     ScanSummary,
-    run_scan,
 )
+from rediscope.core.sources import KeySource, as_source
 from rediscope.core.target import Target, node_spec
 
 TOP_PATTERNS = 30
@@ -91,7 +91,7 @@ def _shares(
 
 
 def memory(
-    spec: ConnectionSpec,
+    source: ConnectionSpec | KeySource,
     opts: ScanOptions,
     separators: str = ":",
     rules: tuple[Rule, ...] = (),
@@ -105,13 +105,12 @@ def memory(
             PatternCollector(separators, rules, frozenset({"memory", "ttl"})),
         ]
 
-    target, scan, collectors = run_scan(spec, opts, make, progress)
+    src = as_source(source)
+    target, scan, collectors = src.scan(opts, make, progress)
     mem, big, pat = collectors
     assert isinstance(mem, MemoryCollector) and isinstance(big, BigKeysCollector)
     assert isinstance(pat, PatternCollector)
-    infos = _node_info(spec, target)
-    version = version_tuple(str(infos[0].get("redis_version", "7.0"))) if infos else (7, 0)
-    limits, limits_source = _limits(spec, version)
+    infos, limits, limits_source = _server_side(src.spec, target)
     notes = list(scan.notes)
     if limits_source == "defaults":
         notes.append("CONFIG GET was denied: encoding limits are Redis 7 defaults")
@@ -128,12 +127,25 @@ def memory(
         by_db=_shares(mem.by_db, mem.sum, factor, lambda d: f"db{d}"),
         by_node=_shares(mem.by_node, mem.sum, factor),
         by_pattern=_top_patterns(table, scan),
-        top_keys=tuple(to_big_keys(spec, target, big.by_bytes.ranked())),
+        top_keys=tuple(to_big_keys(src, target, big.by_bytes.ranked())),
         recommendations=tuple(recommendations(mem, table, totals, limits, limits_source, factor)),
         limits=limits,
         limits_source=limits_source,
         notes=tuple(notes),
+        source=src.source_info(),
     )
+
+
+def _server_side(
+    spec: ConnectionSpec | None, target: Target
+) -> tuple[list[dict[str, Any]] | None, dict[str, int], str]:
+    """INFO of every primary and the encoding limits; from a file neither is known."""
+    if spec is None:
+        return None, {}, "unknown"
+    infos = _node_info(spec, target)
+    version = version_tuple(str(infos[0].get("redis_version", "7.0"))) if infos else (7, 0)
+    limits, limits_source = _limits(spec, version)
+    return infos, limits, limits_source
 
 
 def _ci95(mem: MemoryCollector, scan: ScanSummary) -> int | None:

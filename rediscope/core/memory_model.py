@@ -11,6 +11,7 @@ from rediscope.core.report import Outcome, scan_outcome
 from rediscope.core.scan import (
     ScanSummary,
 )
+from rediscope.core.scan.options import LIVE, SourceInfo
 from rediscope.core.target import Target
 
 #: encoding limits: config name -> default (Redis 7); read with CONFIG GET when allowed
@@ -77,6 +78,8 @@ class MemoryReport:
     limits: dict[str, int]
     limits_source: str  # "config", "defaults" (CONFIG denied) or "unknown" (not reachable)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: where the keys came from: kind live, or rdb with the files read
+    source: SourceInfo = LIVE
 
     def outcome(self) -> Outcome:
         return scan_outcome(self.scan)

@@ -14,9 +14,7 @@ from rediscope.core.collectors.patterns import (
     PatternCollector,
     _Agg,
 )
-from rediscope.core.connection import ConnectionSpec, client
-from rediscope.core.failures import translate_errors
-from rediscope.core.info import info
+from rediscope.core.connection import ConnectionSpec
 from rediscope.core.patterns import Rule
 from rediscope.core.report import Outcome, scan_outcome
 from rediscope.core.scan import (
@@ -24,8 +22,9 @@ from rediscope.core.scan import (
     ProgressFn,
     ScanOptions,
     ScanSummary,
-    run_scan,
 )
+from rediscope.core.scan.options import LIVE, SourceInfo
+from rediscope.core.sources import KeySource, as_source
 from rediscope.core.target import Target
 
 
@@ -56,19 +55,11 @@ class PatternsReport:
     access: str | None  # "idletime", "lfu" or None (denied/skipped)
     patterns: tuple[PatternStats, ...]
     notes: tuple[str, ...]
+    #: where the keys came from: kind live, or rdb with the files read
+    source: SourceInfo = LIVE
 
     def outcome(self) -> Outcome:
         return scan_outcome(self.scan)
-
-
-def eviction_policy(spec: ConnectionSpec) -> str:
-    """maxmemory-policy from INFO memory (no CONFIG needed)."""
-    conn = client(spec)
-    try:
-        with translate_errors(spec, "INFO memory"):
-            return str(info(conn, "memory").get("maxmemory_policy", "noeviction"))
-    finally:
-        conn.close()
 
 
 def stats_from(
@@ -102,7 +93,7 @@ def stats_from(
 
 
 def patterns(
-    spec: ConnectionSpec,
+    source: ConnectionSpec | KeySource,
     opts: ScanOptions,
     separators: str = ":",
     rules: tuple[Rule, ...] = (),
@@ -111,26 +102,22 @@ def patterns(
     idle: bool = True,
     progress: ProgressFn | None = None,
 ) -> PatternsReport:
-    access: str | None = None
-    notes: list[str] = []
-    needs = {"ttl"}
-    if memory:
-        needs.add("memory")
-    if idle:
-        policy = eviction_policy(spec)
-        access = "lfu" if "lfu" in policy else "idletime"
+    src = as_source(source)
+    access = src.access() if idle and src.spec is not None else None
+    needs = {"ttl"} | ({"memory"} if memory else set())
+    if access is not None:
         needs.add("freq" if access == "lfu" else "idle")
 
     def make() -> list[Collector]:
         return [PatternCollector(separators, rules, frozenset(needs))]
 
-    target, scan, collectors = run_scan(spec, opts, make, progress)
+    target, scan, collectors = src.scan(opts, make, progress)
     col = collectors[0]
     assert isinstance(col, PatternCollector)
     table = col.finish()
-    if access is not None and any(
-        access_word in n for n in scan.notes for access_word in ("IDLETIME", "FREQ")
-    ):
+    if src.spec is None and idle:
+        access = src.access()  # a file: what it carries (IDLE or FREQ opcodes), known now
+    elif access is not None and not scan.measured("freq" if access == "lfu" else "idle"):
         access = None
     stats = stats_from(table, scan, memory, access)
     key = (
@@ -139,7 +126,8 @@ def patterns(
         else (lambda s: (-s.keys, s.pattern))
     )
     stats.sort(key=key)
-    if access is None and idle:
+    notes = []
+    if access is None and idle and src.spec is not None:
         notes.append("idle times not reported: OBJECT was denied")
     return PatternsReport(
         target=target,
@@ -150,6 +138,7 @@ def patterns(
         access=access,
         patterns=tuple(stats),
         notes=(*scan.notes, *notes),
+        source=src.source_info(),
     )
 
 

@@ -13,13 +13,13 @@ from rediscope.core.hotkeys.report import (
     HotkeysReport,
     HotPattern,
 )
-from rediscope.core.pattern_stats import eviction_policy
 from rediscope.core.scan import (
     Collector,
     ProgressFn,
     ScanOptions,
     run_scan,
 )
+from rediscope.core.sources import eviction_policy
 from rediscope.errors import CommandDenied, RediscopeError
 
 

@@ -63,6 +63,8 @@ class Batch:
     encoding: list[bytes | None] | None = None
     idle: list[int | None] | None = None
     freq: list[int | None] | None = None
+    #: the bytes of each key's record in an RDB (None from a live server)
+    serialized: list[int] | None = None
 
 
 class Collector(Protocol):
@@ -125,6 +127,41 @@ class ScanSummary:
     def measured(self, what: str) -> bool:
         """Whether every node measured WHAT (a collector need: memory, ttl, freq, ...)."""
         return all(what not in n.unmeasured for n in self.nodes)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One RDB file a report was read from, as the file describes itself."""
+
+    path: str
+    magic: str  # REDIS or VALKEY
+    rdb_version: int
+    redis_ver: str | None  # aux redis-ver (valkey-ver): the server that wrote it
+    ctime: int | None  # aux ctime: when it was written (Unix seconds)
+    bytes: int
+    keys: int  # keys not yet expired when it was written
+    keys_expired: int  # keys already expired then: left out, as a server drops them on load
+    keys_empty: int  # empty collections: left out, as a server drops them on load
+    functions: int
+    modules: dict[str, int]  # module type -> keys of it
+    module_aux: tuple[str, ...]
+    slot_info: int
+    checksum: str | None  # the CRC-64 trailer (None: checksums off, or RDB before 5)
+    keys_with_idle: int
+    keys_with_freq: int
+    aux: dict[str, str]
+    complete: bool
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where the keys came from: a live server, or RDB files (no server contacted)."""
+
+    kind: str = "live"  # live | rdb
+    files: tuple[SourceFile, ...] = ()
+
+
+LIVE = SourceInfo()
 
 
 class ProgressFn(Protocol):

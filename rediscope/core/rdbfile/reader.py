@@ -1,0 +1,280 @@
+"""The opcode loop of an RDB file: header, aux fields, functions, module aux, slot info,
+db selection, expiry/LRU/LFU prefixes, one record per key, EOF and the CRC-64 trailer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO
+
+from rediscope.core.keys import display_key
+from rediscope.core.rdb import RdbError
+from rediscope.core.rdbfile import memest
+from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
+from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
+from rediscope.core.scan import Batch
+
+OP_SLOT_INFO, OP_FUNCTION2, OP_FUNCTION_PRE_GA, OP_MODULE_AUX = 244, 245, 246, 247
+OP_IDLE, OP_FREQ, OP_AUX, OP_RESIZEDB = 248, 249, 250, 251
+OP_EXPIRETIME_MS, OP_EXPIRETIME, OP_SELECTDB, OP_EOF = 252, 253, 254, 255
+BATCH = 1000
+_COLLECTIONS = (b"list", b"set", b"zset", b"hash")
+_MAGIC = re.compile(rb"^(REDIS(\d{4})|VALKEY(\d{3}))$")
+_MODULE_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+class RdbCorrupt(RdbError):
+    """The file cannot be read past OFFSET; what was read before it stays valid."""
+
+    def __init__(self, message: str, offset: int, key: bytes | None) -> None:
+        where = f"at byte {offset:,}" + (f" (key {display_key(key)})" if key is not None else "")
+        super().__init__(f"{message} {where}")
+        self.offset = offset
+        self.key = key
+
+
+@dataclass
+class FileInfo:
+    """What the file says of itself besides its keys."""
+
+    magic: str = ""
+    rdb_version: int = 0
+    aux: dict[str, str] = field(default_factory=dict)
+    functions: int = 0
+    module_aux: list[str] = field(default_factory=list)
+    slot_info: int = 0
+    keys: int = 0
+    keys_expired: int = 0
+    modules: dict[str, int] = field(default_factory=dict)  # module type -> keys
+    keys_empty: int = 0  # empty collections (a server refuses or drops them)
+    keys_with_idle: int = 0
+    keys_with_freq: int = 0
+    checksum: str | None = None  # the CRC-64 trailer as hex; None: absent (RDB < 5) or 0
+    bytes_read: int = 0
+    complete: bool = False
+
+
+def module_name(module_id: int) -> str:
+    """The 9-character type name packed in a module id (its low 10 bits are the encver)."""
+    module_id >>= 10
+    out = []
+    for _ in range(9):
+        out.append(_MODULE_CHARSET[module_id & 63])
+        module_id >>= 6
+    return "".join(reversed(out))
+
+
+def skip_module_value(s: ByteStream) -> None:
+    """A module value of RDB type 7 (or module aux): opcodes until EOF, any module."""
+    while True:
+        op = s.length()
+        if op == 0:
+            return
+        if op in (1, 2):
+            s.length()
+        elif op == 3:
+            s.skip(4)
+        elif op == 4:
+            s.skip(8)
+        elif op == 5:
+            s.string_size()
+        else:
+            raise Malformed(f"unknown module opcode {op}")
+
+
+def _listpack_lists(aux: dict[str, str]) -> bool:
+    """Whether the writer keeps small lists as listpacks (Redis 7.2+, every Valkey)."""
+    if "valkey-ver" in aux:
+        return True
+    parts = aux.get("redis-ver", "0").split(".")
+    try:
+        return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0) >= (7, 2)
+    except ValueError:
+        return False
+
+
+class RdbReader:
+    """Reads one RDB stream; `emit` gets the key batches, `info` the rest."""
+
+    def __init__(
+        self,
+        fh: IO[bytes],
+        label: str,
+        now_ms: Callable[[FileInfo], int],
+        emit: Callable[[Batch], None],
+    ) -> None:
+        self.s = ByteStream(fh)
+        self.label = label
+        self.now_ms = now_ms
+        self.emit = emit
+        self.info = FileInfo()
+        self.readers = READERS
+        self._key: bytes | None = None
+        self._db = 0
+        self._batch = self._new_batch()
+        self._clock: int | None = None
+
+    def _new_batch(self) -> Batch:
+        return Batch(self.label, self._db, [], [], [], [], [], [], [], [], [])
+
+    def _flush(self) -> None:
+        if self._batch.keys:
+            self.emit(self._batch)
+        self._batch = self._new_batch()
+
+    def read(self) -> FileInfo:
+        """Every record; RdbCorrupt naming the offset (and key) where the data goes wrong."""
+        start = 0
+        try:
+            self._header()
+            while self._record():
+                start = self.s.offset
+            self._trailer()
+        except (Truncated, Malformed, RdbError) as exc:
+            self._flush()
+            self.info.bytes_read = self.s.offset
+            if isinstance(exc, RdbCorrupt):
+                raise
+            raise RdbCorrupt(str(exc), max(start, self.s.offset), self._key) from None
+        self._flush()
+        self.info.bytes_read = self.s.offset
+        self.info.complete = True
+        return self.info
+
+    def _header(self) -> None:
+        head = self.s.read(9)
+        m = _MAGIC.match(head)
+        if not m:
+            shown = head.decode("ascii", "replace")
+            raise RdbError(f"not an RDB file (header {shown!r}, expected REDIS0nnn or VALKEYnnn)")
+        valkey = m.group(3) is not None
+        self.info.magic = "VALKEY" if valkey else "REDIS"
+        self.info.rdb_version = int(m.group(3) or m.group(2))
+        if valkey:
+            self.readers = VALKEY_READERS
+        elif not 1 <= self.info.rdb_version <= 12:
+            raise RdbError(f"RDB version {self.info.rdb_version} is newer than this reader knows")
+
+    def _record(self) -> bool:
+        """One opcode and what follows it; False after EOF."""
+        s = self.s
+        op = s.byte()
+        expire_ms = idle = freq = None
+        while True:
+            if op == OP_EXPIRETIME_MS:
+                expire_ms = s.ms_time()
+            elif op == OP_EXPIRETIME:
+                expire_ms = s.s_time() * 1000
+            elif op == OP_IDLE:
+                idle = s.length()
+            elif op == OP_FREQ:
+                freq = s.byte()
+            else:
+                break
+            op = s.byte()
+        if op < OP_SLOT_INFO:
+            self._key_record(op, expire_ms, idle, freq)
+            return True
+        return self._opcode(op)
+
+    def _opcode(self, op: int) -> bool:
+        s = self.s
+        self._key = None
+        if op == OP_EOF:
+            return False
+        if op == OP_SELECTDB:
+            self._flush()
+            self._db = s.length()
+            self._batch.db = self._db
+        elif op == OP_RESIZEDB:
+            s.length(), s.length()
+        elif op == OP_AUX:
+            name, value = s.string(), s.string()
+            self.info.aux[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+            s.listpack_lists = _listpack_lists(self.info.aux)
+            s.valkey = self.info.magic == "VALKEY" or "valkey-ver" in self.info.aux
+        elif op == OP_MODULE_AUX:
+            self.info.module_aux.append(module_name(s.length()))
+            s.length(), s.length()  # when-opcode, when
+            skip_module_value(s)
+        elif op == OP_FUNCTION2:
+            s.string_size()
+            self.info.functions += 1
+        elif op == OP_FUNCTION_PRE_GA:
+            s.string_size(), s.string_size()  # name, engine
+            if s.length():
+                s.string_size()  # description
+            s.string_size()  # code
+            self.info.functions += 1
+        elif op == OP_SLOT_INFO:
+            s.length(), s.length(), s.length()
+            self.info.slot_info += 1
+        else:
+            raise Malformed(f"unknown opcode {op}")
+        return True
+
+    def _key_record(
+        self, rtype: int, expire_ms: int | None, idle: int | None, freq: int | None
+    ) -> None:
+        s = self.s
+        begin = s.offset - 1
+        self._key = None
+        key = s.string()
+        self._key = key
+        value = self._value(rtype)
+        self.info.keys += 1
+        if self._clock is None:
+            self._clock = self.now_ms(self.info)
+        if expire_ms is not None and expire_ms <= self._clock:
+            self.info.keys_expired += 1  # the server drops it on load
+            return
+        if value.elements == 0 and value.type in _COLLECTIONS:
+            self.info.keys_empty += 1  # an empty collection: the server drops it on load
+            return
+        b = self._batch
+        b.keys.append(key)
+        b.types.append(value.type)
+        b.memory.append(value.memory + memest.key_cost(len(key)))  # type: ignore[union-attr]
+        b.lengths.append(value.elements)  # type: ignore[union-attr]
+        b.ttl_ms.append(-1 if expire_ms is None else expire_ms - self._clock)  # type: ignore[union-attr]
+        b.encoding.append(value.encoding)  # type: ignore[union-attr]
+        b.idle.append(idle)  # type: ignore[union-attr]
+        if idle is not None:
+            self.info.keys_with_idle += 1
+        if freq is not None:
+            self.info.keys_with_freq += 1
+        b.freq.append(freq)  # type: ignore[union-attr]
+        b.serialized.append(s.offset - begin)  # type: ignore[union-attr]
+        if len(b.keys) >= BATCH:
+            self._flush()
+
+    def _value(self, rtype: int) -> Value:
+        read = self.readers.get(rtype)
+        if read is not None:
+            return read(self.s)
+        if rtype == 7:
+            name = module_name(self.s.length())
+            skip_module_value(self.s)
+            self.info.modules[name] = self.info.modules.get(name, 0) + 1
+            return Value(name.encode(), b"module", 0, memest.ROBJ)
+        if rtype == 6:
+            raise Malformed("a module value in the 4.0 release-candidate format (type 6)")
+        raise Malformed(f"unknown value type {rtype}")
+
+    def _trailer(self) -> None:
+        if self.info.rdb_version < 5 and self.info.magic == "REDIS":
+            return
+        if self.s.at_end():
+            raise Truncated("truncated: no CRC-64 trailer after the EOF opcode")
+        computed = self.s.crc_so_far()
+        trailer_at = self.s.offset
+        value = int.from_bytes(self.s.read(8), "little")
+        self.info.checksum = f"{value:016x}" if value else None
+        if value and value != computed:
+            raise RdbCorrupt(
+                f"CRC-64 mismatch (trailer {value:016x}, content {computed:016x}): the file is "
+                f"damaged somewhere before the trailer",
+                trailer_at,
+                None,
+            )

@@ -1,0 +1,292 @@
+"""The RDB key source: files (or stdin, or a backup directory's newest backup) read front to
+back into the same record batches and collectors as a live scan, with no server contacted."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from rediscope.core.backup.catalog import list_backups
+from rediscope.core.connection import ConnectionSpec
+from rediscope.core.keyinfo import KeyRef
+from rediscope.core.rdb import RdbError, compression_of, open_decompressed
+from rediscope.core.rdbfile.details import Details
+from rediscope.core.rdbfile.reader import FileInfo, RdbReader
+from rediscope.core.scan import Batch, Collector, NodeScan, ProgressFn, ScanOptions, ScanSummary
+from rediscope.core.scan.options import SourceFile, SourceInfo
+from rediscope.core.scan.pool import summarize
+from rediscope.core.target import Node, Target
+from rediscope.errors import RediscopeError, UsageError
+
+
+@dataclass(frozen=True)
+class RdbInput:
+    path: str  # "-" for stdin
+    label: str  # the "node" its keys are reported under
+
+
+def rdb_inputs(paths: list[str]) -> list[RdbInput]:
+    """Files as given; a backup directory gives its newest backup (every shard's file)."""
+    out: list[RdbInput] = []
+    for raw in paths:
+        if raw == "-":
+            out.append(RdbInput("-", "stdin"))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            backups = list_backups(path)
+            if not backups:
+                raise UsageError(f"{path} holds no backup written by rediscope backup run")
+            out += [RdbInput(str(path / f), f) for f in backups[0].files]
+        elif path.is_file():
+            out.append(RdbInput(str(path), path.name))
+        else:
+            raise UsageError(f"no such RDB file or backup directory: {path}")
+    labels = [i.label for i in out]
+    if len(set(labels)) != len(labels):
+        out = [RdbInput(i.path, i.path) for i in out]
+    return out
+
+
+def _now_from(path: str) -> Callable[[FileInfo], int]:
+    """When the file was written (aux ctime, else its mtime, else now), in ms: TTLs are
+    relative to it and keys expired by then are left out, as the server drops them."""
+
+    def now(info: FileInfo) -> int:
+        ctime = info.aux.get("ctime")
+        if ctime and ctime.lstrip("-").isdigit():
+            return int(ctime) * 1000
+        if path != "-":
+            return int(Path(path).stat().st_mtime * 1000)
+        return int(time.time() * 1000)
+
+    return now
+
+
+def _filter(opts: ScanOptions) -> Callable[[Batch], Batch] | None:
+    """--match, --type and -n/--db applied to a batch, as SCAN MATCH/TYPE would."""
+    if opts.match is None and opts.type is None:
+        return None
+    glob = re.compile(fnmatch.translate(opts.match).encode()) if opts.match else None
+    want = opts.type.encode() if opts.type else None
+
+    def apply(b: Batch) -> Batch:
+        keep = [
+            i
+            for i, (k, t) in enumerate(zip(b.keys, b.types, strict=True))
+            if (glob is None or glob.match(k)) and (want is None or t == want)
+        ]
+        if len(keep) == len(b.keys):
+            return b
+
+        def pick(values: list | None) -> list | None:  # type: ignore[type-arg]
+            return None if values is None else [values[i] for i in keep]
+
+        return Batch(
+            b.node,
+            b.db,
+            [b.keys[i] for i in keep],
+            [b.types[i] for i in keep],
+            *(
+                pick(getattr(b, f))
+                for f in ("memory", "lengths", "ttl_ms", "encoding", "idle", "freq", "serialized")
+            ),
+        )
+
+    return apply
+
+
+class _Limited(Exception):
+    """--sample reached: stop reading this file."""
+
+
+class RdbSource:
+    """Reads every input once; what the file says of itself is kept for the report."""
+
+    spec: ConnectionSpec | None = None  # no server
+
+    def __init__(self, paths: list[str]) -> None:
+        self.inputs = rdb_inputs(paths)
+        self.details = Details()
+        self.files: list[SourceFile] = []
+
+    @property
+    def target(self) -> Target:
+        url = "rdb:" + ",".join(i.path for i in self.inputs)
+        return Target(url, "standalone", tuple(Node(i.label, "primary") for i in self.inputs))
+
+    def scan(
+        self,
+        opts: ScanOptions,
+        make_collectors: Callable[[], list[Collector]],
+        progress: ProgressFn | None = None,
+    ) -> tuple[Target, ScanSummary, list[Collector]]:
+        opts.validate()
+        merged = make_collectors()
+        started = time.monotonic()
+        results, interrupted = [], False
+        for item in self.inputs:
+            collectors = make_collectors()
+            try:
+                results.append(self._read(item, opts, collectors, progress))
+            except KeyboardInterrupt:
+                interrupted = True
+                results.append(NodeScan(item.label, "primary", error=None))
+            for c, mine in zip(merged, collectors, strict=True):
+                c.merge(mine)
+            if interrupted:
+                break
+        summary = summarize(
+            results,
+            seconds=time.monotonic() - started,
+            interrupted=interrupted,
+            notes=self.notes(),
+            db=opts.db,
+        )
+        return self.target, summary, merged
+
+    def notes(self) -> tuple[str, ...]:
+        out = [
+            "read from an RDB file, no server contacted: bytes are estimated from the "
+            "encodings (docs/memory.md); TTLs are relative to the file's creation time"
+        ]
+        if self.files and not any(f.keys_with_idle or f.keys_with_freq for f in self.files):
+            out.append("the file carries no idle times or LFU counters (no LRU/LFU policy)")
+        empty = sum(f.keys_empty for f in self.files)
+        if empty:
+            out.append(f"{empty:,} empty collections in the file: left out, as a server drops them")
+        expired = sum(f.keys_expired for f in self.files)
+        if expired:
+            out.append(f"{expired:,} keys had expired when the file was written: left out")
+        return tuple(out)
+
+    def describe(
+        self, target: Target, refs: list[KeyRef]
+    ) -> dict[KeyRef, tuple[str | None, int | None]]:
+        """What the file said of the listed keys (kept for the biggest while reading)."""
+        kept = self.details.lookup()
+        return {ref: kept.get(ref, (None, None)) for ref in refs}
+
+    def access(self) -> str | None:
+        """LFU counters (FREQ opcodes) or idle times (IDLE) if the files carry them."""
+        if any(f.keys_with_freq for f in self.files):
+            return "lfu"
+        if any(f.keys_with_idle for f in self.files):
+            return "idletime"
+        return None
+
+    def source_info(self) -> SourceInfo:
+        return SourceInfo("rdb", tuple(self.files))
+
+    def _read(
+        self,
+        item: RdbInput,
+        opts: ScanOptions,
+        collectors: list[Collector],
+        progress: ProgressFn | None,
+    ) -> NodeScan:
+        result = NodeScan(item.label, "primary")
+        started = time.monotonic()
+        keep = _filter(opts)
+        compressed = item.path == "-" or compression_of(item.path) != "none"
+        size = 0 if item.path == "-" else Path(item.path).stat().st_size
+        dbs: set[int] = set()
+
+        def emit(batch: Batch) -> None:
+            if opts.db is not None and batch.db != opts.db:
+                return
+            dbs.add(batch.db)
+            result.dbsize += len(batch.keys)
+            self.details.add(batch)
+            if keep is not None:
+                batch = keep(batch)
+            if opts.sample is not None and result.keys_scanned + len(batch.keys) > opts.sample:
+                batch = _head(batch, opts.sample - result.keys_scanned)
+            for c in collectors:
+                c.add(batch)
+            result.keys_scanned += len(batch.keys)
+            if progress is not None:
+                progress(reader.s.base, 0 if compressed else size, None, "bytes")
+            if opts.sample is not None and result.keys_scanned >= opts.sample:
+                result.sampled = True
+                raise _Limited
+
+        fh = self._open(item)
+        reader = RdbReader(fh, item.label, _now_from(item.path), emit)
+        try:
+            info = reader.read()
+        except _Limited:
+            info = reader.info
+            info.complete = True
+        except RdbError as exc:
+            info = reader.info
+            result.error = f"{item.label}: {exc}"
+        except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz / .zst container
+            info = reader.info
+            result.error = f"{item.label}: cannot decompress: {exc}"
+        finally:
+            if fh is not sys.stdin.buffer:
+                fh.close()
+        result.dbs = sorted(dbs)
+        result.complete = info.complete
+        result.seconds = round(time.monotonic() - started, 3)
+        self.files.append(_file_info(item, info, size))
+        return result
+
+    def _open(self, item: RdbInput) -> IO[bytes]:
+        if item.path == "-":
+            return sys.stdin.buffer
+        try:
+            return open_decompressed(Path(item.path))
+        except OSError as exc:
+            raise RediscopeError(f"cannot read {item.path}: {exc.strerror}") from None
+
+
+def _head(b: Batch, n: int) -> Batch:
+    def cut(values: list | None) -> list | None:  # type: ignore[type-arg]
+        return None if values is None else values[:n]
+
+    return Batch(
+        b.node,
+        b.db,
+        b.keys[:n],
+        b.types[:n],
+        *(
+            cut(getattr(b, f))
+            for f in ("memory", "lengths", "ttl_ms", "encoding", "idle", "freq", "serialized")
+        ),
+    )
+
+
+def _file_info(item: RdbInput, info: FileInfo, size: int) -> SourceFile:
+    return SourceFile(
+        path=item.path,
+        magic=info.magic,
+        rdb_version=info.rdb_version,
+        redis_ver=info.aux.get("redis-ver") or info.aux.get("valkey-ver"),
+        ctime=int(info.aux["ctime"]) if info.aux.get("ctime", "").lstrip("-").isdigit() else None,
+        bytes=size if size else info.bytes_read,
+        keys=info.keys - info.keys_expired - info.keys_empty,
+        keys_expired=info.keys_expired,
+        keys_empty=info.keys_empty,
+        functions=info.functions,
+        modules=dict(info.modules),
+        module_aux=tuple(info.module_aux),
+        slot_info=info.slot_info,
+        checksum=info.checksum,
+        keys_with_idle=info.keys_with_idle,
+        keys_with_freq=info.keys_with_freq,
+        aux={k: v for k, v in info.aux.items() if k in AUX_SHOWN},
+        complete=info.complete,
+    )
+
+
+AUX_SHOWN = ("redis-ver", "valkey-ver", "redis-bits", "ctime", "used-mem", "aof-base",
+             "repl-id", "repl-offset", "repl-stream-db", "aof-preamble")  # fmt: skip

@@ -1,0 +1,207 @@
+"""A forward-only byte stream over an RDB: buffered reads that know their offset, lengths and
+strings in the RDB's own encodings, and skips that never hold a value they only measure.
+
+A length field is never trusted for an allocation: strings the reader needs whole are capped
+(MAX_NEEDED), everything else is skipped through in chunks, so a hostile length ends in a
+"truncated" error at the end of the data, never in a huge allocation."""
+
+from __future__ import annotations
+
+import struct
+from typing import IO
+
+from rediscope.core.rdb import RdbError, crc64
+from rediscope.core.rdbfile.lzf import lzf_decompress
+
+CHUNK = 1 << 20
+MAX_NEEDED = 64 << 20  # the longest string read whole (listpacks, ziplists, module names)
+_D = struct.Struct("<d")
+_F = struct.Struct("<f")
+_Q = struct.Struct("<Q")
+_q = struct.Struct("<q")
+_I = struct.Struct("<I")
+
+ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF = 0, 1, 2, 3
+
+
+class Truncated(RdbError):
+    """The data ended inside a record."""
+
+
+class Malformed(RdbError):
+    """A field holds what no server writes."""
+
+
+class ByteStream:
+    """Reads from FH; `offset` is the position in the uncompressed RDB."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        self.buf = b""
+        self.pos = 0
+        self.base = 0  # offset of buf[0]
+        self.eof = False
+        self.crc = 0  # CRC-64 of every byte before buf
+        #: the writer keeps a one-node list as a plain listpack (Redis 7.2+, Valkey)
+        self.listpack_lists = False
+        #: the writer is Valkey (MEMORY USAGE counts an intset's exact bytes there)
+        self.valkey = False
+
+    def crc_so_far(self) -> int:
+        """The CRC-64 of every byte consumed up to the current offset."""
+        return crc64(self.buf[: self.pos], self.crc)
+
+    @property
+    def offset(self) -> int:
+        return self.base + self.pos
+
+    def _fill(self, n: int) -> None:
+        """Make at least N bytes available at pos (Truncated when the data ends first)."""
+        rest = self.buf[self.pos :]
+        self.crc = crc64(self.buf[: self.pos], self.crc)
+        self.base += self.pos
+        parts = [rest]
+        have = len(rest)
+        while have < n and not self.eof:
+            chunk = self.fh.read(max(CHUNK, n - have))
+            if not chunk:
+                self.eof = True
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self.buf = b"".join(parts)
+        self.pos = 0
+        if have < n:
+            raise Truncated(f"truncated: the data ends {n - have} byte(s) short")
+
+    def read(self, n: int) -> bytes:
+        if n > MAX_NEEDED:
+            raise Malformed(f"a field claims {n:,} bytes, more than any value this reader needs")
+        end = self.pos + n
+        if end > len(self.buf):
+            self._fill(n)
+            end = n
+        out = self.buf[self.pos : end]
+        self.pos = end
+        return out
+
+    def skip(self, n: int) -> None:
+        """Pass over N bytes without holding them."""
+        left = len(self.buf) - self.pos
+        if n <= left:
+            self.pos += n
+            return
+        n -= left
+        self.crc = crc64(self.buf, self.crc)
+        self.base += len(self.buf)
+        self.buf, self.pos = b"", 0
+        while n > 0:
+            chunk = self.fh.read(CHUNK)
+            if not chunk:
+                self.eof = True
+                raise Truncated(f"truncated: the data ends {n:,} byte(s) short")
+            if len(chunk) > n:  # the skip ends inside this chunk: keep the rest
+                self.buf, self.pos = chunk, n
+                return
+            self.crc = crc64(chunk, self.crc)
+            self.base += len(chunk)
+            n -= len(chunk)
+
+    def byte(self) -> int:
+        if self.pos >= len(self.buf):
+            self._fill(1)
+        b = self.buf[self.pos]
+        self.pos += 1
+        return b
+
+    def at_end(self) -> bool:
+        if self.pos < len(self.buf):
+            return False
+        if self.eof:
+            return True
+        try:
+            self._fill(1)
+        except Truncated:
+            return True
+        return False
+
+    def length(self) -> int:
+        """A length; Malformed for a special (encoded) one."""
+        value, encoded = self.length_or_encoding()
+        if encoded:
+            raise Malformed(f"a length was expected, found string encoding {value}")
+        return value
+
+    def length_or_encoding(self) -> tuple[int, bool]:
+        first = self.byte()
+        kind = first >> 6
+        if kind == 0:
+            return first & 0x3F, False
+        if kind == 1:
+            return ((first & 0x3F) << 8) | self.byte(), False
+        if kind == 3:
+            return first & 0x3F, True
+        if first == 0x80:
+            return int.from_bytes(self.read(4), "big"), False
+        if first == 0x81:
+            return int.from_bytes(self.read(8), "big"), False
+        raise Malformed(f"unknown length encoding 0x{first:02x}")
+
+    def string(self) -> bytes:
+        """A string as the server would hold it (integers as their decimal text)."""
+        n, encoded = self.length_or_encoding()
+        if not encoded:
+            return self.read(n)
+        if n == ENC_INT8:
+            return str(int.from_bytes(self.read(1), "little", signed=True)).encode()
+        if n == ENC_INT16:
+            return str(int.from_bytes(self.read(2), "little", signed=True)).encode()
+        if n == ENC_INT32:
+            return str(int.from_bytes(self.read(4), "little", signed=True)).encode()
+        if n == ENC_LZF:
+            clen, ulen = self.length(), self.length()
+            if ulen > MAX_NEEDED:
+                raise Malformed(f"a compressed string claims {ulen:,} bytes")
+            return lzf_decompress(self.read(clen), ulen)
+        raise Malformed(f"unknown string encoding {n}")
+
+    def string_size(self) -> tuple[int, bool]:
+        """Pass over a string; (its length as the server holds it, whether it is an integer)."""
+        n, encoded = self.length_or_encoding()
+        if not encoded:
+            self.skip(n)
+            return n, False
+        if n == ENC_INT8:
+            v = int.from_bytes(self.read(1), "little", signed=True)
+        elif n == ENC_INT16:
+            v = int.from_bytes(self.read(2), "little", signed=True)
+        elif n == ENC_INT32:
+            v = int.from_bytes(self.read(4), "little", signed=True)
+        elif n == ENC_LZF:
+            clen, ulen = self.length(), self.length()
+            self.skip(clen)
+            return ulen, False
+        else:
+            raise Malformed(f"unknown string encoding {n}")
+        return len(str(v)), True
+
+    def ms_time(self) -> int:
+        return int(_q.unpack(self.read(8))[0])
+
+    def s_time(self) -> int:
+        return int(_I.unpack(self.read(4))[0])
+
+    def binary_double(self) -> float:
+        return float(_D.unpack(self.read(8))[0])
+
+    def binary_float(self) -> float:
+        return float(_F.unpack(self.read(4))[0])
+
+    def text_double(self) -> None:
+        """An RDB 1-7 sorted-set score: a length byte (253-255: nan/inf) and its text."""
+        n = self.byte()
+        if n < 253:
+            self.skip(n)
+
+    def uint64(self) -> int:
+        return int(_Q.unpack(self.read(8))[0])

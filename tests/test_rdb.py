@@ -1,0 +1,283 @@
+"""Tier 3: the RDB reader against the server that wrote the file (the ground truth), the
+legacy files in ../shared/rdb against a server that loads them, and damaged files."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from rediscope.core.demo import load_demo
+from rediscope.core.localserver import LocalServer
+from rediscope.core.rdbfile import FileInfo, RdbCorrupt, RdbReader
+from rediscope.core.scan import Batch
+from rediscope.errors import RediscopeError
+from tests.conftest import _start, run_cli
+
+LEGACY = Path(__file__).resolve().parents[2] / "shared" / "rdb"
+LENGTH = {"string": "STRLEN", "list": "LLEN", "set": "SCARD", "zset": "ZCARD", "hash": "HLEN"}
+
+
+def read_file(path: Path) -> tuple[FileInfo, dict[tuple[int, bytes], dict[str, Any]]]:
+    """Every key record of PATH, by (db, key); TTLs made absolute again (ms since the epoch)."""
+    batches: list[Batch] = []
+    with path.open("rb") as fh:
+        info = RdbReader(fh, path.name, lambda i: 0, batches.append).read()
+    keys = {}
+    for b in batches:
+        for i, key in enumerate(b.keys):
+            ttl = b.ttl_ms[i] if b.ttl_ms else None
+            keys[(b.db, key)] = {
+                "type": b.types[i].decode(),
+                "elements": b.lengths[i] if b.lengths else None,
+                "expire_at_ms": None if ttl is None or ttl < 0 else ttl,  # clock 0: absolute
+                "encoding": b.encoding[i] if b.encoding else None,
+                "idle": b.idle[i] if b.idle else None,
+                "freq": b.freq[i] if b.freq else None,
+            }
+    return info, keys
+
+
+def live_keys(c: redis.Redis) -> dict[tuple[int, bytes], dict[str, Any]]:
+    """The server's own view of every key: type, element count (XLEN for streams), expiry."""
+    out = {}
+    for db in c.info("keyspace"):
+        n = int(str(db)[2:])
+        conn = redis.Redis(
+            host=c.connection_pool.connection_kwargs["host"],
+            port=c.connection_pool.connection_kwargs["port"],
+            db=n,
+        )
+        for key in conn.scan_iter(count=1000):
+            t = conn.type(key).decode()
+            length = conn.execute_command(LENGTH.get(t, "XLEN"), key)
+            pttl = conn.pttl(key)
+            out[(n, key)] = {"type": t, "elements": length, "pttl": pttl}
+        conn.close()
+    return out
+
+
+def populate(c: redis.Redis) -> None:
+    """Every type in every encoding this server writes, TTLs, a second db, a function."""
+    c.config_set("hash-max-ziplist-entries", "128")  # the name every version accepts
+    c.set("s:small", "hello")
+    c.set("s:int", 12345)
+    c.set("s:bigint", 12345678901234)
+    c.set("s:raw", "r" * 100)
+    c.set("s:lzf", "x" * 5000)  # compressed in the file
+    c.set(b"s:bin:\xff\x00", b"\x80")
+    c.set("s:ttl", "v", ex=3600)
+    c.set("s:pttl", "v", px=7_200_123)
+    c.rpush("l:small", "a", "b", 3)
+    c.rpush("l:big", *[f"item-{i}" for i in range(5000)])  # many quicklist nodes
+    c.sadd("set:ints", 1, 2, 3, 70000, 2**40)
+    c.sadd("set:strings", "a", "b", "c")
+    c.sadd("set:big", *[f"m{i}" for i in range(700)])
+    c.zadd("z:small", {"a": 1.5, "b": -2})
+    c.zadd("z:big", {f"m{i}": i / 3 for i in range(300)})
+    c.hset("h:small", mapping={"f": "v", "g": 1})
+    c.hset("h:big", mapping={f"f{i}": f"v{i}" for i in range(300)})
+    c.hset("h:long", mapping={"f": "v" * 200})  # a value over the listpack value limit
+    for i in range(50):
+        c.xadd("x:events", {"n": i})
+    c.xgroup_create("x:events", "workers", id="0")
+    c.xreadgroup("workers", "alice", {"x:events": ">"}, count=10)  # 10 pending entries
+    c.xadd("x:lonely", {"a": 1})
+    c.execute_command("SELECT", 3)
+    c.set("db3:key", "v", ex=600)
+    c.execute_command("SELECT", 0)
+    try:  # Redis 7.4+: hashes with field expiry (a listpack one and a hashtable one)
+        c.hset("hfe:small", mapping={"a": 1, "b": 2})
+        c.execute_command("HEXPIRE", "hfe:small", 3600, "FIELDS", 1, "a")
+        c.hset("hfe:big", mapping={f"f{i}": i for i in range(300)})
+        c.execute_command("HEXPIRE", "hfe:big", 3600, "FIELDS", 2, "f1", "f2")
+    except redis.ResponseError:
+        c.delete("hfe:small", "hfe:big")
+    with contextlib.suppress(redis.ResponseError):  # FUNCTION is 7.0+
+        c.execute_command(
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=rdbtest\nredis.register_function('f', function() return 1 end)",
+        )
+
+
+@pytest.fixture(scope="module")
+def writer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    server = _start(LocalServer(dir=tmp_path_factory.mktemp("rdbwriter")))
+    yield server
+    server.cleanup()
+
+
+def saved(server: LocalServer) -> Path:
+    c = server.client()
+    c.save()
+    c.close()
+    assert server.dir is not None
+    return server.dir / "dump.rdb"
+
+
+def expire_times(c: redis.Redis, keys: list[tuple[int, bytes]]) -> dict[tuple[int, bytes], int]:
+    """PEXPIRETIME of each key with a TTL (7.0+), read after the save: it does not move."""
+    out = {}
+    for db, key in keys:
+        c.execute_command("SELECT", db)
+        out[(db, key)] = int(c.execute_command("PEXPIRETIME", key))
+    c.execute_command("SELECT", 0)
+    return out
+
+
+def test_every_key_of_a_saved_file_matches_the_server_that_wrote_it(writer: LocalServer) -> None:
+    c = writer.client()
+    c.flushall()
+    populate(c)
+    path = saved(writer)
+    info, keys = read_file(path)
+    live = live_keys(c)
+    assert set(keys) == set(live)
+    for ref, seen in keys.items():
+        want = live[ref]
+        assert (seen["type"], seen["elements"]) == (want["type"], want["elements"]), ref
+        assert (seen["expire_at_ms"] is None) == (want["pttl"] < 0), ref
+    with_ttl = [ref for ref, k in keys.items() if k["expire_at_ms"] is not None]
+    assert with_ttl and len(with_ttl) == sum(1 for k in live.values() if k["pttl"] >= 0)
+    try:
+        exact = expire_times(c, with_ttl)
+    except redis.ResponseError:  # 6.2: no PEXPIRETIME; the presence of a TTL was checked
+        exact = {}
+    for ref, at in exact.items():
+        assert keys[ref]["expire_at_ms"] == at, ref
+    server = c.info("server")
+    writer_version = info.aux.get("valkey-ver", info.aux.get("redis-ver"))
+    assert writer_version in (server["redis_version"], server.get("valkey_version"))
+    assert info.complete and info.keys == len(keys)
+    functions = c.execute_command("FUNCTION", "LIST") if info.rdb_version >= 10 else []
+    assert info.functions == len(functions)
+    c.close()
+
+
+def test_lfu_counters_and_lru_idle_times_come_from_the_file(writer: LocalServer) -> None:
+    c = writer.client()
+    c.flushall()
+    c.config_set("maxmemory-policy", "allkeys-lfu")
+    c.set("hot", "v")
+    c.set("cold", "v")
+    for _ in range(300):
+        c.get("hot")
+    _, keys = read_file(saved(writer))
+    assert keys[(0, b"hot")]["freq"] > keys[(0, b"cold")]["freq"]
+    assert keys[(0, b"hot")]["idle"] is None
+    c.config_set("maxmemory-policy", "allkeys-lru")
+    c.restore("old", 0, c.dump("cold"), idletime=5000)
+    _, keys = read_file(saved(writer))
+    assert keys[(0, b"old")]["idle"] >= 5000 and keys[(0, b"old")]["freq"] is None
+    c.config_set("maxmemory-policy", "noeviction")
+    c.close()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "encodings.rdb",
+        "hash-zipmap.rdb",
+        "hash-ziplist.rdb",
+        "zset-ziplist.rdb",
+        "list-quicklist.rdb",
+        "scriptbackup.rdb",
+    ],
+)
+def test_legacy_encodings_match_what_a_server_loads(name: str, tmp_path: Path) -> None:
+    source = LEGACY / name
+    if not source.exists():
+        pytest.fail(f"{source} is missing: the legacy fixtures live in ../shared/rdb")
+    shutil.copy(source, tmp_path / "dump.rdb")
+    try:
+        server = _start(LocalServer(dir=tmp_path, config={"dbfilename": "dump.rdb"}))
+    except RediscopeError as exc:
+        if int(source.read_bytes()[5:9]) >= 10 and "loading the DB" in exc.message:
+            pytest.skip(f"this server reads RDB 9 at most ({name} is newer)")
+        raise
+    try:
+        c = server.client()
+        live = live_keys(c)
+        c.close()
+    finally:
+        server.stop()
+    _, keys = read_file(source)
+    assert {ref: (k["type"], k["elements"]) for ref, k in keys.items()} == {
+        ref: (k["type"], k["elements"]) for ref, k in live.items()
+    }
+
+
+def test_a_ziplist_that_fails_its_integrity_check_names_the_key_and_offset() -> None:
+    with pytest.raises(RdbCorrupt) as err:
+        read_file(LEGACY / "corrupt_ziplist.rdb")
+    assert err.value.key is not None and err.value.offset > 9
+    assert "byte" in str(err.value) and err.value.key.decode() in str(err.value)
+
+
+def test_empty_collections_are_left_out_as_a_server_drops_them() -> None:
+    info, keys = read_file(LEGACY / "corrupt_empty_keys.rdb")
+    assert keys == {} and info.keys_empty == info.keys > 0
+
+
+def _error_line(result: Any) -> str:
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_damaged_files_give_one_line_naming_the_offset(writer: LocalServer, tmp_path: Path) -> None:
+    c = writer.client()
+    c.flushall()
+    populate(c)
+    c.config_set("rdbcompression", "no")  # s:raw stays as it is in the file
+    data = saved(writer).read_bytes()
+    c.config_set("rdbcompression", "yes")
+    c.close()
+    truncated = tmp_path / "truncated.rdb"
+    truncated.write_bytes(data[: len(data) // 2])
+    line = _error_line(run_cli("memory", "--rdb", str(truncated)))
+    assert "truncated" in line and "at byte" in line
+    flipped = bytearray(data)
+    at = data.index(b"r" * 100) + 50  # inside the value of s:raw
+    flipped[at] ^= 0x01
+    damaged = tmp_path / "flipped.rdb"
+    damaged.write_bytes(bytes(flipped))
+    line = _error_line(run_cli("bigkeys", "--rdb", str(damaged)))
+    assert "CRC-64 mismatch" in line and "at byte" in line
+    hostile = tmp_path / "hostile.rdb"  # a string claiming 2^60 bytes
+    hostile.write_bytes(b"REDIS0011\xfe\x00\x00\x01k\x81" + (2**60).to_bytes(8, "big") + b"x" * 64)
+    line = _error_line(run_cli("patterns", "--rdb", str(hostile)))
+    assert "truncated" in line and "(key k)" in line
+
+
+def test_memory_from_the_backup_agrees_with_the_live_scan(writer: LocalServer) -> None:
+    c = writer.client()
+    c.flushall()
+    c.close()
+    load_demo(writer.port, scale=0.02)
+    live = run_cli("memory", "--url", writer.url, "--samples", "0", "--format", "json").json()
+    offline = run_cli("memory", "--rdb", str(saved(writer)), "--format", "json").json()
+    assert offline["source"]["kind"] == "rdb" and live["source"]["kind"] == "live"
+    assert offline["source"]["files"][0]["rdb_version"] >= 9
+    by_type = {r["name"]: r for r in live["by_type"]}
+    assert {r["name"]: r["keys"] for r in offline["by_type"]} == {
+        n: r["keys"] for n, r in by_type.items()
+    }
+    # a pattern seen once is named after the keys met first: the file's order is not SCAN's
+    assert {p["pattern"]: p["keys"] for p in offline["by_pattern"] if p["keys"] > 1} == {
+        p["pattern"]: p["keys"] for p in live["by_pattern"] if p["keys"] > 1
+    }
+    assert sum(p["keys"] for p in offline["by_pattern"]) == live["totals"]["keys"]
+    for row in offline["by_type"]:
+        want = by_type[row["name"]]["bytes"]
+        assert abs(row["bytes"] - want) <= 0.10 * want, (row["name"], row["bytes"], want)
+    total, want_total = offline["totals"]["keys_bytes"], live["totals"]["keys_bytes"]
+    assert abs(total - want_total) <= 0.05 * want_total
