@@ -4,6 +4,8 @@ does not (more than 65,534 entries; a zipmap past 253 pairs)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rediscope.core.rdb import RdbError
 
 
@@ -117,3 +119,44 @@ def zipmap_count(zm: bytes) -> int:
             i += (1 if is_value else 0) + ln + free
         n += 1
     return n
+
+
+#: per encoding: the bytes of its header, the count the header gives (None: walk the
+#: entries), and the walk
+Counter = tuple[int, Callable[[bytes, int], int | None], Callable[[bytes], int]]
+
+
+def _lp_head(head: bytes, size: int) -> int | None:
+    if size < 7 or len(head) < 6 or int.from_bytes(head[0:4], "little") != size:
+        raise BadBlob(f"a listpack of {size} bytes whose header says otherwise")
+    count = int.from_bytes(head[4:6], "little")
+    return None if count == 65535 else count
+
+
+def _zl_head(head: bytes, size: int) -> int | None:
+    if size < 11 or len(head) < 10 or int.from_bytes(head[0:4], "little") != size:
+        raise BadBlob("a ziplist without its header, or whose header gives another size")
+    count = int.from_bytes(head[8:10], "little")
+    return None if count == 65535 else count
+
+
+def _is_head(head: bytes, size: int) -> int | None:
+    if len(head) < 8:
+        raise BadBlob("an intset without its header")
+    width = int.from_bytes(head[0:4], "little")
+    count = int.from_bytes(head[4:8], "little")
+    if width not in (2, 4, 8) or size != 8 + width * count:
+        raise BadBlob(f"an intset of {count} x {width}-byte integers in {size} bytes")
+    return count
+
+
+def _zm_head(head: bytes, size: int) -> int | None:
+    if size < 2 or not head:
+        raise BadBlob("a zipmap without its length")
+    return head[0] if head[0] < 254 else None
+
+
+LISTPACK: Counter = (6, _lp_head, listpack_count)
+ZIPLIST: Counter = (10, _zl_head, ziplist_count)
+INTSET: Counter = (8, _is_head, intset_count)
+ZIPMAP: Counter = (1, _zm_head, zipmap_count)

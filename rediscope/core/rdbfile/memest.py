@@ -34,6 +34,8 @@ def size_class(n: int) -> int:
 
 def sds(n: int, short_type5: bool = True) -> int:
     """The allocation of an sds of N bytes (header, bytes, the NUL)."""
+    if n < 4000 and short_type5:
+        return _SDS[n]
     if n < 32 and short_type5:
         head = 1
     elif n < 256:
@@ -47,7 +49,7 @@ def sds(n: int, short_type5: bool = True) -> int:
 
 def key_cost(keylen: int) -> int:
     """What MEMORY USAGE adds for the key itself: its sds and its dict entry."""
-    return sds(keylen) + DICT_ENTRY
+    return (_SDS[keylen] if keylen < 4000 else sds(keylen)) + DICT_ENTRY
 
 
 def string_value(length: int, is_int: bool) -> int:
@@ -94,3 +96,11 @@ def stream(listpack_bytes: list[int], groups: int, pending: int) -> int:
         + groups * STREAM_GROUP
         + pending * STREAM_PEL
     )
+
+
+def _sds_slow(n: int) -> int:
+    head = 1 if n < 32 else 3 if n < 256 else 5
+    return size_class(head + n + 1)
+
+
+_SDS = [_sds_slow(n) for n in range(4000)]

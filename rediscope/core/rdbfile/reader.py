@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from rediscope.core.keys import display_key
 from rediscope.core.rdb import RdbError
 from rediscope.core.rdbfile import memest
+from rediscope.core.rdbfile.memest import key_cost
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
 from rediscope.core.scan import Batch
@@ -112,16 +113,15 @@ class RdbReader:
         self.readers = READERS
         self._key: bytes | None = None
         self._db = 0
-        self._batch = self._new_batch()
+        self._rows: list[tuple[Any, ...]] = []
         self._clock: int | None = None
 
-    def _new_batch(self) -> Batch:
-        return Batch(self.label, self._db, [], [], [], [], [], [], [], [], [])
-
     def _flush(self) -> None:
-        if self._batch.keys:
-            self.emit(self._batch)
-        self._batch = self._new_batch()
+        """The rows read so far as one batch (columns, as the collectors take them)."""
+        if self._rows:
+            cols = [list(c) for c in zip(*self._rows, strict=True)]
+            self._rows = []
+            self.emit(Batch(self.label, self._db, *cols))
 
     def read(self) -> FileInfo:
         """Every record; RdbCorrupt naming the offset (and key) where the data goes wrong."""
@@ -160,6 +160,9 @@ class RdbReader:
         """One opcode and what follows it; False after EOF."""
         s = self.s
         op = s.byte()
+        if op < OP_SLOT_INFO:  # most records: a key with no expiry, idle or freq
+            self._key_record(op, None, None, None)
+            return True
         expire_ms = idle = freq = None
         while True:
             if op == OP_EXPIRETIME_MS:
@@ -186,7 +189,6 @@ class RdbReader:
         if op == OP_SELECTDB:
             self._flush()
             self._db = s.length()
-            self._batch.db = self._db
         elif op == OP_RESIZEDB:
             s.length(), s.length()
         elif op == OP_AUX:
@@ -218,41 +220,37 @@ class RdbReader:
         self, rtype: int, expire_ms: int | None, idle: int | None, freq: int | None
     ) -> None:
         s = self.s
-        begin = s.offset - 1
-        self._key = None
+        begin = s.base + s.pos - 1
         key = s.string()
         self._key = key
-        value = self._value(rtype)
-        self.info.keys += 1
-        if self._clock is None:
-            self._clock = self.now_ms(self.info)
-        if expire_ms is not None and expire_ms <= self._clock:
-            self.info.keys_expired += 1  # the server drops it on load
+        read = self.readers.get(rtype)
+        vtype, enc, n, mem = read(s) if read is not None else self._value(rtype)
+        info = self.info
+        info.keys += 1
+        clock = self._clock
+        if clock is None:
+            clock = self._clock = self.now_ms(info)
+        ttl = -1
+        if expire_ms is not None:
+            if expire_ms <= clock:
+                info.keys_expired += 1  # the server drops it on load
+                return
+            ttl = expire_ms - clock
+        if n == 0 and vtype in _COLLECTIONS:
+            info.keys_empty += 1  # an empty collection: the server drops it on load
             return
-        if value.elements == 0 and value.type in _COLLECTIONS:
-            self.info.keys_empty += 1  # an empty collection: the server drops it on load
-            return
-        b = self._batch
-        b.keys.append(key)
-        b.types.append(value.type)
-        b.memory.append(value.memory + memest.key_cost(len(key)))  # type: ignore[union-attr]
-        b.lengths.append(value.elements)  # type: ignore[union-attr]
-        b.ttl_ms.append(-1 if expire_ms is None else expire_ms - self._clock)  # type: ignore[union-attr]
-        b.encoding.append(value.encoding)  # type: ignore[union-attr]
-        b.idle.append(idle)  # type: ignore[union-attr]
         if idle is not None:
-            self.info.keys_with_idle += 1
+            info.keys_with_idle += 1
         if freq is not None:
-            self.info.keys_with_freq += 1
-        b.freq.append(freq)  # type: ignore[union-attr]
-        b.serialized.append(s.offset - begin)  # type: ignore[union-attr]
-        if len(b.keys) >= BATCH:
+            info.keys_with_freq += 1
+        rows = self._rows
+        rows.append((key, vtype, mem + key_cost(len(key)), n, ttl, enc, idle, freq,
+                     s.base + s.pos - begin))  # fmt: skip
+        if len(rows) >= BATCH:
             self._flush()
 
     def _value(self, rtype: int) -> Value:
-        read = self.readers.get(rtype)
-        if read is not None:
-            return read(self.s)
+        """A value of a type with no reader of its own: a module's, or none known."""
         if rtype == 7:
             name = module_name(self.s.length())
             skip_module_value(self.s)

@@ -46,6 +46,7 @@ class ByteStream:
         self.listpack_lists = False
         #: the writer is Valkey (MEMORY USAGE counts an intset's exact bytes there)
         self.valkey = False
+        self._packed: tuple[bytes, int] = (b"", 0)
 
     def crc_so_far(self) -> int:
         """The CRC-64 of every byte consumed up to the current offset."""
@@ -133,6 +134,19 @@ class ByteStream:
         return value
 
     def length_or_encoding(self) -> tuple[int, bool]:
+        buf, pos = self.buf, self.pos
+        if pos + 9 <= len(buf):  # the fast path: the whole field is in the buffer
+            first = buf[pos]
+            kind = first >> 6
+            if kind == 0:
+                self.pos = pos + 1
+                return first, False
+            if kind == 1:
+                self.pos = pos + 2
+                return ((first & 0x3F) << 8) | buf[pos + 1], False
+            if kind == 3:
+                self.pos = pos + 1
+                return first & 0x3F, True
         first = self.byte()
         kind = first >> 6
         if kind == 0:
@@ -151,6 +165,11 @@ class ByteStream:
         """A string as the server would hold it (integers as their decimal text)."""
         n, encoded = self.length_or_encoding()
         if not encoded:
+            pos = self.pos
+            end = pos + n
+            if end <= len(self.buf):
+                self.pos = end
+                return self.buf[pos:end]
             return self.read(n)
         if n == ENC_INT8:
             return str(int.from_bytes(self.read(1), "little", signed=True)).encode()
@@ -169,7 +188,11 @@ class ByteStream:
         """Pass over a string; (its length as the server holds it, whether it is an integer)."""
         n, encoded = self.length_or_encoding()
         if not encoded:
-            self.skip(n)
+            end = self.pos + n
+            if end <= len(self.buf):
+                self.pos = end
+            else:
+                self.skip(n)
             return n, False
         if n == ENC_INT8:
             v = int.from_bytes(self.read(1), "little", signed=True)
@@ -184,6 +207,32 @@ class ByteStream:
         else:
             raise Malformed(f"unknown string encoding {n}")
         return len(str(v)), True
+
+    def blob_head(self, head: int) -> tuple[bytes, int, bytes | None]:
+        """A string holding a compact encoding: (its first HEAD bytes at least, its length,
+        the whole blob or None). A compressed blob is decompressed only as far as its head,
+        which is enough to count its elements; whole() below gets the rest when needed."""
+        n, encoded = self.length_or_encoding()
+        if encoded and n == ENC_LZF:
+            clen, ulen = self.length(), self.length()
+            if ulen > MAX_NEEDED:
+                raise Malformed(f"a compressed string claims {ulen:,} bytes")
+            packed = self.read(clen)
+            self._packed = (packed, ulen)
+            return lzf_decompress(packed, ulen, limit=head), ulen, None
+        blob = self._encoded_int(n) if encoded else self.read(n)
+        return blob, len(blob), blob
+
+    def whole(self) -> bytes:
+        """The blob of the last blob_head() in full."""
+        packed, ulen = self._packed
+        return lzf_decompress(packed, ulen)
+
+    def _encoded_int(self, n: int) -> bytes:
+        width = {ENC_INT8: 1, ENC_INT16: 2, ENC_INT32: 4}.get(n)
+        if width is None:
+            raise Malformed(f"unknown string encoding {n}")
+        return str(int.from_bytes(self.read(width), "little", signed=True)).encode()
 
     def ms_time(self) -> int:
         return int(_q.unpack(self.read(8))[0])

@@ -7,12 +7,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from rediscope.core.rdbfile import memest
-from rediscope.core.rdbfile.blobs import (
-    intset_count,
-    listpack_count,
-    ziplist_count,
-    zipmap_count,
-)
+from rediscope.core.rdbfile.blobs import INTSET, LISTPACK, ZIPLIST, ZIPMAP, Counter
 from rediscope.core.rdbfile.stream import ByteStream, Malformed
 
 
@@ -70,8 +65,15 @@ def _elements_list(s: ByteStream, n: int, per: int = 1) -> int:
     return total
 
 
-def _blob(s: ByteStream) -> bytes:
-    return s.string()
+def _counted(s: ByteStream, counter: Counter) -> tuple[int, int]:
+    """A compact-encoded value's (element count, bytes), decompressing only its header
+    unless the header cannot tell the count."""
+    head_len, from_head, walk = counter
+    head, size, blob = s.blob_head(head_len)
+    count = from_head(head, size)
+    if count is None:
+        count = walk(blob if blob is not None else s.whole())
+    return count, size
 
 
 def _list_linked(s: ByteStream) -> Value:
@@ -108,13 +110,13 @@ def _hash(s: ByteStream) -> Value:
 
 
 def _compact(
-    tname: bytes, enc: bytes, count: Callable[[bytes], int], per: int = 1
+    tname: bytes, enc: bytes, counter: Counter, per: int = 1
 ) -> Callable[[ByteStream], Value]:
     def read(s: ByteStream) -> Value:
-        blob = _blob(s)
+        count, size = _counted(s, counter)
         if enc == b"intset" and s.valkey:
-            return Value(tname, enc, count(blob), memest.ROBJ + len(blob))
-        return Value(tname, enc, count(blob) // per, memest.compact(len(blob)))
+            return Value(tname, enc, count, memest.ROBJ + size)
+        return Value(tname, enc, count // per, memest.compact(size))
 
     return read
 
@@ -129,9 +131,8 @@ def _quicklist(version: int) -> Callable[[ByteStream], Value]:
                 size, _ = s.string_size()
                 total += 1
             elif container == 2:
-                blob = _blob(s)
-                size = len(blob)
-                total += listpack_count(blob) if version == 2 else ziplist_count(blob)
+                count, size = _counted(s, LISTPACK if version == 2 else ZIPLIST)
+                total += count
             else:
                 raise Malformed(f"a quicklist node with container {container}")
             sizes.append(size)
@@ -164,8 +165,8 @@ def _hash_listpack_ex(with_min: bool) -> Callable[[ByteStream], Value]:
     def read(s: ByteStream) -> Value:
         if with_min:
             s.skip(8)
-        blob = _blob(s)
-        return Value(b"hash", b"listpackex", listpack_count(blob) // 3, memest.compact(len(blob)))
+        count, size = _counted(s, LISTPACK)
+        return Value(b"hash", b"listpackex", count // 3, memest.compact(size))
 
     return read
 
@@ -223,18 +224,18 @@ READERS: dict[int, Callable[[ByteStream], Value]] = {
     3: _zset(binary=False),
     4: _hash,
     5: _zset(binary=True),
-    9: _compact(b"hash", b"zipmap", zipmap_count),
-    10: _compact(b"list", b"ziplist", ziplist_count),
-    11: _compact(b"set", b"intset", intset_count),
-    12: _compact(b"zset", b"ziplist", ziplist_count, 2),
-    13: _compact(b"hash", b"ziplist", ziplist_count, 2),
+    9: _compact(b"hash", b"zipmap", ZIPMAP),
+    10: _compact(b"list", b"ziplist", ZIPLIST),
+    11: _compact(b"set", b"intset", INTSET),
+    12: _compact(b"zset", b"ziplist", ZIPLIST, 2),
+    13: _compact(b"hash", b"ziplist", ZIPLIST, 2),
     14: _quicklist(1),
     15: _stream(1),
-    16: _compact(b"hash", b"listpack", listpack_count, 2),
-    17: _compact(b"zset", b"listpack", listpack_count, 2),
+    16: _compact(b"hash", b"listpack", LISTPACK, 2),
+    17: _compact(b"zset", b"listpack", LISTPACK, 2),
     18: _quicklist(2),
     19: _stream(2),
-    20: _compact(b"set", b"listpack", listpack_count),
+    20: _compact(b"set", b"listpack", LISTPACK),
     21: _stream(3),
     22: _hash_metadata(with_min=False),
     23: _hash_listpack_ex(with_min=False),
