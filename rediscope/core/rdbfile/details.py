@@ -19,6 +19,7 @@ class Details:
         self._by_bytes: list[_Entry] = []
         self._by_elements: dict[bytes, list[_Entry]] = {}
         self._seq = itertools.count()
+        self._floors: dict[bytes, int] = {}  # type -> the count a key must beat to be kept
 
     def _push(self, heap: list[_Entry], entry: _Entry) -> None:
         if len(heap) < KEEP:
@@ -29,16 +30,19 @@ class Details:
     def add(self, b: Batch) -> None:
         memory, lengths = b.memory or [], b.lengths or []
         encoding, ttl = b.encoding or [], b.ttl_ms or []
-        floor = self._by_bytes[0][0] if len(self._by_bytes) >= KEEP else -1
-        for i, key in enumerate(b.keys):
-            mem, n = memory[i] or 0, lengths[i] or 0
-            if mem > floor:
-                entry = (mem, next(self._seq), b.node, b.db, key, encoding[i], ttl[i])
-                self._push(self._by_bytes, entry)
-                floor = self._by_bytes[0][0] if len(self._by_bytes) >= KEEP else -1
-            heap = self._by_elements.setdefault(b.types[i], [])
-            if len(heap) < KEEP or n > heap[0][0]:
-                self._push(heap, (n, next(self._seq), b.node, b.db, key, encoding[i], ttl[i]))
+        by_bytes, by_elements = self._by_bytes, self._by_elements
+        floor = by_bytes[0][0] if len(by_bytes) >= KEEP else -1
+        floors = self._floors
+        for key, t, mem, n, enc, ms in zip(
+            b.keys, b.types, memory, lengths, encoding, ttl, strict=False
+        ):
+            if mem is not None and mem > floor:
+                self._push(by_bytes, (mem, next(self._seq), b.node, b.db, key, enc, ms))
+                floor = by_bytes[0][0] if len(by_bytes) >= KEEP else -1
+            if n is not None and n > floors.get(t, -1):
+                heap = by_elements.setdefault(t, [])
+                self._push(heap, (n, next(self._seq), b.node, b.db, key, enc, ms))
+                floors[t] = heap[0][0] if len(heap) >= KEEP else -1
 
     def lookup(self) -> dict[tuple[str, int, bytes], tuple[str | None, int | None]]:
         """(node, db, key) -> (encoding, ttl in ms: -1 none) of every key kept."""

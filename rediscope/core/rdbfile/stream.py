@@ -163,6 +163,19 @@ class ByteStream:
 
     def string(self) -> bytes:
         """A string as the server would hold it (integers as their decimal text)."""
+        buf, pos = self.buf, self.pos
+        if pos + 2 < len(buf):  # the fast path: a short plain string inside the buffer
+            first = buf[pos]
+            if first < 0x40:
+                end = pos + 1 + first
+                if end <= len(buf):
+                    self.pos = end
+                    return buf[pos + 1 : end]
+            elif first < 0x80:
+                end = pos + 2 + (((first & 0x3F) << 8) | buf[pos + 1])
+                if end <= len(buf):
+                    self.pos = end
+                    return buf[pos + 2 : end]
         n, encoded = self.length_or_encoding()
         if not encoded:
             pos = self.pos
@@ -186,6 +199,19 @@ class ByteStream:
 
     def string_size(self) -> tuple[int, bool]:
         """Pass over a string; (its length as the server holds it, whether it is an integer)."""
+        buf, pos = self.buf, self.pos
+        if pos + 2 < len(buf):  # the fast path: a short plain string inside the buffer
+            first = buf[pos]
+            if first < 0x40:
+                end = pos + 1 + first
+                if end <= len(buf):
+                    self.pos = end
+                    return first, False
+            elif first < 0x80:
+                n = ((first & 0x3F) << 8) | buf[pos + 1]
+                if pos + 2 + n <= len(buf):
+                    self.pos = pos + 2 + n
+                    return n, False
         n, encoded = self.length_or_encoding()
         if not encoded:
             end = self.pos + n

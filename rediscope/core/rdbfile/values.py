@@ -10,6 +10,8 @@ from rediscope.core.rdbfile import memest
 from rediscope.core.rdbfile.blobs import INTSET, LISTPACK, ZIPLIST, ZIPMAP, Counter
 from rediscope.core.rdbfile.stream import ByteStream, Malformed
 
+_DIGITS = frozenset(b"0123456789")
+
 
 class Value(NamedTuple):
     type: bytes  # as TYPE names it: string, list, set, zset, hash, stream, or the module's
@@ -19,6 +21,14 @@ class Value(NamedTuple):
 
 
 def _string(s: ByteStream) -> Value:
+    buf, pos = s.buf, s.pos
+    if pos + 21 < len(buf) and buf[pos] <= 20:  # the fast path: a short plain string
+        n = buf[pos]
+        s.pos = pos + 1 + n
+        text = buf[pos + 1 : pos + 1 + n]
+        if _is_long(text):
+            return Value(b"string", b"int", n, memest.ROBJ)
+        return Value(b"string", b"embstr", n, memest.string_value(n, False))
     n, encoded = s.length_or_encoding()
     if encoded or n > 20:  # an integer encoding, LZF, or too long to be an integer
         return _string_slow(s, n, encoded)
@@ -47,7 +57,7 @@ def _string_slow(s: ByteStream, n: int, encoded: bool) -> Value:
 
 def _is_long(text: bytes) -> bool:
     """Whether the server keeps TEXT as an integer (string2l: no sign on 0, no leading 0)."""
-    if not text or len(text) > 20:
+    if not text or len(text) > 20 or not (text[0] in _DIGITS or text[0] == 45):
         return False
     try:
         v = int(text)
