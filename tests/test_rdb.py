@@ -108,7 +108,8 @@ def populate(c: redis.Redis) -> None:
 
 @pytest.fixture(scope="module")
 def writer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    server = _start(LocalServer(dir=tmp_path_factory.mktemp("rdbwriter")))
+    d = tmp_path_factory.mktemp("rdbwriter")
+    server = _start(LocalServer(dir=d, config={"repl-diskless-sync-delay": "0"}))
     yield server
     server.cleanup()
 
@@ -281,3 +282,90 @@ def test_memory_from_the_backup_agrees_with_the_live_scan(writer: LocalServer) -
         assert abs(row["bytes"] - want) <= 0.10 * want, (row["name"], row["bytes"], want)
     total, want_total = offline["totals"]["keys_bytes"], live["totals"]["keys_bytes"]
     assert abs(total - want_total) <= 0.05 * want_total
+
+
+def test_sync_reads_the_replication_stream_as_the_file_would_be_read(writer: LocalServer) -> None:
+    c = writer.client()
+    c.flushall()
+    populate(c)
+    c.close()
+    streamed = run_cli("memory", "-p", str(writer.port), "--sync", "--format", "json").json()
+    offline = run_cli("memory", "--rdb", str(saved(writer)), "--format", "json").json()
+    assert streamed["complete"] and streamed["source"]["files"][0]["path"].startswith("sync://")
+    assert streamed["by_type"] == offline["by_type"]
+    assert streamed["by_pattern"] == offline["by_pattern"]
+
+
+def _len(n: int) -> bytes:
+    if n < 64:
+        return bytes([n])
+    if n < 16384:
+        return bytes([0x40 | (n >> 8), n & 0xFF])
+    return b"\x80" + n.to_bytes(4, "big")
+
+
+def _str(text: str | bytes) -> bytes:
+    raw = text.encode() if isinstance(text, str) else text
+    return _len(len(raw)) + raw
+
+
+def _module_id(name: str, encver: int) -> int:
+    charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    value = 0
+    for ch in name:
+        value = (value << 6) | charset.index(ch)
+    return (value << 10) | encver
+
+
+def _rdb_file(tmp_path: Path, magic: bytes, body: bytes) -> Path:
+    from rediscope.core.rdb import crc64
+
+    data = magic + _str_aux("redis-ver", "9.9.9") + b"\xfe\x00" + body + b"\xff"
+    path = tmp_path / "made.rdb"
+    path.write_bytes(data + crc64(data).to_bytes(8, "little"))
+    return path
+
+
+def _str_aux(name: str, value: str) -> bytes:
+    return b"\xfa" + _str(name) + _str(value)
+
+
+def test_module_values_are_reported_by_module_name(tmp_path: Path) -> None:
+    module = _len(1) + _len(42) + _len(5) + _str("payload") + _len(4) + b"\x00" * 8 + _len(0)
+    value = b"\x07" + _str("doc:1") + b"\x81" + _module_id("ReJSON-RL", 3).to_bytes(8, "big")
+    path = _rdb_file(tmp_path, b"REDIS0011", value + module + b"\x00" + _str("after") + _str("v"))
+    info, keys = read_file(path)
+    assert keys[(0, b"doc:1")]["type"] == "ReJSON-RL" and info.modules == {"ReJSON-RL": 1}
+    assert keys[(0, b"after")]["type"] == "string"  # the value was skipped exactly
+    doc = run_cli("bigkeys", "--rdb", str(path), "--format", "json").json()
+    assert {t["type"] for t in doc["by_type"]} == {"ReJSON-RL", "string"}
+
+
+def test_type_22_is_valkeys_hash_under_valkey_magic_and_redis_pre_ga_hash_under_redis(
+    tmp_path: Path,
+) -> None:
+    never, later = (
+        (-1).to_bytes(8, "little", signed=True),
+        (4_000_000_000_000).to_bytes(8, "little"),
+    )
+    valkey = (
+        b"\x16"
+        + _str("h")
+        + _len(2)
+        + _str("a")
+        + _str("1")
+        + never
+        + _str("b")
+        + _str("2")
+        + later
+    )
+    _, keys = read_file(_rdb_file(tmp_path, b"VALKEY080", valkey))
+    assert (keys[(0, b"h")]["type"], keys[(0, b"h")]["elements"]) == ("hash", 2)
+    redis_pre_ga = (
+        b"\x16"
+        + _str("h")
+        + _len(3)
+        + b"".join(_len(ttl) + _str(f) + _str("v") for ttl, f in ((0, "a"), (5, "b"), (0, "c")))
+    )
+    _, keys = read_file(_rdb_file(tmp_path, b"REDIS0012", redis_pre_ga))
+    assert (keys[(0, b"h")]["type"], keys[(0, b"h")]["elements"]) == ("hash", 3)

@@ -19,6 +19,16 @@ RULES = typer.Option(
     help="YAML file of glob/regex rules (with names) that win over inference; first match wins.",
     show_default=False,
 )
+Sync = Annotated[
+    bool,
+    typer.Option(
+        "--sync",
+        help="Take the RDB over the replication protocol (as backup run does) and read it as "
+        "it arrives: no per-key command, nothing on disk. Costs the server a BGSAVE: one fork "
+        "and copy-on-write memory for the pages written meanwhile.",
+        rich_help_panel=SCAN,
+    ),
+]
 RdbPaths = Annotated[
     list[str] | None,
     typer.Option(

@@ -28,10 +28,12 @@ from rediscope.core.backup import RetentionPolicy
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
 from rediscope.core.rdbfile import RdbSource
+from rediscope.core.rdbfile.sync import sync_source
 from rediscope.core.report import Outcome, Report
 from rediscope.core.scan import ProgressFn, ScanOptions
 from rediscope.core.sentinel import follow
 from rediscope.core.sources import KeySource
+from rediscope.errors import UsageError
 from rediscope.exitcodes import ExitStatus
 from rediscope.render.jsonout import dumps
 from rediscope.render.tables import render_table
@@ -82,9 +84,14 @@ class Run:
             db=spec.db if spec.db_explicit else None,
         )
 
-    def key_source(self, rdb: list[str] | None) -> ConnectionSpec | KeySource:
-        """The RDB files of --rdb (no server contacted), else the server."""
-        return RdbSource(rdb) if rdb else self.spec()
+    def key_source(self, rdb: list[str] | None, sync: bool = False) -> ConnectionSpec | KeySource:
+        """The RDB files of --rdb (no server contacted), the replication stream of --sync,
+        else the server (a live scan)."""
+        if rdb and sync:
+            raise UsageError("--rdb and --sync are two sources: give one")
+        if rdb:
+            return RdbSource(rdb)
+        return sync_source(self.spec()) if sync else self.spec()
 
     def retention(self) -> RetentionPolicy:
         """The policy of the --keep-* options (commands declared with retention=True)."""

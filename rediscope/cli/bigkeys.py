@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rediscope.cli._options_scan import RdbPaths
+from rediscope.cli._options_scan import RdbPaths, Sync
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.bigkeys import bigkeys as core_bigkeys
 from rediscope.core.units import parse_size
@@ -46,6 +46,7 @@ def bigkeys(
         typer.Option("--fail-if-found", help="Exit 1 when any key reaches a threshold (for CI)."),
     ] = False,
     rdb: RdbPaths = None,
+    sync: Sync = False,
 ) -> None:
     """Find the biggest keys by memory and by element count, on every node, in one pass.
 
@@ -57,7 +58,7 @@ def bigkeys(
     size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
     with run.progress("scanning") as progress:
         report = core_bigkeys(
-            run.key_source(rdb),
+            run.key_source(rdb, sync),
             run.scan_options(),
             top=top,
             min_bytes=size,

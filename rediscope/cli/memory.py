@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.memory import memory as core_memory
 from rediscope.core.patterns import load_rules
@@ -24,6 +24,7 @@ def memory(
         int, typer.Option("--top", min=1, max=10000, help="Top keys by bytes to list.")
     ] = 20,
     rdb: RdbPaths = None,
+    sync: Sync = False,
 ) -> None:
     """Where does the memory go? Totals, by type, encoding, db, pattern and node, top keys,
     and recommendations with the evidence behind each.
@@ -36,7 +37,7 @@ def memory(
     rule_list = tuple(load_rules(rules)) if rules else ()
     with run.progress("scanning") as progress:
         report = core_memory(
-            run.key_source(rdb),
+            run.key_source(rdb, sync),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

@@ -7,7 +7,7 @@ from typing import Annotated
 import click
 import typer
 
-from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.pattern_stats import patterns as core_patterns
 from rediscope.core.patterns import load_rules
@@ -45,6 +45,7 @@ def patterns(
         ),
     ] = False,
     rdb: RdbPaths = None,
+    sync: Sync = False,
 ) -> None:
     """The shape of the keyspace: key patterns with counts, types, TTL coverage and idle times.
 
@@ -58,7 +59,7 @@ def patterns(
     run.view = {"tree": tree, "top": top}
     with run.progress("scanning") as progress:
         report = core_patterns(
-            run.key_source(rdb),
+            run.key_source(rdb, sync),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

@@ -30,6 +30,7 @@ from rediscope.errors import RediscopeError, UsageError
 class RdbInput:
     path: str  # "-" for stdin
     label: str  # the "node" its keys are reported under
+    spec: ConnectionSpec | None = None  # --sync: the server whose replication stream it is
 
 
 def rdb_inputs(paths: list[str]) -> list[RdbInput]:
@@ -63,7 +64,7 @@ def _now_from(path: str) -> Callable[[FileInfo], int]:
         ctime = info.aux.get("ctime")
         if ctime and ctime.lstrip("-").isdigit():
             return int(ctime) * 1000
-        if path != "-":
+        if path != "-" and Path(path).is_file():
             return int(Path(path).stat().st_mtime * 1000)
         return int(time.time() * 1000)
 
@@ -112,8 +113,8 @@ class RdbSource:
 
     spec: ConnectionSpec | None = None  # no server
 
-    def __init__(self, paths: list[str]) -> None:
-        self.inputs = rdb_inputs(paths)
+    def __init__(self, paths: list[str], inputs: list[RdbInput] | None = None) -> None:
+        self.inputs = inputs if inputs is not None else rdb_inputs(paths)
         self.details = Details()
         self.files: list[SourceFile] = []
 
@@ -153,9 +154,14 @@ class RdbSource:
         return self.target, summary, merged
 
     def notes(self) -> tuple[str, ...]:
+        where = (
+            "read from the replication stream (one fork on the server, no per-key command)"
+            if any(i.spec is not None for i in self.inputs)
+            else "read from an RDB file, no server contacted"
+        )
         out = [
-            "read from an RDB file, no server contacted: bytes are estimated from the "
-            "encodings (docs/memory.md); TTLs are relative to the file's creation time"
+            f"{where}: bytes are estimated from the encodings (docs/memory.md); TTLs are "
+            "relative to the file's creation time"
         ]
         if self.files and not any(f.keys_with_idle or f.keys_with_freq for f in self.files):
             out.append("the file carries no idle times or LFU counters (no LRU/LFU policy)")
@@ -195,8 +201,9 @@ class RdbSource:
         result = NodeScan(item.label, "primary")
         started = time.monotonic()
         keep = _filter(opts)
-        compressed = item.path == "-" or compression_of(item.path) != "none"
-        size = 0 if item.path == "-" else Path(item.path).stat().st_size
+        streamed = item.path == "-" or item.spec is not None
+        compressed = streamed or compression_of(item.path) != "none"
+        size = 0 if streamed else Path(item.path).stat().st_size
         dbs: set[int] = set()
 
         def emit(batch: Batch) -> None:
@@ -234,6 +241,9 @@ class RdbSource:
         finally:
             if fh is not sys.stdin.buffer:
                 fh.close()
+        failed = getattr(fh, "error", None)  # --sync: the replication stream's own error
+        if failed is not None and result.error is None:
+            result.error = f"{item.label}: {failed}"
         result.dbs = sorted(dbs)
         result.complete = info.complete
         result.seconds = round(time.monotonic() - started, 3)
@@ -243,6 +253,10 @@ class RdbSource:
     def _open(self, item: RdbInput) -> IO[bytes]:
         if item.path == "-":
             return sys.stdin.buffer
+        if item.spec is not None:
+            from rediscope.core.rdbfile.sync import SyncStream
+
+            return SyncStream(item.spec)  # type: ignore[return-value]
         try:
             return open_decompressed(Path(item.path))
         except OSError as exc:

@@ -1,0 +1,65 @@
+"""--sync: the RDB of every primary over the replication protocol (as `backup run` takes it),
+read as it arrives: nothing written to disk, no per-key command. It costs the server what a
+BGSAVE costs: one fork and the copy-on-write memory of the pages written meanwhile."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import threading
+from typing import Any
+
+from rediscope.core.backup.fetch import stream_sync
+from rediscope.core.connection import ConnectionSpec
+from rediscope.core.rdbfile.source import RdbInput, RdbSource
+from rediscope.core.target import discover, node_spec
+from rediscope.errors import RediscopeError
+
+
+def sync_source(spec: ConnectionSpec) -> RdbSource:
+    """One replication stream per primary (every shard of a cluster)."""
+    target, _ident, conn = discover(spec)
+    conn.close()
+    nodes = target.primaries or target.nodes
+    inputs = [RdbInput(f"sync://{n.address}", n.address, node_spec(spec, n)) for n in nodes]
+    return RdbSource([], inputs)
+
+
+class SyncStream(io.RawIOBase):
+    """A file object over one replication stream: a thread runs SYNC into a pipe."""
+
+    def __init__(self, spec: ConnectionSpec) -> None:
+        read_fd, write_fd = os.pipe()
+        self._in = os.fdopen(read_fd, "rb", buffering=0)
+        self._out = os.fdopen(write_fd, "wb", buffering=0)
+        self.error: RediscopeError | None = None
+        self._thread = threading.Thread(target=self._pump, args=(spec,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, spec: ConnectionSpec) -> None:
+        try:
+            stream_sync(spec, self._write, None)
+        except RediscopeError as exc:
+            self.error = exc
+        except OSError:
+            pass  # the reader stopped reading (an error, --sample): nothing more to send
+        finally:
+            with contextlib.suppress(OSError):
+                self._out.close()
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[self._out.write(view) or 0 :]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        return self._in.readinto(b) or 0
+
+    def close(self) -> None:
+        self._in.close()  # a pump still writing gets EPIPE and stops
+        self._thread.join(timeout=10)
+        super().close()
