@@ -4,6 +4,7 @@ legacy files in ../shared/rdb against a server that loads them, and damaged file
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -369,3 +370,33 @@ def test_type_22_is_valkeys_hash_under_valkey_magic_and_redis_pre_ga_hash_under_
     )
     _, keys = read_file(_rdb_file(tmp_path, b"REDIS0012", redis_pre_ga))
     assert (keys[(0, b"h")]["type"], keys[(0, b"h")]["elements"]) == ("hash", 3)
+
+
+def test_verify_deep_parses_every_record_and_catches_damage_inside_a_value(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "server").mkdir()
+    config = {"rdbchecksum": "no", "rdbcompression": "no", "repl-diskless-sync-delay": "0"}
+    writer = _start(LocalServer(dir=tmp_path / "server", config=config))
+    c = writer.client()
+    populate(c)
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    ran = run_cli("backup", "run", str(dest), "-p", str(writer.port), "--compress", "none")
+    assert ran.exit_code == 0, ran.stderr
+    deep = run_cli("backup", "verify", str(dest), "--deep", "--format", "json").json()
+    counts = deep["files"][0]["keys"]
+    assert counts["db0"]["string"] == 8 and counts["db3"] == {"string": 1}
+    assert sum(n for per_db in counts.values() for n in per_db.values()) == c.dbsize() + 1
+    c.close()
+    writer.stop()
+    (rdb,) = dest.glob("*.rdb")
+    data = bytearray(rdb.read_bytes())
+    header = (8).to_bytes(4, "little") + (5).to_bytes(4, "little")  # set:ints, an intset
+    at = data.index(header)
+    data[at] = 3  # no intset has 3-byte integers
+    rdb.write_bytes(bytes(data))
+    (rdb.parent / f"{rdb.name}.sha256").write_text(f"{hashlib.sha256(data).hexdigest()}  x\n")
+    assert run_cli("backup", "verify", str(dest)).exit_code == 0  # structure and no CRC: ok
+    line = _error_line(run_cli("backup", "verify", str(dest), "--deep"))
+    assert "intset" in line and "(key set:ints)" in line and "at byte" in line

@@ -123,6 +123,14 @@ def list_(
 def verify(
     run: Run,
     path: Annotated[Path, typer.Argument(help="A backup file or a backup directory.")],
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also parse every record with the RDB reader (catches damage inside a value "
+            "in a file written with checksums off) and count keys per db and type.",
+        ),
+    ] = False,
 ) -> None:
     """Re-check backups: sha256 against the .sha256 file and the RDB checks (magic, version,
     EOF opcode, CRC-64), decompressing as a stream. Exit 1 naming each bad file.
@@ -131,7 +139,7 @@ def verify(
     Example:
       rediscope backup verify /var/backups/redis
     """
-    report = core.verify(path)
+    report = core.verify(path, deep=deep)
     run.finish(report)
 
 

@@ -110,7 +110,7 @@ def memory(
     mem, big, pat = collectors
     assert isinstance(mem, MemoryCollector) and isinstance(big, BigKeysCollector)
     assert isinstance(pat, PatternCollector)
-    infos, limits, limits_source = _server_side(src.spec, target)
+    infos, limits, limits_source = _server_side(src, target)
     notes = list(scan.notes)
     if limits_source == "defaults":
         notes.append("CONFIG GET was denied: encoding limits are Redis 7 defaults")
@@ -137,11 +137,17 @@ def memory(
 
 
 def _server_side(
-    spec: ConnectionSpec | None, target: Target
+    src: KeySource, target: Target
 ) -> tuple[list[dict[str, Any]] | None, dict[str, int], str]:
-    """INFO of every primary and the encoding limits; from a file neither is known."""
+    """INFO of every primary and the encoding limits. From files: only used_memory, as each
+    file's aux used-mem says it was when written; the limits are unknown."""
+    spec = src.spec
     if spec is None:
-        return None, {}, "unknown"
+        files = src.source_info().files
+        infos: list[dict[str, Any]] = [
+            {"used_memory": f.aux["used-mem"]} for f in files if "used-mem" in f.aux
+        ]
+        return (infos if len(infos) == len(files) else None), {}, "unknown"
     infos = _node_info(spec, target)
     version = version_tuple(str(infos[0].get("redis_version", "7.0"))) if infos else (7, 0)
     limits, limits_source = _limits(spec, version)
@@ -185,7 +191,9 @@ def _totals(
         used_memory_rss=total("used_memory_rss"),
         mem_fragmentation_ratio=max(frag_vals) if frag_vals else None,
         maxmemory=total("maxmemory"),
-        maxmemory_policy=str(infos[0]["maxmemory_policy"]) if infos else None,
+        maxmemory_policy=str(infos[0]["maxmemory_policy"])
+        if infos and "maxmemory_policy" in infos[0]
+        else None,
         keys_bytes=mem.sum,
         keys_bytes_estimate=estimate,
         estimate_ci95=ci,

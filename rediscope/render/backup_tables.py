@@ -100,14 +100,19 @@ def backup_list_table(
 @renderer(VerifyReport)
 def verify_table(report: VerifyReport, **_: Any) -> RenderableType:
     table = Table(box=box.SIMPLE_HEAD)
-    for col in ("file", "result", "rdb", "crc64"):
+    for col in ("file", "result", "rdb", "crc64", *(("keys",) if report.deep else ())):
         table.add_column(col)
     for f in report.files:
+        keys = ", ".join(
+            f"{db}: " + " ".join(f"{n:,} {t}" for t, n in sorted(types.items()))
+            for db, types in sorted((f.keys or {}).items())
+        )
         table.add_row(
             f.file,
             Text("ok", style="green") if f.ok else Text(f"BAD: {f.problem}", style="bold red"),
             "-" if f.rdb_version is None else f"v{f.rdb_version}",
             f.crc64 or "-",
+            *((keys or "-",) if report.deep else ()),
         )
     if not report.files:
         return Text(f"no backup files in {report.path}")

@@ -15,6 +15,7 @@ from rich.text import Text
 from rediscope.core.keys import display_key
 from rediscope.core.report import Report
 from rediscope.core.scan import ScanSummary
+from rediscope.core.scan.options import SourceInfo
 from rediscope.core.target import Target
 from rediscope.core.units import bytes_text, plural
 
@@ -74,13 +75,21 @@ def key_text(key: bytes) -> Text:
     return Text(display_key(key), overflow="fold")
 
 
-def scan_line(scan: ScanSummary) -> Text:
+def scan_line(scan: ScanSummary, source: SourceInfo | None = None) -> Text:
     text = Text(style="dim")
     nodes = len(scan.nodes)
-    text.append(
-        f"scanned {scan.keys_scanned:,} keys on {nodes} node{'s' if nodes != 1 else ''} "
-        f"in {scan.seconds:.1f}s"
-    )
+    if source is not None and source.kind == "rdb":
+        streamed = any(f.path.startswith("sync://") for f in source.files)
+        what = "replication stream" if streamed else "RDB file"
+        text.append(
+            f"read {scan.keys_scanned:,} keys from {plural(nodes, what, what + 's')} in "
+            f"{scan.seconds:.1f}s (no per-key command; bytes estimated)"
+        )
+    else:
+        text.append(
+            f"scanned {scan.keys_scanned:,} keys on {nodes} node{'s' if nodes != 1 else ''} "
+            f"in {scan.seconds:.1f}s"
+        )
     if scan.keys_vanished or scan.keys_retyped:
         text.append(
             f"; {scan.keys_vanished:,} vanished, {scan.keys_retyped:,} changed type mid-scan"

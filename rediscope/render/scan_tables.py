@@ -74,7 +74,10 @@ def bigkeys_table(
     **_: Any,
 ) -> RenderableType:
     cluster = report.target.mode == "cluster"
-    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    parts: list[RenderableType] = [
+        target_line(report.target),
+        scan_line(report.scan, report.source),
+    ]
     empty = empty_scan(report.scan)
     if empty is not None:
         return Group(*parts, empty)
@@ -228,7 +231,10 @@ def patterns_table(
     **_: Any,
 ) -> RenderableType:
     est = "~" if report.scan.sampled else ""
-    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    parts: list[RenderableType] = [
+        target_line(report.target),
+        scan_line(report.scan, report.source),
+    ]
     empty = empty_scan(report.scan)
     if empty is not None:
         return Group(*parts, empty)
@@ -270,7 +276,7 @@ def _memory_totals(report: MemoryReport) -> Table:
         ),
         ("rss / fragmentation", f"{human_bytes(t.used_memory_rss)} / {frag}"),
         ("maxmemory", f"{limit}, policy {t.maxmemory_policy or 'unknown'}"),
-        ("keys (MEMORY USAGE)", keys_line),
+        ("keys (estimated)" if report.source.kind == "rdb" else "keys (MEMORY USAGE)", keys_line),
     ]
     return kv_table(rows)
 
@@ -309,7 +315,10 @@ def _recommendations(report: MemoryReport) -> Table:
 def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> RenderableType:
     est = "~" if report.scan.sampled else ""
     cluster = report.target.mode == "cluster"
-    parts: list[RenderableType] = [target_line(report.target), scan_line(report.scan)]
+    parts: list[RenderableType] = [
+        target_line(report.target),
+        scan_line(report.scan, report.source),
+    ]
     parts.append(_memory_totals(report))
     empty = empty_scan(report.scan)
     if empty is not None:  # the server's figures above, and where the keys are

@@ -10,8 +10,9 @@ from typing import ClassVar
 
 from rediscope.core.backup.files import BASE_NAME, TEMP_PREFIX, TS_FORMAT
 from rediscope.core.backup.manifest import BackupFile, Manifest
-from rediscope.core.rdb import CHUNK, RdbError, check_file
+from rediscope.core.rdb import CHUNK, RdbError, check_file, open_decompressed
 from rediscope.core.report import Outcome, ReportBase
+from rediscope.core.scan import Batch
 from rediscope.core.target import Target
 from rediscope.errors import UsageError
 from rediscope.exitcodes import ExitStatus
@@ -101,6 +102,8 @@ class FileVerdict:
     problem: str | None
     rdb_version: int | None
     crc64: str | None
+    #: with --deep: keys per db and type, every record parsed (None: not parsed)
+    keys: dict[str, dict[str, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class VerifyReport(ReportBase):
     files: tuple[FileVerdict, ...]
     ok: bool
     notes: tuple[str, ...] = ()
+    deep: bool = False  # every record of every file was parsed
 
     def outcome(self) -> Outcome:
         """Exit 1 naming each bad file."""
@@ -127,7 +131,25 @@ def sha256_of(path: Path) -> str:
     return sha.hexdigest()
 
 
-def verify_file(path: Path, sidecar: bool = False) -> FileVerdict:
+def deep_count(path: Path) -> dict[str, dict[str, int]]:
+    """Parse every record of a (compressed) RDB: keys per db and per type. RdbError names the
+    offset and key where the data goes wrong, also in a file written with checksums off."""
+    from rediscope.core.rdbfile.reader import RdbReader
+
+    counts: dict[str, dict[str, int]] = {}
+
+    def count(batch: Batch) -> None:
+        per_type = counts.setdefault(f"db{batch.db}", {})
+        for t in batch.types:
+            name = t.decode("utf-8", "replace")
+            per_type[name] = per_type.get(name, 0) + 1
+
+    with open_decompressed(path) as fh:
+        RdbReader(fh, path.name, lambda _: 0, count).read()
+    return counts
+
+
+def verify_file(path: Path, sidecar: bool = False, deep: bool = False) -> FileVerdict:
     """sha256 (against the .sha256 beside it; `sidecar`: one must be there, as for every file
     a manifest lists) and the RDB checks."""
     side = path.with_name(path.name + ".sha256")
@@ -139,14 +161,15 @@ def verify_file(path: Path, sidecar: bool = False) -> FileVerdict:
         elif sidecar:
             return FileVerdict(path.name, False, f"{side.name} is missing", None, None)
         check = check_file(path)
-    except (OSError, IndexError) as exc:
+        keys = deep_count(path) if deep else None
+    except (OSError, IndexError, EOFError) as exc:
         return FileVerdict(path.name, False, f"unreadable: {exc}", None, None)
     except RdbError as exc:
         return FileVerdict(path.name, False, str(exc), None, None)
-    return FileVerdict(path.name, True, None, check.version, f"{check.crc:016x}")
+    return FileVerdict(path.name, True, None, check.version, f"{check.crc:016x}", keys)
 
 
-def verify(path: Path) -> VerifyReport:
+def verify(path: Path, deep: bool = False) -> VerifyReport:
     if path.is_dir():
         targets = [path / f for b in list_backups(path) for f in b.files]
         listed = {t.name for t in targets}
@@ -165,7 +188,7 @@ def verify(path: Path) -> VerifyReport:
     verdicts = []
     for t in targets:
         verdicts.append(
-            verify_file(t, sidecar=t.name in listed)
+            verify_file(t, sidecar=t.name in listed, deep=deep)
             if t.exists()
             else FileVerdict(t.name, False, "missing (listed in its manifest)", None, None)
         )
@@ -175,6 +198,7 @@ def verify(path: Path) -> VerifyReport:
         path=str(path),
         files=tuple(verdicts),
         ok=all(v.ok for v in verdicts),
+        deep=deep,
     )
 
 
