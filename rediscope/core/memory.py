@@ -144,10 +144,10 @@ def _server_side(
     spec = src.spec
     if spec is None:
         files = src.source_info().files
-        infos: list[dict[str, Any]] = [
+        aux: list[dict[str, Any]] = [
             {"used_memory": f.aux["used-mem"]} for f in files if "used-mem" in f.aux
         ]
-        return (infos if len(infos) == len(files) else None), {}, "unknown"
+        return (aux if len(aux) == len(files) else None), {}, "unknown"
     infos = _node_info(spec, target)
     version = version_tuple(str(infos[0].get("redis_version", "7.0"))) if infos else (7, 0)
     limits, limits_source = _limits(spec, version)
