@@ -16,7 +16,7 @@ ZSET_HEAD = 16 + 32 + 640  # the zset, its skiplist, the 32-level header node (5
 ZSKIPLIST_NODE = 53  # the mean size class of a node of random level (p = 1/4): 48, 64, 80...
 STREAM = 520  # the stream, its rax and the first rax node
 STREAM_PREALLOC = 4096  # the newest node's listpack is allocated to stream-node-max-bytes
-STREAM_NODE = 64  # a rax node holding one listpack's master id
+STREAM_NODE = 400  # a rax node holding a listpack's master id, with its share of the inner nodes
 STREAM_GROUP = 120
 STREAM_PEL = 64  # a streamNACK and its rax entries (group and consumer)
 
