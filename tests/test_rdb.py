@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from rediscope.core.localserver import LocalServer
 from rediscope.core.rdbfile import FileInfo, RdbCorrupt, RdbReader
 from rediscope.core.scan import Batch
 from rediscope.errors import RediscopeError
-from tests.conftest import _start, run_cli
+from tests.conftest import _start, load_json, run_cli
 
 LEGACY = Path(__file__).resolve().parents[2] / "shared" / "rdb"
 LENGTH = {"string": "STRLEN", "list": "LLEN", "set": "SCARD", "zset": "ZCARD", "hash": "HLEN"}
@@ -400,3 +402,29 @@ def test_verify_deep_parses_every_record_and_catches_damage_inside_a_value(
     assert run_cli("backup", "verify", str(dest)).exit_code == 0  # structure and no CRC: ok
     line = _error_line(run_cli("backup", "verify", str(dest), "--deep"))
     assert "intset" in line and "(key set:ints)" in line and "at byte" in line
+
+
+def test_a_backup_directory_stdin_and_the_scan_filters(writer: LocalServer, tmp_path: Path) -> None:
+    c = writer.client()
+    c.flushall()
+    populate(c)
+    c.close()
+    ran = run_cli("backup", "run", str(tmp_path), "-p", str(writer.port))  # gzip
+    assert ran.exit_code == 0, ran.stderr
+    hashes = run_cli(
+        "bigkeys", "--rdb", str(tmp_path), "--match", "h:*", "--type", "hash", "--format", "json"
+    ).json()
+    assert [(t["type"], t["keys"]) for t in hashes["by_type"]] == [("hash", 3)]
+    assert hashes["source"]["files"][0]["path"].endswith(".rdb.gz")
+    one_db = run_cli("patterns", "--rdb", str(tmp_path), "-n", "3", "--format", "json").json()
+    assert [(p["pattern"], p["keys"]) for p in one_db["patterns"]] == [("db3:key", 1)]
+    piped = subprocess.run(
+        [sys.executable, "-m", "rediscope", "memory", "--rdb", "-", "--format", "json"],
+        input=saved(writer).read_bytes(),
+        capture_output=True,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert (
+        load_json(piped.stdout.decode())["totals"]["keys"] == hashes["source"]["files"][0]["keys"]
+    )

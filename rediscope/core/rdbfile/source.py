@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from rediscope.core.backup.catalog import list_backups
 from rediscope.core.connection import ConnectionSpec
@@ -86,20 +86,7 @@ def _filter(opts: ScanOptions) -> Callable[[Batch], Batch] | None:
         ]
         if len(keep) == len(b.keys):
             return b
-
-        def pick(values: list | None) -> list | None:  # type: ignore[type-arg]
-            return None if values is None else [values[i] for i in keep]
-
-        return Batch(
-            b.node,
-            b.db,
-            [b.keys[i] for i in keep],
-            [b.types[i] for i in keep],
-            *(
-                pick(getattr(b, f))
-                for f in ("memory", "lengths", "ttl_ms", "encoding", "idle", "freq", "serialized")
-            ),
-        )
+        return _rows(b, lambda values: [values[i] for i in keep])
 
     return apply
 
@@ -264,19 +251,26 @@ class RdbSource:
 
 
 def _head(b: Batch, n: int) -> Batch:
-    def cut(values: list | None) -> list | None:  # type: ignore[type-arg]
-        return None if values is None else values[:n]
+    return _rows(b, lambda values: values[:n])
 
-    return Batch(
-        b.node,
-        b.db,
-        b.keys[:n],
-        b.types[:n],
-        *(
-            cut(getattr(b, f))
-            for f in ("memory", "lengths", "ttl_ms", "encoding", "idle", "freq", "serialized")
-        ),
-    )
+
+_COLUMNS = (
+    "keys",
+    "types",
+    "memory",
+    "lengths",
+    "ttl_ms",
+    "encoding",
+    "idle",
+    "freq",
+    "serialized",
+)
+
+
+def _rows(b: Batch, take: Callable[[list[Any]], list[Any]]) -> Batch:
+    """A batch of some of B's rows: TAKE applied to every column."""
+    columns: list[Any] = [getattr(b, name) for name in _COLUMNS]
+    return Batch(b.node, b.db, *(None if c is None else take(c) for c in columns))  # type: ignore[arg-type]
 
 
 def _file_info(item: RdbInput, info: FileInfo, size: int) -> SourceFile:
