@@ -15,9 +15,6 @@ from rediscope.core.rdbfile.lzf import lzf_decompress
 
 CHUNK = 1 << 20
 MAX_NEEDED = 64 << 20  # the longest string read whole (listpacks, ziplists, module names)
-_D = struct.Struct("<d")
-_F = struct.Struct("<f")
-_Q = struct.Struct("<Q")
 _q = struct.Struct("<q")
 _I = struct.Struct("<I")
 
@@ -266,17 +263,8 @@ class ByteStream:
     def s_time(self) -> int:
         return int(_I.unpack(self.read(4))[0])
 
-    def binary_double(self) -> float:
-        return float(_D.unpack(self.read(8))[0])
-
-    def binary_float(self) -> float:
-        return float(_F.unpack(self.read(4))[0])
-
     def text_double(self) -> None:
         """An RDB 1-7 sorted-set score: a length byte (253-255: nan/inf) and its text."""
         n = self.byte()
         if n < 253:
             self.skip(n)
-
-    def uint64(self) -> int:
-        return int(_Q.unpack(self.read(8))[0])
