@@ -26,7 +26,7 @@ RDB9_BIN = Path(__file__).resolve().parents[2] / "shared" / "servers" / "redis-6
 
 
 def _saved(server: LocalServer) -> Path:
-    c = server.client()
+    c = server.client(socket_timeout=600)  # SAVE of millions of keys takes a while
     c.save()
     c.close()
     assert server.dir is not None
