@@ -260,6 +260,10 @@ def test_damaged_files_give_one_line_naming_the_offset(writer: LocalServer, tmp_
     hostile.write_bytes(b"REDIS0011\xfe\x00\x00\x01k\x81" + (2**60).to_bytes(8, "big") + b"x" * 64)
     line = _error_line(run_cli("patterns", "--rdb", str(hostile)))
     assert "truncated" in line and "(key k)" in line
+    text = tmp_path / "notes.rdb"
+    text.write_text("not an RDB at all\n")
+    result = run_cli("memory", "--rdb", str(text))
+    assert "not an RDB file" in _error_line(result) and result.stdout == ""
 
 
 def test_memory_from_the_backup_agrees_with_the_live_scan(writer: LocalServer) -> None:
@@ -362,7 +366,8 @@ def test_type_22_is_valkeys_hash_under_valkey_magic_and_redis_pre_ga_hash_under_
         + _str("2")
         + later
     )
-    _, keys = read_file(_rdb_file(tmp_path, b"VALKEY080", valkey))
+    slot_import = b"\xf3" + _str("j" * 40) + _len(1) + _len(0) + _len(99)  # Valkey 9, opcode 243
+    _, keys = read_file(_rdb_file(tmp_path, b"VALKEY080", slot_import + valkey))
     assert (keys[(0, b"h")]["type"], keys[(0, b"h")]["elements"]) == ("hash", 2)
     redis_pre_ga = (
         b"\x16"

@@ -54,6 +54,7 @@ def bigkeys(
     Examples:
       rediscope bigkeys --url redis://db1:6379 --top 50
       rediscope bigkeys --min-bytes 10MB --min-elements 100000 --fail-if-found --format json
+      rediscope bigkeys --rdb /var/backups/redis     # the newest backup: no load on the server
     """
     size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
     with run.progress("scanning") as progress:

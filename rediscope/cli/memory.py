@@ -33,6 +33,8 @@ def memory(
     Examples:
       rediscope memory --url redis://db1:6379
       rediscope memory --sample 20000 --format json     # a huge keyspace: estimated, with a CI
+      rediscope memory --rdb /var/backups/redis         # from the newest backup (docs/offline.md)
+      rediscope memory --url redis://db1:6379 --sync    # the replication stream: one fork
     """
     rule_list = tuple(load_rules(rules)) if rules else ()
     with run.progress("scanning") as progress:

@@ -54,6 +54,7 @@ def patterns(
       rediscope patterns --url redis://db1:6379
       rediscope patterns --memory --sort bytes --tree
       rediscope patterns --separators ':/|#' --rules my-patterns.yaml --format json
+      rediscope patterns --rdb dump.rdb.gz             # from an RDB file (docs/offline.md)
     """
     rule_list = tuple(load_rules(rules)) if rules else ()
     run.view = {"tree": tree, "top": top}

@@ -16,6 +16,7 @@ from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
 from rediscope.core.scan import Batch
 
+OP_SLOT_IMPORT = 243  # Valkey 9: a slot import in progress (mandatory under VALKEY magic)
 OP_SLOT_INFO, OP_FUNCTION2, OP_FUNCTION_PRE_GA, OP_MODULE_AUX = 244, 245, 246, 247
 OP_IDLE, OP_FREQ, OP_AUX, OP_RESIZEDB = 248, 249, 250, 251
 OP_EXPIRETIME_MS, OP_EXPIRETIME, OP_SELECTDB, OP_EOF = 252, 253, 254, 255
@@ -115,6 +116,7 @@ class RdbReader:
         self._db = 0
         self._rows: list[tuple[Any, ...]] = []
         self._clock: int | None = None
+        self._first_opcode = OP_SLOT_INFO  # below it, a byte is a value type
 
     def _flush(self) -> None:
         """The rows read so far as one batch (columns, as the collectors take them)."""
@@ -153,6 +155,7 @@ class RdbReader:
         self.info.rdb_version = int(m.group(3) or m.group(2))
         if valkey:
             self.readers = VALKEY_READERS
+            self._first_opcode = OP_SLOT_IMPORT
         elif not 1 <= self.info.rdb_version <= 12:
             raise RdbError(f"RDB version {self.info.rdb_version} is newer than this reader knows")
 
@@ -160,7 +163,7 @@ class RdbReader:
         """One opcode and what follows it; False after EOF."""
         s = self.s
         op = s.byte()
-        if op < OP_SLOT_INFO:  # most records: a key with no expiry, idle or freq
+        if op < self._first_opcode:  # most records: a key with no expiry, idle or freq
             self._key_record(op, None, None, None)
             return True
         expire_ms = idle = freq = None
@@ -176,7 +179,7 @@ class RdbReader:
             else:
                 break
             op = s.byte()
-        if op < OP_SLOT_INFO:
+        if op < self._first_opcode:
             self._key_record(op, expire_ms, idle, freq)
             return True
         return self._opcode(op)
@@ -212,6 +215,10 @@ class RdbReader:
         elif op == OP_SLOT_INFO:
             s.length(), s.length(), s.length()
             self.info.slot_info += 1
+        elif op == OP_SLOT_IMPORT:  # job name, then (start, end) slot ranges
+            s.string_size()
+            for _ in range(s.length()):
+                s.length(), s.length()
         else:
             raise Malformed(f"unknown opcode {op}")
         return True

@@ -150,7 +150,8 @@ class RdbSource:
             f"{where}: bytes are estimated from the encodings (docs/memory.md); TTLs are "
             "relative to the file's creation time"
         ]
-        if self.files and not any(f.keys_with_idle or f.keys_with_freq for f in self.files):
+        read_keys = any(f.keys for f in self.files)
+        if read_keys and not any(f.keys_with_idle or f.keys_with_freq for f in self.files):
             out.append("the file carries no idle times or LFU counters (no LRU/LFU policy)")
         empty = sum(f.keys_empty for f in self.files)
         if empty:
@@ -221,9 +222,13 @@ class RdbSource:
             info.complete = True
         except RdbError as exc:
             info = reader.info
+            if not info.magic:  # not an RDB at all: nothing to report
+                raise RediscopeError(f"{item.label}: {exc}") from None
             result.error = f"{item.label}: {exc}"
         except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz / .zst container
             info = reader.info
+            if not info.magic:
+                raise RediscopeError(f"{item.label}: cannot decompress: {exc}") from None
             result.error = f"{item.label}: cannot decompress: {exc}"
         finally:
             if fh is not sys.stdin.buffer:
