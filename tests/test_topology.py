@@ -282,6 +282,12 @@ def test_cluster_backup_one_verified_file_per_shard_and_capacity_per_node(
     total = sum(s.client().dbsize() for s in cluster)
     assert sum(sum(f["keys"].values()) for f in doc["files"]) == total
     assert invoke("backup", "verify", str(tmp_path)).exit_code == 0
+    offline = invoke("memory", "--rdb", str(tmp_path), "--format", "json").json()  # 3 files
+    per_file = {f["file"]: sum(f["keys"].values()) for f in doc["files"]}
+    assert {n["name"]: n["keys"] for n in offline["by_node"]} == per_file
+    streamed = invoke("bigkeys", "-p", port, "--sync", "--format", "json").json()  # 3 streams
+    assert len(streamed["source"]["files"]) == 3
+    assert sum(t["keys"] for t in streamed["by_type"]) == total
     listing = invoke("backup", "list", str(tmp_path), "--format", "json").json()
     assert len(listing["backups"]) == 1 and len(listing["backups"][0]["files"]) == 3
     history = str(tmp_path / "h.sqlite")
