@@ -16,7 +16,7 @@ from typing import IO, Any
 from rediscope.core.backup.catalog import list_backups
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.keyinfo import KeyRef
-from rediscope.core.rdb import RdbError, compression_of, open_decompressed
+from rediscope.core.rdb import RdbError, open_decompressed
 from rediscope.core.rdbfile.details import Details
 from rediscope.core.rdbfile.reader import FileInfo, RdbReader
 from rediscope.core.scan import Batch, Collector, NodeScan, ProgressFn, ScanOptions, ScanSummary
@@ -190,7 +190,6 @@ class RdbSource:
         started = time.monotonic()
         keep = _filter(opts)
         streamed = item.path == "-" or item.spec is not None
-        compressed = streamed or compression_of(item.path) != "none"
         size = 0 if streamed else Path(item.path).stat().st_size
         dbs: set[int] = set()
 
@@ -208,7 +207,7 @@ class RdbSource:
                 c.add(batch)
             result.keys_scanned += len(batch.keys)
             if progress is not None:
-                progress(reader.s.base, 0 if compressed else size, None, "bytes")
+                progress(_position(fh, reader.s.base), size, None, "bytes")
             if opts.sample is not None and result.keys_scanned >= opts.sample:
                 result.sampled = True
                 raise _Limited
@@ -253,6 +252,16 @@ class RdbSource:
             return open_decompressed(Path(item.path))
         except OSError as exc:
             raise RediscopeError(f"cannot read {item.path}: {exc.strerror}") from None
+
+
+def _position(fh: IO[bytes], decompressed: int) -> int:
+    """How far into the file on disk the reading is: a .gz file's own position under its
+    decompressor, else the bytes read (a plain file; stdin and streams have no size)."""
+    raw = getattr(fh, "fileobj", None)  # gzip.GzipFile
+    try:
+        return int(raw.tell()) if raw is not None else decompressed
+    except (OSError, ValueError):
+        return decompressed
 
 
 def _head(b: Batch, n: int) -> Batch:
