@@ -421,6 +421,11 @@ def test_a_backup_directory_stdin_and_the_scan_filters(writer: LocalServer, tmp_
     ).json()
     assert [(t["type"], t["keys"]) for t in hashes["by_type"]] == [("hash", 3)]
     assert hashes["source"]["files"][0]["path"].endswith(".rdb.gz")
+    argv = ("bigkeys", "--rdb", str(tmp_path), "-n", "0", "--sample", "5", "--format", "json")
+    sample = run_cli(*argv).json()
+    held = hashes["source"]["files"][0]["keys"] - 1  # db 0's size as the file states it
+    assert sample["scan"]["sampled"] and sample["scan"]["keys_scanned"] == 5
+    assert sample["scan"]["extrapolation"] == pytest.approx(held / 5)
     one_db = run_cli("patterns", "--rdb", str(tmp_path), "-n", "3", "--format", "json").json()
     assert [(p["pattern"], p["keys"]) for p in one_db["patterns"]] == [("db3:key", 1)]
     piped = subprocess.run(

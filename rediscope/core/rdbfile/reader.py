@@ -50,6 +50,7 @@ class FileInfo:
     keys_expired: int = 0
     modules: dict[str, int] = field(default_factory=dict)  # module type -> keys
     keys_empty: int = 0  # empty collections (a server refuses or drops them)
+    db_sizes: dict[int, int] = field(default_factory=dict)  # RESIZEDB: keys per db
     keys_with_idle: int = 0
     keys_with_freq: int = 0
     checksum: str | None = None  # the CRC-64 trailer as hex; None: absent (RDB < 5) or 0
@@ -192,8 +193,9 @@ class RdbReader:
         if op == OP_SELECTDB:
             self._flush()
             self._db = s.length()
-        elif op == OP_RESIZEDB:
-            s.length(), s.length()
+        elif op == OP_RESIZEDB:  # the db's key count (and keys with a TTL): RDB 7+
+            self.info.db_sizes[self._db] = s.length()
+            s.length()
         elif op == OP_AUX:
             name, value = s.string(), s.string()
             self.info.aux[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")

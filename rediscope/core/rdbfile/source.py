@@ -216,9 +216,12 @@ class RdbSource:
         reader = RdbReader(fh, item.label, _now_from(item.path), emit)
         try:
             info = reader.read()
-        except _Limited:
+        except _Limited:  # --sample: the keys held are what RESIZEDB said the db holds
             info = reader.info
             info.complete = True
+            sizes = info.db_sizes
+            held = sizes.get(opts.db, 0) if opts.db is not None else sum(sizes.values())
+            result.dbsize = max(result.dbsize, held)
         except RdbError as exc:
             info = reader.info
             if not info.magic:  # not an RDB at all: nothing to report
