@@ -35,7 +35,7 @@ def size_class(n: int) -> int:
 def sds(n: int, short_type5: bool = True) -> int:
     """The allocation of an sds of N bytes (header, bytes, the NUL)."""
     if n < 4000 and short_type5:
-        return _SDS[n]
+        return SDS[n]
     if n < 32 and short_type5:
         head = 1
     elif n < 256:
@@ -49,7 +49,7 @@ def sds(n: int, short_type5: bool = True) -> int:
 
 def key_cost(keylen: int) -> int:
     """What MEMORY USAGE adds for the key itself: its sds and its dict entry."""
-    return (_SDS[keylen] if keylen < 4000 else sds(keylen)) + DICT_ENTRY
+    return (SDS[keylen] if keylen < 4000 else sds(keylen)) + DICT_ENTRY
 
 
 def string_value(length: int, is_int: bool) -> int:
@@ -103,4 +103,4 @@ def _sds_slow(n: int) -> int:
     return size_class(head + n + 1)
 
 
-_SDS = [_sds_slow(n) for n in range(4000)]
+SDS = [_sds_slow(n) for n in range(4000)]

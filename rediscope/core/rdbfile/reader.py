@@ -11,7 +11,7 @@ from typing import IO, Any
 from rediscope.core.keys import display_key
 from rediscope.core.rdb import RdbError
 from rediscope.core.rdbfile import memest
-from rediscope.core.rdbfile.memest import key_cost
+from rediscope.core.rdbfile.memest import SDS
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
 from rediscope.core.scan import Batch
@@ -128,18 +128,16 @@ class RdbReader:
 
     def read(self) -> FileInfo:
         """Every record; RdbCorrupt naming the offset (and key) where the data goes wrong."""
-        start = 0
         try:
             self._header()
-            while self._record():
-                start = self.s.offset
+            self._records()
             self._trailer()
         except (Truncated, Malformed, RdbError) as exc:
             self._flush()
             self.info.bytes_read = self.s.offset
             if isinstance(exc, RdbCorrupt):
                 raise
-            raise RdbCorrupt(str(exc), max(start, self.s.offset), self._key) from None
+            raise RdbCorrupt(str(exc), self.s.offset, self._key) from None
         self._flush()
         self.info.bytes_read = self.s.offset
         self.info.complete = True
@@ -159,6 +157,18 @@ class RdbReader:
             self._first_opcode = OP_SLOT_IMPORT
         elif not 1 <= self.info.rdb_version <= 12:
             raise RdbError(f"RDB version {self.info.rdb_version} is newer than this reader knows")
+
+    def _records(self) -> None:
+        """Until EOF; a key record with no prefix (most of them) without a call in between."""
+        s, first = self.s, self._first_opcode
+        key_record, record = self._key_record, self._record
+        while True:
+            buf, pos = s.buf, s.pos
+            if pos < len(buf) and buf[pos] < first:
+                s.pos = pos + 1
+                key_record(buf[pos], None, None, None)
+            elif not record():
+                return
 
     def _record(self) -> bool:
         """One opcode and what follows it; False after EOF."""
@@ -253,8 +263,9 @@ class RdbReader:
         if freq is not None:
             info.keys_with_freq += 1
         rows = self._rows
-        rows.append((key, vtype, mem + key_cost(len(key)), n, ttl, enc, idle, freq,
-                     s.base + s.pos - begin))  # fmt: skip
+        kl = len(key)
+        mem += (SDS[kl] if kl < 4000 else memest.sds(kl)) + memest.DICT_ENTRY  # the key's cost
+        rows.append((key, vtype, mem, n, ttl, enc, idle, freq, s.base + s.pos - begin))
         if len(rows) >= BATCH:
             self._flush()
 
