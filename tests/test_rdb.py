@@ -74,7 +74,7 @@ def populate(c: redis.Redis) -> None:
     c.set("s:raw", "r" * 100)
     c.set("s:lzf", "x" * 5000)  # compressed in the file
     c.set(b"s:bin:\xff\x00", b"\x80")
-    c.set("s:ttl", "v", ex=3600)
+    c.set("s:ttl", "v", ex=3000)  # off a TTL bucket boundary: ctime has whole seconds
     c.set("s:pttl", "v", px=7_200_123)
     c.rpush("l:small", "a", "b", 3)
     c.rpush("l:big", *[f"item-{i}" for i in range(5000)])  # many quicklist nodes
