@@ -214,30 +214,7 @@ class RdbSource:
 
         fh = self._open(item)
         reader = RdbReader(fh, item.label, _now_from(item.path), emit)
-        try:
-            info = reader.read()
-        except _Limited:  # --sample: the keys held are what RESIZEDB said the db holds
-            info = reader.info
-            info.complete = True
-            sizes = info.db_sizes
-            held = sizes.get(opts.db, 0) if opts.db is not None else sum(sizes.values())
-            result.dbsize = max(result.dbsize, held)
-        except RdbError as exc:
-            info = reader.info
-            if not info.magic:  # not an RDB at all: nothing to report
-                raise RediscopeError(f"{item.label}: {exc}") from None
-            result.error = f"{item.label}: {exc}"
-        except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz / .zst container
-            info = reader.info
-            if not info.magic:
-                raise RediscopeError(f"{item.label}: cannot decompress: {exc}") from None
-            result.error = f"{item.label}: cannot decompress: {exc}"
-        finally:
-            if fh is not sys.stdin.buffer:
-                fh.close()
-        failed = getattr(fh, "error", None)  # --sync: the replication stream's own error
-        if failed is not None and result.error is None:
-            result.error = f"{item.label}: {failed}"
+        info = _run(reader, fh, item.label, opts, result)
         result.dbs = sorted(dbs)
         result.complete = info.complete
         result.seconds = round(time.monotonic() - started, 3)
@@ -255,6 +232,37 @@ class RdbSource:
             return open_decompressed(Path(item.path))
         except OSError as exc:
             raise RediscopeError(f"cannot read {item.path}: {exc.strerror}") from None
+
+
+def _run(
+    reader: RdbReader, fh: IO[bytes], label: str, opts: ScanOptions, result: NodeScan
+) -> FileInfo:
+    """Read the whole file (or up to --sample) and close it. Damage past the header is the
+    node's error, with what was read before it kept; a file that is not an RDB at all (or
+    not the compressed file it is named as) is a RediscopeError."""
+    failure = None
+    try:
+        info = reader.read()
+    except _Limited:  # --sample: the keys held are what RESIZEDB said the db holds
+        info = reader.info
+        info.complete = True
+        sizes = info.db_sizes
+        held = sizes.get(opts.db, 0) if opts.db is not None else sum(sizes.values())
+        result.dbsize = max(result.dbsize, held)
+    except RdbError as exc:
+        info, failure = reader.info, f"{label}: {exc}"
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz / .zst container
+        info, failure = reader.info, f"{label}: cannot decompress: {exc}"
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
+    if failure is not None and not info.magic:  # not an RDB at all: nothing to report
+        raise RediscopeError(failure)
+    streamed = getattr(fh, "error", None)  # --sync: the replication stream's own error
+    if failure is None and streamed is not None:
+        failure = f"{label}: {streamed}"
+    result.error = failure
+    return info
 
 
 def _position(fh: IO[bytes], decompressed: int) -> int:
