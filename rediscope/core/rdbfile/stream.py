@@ -44,6 +44,24 @@ class ByteStream:
         #: the writer is Valkey (MEMORY USAGE counts an intset's exact bytes there)
         self.valkey = False
         self._packed: tuple[bytes, int] = (b"", 0)
+        self._cap: list[bytes] | None = None  # capture(): the bytes consumed since
+        self._cap_at = 0
+
+    def capture(self) -> None:
+        """Start keeping every byte consumed from here on (a value's own bytes, for RESTORE)."""
+        self._cap, self._cap_at = [], self.pos
+
+    def captured(self) -> bytes:
+        """The bytes consumed since capture(), and stop keeping them."""
+        parts = self._cap or []
+        self._cap = None
+        parts.append(self.buf[self._cap_at : self.pos])
+        return b"".join(parts)
+
+    def _keep(self, upto: int) -> None:
+        if self._cap is not None:
+            self._cap.append(self.buf[self._cap_at : upto])
+            self._cap_at = 0
 
     def crc_so_far(self) -> int:
         """The CRC-64 of every byte consumed up to the current offset."""
@@ -56,6 +74,7 @@ class ByteStream:
     def _fill(self, n: int) -> None:
         """Make at least N bytes available at pos (Truncated when the data ends first)."""
         rest = self.buf[self.pos :]
+        self._keep(self.pos)
         self.crc = crc64(self.buf[: self.pos], self.crc)
         self.base += self.pos
         parts = [rest]
@@ -90,6 +109,7 @@ class ByteStream:
             self.pos += n
             return
         n -= left
+        self._keep(len(self.buf))
         self.crc = crc64(self.buf, self.crc)
         self.base += len(self.buf)
         self.buf, self.pos = b"", 0
@@ -101,6 +121,8 @@ class ByteStream:
             if len(chunk) > n:  # the skip ends inside this chunk: keep the rest
                 self.buf, self.pos = chunk, n
                 return
+            if self._cap is not None:
+                self._cap.append(chunk)
             self.crc = crc64(chunk, self.crc)
             self.base += len(chunk)
             n -= len(chunk)

@@ -1,0 +1,134 @@
+"""An RDB file as RESTORE payloads: each key's own value bytes, captured as the reader passes
+over them, framed as DUMP frames them (type byte, value bytes, the 2-byte RDB version, the
+CRC-64 of all that), so no value is decoded or re-encoded on the way to the target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO
+
+from rediscope.core.rdb import crc64
+from rediscope.core.rdbfile.reader import (
+    OP_FUNCTION2,
+    OP_FUNCTION_PRE_GA,
+    FileInfo,
+    RdbReader,
+)
+from rediscope.core.scan import Batch
+
+#: the value types a server of each RDB version reads (REDIS magic; a later version reads all
+#: the earlier ones): 6.2 writes 9, 7.0 10, 7.2 11, 7.4 12
+_TYPES_BY_VERSION = {
+    9: frozenset({0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15}),
+    10: frozenset({16, 17, 18, 19}),
+    11: frozenset({20, 21}),
+    12: frozenset({22, 23, 24, 25}),
+}
+#: value types whose meaning depends on the file's magic (22: Valkey 9's hash with field
+#: expiry under VALKEY, Redis 7.4's pre-GA hash metadata under REDIS)
+_MAGIC_BOUND = frozenset({22, 23, 24, 25})
+
+
+def readable_types(rdb_version: int) -> frozenset[int]:
+    """The value types a server whose RDB version is RDB_VERSION loads."""
+    out: set[int] = set()
+    for version, types in _TYPES_BY_VERSION.items():
+        if version <= rdb_version:
+            out |= types
+    return frozenset(out)
+
+
+def unreadable(types: set[int], magic: str, target_version: int) -> set[int]:
+    """The value types of a file (of MAGIC) that a server of TARGET_VERSION cannot load."""
+    if magic == "VALKEY":
+        return {t for t in types if t in _MAGIC_BOUND or t not in readable_types(12)}
+    return {t for t in types if t not in readable_types(target_version)}
+
+
+def frame(body: bytes, rdb_version: int) -> bytes:
+    """BODY (type byte and value bytes) as a DUMP payload of RDB_VERSION."""
+    data = body + rdb_version.to_bytes(2, "little")
+    return data + crc64(data).to_bytes(8, "little")
+
+
+@dataclass(slots=True)
+class RawKey:
+    """One key record as the file holds it."""
+
+    db: int
+    key: bytes
+    rtype: int  # the RDB value type
+    type: bytes  # as TYPE names it (a module value: the module's type name)
+    body: bytes  # the type byte and the value's bytes
+    expire_ms: int | None  # absolute, ms since the epoch
+    idle: int | None  # seconds (LRU)
+    freq: int | None  # LFU counter
+    module: bool = False
+    empty: bool = False  # an empty collection: a server drops it on load
+
+
+@dataclass
+class FileFacts:
+    """What a reading of the whole file found (dbs, value types, functions)."""
+
+    info: FileInfo
+    dbs: set[int] = field(default_factory=set)
+    rtypes: set[int] = field(default_factory=set)
+    functions: list[bytes] = field(default_factory=list)  # FUNCTION RESTORE bodies
+    functions_pre_ga: int = 0  # 7.0 release-candidate libraries: no server restores them
+
+
+class RawReader(RdbReader):
+    """The RDB reader, yielding RawKey batches (lists) instead of analysis rows."""
+
+    def __init__(
+        self, fh: IO[bytes], label: str, sink: Callable[[list[RawKey]], None], batch: int = 500
+    ) -> None:
+        super().__init__(fh, label, lambda _i: 0, self._never)
+        self.sink = sink
+        self.batch_size = batch
+        self.facts = FileFacts(self.info)
+        self._out: list[RawKey] = []
+
+    @staticmethod
+    def _never(_b: Batch) -> None:  # the analysis rows are not made here
+        return None
+
+    def _flush(self) -> None:
+        if self._out:
+            out, self._out = self._out, []
+            self.sink(out)
+
+    def _key_record(
+        self, rtype: int, expire_ms: int | None, idle: int | None, freq: int | None
+    ) -> None:
+        s = self.s
+        key = s.string()
+        self._key = key
+        s.capture()
+        read = self.readers.get(rtype)
+        value = read(s) if read is not None else self._value(rtype)
+        body = bytes((rtype,)) + s.captured()
+        self.info.keys += 1
+        facts = self.facts
+        facts.dbs.add(self._db)
+        facts.rtypes.add(rtype)
+        empty = value.elements == 0 and value.type in (b"list", b"set", b"zset", b"hash")
+        rec = RawKey(self._db, key, rtype, value.type, body, expire_ms, idle, freq)
+        rec.module, rec.empty = value.encoding == b"module", empty
+        self._out.append(rec)
+        if len(self._out) >= self.batch_size:
+            self._flush()
+
+    def _opcode(self, op: int) -> bool:
+        if op == OP_FUNCTION2:
+            self._key = None
+            self.s.capture()
+            self.s.string_size()
+            self.facts.functions.append(bytes((OP_FUNCTION2,)) + self.s.captured())
+            self.info.functions += 1
+            return True
+        if op == OP_FUNCTION_PRE_GA:
+            self.facts.functions_pre_ga += 1
+        return super()._opcode(op)

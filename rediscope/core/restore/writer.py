@@ -1,0 +1,168 @@
+"""Pipelined RESTORE to one primary: batches sent while the previous batch's replies are read,
+each reply counted (restored, already there, module missing, failed), redirects handed back."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import hiredis
+
+from rediscope.core.keys import display_key
+from rediscope.core.resp import RawConnection, encode
+from rediscope.core.restore.records import RawKey
+
+#: keys per pipelined request, and the payload bytes after which a request goes out earlier
+BATCH_KEYS = 500
+BATCH_BYTES = 4 << 20
+#: failures kept with their key and error (the counts are always whole)
+MAX_FAILURES = 10_000
+
+
+@dataclass
+class Tally:
+    """Keys by what became of them (bytes: the payload bytes restored)."""
+
+    restored: int = 0
+    bytes: int = 0
+    exists: int = 0
+    expired: int = 0
+    filtered: int = 0
+    module_missing: int = 0
+    empty: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class Failure:
+    key: str
+    db: int
+    node: str
+    error: str
+
+
+@dataclass
+class Counts:
+    """Tallies per source db and per target node, the failures, the modules missing."""
+
+    per_db: dict[int, Tally] = field(default_factory=dict)
+    per_node: dict[str, Tally] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    modules_missing: dict[str, int] = field(default_factory=dict)
+    to_db: dict[int, int] = field(default_factory=dict)  # source db -> target db
+
+    def add(self, db: int, node: str | None, what: str, n: int = 1, size: int = 0) -> None:
+        tallies = [self.per_db.setdefault(db, Tally())]
+        if node is not None:
+            tallies.append(self.per_node.setdefault(node, Tally()))
+        for t in tallies:
+            setattr(t, what, getattr(t, what) + n)
+            t.bytes += size
+
+    def total(self) -> Tally:
+        out = Tally()
+        for t in self.per_db.values():
+            for name in vars(out):
+                setattr(out, name, getattr(out, name) + getattr(t, name))
+        return out
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One RESTORE in flight: the record, where it goes, the command bytes."""
+
+    rec: RawKey
+    to_db: int
+    command: bytes
+    size: int
+
+
+@dataclass
+class _Sent:
+    entries: list[Entry | None]  # None: a SELECT's reply
+
+
+class NodeWriter:
+    """Writes RESTOREs to one primary; `redirects` collects the keys it says live elsewhere."""
+
+    def __init__(self, conn: RawConnection, address: str, counts: Counts, dry_run: bool) -> None:
+        self.conn = conn
+        self.address = address
+        self.counts = counts
+        self.dry_run = dry_run  # commands are EXISTS: a 1 is a conflict, nothing is written
+        self.db = conn.spec.db
+        self.pending: list[Entry] = []
+        self.pending_bytes = 0
+        self.inflight: deque[_Sent] = deque()
+        self.redirects: list[tuple[Entry, str]] = []
+
+    def add(self, entry: Entry, batch_keys: int = BATCH_KEYS) -> None:
+        self.pending.append(entry)
+        self.pending_bytes += entry.size
+        if len(self.pending) >= batch_keys or self.pending_bytes >= BATCH_BYTES:
+            self.send()
+
+    def send(self) -> None:
+        """The pending batch out; then the replies of the one before it, if any."""
+        if not self.pending:
+            return
+        parts: list[bytes] = []
+        order: list[Entry | None] = []
+        for e in self.pending:
+            if e.to_db != self.db:
+                parts.append(encode(b"SELECT", str(e.to_db).encode()))
+                order.append(None)
+                self.db = e.to_db
+            parts.append(e.command)
+            order.append(e)
+        self.pending, self.pending_bytes = [], 0
+        self.conn.send(b"".join(parts))
+        self.inflight.append(_Sent(order))
+        while len(self.inflight) > 1:
+            self.collect()
+
+    def collect(self) -> None:
+        sent = self.inflight.popleft()
+        replies = self.conn.read(len(sent.entries))
+        for entry, reply in zip(sent.entries, replies, strict=True):
+            if entry is None:
+                if isinstance(reply, hiredis.ReplyError):
+                    raise RuntimeError(f"SELECT failed on {self.address}: {reply}")
+                continue
+            self._count(entry, reply)
+
+    def _count(self, entry: Entry, reply: Any) -> None:
+        rec, counts = entry.rec, self.counts
+        if self.dry_run:
+            counts.add(rec.db, self.address, "exists" if reply == 1 else "restored", 1, 0)
+            return
+        if not isinstance(reply, hiredis.ReplyError):
+            counts.add(rec.db, self.address, "restored", 1, entry.size)
+            return
+        text = str(reply)
+        if text.startswith("BUSYKEY"):
+            counts.add(rec.db, self.address, "exists")
+        elif text.startswith(("MOVED ", "ASK ")):
+            self.redirects.append((entry, text))
+        elif rec.module and "Bad data format" in text:
+            counts.add(rec.db, self.address, "module_missing")
+            name = rec.type.decode("ascii", "replace")
+            counts.modules_missing[name] = counts.modules_missing.get(name, 0) + 1
+        else:
+            self.fail(entry, text)
+
+    def fail(self, entry: Entry, text: str) -> None:
+        rec, counts = entry.rec, self.counts
+        counts.add(rec.db, self.address, "failed")
+        if len(counts.failures) < MAX_FAILURES:
+            counts.failures.append(Failure(display_key(rec.key), rec.db, self.address, text))
+
+    def drain(self) -> None:
+        """Everything sent and every reply read."""
+        self.send()
+        while self.inflight:
+            self.collect()
+
+    def close(self) -> None:
+        self.conn.close()
