@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 from rich.console import Console
@@ -49,6 +49,12 @@ def stdout_console(wide: bool = False) -> Console:
     if wide or (not console.is_terminal and not os.environ.get("COLUMNS")):
         console = Console(soft_wrap=False, width=UNBOUNDED)
     return console
+
+
+class ByteProgress(Protocol):
+    """A transfer progress update: bytes done, bytes in all (None: unknown), a status line."""
+
+    def __call__(self, done: int, total: int | None, status: str | None = None) -> None: ...
 
 
 @dataclass
@@ -160,7 +166,7 @@ class Run:
         return resolve(ConnectionOptions(url=url), None, environ={})
 
     @contextlib.contextmanager
-    def byte_progress(self, label: str) -> Iterator[Callable[[int, int | None], None] | None]:
+    def byte_progress(self, label: str) -> Iterator[ByteProgress | None]:
         """A transfer progress bar on stderr (only when stderr is a terminal)."""
         if not self.stderr.is_terminal:
             yield None
@@ -175,8 +181,8 @@ class Run:
         with Progress(*columns, console=self.stderr, transient=True) as bar:
             task = bar.add_task(label, total=None)
 
-            def update(done: int, total: int | None) -> None:
-                bar.update(task, completed=done, total=total)
+            def update(done: int, total: int | None, status: str | None = None) -> None:
+                bar.update(task, completed=done, total=total, description=status or label)
 
             yield update
 

@@ -10,13 +10,15 @@ import click
 import typer
 
 from rediscope.cli.common import Run, rediscope_command
+from rediscope.cli.restore import restore_command
 from rediscope.core import backup as core
+from rediscope.errors import UsageError
 
 app = typer.Typer(
     name="backup",
     no_args_is_help=True,
     suggest_commands=False,  # click (8.2+) says "Did you mean ...?" itself
-    help="Verified, rotated RDB backups for cron: run, list, verify, prune.\n\n"
+    help="Verified, rotated RDB backups for cron: run, list, verify, prune, restore.\n\n"
     "Example: rediscope backup run /var/backups/redis --keep-daily 7",
 )
 
@@ -131,15 +133,37 @@ def verify(
             "in a file written with checksums off) and count keys per db and type.",
         ),
     ] = False,
+    load: Annotated[
+        bool,
+        typer.Option(
+            "--load",
+            help="The restore drill: load each file into a throwaway redis-server (from PATH) "
+            "and compare its keys per db with the manifest (with --deep: the file's own count).",
+        ),
+    ] = False,
+    server_bin: Annotated[
+        str | None,
+        typer.Option(
+            "--server-bin",
+            help="With --load: the redis-server program to load with.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Re-check backups: sha256 against the .sha256 file and the RDB checks (magic, version,
     EOF opcode, CRC-64), decompressing as a stream. Exit 1 naming each bad file.
+    --load proves a backup restores: a throwaway server loads a copy of each file (it needs
+    memory for the dataset), then is stopped; a file that does not load, or loads other key
+    counts, is BAD.
 
     \b
-    Example:
+    Examples:
       rediscope backup verify /var/backups/redis
+      17 4 * * * rediscope backup verify /var/backups/redis --load --deep   # daily drill
     """
-    report = core.verify(path, deep=deep)
+    if server_bin is not None and not load:
+        raise UsageError("--server-bin is for --load")
+    report = core.verify(path, deep=deep, load=load, server_bin=server_bin)
     run.finish(report)
 
 
@@ -163,3 +187,6 @@ def prune(
       rediscope backup prune /var/backups/redis --keep-daily 7 --keep-weekly 4 --dry-run
     """
     run.emit(core.prune(dest, run.retention(), dry_run=dry_run))
+
+
+app.command("restore")(restore_command)

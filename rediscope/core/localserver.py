@@ -115,14 +115,16 @@ class LocalServer:
         assert self.process is not None
         return self.process.pid
 
-    def start(self, wait: float = 10.0) -> LocalServer:
-        binary = find_server_binary(self.binary)
+    def start(self, wait: float = 10.0, attempts: int = 5) -> LocalServer:
+        """Start it and wait until it answers (a port race is retried up to ATTEMPTS times).
+        `binary` is a program name looked up on PATH, or a path to one."""
+        binary = self.binary if os.sep in self.binary else find_server_binary(self.binary)
         if self.dir is None:
             self.dir = Path(tempfile.mkdtemp(prefix="rediscope-redis-"))
             self._own_dir = True
         last_error = ""
-        attempts = 0
-        while attempts < 5:
+        tries = 0
+        while tries < attempts:
             self.port = self.port or free_port(cluster_bus=self.cluster)
             conf = self.dir / "redis.conf"
             conf.write_text("".join(f"{k} {v}\n" for k, v in self._config_lines().items()))
@@ -140,7 +142,7 @@ class LocalServer:
             if unknown and "Bad directive" in last_error:
                 del self.config[unknown[0]]  # an older server: behaves as asked without it
                 continue
-            attempts += 1
+            tries += 1
             self.port = 0  # port race: pick another
         raise RediscopeError(f"{Path(binary).name} did not start: {last_error}")
 

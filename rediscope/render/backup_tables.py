@@ -16,6 +16,7 @@ from rediscope.core.backup import (
     PruneReport,
     VerifyReport,
 )
+from rediscope.core.backup.load import LoadResult
 from rediscope.core.units import plural
 from rediscope.render.base import human_bytes, human_count, human_ttl, kv_table, renderer
 from rediscope.render.fit import Col, fit_table
@@ -100,7 +101,8 @@ def backup_list_table(
 @renderer(VerifyReport)
 def verify_table(report: VerifyReport, **_: Any) -> RenderableType:
     table = Table(box=box.SIMPLE_HEAD)
-    for col in ("file", "result", "rdb", "crc64", *(("keys",) if report.deep else ())):
+    load = ("loaded", "load time", "memory") if report.load else ()
+    for col in ("file", "result", "rdb", "crc64", *(("keys",) if report.deep else ()), *load):
         table.add_column(col)
     for f in report.files:
         keys = ", ".join(
@@ -113,10 +115,20 @@ def verify_table(report: VerifyReport, **_: Any) -> RenderableType:
             "-" if f.rdb_version is None else f"v{f.rdb_version}",
             f.crc64 or "-",
             *((keys or "-",) if report.deep else ()),
+            *(_load_cells(f.load) if report.load else ()),
         )
     if not report.files:
         return Text(f"no backup files in {report.path}")
     return table
+
+
+def _load_cells(load: LoadResult | None) -> tuple[str, str, str]:
+    """What the restore drill found: keys loaded per db, how long, the memory it took."""
+    if load is None or load.keys is None:
+        return ("-", "-", "-")
+    keys = ", ".join(f"{db}: {n:,}" for db, n in sorted(load.keys.items())) or "0 keys"
+    took = "-" if load.seconds is None else f"{load.seconds:.2f}s"
+    return (keys, took, human_bytes(load.used_memory))
 
 
 @renderer(PruneReport)

@@ -14,6 +14,7 @@ from rediscope.render import (  # noqa: F401
     capacity_tables,
     health_tables,
     hotkeys_tables,
+    restore_tables,
     scan_tables,
 )
 from rediscope.render.base import RENDERERS

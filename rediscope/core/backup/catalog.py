@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import ClassVar
 
 from rediscope.core.backup.files import BASE_NAME, TEMP_PREFIX, TS_FORMAT
+from rediscope.core.backup.load import LoadResult, load_file
 from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.rdb import CHUNK, RdbError, check_file, open_decompressed
 from rediscope.core.report import Outcome, ReportBase
@@ -104,6 +105,8 @@ class FileVerdict:
     crc64: str | None
     #: with --deep: keys per db and type, every record parsed (None: not parsed)
     keys: dict[str, dict[str, int]] | None = None
+    #: with --load: what a throwaway server loaded from it (None: not loaded)
+    load: LoadResult | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class VerifyReport(ReportBase):
     ok: bool
     notes: tuple[str, ...] = ()
     deep: bool = False  # every record of every file was parsed
+    load: bool = False  # every file was loaded by a throwaway server
 
     def outcome(self) -> Outcome:
         """Exit 1 naming each bad file."""
@@ -169,7 +173,35 @@ def verify_file(path: Path, sidecar: bool = False, deep: bool = False) -> FileVe
     return FileVerdict(path.name, True, None, check.version, f"{check.crc:016x}", keys)
 
 
-def verify(path: Path, deep: bool = False) -> VerifyReport:
+def _manifest_keys(directory: Path) -> dict[str, dict[str, int]]:
+    """Keys per db of each file the manifests in DIRECTORY list."""
+    out: dict[str, dict[str, int]] = {}
+    for b in list_backups(directory):
+        manifest = Manifest.read(directory / b.manifest)
+        for f in manifest.files if manifest else ():
+            out[f.file] = dict(f.keys)
+    return out
+
+
+def _loaded(
+    path: Path, verdict: FileVerdict, manifest: dict[str, int] | None, server_bin: str | None
+) -> FileVerdict:
+    """VERDICT with the restore drill's result: loaded and compared with --deep's count (the
+    file's own), else with the manifest's."""
+    if not verdict.ok:
+        return verdict
+    expected = manifest
+    if verdict.keys is not None:
+        expected = {db: sum(types.values()) for db, types in verdict.keys.items()}
+    result = load_file(path, expected, server_bin)
+    if result.ok:
+        return replace(verdict, load=result)
+    return replace(verdict, ok=False, problem=result.problem, load=result)
+
+
+def verify(
+    path: Path, deep: bool = False, load: bool = False, server_bin: str | None = None
+) -> VerifyReport:
     if path.is_dir():
         targets = [path / f for b in list_backups(path) for f in b.files]
         listed = {t.name for t in targets}
@@ -186,12 +218,14 @@ def verify(path: Path, deep: bool = False) -> VerifyReport:
     else:
         raise UsageError(f"{path} does not exist")
     verdicts = []
+    keys = _manifest_keys(path if path.is_dir() else path.parent) if load else {}
     for t in targets:
-        verdicts.append(
+        v = (
             verify_file(t, sidecar=t.name in listed, deep=deep)
             if t.exists()
             else FileVerdict(t.name, False, "missing (listed in its manifest)", None, None)
         )
+        verdicts.append(_loaded(t, v, keys.get(t.name), server_bin) if load else v)
     return VerifyReport(
         target=local_target(path),
         complete=True,
@@ -199,6 +233,7 @@ def verify(path: Path, deep: bool = False) -> VerifyReport:
         files=tuple(verdicts),
         ok=all(v.ok for v in verdicts),
         deep=deep,
+        load=load,
     )
 
 

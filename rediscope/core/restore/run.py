@@ -28,7 +28,7 @@ from rediscope.core.restore.target import RestoreTarget
 from rediscope.core.restore.writer import BATCH_KEYS, Counts, Entry, NodeWriter
 from rediscope.core.target import node_spec
 
-Progress = Callable[[int, int | None, str], None]
+Progress = Callable[..., None]  # (bytes done, bytes in all or None, status)
 Confirm = Callable[[str], None]  # raises to stop (the prompt's "no")
 MAX_HOPS = 5
 
