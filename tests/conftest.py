@@ -45,14 +45,16 @@ ACL_RULES = (
 
 def setuser(client: redis.Redis, user: str, rules: str) -> None:
     """ACL SETUSER user rules, as docs/security.md says: where the server refuses
-    +client|no-touch (Redis 7.0 knows CLIENT's subcommands but not that one), leave it out."""
-    try:
-        client.execute_command("ACL", "SETUSER", user, *rules.split())
-    except redis.ResponseError as exc:
-        if "no-touch" not in str(exc).lower():
-            raise
-        rules = rules.replace(" +client|no-touch", "")
-        client.execute_command("ACL", "SETUSER", user, *rules.split())
+    +client|no-touch (Redis 7.0 knows CLIENT's subcommands but not that one) or
+    +function|restore (6.2 has no FUNCTION), leave it out."""
+    for optional in ("", " +client|no-touch", " +function|restore"):
+        rules = rules.replace(optional, "") if optional else rules
+        try:
+            client.execute_command("ACL", "SETUSER", user, *rules.split())
+            return
+        except redis.ResponseError as exc:
+            last = exc
+    raise last
 
 
 def require_binary(name: str) -> str:

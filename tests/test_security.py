@@ -71,7 +71,7 @@ def acl_target(tmp_path: Path) -> LocalServer:
 
 
 def test_docs_acl_lines_work_as_written(acl_target: LocalServer, tmp_path: Path) -> None:
-    assert set(acl_lines()) == {"analyst", "health", "hotkeys", "backup", "capacity"}
+    assert set(acl_lines()) == {"analyst", "health", "hotkeys", "backup", "capacity", "restore"}
     port = str(acl_target.port)
     env = {"REDISCLI_AUTH": SECRET}
 
@@ -92,6 +92,10 @@ def test_docs_acl_lines_work_as_written(acl_target: LocalServer, tmp_path: Path)
     as_role("health", "health", "--window", "0")
     as_role("hotkeys", "hotkeys", "--method", "monitor", "--duration", "0.5s")
     as_role("backup", "backup", "run", str(tmp_path))
+    as_role("restore", "backup", "restore", str(tmp_path), "--db-map", "0:5,2:6", "--dry-run")
+    as_role("restore", "backup", "restore", str(tmp_path), "--db-map", "0:5,2:6", "--yes")
+    restored = acl_target.client(db=5)
+    assert restored.dbsize() == acl_target.client().dbsize() and restored.ttl("session:1") > 0
     as_role("capacity", "capacity", "record", "--history", str(tmp_path / "h.sqlite"))
     as_role("capacity", "capacity", "report", "--history", str(tmp_path / "h.sqlite"))
 
