@@ -199,9 +199,13 @@ def payload_version(inputs: list[Input], target: RestoreTarget, tv: int, notes: 
     facts = read_facts(inputs)
     bad = unreadable(facts.rtypes, magic, tv)
     server = f"{target.identity.name} {target.identity.version}"
+    aux = facts.info.aux
+    writer = (aux.get("valkey-ver") and f"valkey {aux['valkey-ver']}") or aux.get("redis-ver")
+    written = f" (written by {'redis ' if writer and writer[0].isdigit() else ''}{writer})"
     if bad:
         raise RestoreRefused(
-            f"the backup is RDB version {fv} and the target ({server}) loads RDB version {tv} "
+            f"the backup is RDB version {fv}{written if writer else ''} and the target "
+            f"({server}) loads RDB version {tv} "
             f"at most: value types {sorted(bad)} in the file are newer than it reads; "
             "nothing was written",
             "restore into a server of the backup's version or newer",
