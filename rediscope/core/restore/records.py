@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
-from rediscope.core.rdb import crc64
+from rediscope.core.rdb import _MODEL, crc64
 from rediscope.core.rdbfile.reader import (
     OP_FUNCTION2,
     OP_FUNCTION_PRE_GA,
@@ -28,6 +28,21 @@ _TYPES_BY_VERSION = {
 #: value types whose meaning depends on the file's magic (22: Valkey 9's hash with field
 #: expiry under VALKEY, Redis 7.4's pre-GA hash metadata under REDIS)
 _MAGIC_BOUND = frozenset({22, 23, 24, 25})
+_CRC = _MODEL.calc  # Redis's CRC-64, in C (crc64() without its call)
+#: value types held in one string (a compact encoding, or a string): TYPE's name for each.
+#: A server never writes such a value empty, so it is passed over without a look inside.
+_ONE_STRING = {
+    0: b"string",
+    9: b"hash",
+    10: b"list",
+    11: b"set",
+    12: b"zset",
+    13: b"hash",
+    16: b"hash",
+    17: b"zset",
+    20: b"set",
+}
+_COLLECTIONS = (b"list", b"set", b"zset", b"hash")
 
 
 def readable_types(rdb_version: int) -> frozenset[int]:
@@ -60,7 +75,7 @@ class RawKey:
     key: bytes
     rtype: int  # the RDB value type
     type: bytes  # as TYPE names it (a module value: the module's type name)
-    body: bytes  # the type byte and the value's bytes
+    payload: bytes  # as DUMP gives it: type byte, value bytes, RDB version, CRC-64
     expire_ms: int | None  # absolute, ms since the epoch
     idle: int | None  # seconds (LRU)
     freq: int | None  # LFU counter
@@ -83,11 +98,18 @@ class RawReader(RdbReader):
     """The RDB reader, yielding RawKey batches (lists) instead of analysis rows."""
 
     def __init__(
-        self, fh: IO[bytes], label: str, sink: Callable[[list[RawKey]], None], batch: int = 500
+        self,
+        fh: IO[bytes],
+        label: str,
+        sink: Callable[[list[RawKey]], None],
+        batch: int = 500,
+        version: int | None = None,
     ) -> None:
         super().__init__(fh, label, lambda _i: 0, self._never)
         self.sink = sink
         self.batch_size = batch
+        self.version = version  # the payloads' RDB version (None: the file's own)
+        self._tail = b""
         self.facts = FileFacts(self.info)
         self._out: list[RawKey] = []
 
@@ -107,19 +129,31 @@ class RawReader(RdbReader):
         key = s.string()
         self._key = key
         s.capture()
-        read = self.readers.get(rtype)
-        value = read(s) if read is not None else self._value(rtype)
-        body = bytes((rtype,)) + s.captured()
+        tname = _ONE_STRING.get(rtype)
+        module = empty = False
+        if tname is not None:  # the value is one string: passed over, not looked into
+            s.string_size()
+        else:
+            read = self.readers.get(rtype)
+            value = read(s) if read is not None else self._value(rtype)
+            tname, module = value.type, value.encoding == b"module"
+            empty = value.elements == 0 and tname in _COLLECTIONS
+        data = b"%c%b%b" % (rtype, s.captured(), self._tail or self._version_tail())
+        payload = data + _CRC(data, 0).to_bytes(8, "little")
         self.info.keys += 1
         facts = self.facts
         facts.dbs.add(self._db)
         facts.rtypes.add(rtype)
-        empty = value.elements == 0 and value.type in (b"list", b"set", b"zset", b"hash")
-        rec = RawKey(self._db, key, rtype, value.type, body, expire_ms, idle, freq)
-        rec.module, rec.empty = value.encoding == b"module", empty
-        self._out.append(rec)
-        if len(self._out) >= self.batch_size:
+        out = self._out
+        out.append(
+            RawKey(self._db, key, rtype, tname, payload, expire_ms, idle, freq, module, empty)
+        )
+        if len(out) >= self.batch_size:
             self._flush()
+
+    def _version_tail(self) -> bytes:
+        self._tail = (self.version or self.info.rdb_version).to_bytes(2, "little")
+        return self._tail
 
     def _opcode(self, op: int) -> bool:
         if op == OP_FUNCTION2:

@@ -16,7 +16,7 @@ from rediscope.core.resp import RawConnection, encode
 from rediscope.core.restore import plan
 from rediscope.core.restore.functions import restore_functions
 from rediscope.core.restore.plan import Input, RestoreOptions
-from rediscope.core.restore.records import FileFacts, RawKey, RawReader, frame
+from rediscope.core.restore.records import FileFacts, RawKey, RawReader
 from rediscope.core.restore.report import (
     Functions,
     RestoreReport,
@@ -31,6 +31,10 @@ from rediscope.core.target import node_spec
 Progress = Callable[..., None]  # (bytes done, bytes in all or None, status)
 Confirm = Callable[[str], None]  # raises to stop (the prompt's "no")
 MAX_HOPS = 5
+#: RESTORE key 0 payload: a key with no TTL, no LRU/LFU data, no REPLACE (most keys)
+_RESTORE = b"*4\r\n$7\r\nRESTORE\r\n$%d\r\n%b\r\n$1\r\n0\r\n$%d\r\n%b\r\n"
+#: RESTORE key at-ms payload ABSTTL: a key with a TTL
+_RESTORE_AT = b"*5\r\n$7\r\nRESTORE\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$6\r\nABSTTL\r\n"
 
 
 @dataclass
@@ -51,6 +55,8 @@ class Stream:
         self.glob = re.compile(fnmatch.translate(o.match).encode()) if o.match else None
         self.want_type = o.type.encode() if o.type else None
         self.batch = BATCH_KEYS if o.rate is None else max(1, min(BATCH_KEYS, int(o.rate / 10)))
+        self.plain = not (o.replace or o.dry_run)
+        self._by_index: dict[int, NodeWriter] = {}
 
     def writer(self, address: str) -> NodeWriter:
         w = self.writers.get(address)
@@ -71,7 +77,7 @@ class Stream:
         """The RESTORE (a dry run: EXISTS) for REC; None when it is skipped as expired."""
         if self.opts.dry_run:
             return encode(b"EXISTS", rec.key)
-        args = [b"RESTORE", rec.key, b"0", frame(rec.body, self.version)]
+        args = [b"RESTORE", rec.key, b"0", rec.payload]
         if rec.expire_ms is not None:
             if rec.expire_ms > now_ms:
                 args[2:3] = [str(rec.expire_ms).encode()]
@@ -91,22 +97,38 @@ class Stream:
     def take(self, batch: list[RawKey]) -> None:
         """One batch of records from the reader: filtered, routed, written, paced."""
         now = int(time.time() * 1000)
-        counts, target = self.counts, self.target
+        counts, target, command_of = self.counts, self.target, self._command
+        filtered = self.glob is not None or self.want_type is not None or self.opts.db is not None
+        by_index, size = self._by_index, self.batch
+        plain = self.plain
         for rec in batch:
-            if not self._wanted(rec):
+            if filtered and not self._wanted(rec):
                 counts.add(rec.db, None, "filtered")
                 continue
             if rec.empty:
                 counts.add(rec.db, None, "empty")
                 continue
-            command = self._command(rec, now)
-            if command is None:
-                counts.add(rec.db, None, "expired")
-                continue
-            to_db = self.opts.to_db(rec.db)
+            at = rec.expire_ms
+            if plain and rec.idle is None and rec.freq is None and (at is None or at > now):
+                key, payload = rec.key, rec.payload  # most keys: built in one step
+                if at is None:
+                    command = _RESTORE % (len(key), key, len(payload), payload)
+                else:
+                    ms = b"%d" % at
+                    command = _RESTORE_AT % (len(key), key, len(ms), ms, len(payload), payload)
+            else:
+                built = command_of(rec, now)
+                if built is None:
+                    counts.add(rec.db, None, "expired")
+                    continue
+                command = built
+            to_db = self.opts.db_map.get(rec.db, rec.db)
             counts.to_db[rec.db] = to_db
-            node = target.primaries[target.node_of(rec.key)].address
-            self.writer(node).add(Entry(rec, to_db, command, len(rec.body)), self.batch)
+            index = target.node_of(rec.key)
+            w = by_index.get(index)
+            if w is None:
+                w = by_index[index] = self.writer(target.primaries[index].address)
+            w.add((rec, to_db, command, len(rec.payload)), size)
             self.sent += 1
         self._redirected()
         self._pace()
@@ -131,7 +153,7 @@ class Stream:
             w = self.writer(address)
             w.drain()
             ask = [encode(b"ASKING")] if kind == "ASK" else []
-            w.conn.send(b"".join([*ask, entry.command]))
+            w.conn.send(b"".join([*ask, entry[2]]))
             reply = w.conn.read(len(ask) + 1)[-1]
             if not (isinstance(reply, Exception) and str(reply).startswith(("MOVED", "ASK"))):
                 w._count(entry, reply)
@@ -165,7 +187,7 @@ def _stream_file(
                 msg = f"restore: {stream.sent:,} keys"
                 progress(done + reader.s.offset, total and done + total, msg)
 
-        reader = RawReader(fh, i.path.name, take, batch=stream.batch)
+        reader = RawReader(fh, i.path.name, take, batch=stream.batch, version=stream.version)
         facts.append(reader.facts)
         try:
             reader.read()

@@ -68,19 +68,14 @@ class Counts:
         return out
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One RESTORE in flight: the record, where it goes, the command bytes."""
-
-    rec: RawKey
-    to_db: int
-    command: bytes
-    size: int
+#: one RESTORE in flight: the record, the target db, the command bytes, the payload's size
+Entry = tuple[RawKey, int, bytes, int]
 
 
 @dataclass
 class _Sent:
     entries: list[Entry | None]  # None: a SELECT's reply
+    size: int = -1  # payload bytes when every entry is a RESTORE into one source db (else -1)
 
 
 class NodeWriter:
@@ -98,47 +93,79 @@ class NodeWriter:
         self.redirects: list[tuple[Entry, str]] = []
 
     def add(self, entry: Entry, batch_keys: int = BATCH_KEYS) -> None:
-        self.pending.append(entry)
-        self.pending_bytes += entry.size
-        if len(self.pending) >= batch_keys or self.pending_bytes >= BATCH_BYTES:
+        pending = self.pending
+        pending.append(entry)
+        self.pending_bytes += entry[3]
+        if len(pending) >= batch_keys or self.pending_bytes >= BATCH_BYTES:
             self.send()
 
     def send(self) -> None:
         """The pending batch out; then the replies of the one before it, if any."""
-        if not self.pending:
+        pending = self.pending
+        if not pending:
             return
-        parts: list[bytes] = []
-        order: list[Entry | None] = []
-        for e in self.pending:
-            if e.to_db != self.db:
-                parts.append(encode(b"SELECT", str(e.to_db).encode()))
-                order.append(None)
-                self.db = e.to_db
-            parts.append(e.command)
-            order.append(e)
+        first, src = pending[0], pending[0][0].db
+        same = first[1] == self.db and all(e[0].db == src for e in pending)
+        order: list[Entry | None]
+        if same:  # most batches: one db, the one selected
+            order = pending  # type: ignore[assignment]
+            parts = [e[2] for e in pending]
+        else:
+            parts, order = [], []
+            for e in pending:
+                if e[1] != self.db:
+                    parts.append(encode(b"SELECT", str(e[1]).encode()))
+                    order.append(None)
+                    self.db = e[1]
+                parts.append(e[2])
+                order.append(e)
+        self.inflight.append(_Sent(order, self.pending_bytes if same else -1))
         self.pending, self.pending_bytes = [], 0
         self.conn.send(b"".join(parts))
-        self.inflight.append(_Sent(order))
         while len(self.inflight) > 1:
             self.collect()
 
     def collect(self) -> None:
+        """The replies of the oldest request: when all are OK (most requests) counted in one
+        go, else one by one."""
         sent = self.inflight.popleft()
-        replies = self.conn.read(len(sent.entries))
-        for entry, reply in zip(sent.entries, replies, strict=True):
+        entries = sent.entries
+        replies = self.conn.read(len(entries))
+        dry = self.dry_run
+        if sent.size >= 0 and not dry and replies.count(b"OK") == len(replies):
+            db = entries[0][0].db  # type: ignore[index]
+            self.counts.add(db, self.address, "restored", len(replies), sent.size)
+            return
+        ok: dict[int, list[int]] = {}
+        for entry, reply in zip(entries, replies, strict=True):
             if entry is None:
                 if isinstance(reply, hiredis.ReplyError):
                     raise RuntimeError(f"SELECT failed on {self.address}: {reply}")
-                continue
-            self._count(entry, reply)
+            elif reply == b"OK" and not dry:
+                n = ok.get(entry[0].db)
+                if n is None:
+                    n = ok[entry[0].db] = [0, 0]
+                n[0] += 1
+                n[1] += entry[3]
+            else:
+                self._count(entry, reply)
+        for db, (keys, size) in ok.items():
+            self.counts.add(db, self.address, "restored", keys, size)
 
     def _count(self, entry: Entry, reply: Any) -> None:
-        rec, counts = entry.rec, self.counts
+        rec, counts = entry[0], self.counts
         if self.dry_run:
-            counts.add(rec.db, self.address, "exists" if reply == 1 else "restored", 1, 0)
+            conflict = reply == 1
+            counts.add(
+                rec.db,
+                self.address,
+                "exists" if conflict else "restored",
+                1,
+                0 if conflict else entry[3],
+            )
             return
         if not isinstance(reply, hiredis.ReplyError):
-            counts.add(rec.db, self.address, "restored", 1, entry.size)
+            counts.add(rec.db, self.address, "restored", 1, entry[3])
             return
         text = str(reply)
         if text.startswith("BUSYKEY"):
@@ -153,7 +180,7 @@ class NodeWriter:
             self.fail(entry, text)
 
     def fail(self, entry: Entry, text: str) -> None:
-        rec, counts = entry.rec, self.counts
+        rec, counts = entry[0], self.counts
         counts.add(rec.db, self.address, "failed")
         if len(counts.failures) < MAX_FAILURES:
             counts.failures.append(Failure(display_key(rec.key), rec.db, self.address, text))

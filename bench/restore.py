@@ -1,0 +1,112 @@
+"""Benchmark: `rediscope backup restore` vs `redis-cli --pipe` loading the same keys as the
+commands that built them, into an empty server of the same build, same run.
+
+    python -m bench.restore --keys 1000000
+    python -m bench.restore --keys 3000000 --no-pipe    # client RSS at 3M keys (flat)
+
+The keyspace is the benchmark's mixed one (bench.bigkeys: the demo keyspace scaled). It is
+loaded once, saved, and the RDB file restored into a fresh empty server; the same keyspace's
+commands, written as RESP to a file, go into another fresh empty server through
+`redis-cli --pipe` (C, no reply waited for: the fastest way to write keys there is). Prints
+keys/s, MB/s of RDB and peak client RSS per tool as a Markdown table, with the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.bigkeys import DEMO_KEYS_AT_SCALE_1, Timing, load, run_measured
+from bench.rdb import _saved
+from rediscope.core.demo import demo_commands
+from rediscope.core.localserver import LocalServer
+from rediscope.core.resp import pack
+
+
+def _pipe_file(path: Path, keys: int) -> int:
+    """The keyspace's commands as RESP in PATH; how many commands."""
+    n = 0
+    with path.open("wb") as out:
+        for cmd in demo_commands(keys / DEMO_KEYS_AT_SCALE_1):
+            out.write(pack(cmd))
+            n += 1
+    return n
+
+
+def _pipe(server: LocalServer, commands: Path, keys: int) -> Timing:
+    cli = shutil.which("redis-cli") or "redis-cli"
+    start = time.perf_counter()
+    with commands.open("rb") as src:
+        proc = subprocess.run(
+            [cli, "-p", str(server.port), "--pipe"],
+            stdin=src,
+            capture_output=True,
+            check=False,
+        )
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"redis-cli --pipe failed: {proc.stderr.decode()[-300:]}")
+    return Timing("redis-cli --pipe (commands)", seconds, 0.0, keys)
+
+
+def _fresh(root: Path, name: str) -> LocalServer:
+    (root / name).mkdir()
+    return LocalServer(dir=root / name).start()
+
+
+def _row(t: Timing, mb: float | None, anchor: Timing | None) -> str:
+    ratio = f"{t.keys_per_s / anchor.keys_per_s:.2f}x" if anchor else ""
+    mbs = f"{mb / t.seconds:.1f}" if mb else "-"
+    rss = f"{t.rss_mb:.0f}" if t.rss_mb else "-"
+    return f"| {t.name} | {t.keys:,} | {t.seconds:.2f} | {t.keys_per_s:,.0f} | {mbs} | {rss} | {ratio} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--no-pipe", action="store_true", help="skip redis-cli --pipe")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        source = _fresh(root, "source")
+        try:
+            keys = load(source, args.keys)
+            rdb = _saved(source)
+        finally:
+            source.stop()
+        mb = rdb.stat().st_size / 1e6
+        anchor = None
+        if not args.no_pipe:
+            n = _pipe_file(root / "commands.resp", args.keys)
+            print(f"{n:,} commands for {keys:,} keys", file=sys.stderr)
+            target = _fresh(root, "pipe")
+            try:
+                anchor = _pipe(target, root / "commands.resp", keys)
+                assert target.client().dbsize() == keys, "redis-cli --pipe lost keys"
+            finally:
+                target.stop()
+            rows.append(_row(anchor, None, None))
+        target = _fresh(root, "restore")
+        try:
+            url = f"redis://127.0.0.1:{target.port}"
+            argv = [sys.executable, "-m", "rediscope", "backup", "restore", str(rdb), "--yes"]
+            timing = run_measured("rediscope backup restore", [*argv, "--url", url], keys)
+            assert target.client().dbsize() == keys, "the restore lost keys"
+        finally:
+            target.stop()
+        rows.append(_row(timing, mb, anchor))
+    print(f"\n{keys:,}-key mixed keyspace ({mb:.0f} MB RDB), {os.cpu_count()} cores\n")
+    print("| tool | keys | wall s | keys/s | RDB MB/s | peak RSS MB | vs redis-cli --pipe |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
