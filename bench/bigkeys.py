@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import IO
 
 from rediscope.core.demo import load_demo
 from rediscope.core.localserver import LocalServer
@@ -48,12 +49,13 @@ def _vm_hwm_kb(pid: int) -> int | None:
     return None
 
 
-def run_measured(name: str, argv: list[str], keys: int) -> Timing:
-    """Wall time and peak RSS of one command. Peak RSS is the process's own VmHWM, polled every
-    10 ms until it exits (ru_maxrss would also count the forking parent's memory)."""
+def run_measured(name: str, argv: list[str], keys: int, out: IO[bytes] | None = None) -> Timing:
+    """Wall time and peak RSS of one command (its stdout into OUT, else discarded). Peak RSS
+    is the process's own VmHWM, polled every 10 ms until it exits (ru_maxrss would also count
+    the forking parent's memory)."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(argv, stdout=out or subprocess.DEVNULL, stderr=err)
         peak = 0
         while proc.poll() is None:
             hwm = _vm_hwm_kb(proc.pid)

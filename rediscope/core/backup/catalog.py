@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import ClassVar
 from rediscope.core.backup.files import BASE_NAME, TEMP_PREFIX, TS_FORMAT
 from rediscope.core.backup.load import LoadResult, load_file
 from rediscope.core.backup.manifest import BackupFile, Manifest
+from rediscope.core.localserver import find_server_binary
 from rediscope.core.rdb import CHUNK, RdbError, check_file, open_decompressed
 from rediscope.core.report import Outcome, ReportBase
 from rediscope.core.scan import Batch
@@ -183,6 +185,15 @@ def _manifest_keys(directory: Path) -> dict[str, dict[str, int]]:
     return out
 
 
+def _server_program(given: str | None) -> str:
+    """The redis-server the drill loads with: --server-bin, else the one on PATH (as demo)."""
+    if given is None:
+        return find_server_binary("redis-server")
+    if not (os.path.isfile(given) and os.access(given, os.X_OK)):
+        raise UsageError(f"--server-bin {given}: not an executable file")
+    return given
+
+
 def _loaded(
     path: Path, verdict: FileVerdict, manifest: dict[str, int] | None, server_bin: str | None
 ) -> FileVerdict:
@@ -219,6 +230,8 @@ def verify(
         raise UsageError(f"{path} does not exist")
     verdicts = []
     keys = _manifest_keys(path if path.is_dir() else path.parent) if load else {}
+    if load:
+        server_bin = _server_program(server_bin)
     for t in targets:
         v = (
             verify_file(t, sidecar=t.name in listed, deep=deep)
