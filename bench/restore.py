@@ -104,8 +104,11 @@ def main() -> None:
                 )
                 out.seek(0)
                 report = json.load(out)
-            expired = report["skipped"]["expired"]  # TTLs of 60 s run out in a long run
-            assert target.client().dbsize() == report["restored"] == keys - expired
+            # rate:* keys have a 60 s TTL: in a long run some expire before they are read
+            # (skipped as expired) or after they are restored (gone from DBSIZE again)
+            expired = report["skipped"]["expired"]
+            assert report["restored"] == keys - expired and report["failed"] == 0
+            assert target.client().dbsize() <= report["restored"]
             timing = Timing(timing.name, timing.seconds, timing.rss_mb, keys)
         finally:
             target.stop()

@@ -56,6 +56,8 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     server = _start(LocalServer(dir=d, config={**DEBUG, "maxmemory-policy": "allkeys-lfu"}))
     c = server.client()
     populate(c)
+    c.set("s:huge", os.urandom(3 << 20))  # longer than the read buffer: sent in pieces
+    c.rpush("l:huge", *(os.urandom(200) for _ in range(20_000)))
     for _ in range(200):
         c.get("s:small")  # an LFU counter well above a fresh key's
     c.close()
@@ -356,3 +358,32 @@ def test_ctrl_c_stops_a_paced_restore_and_reports_what_was_restored(
     doc = load_json(out)
     assert doc["interrupted"] and not doc["complete"]
     assert 100 <= doc["restored"] == empty.client().dbsize() < 5000
+
+
+def test_keys_of_a_slot_being_migrated_follow_the_ask_redirect(
+    restore_cluster: list[LocalServer], tmp_path: Path
+) -> None:
+    (tmp_path / "w").mkdir()
+    writer = _start(LocalServer(dir=tmp_path / "w"))
+    try:
+        writer.client().mset({f"{{moving}}:{i}": i for i in range(50)} | {"still": "here"})
+        path = saved(writer)
+    finally:
+        writer.cleanup()
+    slot = key_slot(b"{moving}")
+    source = _owner(restore_cluster, b"{moving}")
+    dest = next(s for s in restore_cluster if s is not source)
+    ids = {s.port: s.client().execute_command("CLUSTER", "MYID").decode() for s in restore_cluster}
+    dest.client().execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[source.port])
+    source.client().execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dest.port])
+    try:
+        code, out, err = restore_cli(path, restore_cluster[0].port, "--yes", "--format", "json")
+        assert code == 0, err
+        assert load_json(out)["restored"] == 51
+        assert source.client().execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 0
+        assert dest.client().execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 50
+    finally:
+        for s in restore_cluster:
+            s.client().flushall()
+        for s in (source, dest):
+            s.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE", ids[source.port])

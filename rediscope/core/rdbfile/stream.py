@@ -53,10 +53,15 @@ class ByteStream:
 
     def captured(self) -> bytes:
         """The bytes consumed since capture(), and stop keeping them."""
+        return b"".join(self.captured_parts())
+
+    def captured_parts(self) -> list[bytes]:
+        """The bytes consumed since capture(), in the pieces they were read in (no copy of a
+        big value made to join them), and stop keeping them."""
         parts = self._cap or []
         self._cap = None
         parts.append(self.buf[self._cap_at : self.pos])
-        return b"".join(parts)
+        return parts
 
     def _keep(self, upto: int) -> None:
         if self._cap is not None:

@@ -75,7 +75,9 @@ class RawKey:
     key: bytes
     rtype: int  # the RDB value type
     type: bytes  # as TYPE names it (a module value: the module's type name)
-    payload: bytes  # as DUMP gives it: type byte, value bytes, RDB version, CRC-64
+    #: as DUMP gives it: type byte, value bytes, RDB version, CRC-64; a big value (BIG) in
+    #: the pieces it was read in, so that it is never copied whole on its way out
+    payload: bytes | list[bytes]
     expire_ms: int | None  # absolute, ms since the epoch
     idle: int | None  # seconds (LRU)
     freq: int | None  # LFU counter
@@ -92,6 +94,21 @@ class FileFacts:
     rtypes: set[int] = field(default_factory=set)
     functions: list[bytes] = field(default_factory=list)  # FUNCTION RESTORE bodies
     functions_pre_ga: int = 0  # 7.0 release-candidate libraries: no server restores them
+
+
+def _pieces(rtype: int, parts: list[bytes], tail: bytes) -> list[bytes]:
+    """A payload in pieces (a value longer than the read buffer), its CRC-64 computed across
+    them."""
+    head = bytes((rtype,))
+    crc = _CRC(head, 0)
+    for part in parts:
+        crc = _CRC(part, crc)
+    crc = _CRC(tail, crc)
+    return [head, *parts, tail + crc.to_bytes(8, "little")]
+
+
+def payload_size(payload: bytes | list[bytes]) -> int:
+    return len(payload) if isinstance(payload, bytes) else sum(len(p) for p in payload)
 
 
 class RawReader(RdbReader):
@@ -138,8 +155,14 @@ class RawReader(RdbReader):
             value = read(s) if read is not None else self._value(rtype)
             tname, module = value.type, value.encoding == b"module"
             empty = value.elements == 0 and tname in _COLLECTIONS
-        data = b"%c%b%b" % (rtype, s.captured(), self._tail or self._version_tail())
-        payload = data + _CRC(data, 0).to_bytes(8, "little")
+        parts = s.captured_parts()
+        tail = self._tail or self._version_tail()
+        payload: bytes | list[bytes]
+        if len(parts) == 1:  # the value was in the read buffer: one piece (most keys)
+            data = b"%c%b%b" % (rtype, parts[0], tail)
+            payload = data + _CRC(data, 0).to_bytes(8, "little")
+        else:
+            payload = _pieces(rtype, parts, tail)
         self.info.keys += 1
         facts = self.facts
         facts.dbs.add(self._db)

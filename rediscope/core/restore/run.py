@@ -16,7 +16,7 @@ from rediscope.core.resp import RawConnection, encode
 from rediscope.core.restore import plan
 from rediscope.core.restore.functions import restore_functions
 from rediscope.core.restore.plan import Input, RestoreOptions
-from rediscope.core.restore.records import FileFacts, RawKey, RawReader
+from rediscope.core.restore.records import FileFacts, RawKey, RawReader, payload_size
 from rediscope.core.restore.report import (
     Functions,
     RestoreReport,
@@ -73,11 +73,11 @@ class Stream:
             return False
         return self.glob is None or self.glob.match(rec.key) is not None
 
-    def _command(self, rec: RawKey, now_ms: int) -> bytes | None:
+    def _command(self, rec: RawKey, now_ms: int) -> bytes | list[bytes] | None:
         """The RESTORE (a dry run: EXISTS) for REC; None when it is skipped as expired."""
         if self.opts.dry_run:
             return encode(b"EXISTS", rec.key)
-        args = [b"RESTORE", rec.key, b"0", rec.payload]
+        args: list[bytes | list[bytes]] = [b"RESTORE", rec.key, b"0", rec.payload]
         if rec.expire_ms is not None:
             if rec.expire_ms > now_ms:
                 args[2:3] = [str(rec.expire_ms).encode()]
@@ -92,7 +92,7 @@ class Stream:
             args += [b"FREQ", str(rec.freq).encode()]
         if self.opts.replace:
             args.append(b"REPLACE")
-        return encode(*args)
+        return _resp(args)
 
     def take(self, batch: list[RawKey]) -> None:
         """One batch of records from the reader: filtered, routed, written, paced."""
@@ -101,6 +101,7 @@ class Stream:
         filtered = self.glob is not None or self.want_type is not None or self.opts.db is not None
         by_index, size = self._by_index, self.batch
         plain = self.plain
+        command: bytes | list[bytes]
         for rec in batch:
             if filtered and not self._wanted(rec):
                 counts.add(rec.db, None, "filtered")
@@ -108,9 +109,15 @@ class Stream:
             if rec.empty:
                 counts.add(rec.db, None, "empty")
                 continue
-            at = rec.expire_ms
-            if plain and rec.idle is None and rec.freq is None and (at is None or at > now):
-                key, payload = rec.key, rec.payload  # most keys: built in one step
+            at, payload = rec.expire_ms, rec.payload
+            if (
+                plain
+                and rec.idle is None
+                and rec.freq is None
+                and (at is None or at > now)
+                and type(payload) is bytes
+            ):
+                key = rec.key  # most keys: the command built in one step
                 if at is None:
                     command = _RESTORE % (len(key), key, len(payload), payload)
                 else:
@@ -128,7 +135,7 @@ class Stream:
             w = by_index.get(index)
             if w is None:
                 w = by_index[index] = self.writer(target.primaries[index].address)
-            w.add((rec, to_db, command, len(rec.payload)), size)
+            w.add((rec, to_db, command, payload_size(payload)), size)
             self.sent += 1
         self._redirected()
         self._pace()
@@ -153,7 +160,8 @@ class Stream:
             w = self.writer(address)
             w.drain()
             ask = [encode(b"ASKING")] if kind == "ASK" else []
-            w.conn.send(b"".join([*ask, entry[2]]))
+            command = entry[2]
+            w.conn.send(b"".join([*ask, *(command if isinstance(command, list) else [command])]))
             reply = w.conn.read(len(ask) + 1)[-1]
             if not (isinstance(reply, Exception) and str(reply).startswith(("MOVED", "ASK"))):
                 w._count(entry, reply)
@@ -169,6 +177,19 @@ class Stream:
     def close(self) -> None:
         for w in self.writers.values():
             w.close()
+
+
+def _resp(args: list[bytes | list[bytes]]) -> bytes | list[bytes]:
+    """ARGS as one RESP command; with a payload in pieces, as pieces (never joined)."""
+    if all(isinstance(a, bytes) for a in args):
+        return encode(*args)  # type: ignore[arg-type]
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, bytes):
+            out.append(b"$%d\r\n%b\r\n" % (len(a), a))
+        else:
+            out += [b"$%d\r\n" % payload_size(a), *a, b"\r\n"]
+    return out
 
 
 def _stream_file(

@@ -68,8 +68,9 @@ class Counts:
         return out
 
 
-#: one RESTORE in flight: the record, the target db, the command bytes, the payload's size
-Entry = tuple[RawKey, int, bytes, int]
+#: one RESTORE in flight: the record, the target db, the command (bytes, or the pieces of a
+#: command carrying a big value), the payload's size
+Entry = tuple[RawKey, int, bytes | list[bytes], int]
 
 
 @dataclass
@@ -93,6 +94,9 @@ class NodeWriter:
         self.redirects: list[tuple[Entry, str]] = []
 
     def add(self, entry: Entry, batch_keys: int = BATCH_KEYS) -> None:
+        if type(entry[2]) is list:
+            self._send_big(entry)
+            return
         pending = self.pending
         pending.append(entry)
         self.pending_bytes += entry[3]
@@ -121,7 +125,22 @@ class NodeWriter:
                 order.append(e)
         self.inflight.append(_Sent(order, self.pending_bytes if same else -1))
         self.pending, self.pending_bytes = [], 0
-        self.conn.send(b"".join(parts))
+        self.conn.send(b"".join(parts))  # type: ignore[arg-type]  # pending: bytes commands only
+        while len(self.inflight) > 1:
+            self.collect()
+
+    def _send_big(self, entry: Entry) -> None:
+        """A command carrying a big value: sent piece by piece as its own request, after what
+        is pending (so the value is never copied whole)."""
+        self.send()
+        order: list[Entry | None] = []
+        if entry[1] != self.db:
+            self.conn.send(encode(b"SELECT", str(entry[1]).encode()))
+            order.append(None)
+            self.db = entry[1]
+        for piece in entry[2]:
+            self.conn.send(piece)  # type: ignore[arg-type]
+        self.inflight.append(_Sent([*order, entry]))
         while len(self.inflight) > 1:
             self.collect()
 
