@@ -100,7 +100,12 @@ class Stream:
         counts, target, command_of = self.counts, self.target, self._command
         filtered = self.glob is not None or self.want_type is not None or self.opts.db is not None
         by_index, size = self._by_index, self.batch
-        plain = self.plain
+        plain, db_map, standalone, sent = (
+            self.plain,
+            self.opts.db_map,
+            not target.cluster,
+            self.sent,
+        )
         command: bytes | list[bytes]
         for rec in batch:
             if filtered and not self._wanted(rec):
@@ -129,14 +134,16 @@ class Stream:
                     counts.add(rec.db, None, "expired")
                     continue
                 command = built
-            to_db = self.opts.db_map.get(rec.db, rec.db)
-            counts.to_db[rec.db] = to_db
-            index = target.node_of(rec.key)
+            to_db = db_map.get(rec.db, rec.db) if db_map else rec.db
+            index = 0 if standalone else target.node_of(rec.key)
             w = by_index.get(index)
             if w is None:
                 w = by_index[index] = self.writer(target.primaries[index].address)
             w.add((rec, to_db, command, payload_size(payload)), size)
-            self.sent += 1
+            sent += 1
+        self.sent = sent
+        for rec in batch[:1]:
+            counts.to_db[rec.db] = db_map.get(rec.db, rec.db)
         self._redirected()
         self._pace()
 
