@@ -86,10 +86,11 @@ def _builds() -> list[str]:
 
 
 def test_every_type_comes_back_with_the_same_digest_and_ttls(
-    source: LocalServer, empty: LocalServer
+    source: LocalServer, empty: LocalServer, tmp_path: Path
 ) -> None:
-    path = saved(source)
-    code, out, err = restore_cli(path, empty.port, "--yes", "--format", "json")
+    r = run_cli("backup", "run", str(tmp_path), "--url", source.url)  # gzip, a manifest
+    assert r.exit_code == 0, r.stderr
+    code, out, err = restore_cli(tmp_path, empty.port, "--yes", "--format", "json")
     assert code == 0, err
     doc = load_json(out)
     src, dst = source.client(), empty.client()
@@ -166,6 +167,27 @@ def test_a_newer_backup_of_old_encodings_restores_into_an_older_server(
         assert digest(empty.client()) == digest(c)
     finally:
         writer.cleanup()
+
+
+def test_a_newer_backup_with_newer_encodings_is_refused_by_an_older_server(
+    tmp_path: Path, empty: LocalServer
+) -> None:
+    (tmp_path / "w").mkdir()
+    writer = _start(LocalServer(dir=tmp_path / "w", binary=server_of("redis-7.4.1")))
+    try:
+        populate(writer.client())  # listpack sets (type 20), hashes with field expiry (24, 25)
+        path = saved(writer)
+    finally:
+        writer.cleanup()
+    code, _, err = restore_cli(path, empty.port, "--yes")
+    target = empty.client().info("server")
+    if target["redis_version"].startswith("7.4") and "valkey_version" not in target:
+        assert code == 0, err
+        return
+    assert code == 1 and "nothing was written" in err
+    version = target.get("valkey_version", target["redis_version"])
+    assert "RDB version 12 (written by redis 7.4.1)" in err and version in err, err
+    assert empty.client().info("keyspace") == {}
 
 
 def test_refusals_come_before_any_write(source: LocalServer, empty: LocalServer) -> None:
