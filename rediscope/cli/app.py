@@ -7,12 +7,24 @@ from typing import Annotated
 import typer
 
 from rediscope import __version__
-from rediscope.cli import backup, bigkeys, capacity, demo, health, hotkeys, memory, patterns, ping
+from rediscope.cli import (
+    backup,
+    bigkeys,
+    capacity,
+    demo,
+    health,
+    hotkeys,
+    memory,
+    patterns,
+    ping,
+    top,
+)
 
 app = typer.Typer(
     name="rediscope",
     help="Ops and diagnostics toolkit for Redis and Valkey: memory, big keys, key patterns, "
-    "hot keys, health, backups and capacity, on standalone servers and clusters.",
+    "hot keys, health, backups and restores, capacity, and a live top, on standalone servers and "
+    "clusters.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
@@ -21,7 +33,16 @@ app = typer.Typer(
     suggest_commands=False,  # click (8.2+) says "Did you mean ...?" itself
 )
 
-for sub in (ping.app, health.app, memory.app, bigkeys.app, patterns.app, hotkeys.app, demo.app):
+for sub in (
+    ping.app,
+    health.app,
+    memory.app,
+    bigkeys.app,
+    patterns.app,
+    hotkeys.app,
+    top.app,
+    demo.app,
+):
     app.add_typer(sub)
 app.add_typer(backup.app, name="backup")
 app.add_typer(capacity.app, name="capacity")

@@ -16,6 +16,7 @@ from rediscope.render import (  # noqa: F401
     hotkeys_tables,
     restore_tables,
     scan_tables,
+    top_view,
 )
 from rediscope.render.base import RENDERERS
 

@@ -1,0 +1,131 @@
+"""What `top` shows for one interval: per node, rates from the deltas of two INFO samples
+(the server's own clock, server_time_usec, times the interval), and the totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rediscope.core.report import ReportBase
+from rediscope.core.target import Target
+
+#: INFO sections one sample asks for (one call per node per interval)
+SECTIONS = (
+    "server",
+    "clients",
+    "memory",
+    "stats",
+    "replication",
+    "keyspace",
+    "commandstats",
+    "latencystats",
+    "cluster",
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One node's INFO at one moment (None data: the node did not answer)."""
+
+    address: str
+    at_us: int  # the server's clock (server_time_usec), else the client's
+    data: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandRate:
+    name: str
+    calls: int  # in the interval
+    calls_per_s: float
+    usec_per_s: float  # CPU time the command took per second of wall time
+    usec_per_call: float | None
+    p50_usec: float | None  # INFO latencystats (7.0+): since the stats were reset
+    p99_usec: float | None
+    kind: str  # read | write | other (the command's own flags)
+
+
+@dataclass(frozen=True)
+class ReplicaLag:
+    address: str
+    state: str
+    lag_bytes: int  # the primary's offset minus the replica's
+    lag_s: int | None  # seconds since its last ack
+
+
+@dataclass(frozen=True)
+class NodeView:
+    address: str
+    role: str  # primary | replica
+    up: bool
+    error: str | None = None
+    version: str = ""
+    uptime_s: int = 0
+    interval_s: float = 0.0
+    ops: int = 0  # commands processed in the interval
+    ops_per_s: float = 0.0
+    reads_per_s: float = 0.0
+    writes_per_s: float = 0.0
+    net_in_per_s: float = 0.0
+    net_out_per_s: float = 0.0
+    hits: int = 0
+    misses: int = 0
+    hit_ratio: float | None = None  # None: no lookups in the interval
+    expired_per_s: float = 0.0
+    evicted_per_s: float = 0.0
+    rejected_per_s: float = 0.0
+    used_memory: int = 0
+    used_memory_peak: int = 0
+    maxmemory: int = 0  # 0: no limit
+    rss: int = 0
+    fragmentation: float | None = None
+    clients: int = 0
+    blocked_clients: int = 0
+    tracking_clients: int = 0
+    max_output_buffer: int = 0  # client_recent_max_output_buffer
+    keys: dict[str, dict[str, int]] = field(default_factory=dict)  # dbN -> keys, expires
+    replicas: tuple[ReplicaLag, ...] = ()
+    link: str | None = None  # a replica's master_link_status
+    commands: tuple[CommandRate, ...] = ()
+    cluster_state: str | None = None
+
+
+@dataclass(frozen=True)
+class Totals:
+    ops: int
+    ops_per_s: float
+    reads_per_s: float
+    writes_per_s: float
+    net_in_per_s: float
+    net_out_per_s: float
+    hits: int
+    misses: int
+    hit_ratio: float | None
+    expired_per_s: float
+    evicted_per_s: float
+    used_memory: int
+    keys: int
+    clients: int
+
+
+@dataclass(frozen=True)
+class ClientBuffer:
+    node: str
+    client: str  # addr and name
+    omem: int
+    cmd: str
+
+
+@dataclass(frozen=True)
+class TopReport(ReportBase):
+    command: ClassVar[str] = "top"
+    target: Target
+    complete: bool
+    seq: int  # 1 for the first interval
+    interval_s: float
+    nodes: tuple[NodeView, ...]
+    totals: Totals
+    commands: tuple[CommandRate, ...]  # every node's, merged, by calls/s
+    cluster_state: str | None
+    buffers: tuple[ClientBuffer, ...] = ()  # the biggest output buffers, when they grow
+    notes: tuple[str, ...] = ()
