@@ -8,6 +8,7 @@ import typer
 
 from rediscope import __version__
 from rediscope.cli import (
+    audit,
     backup,
     bigkeys,
     capacity,
@@ -40,6 +41,7 @@ for sub in (
     bigkeys.app,
     patterns.app,
     hotkeys.app,
+    audit.app,
     top.app,
     demo.app,
 ):

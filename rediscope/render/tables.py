@@ -10,6 +10,7 @@ from rediscope.core.report import Report
 
 # the family modules register their renderers when imported
 from rediscope.render import (  # noqa: F401
+    audit_tables,
     backup_tables,
     capacity_tables,
     health_tables,

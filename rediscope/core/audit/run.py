@@ -1,0 +1,180 @@
+"""`rediscope audit`: one scan (live, every shard, or an RDB) into the audit collector, the
+checks per pattern, bounded value samples where a check needs them, one report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import redis
+
+from rediscope.core.audit.checks import (
+    CHECKS,
+    SEVERITIES,
+    Finding,
+    Pattern,
+    Thresholds,
+    eviction_mismatch,
+)
+from rediscope.core.audit.collector import Agg, AuditCollector
+from rediscope.core.audit.roles import classify
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.keys import display_key
+from rediscope.core.patterns import Rule
+from rediscope.core.report import Outcome, scan_outcome
+from rediscope.core.restore.target import RestoreTarget
+from rediscope.core.scan import Collector, ProgressFn, ScanOptions, ScanSummary
+from rediscope.core.scan.options import LIVE, SourceInfo
+from rediscope.core.sources import KeySource, as_source, eviction_policy
+from rediscope.core.target import Target
+from rediscope.errors import RediscopeError
+from rediscope.exitcodes import ExitStatus
+
+#: bytes of a big string read to tell JSON (GETRANGE 0 PREFIX-1): never the whole value
+PREFIX = 64
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    command: ClassVar[str] = "audit"
+    target: Target
+    complete: bool
+    scan: ScanSummary
+    policy: str | None  # maxmemory-policy (None: a file, which does not say)
+    patterns: int
+    findings: tuple[Finding, ...]
+    summary: dict[str, int]  # severity -> findings
+    fail_on: str | None
+    notes: tuple[str, ...]
+    source: SourceInfo = LIVE
+
+    def outcome(self) -> Outcome:
+        """A report (exit 0) unless --fail-on names a severity that was found (exit 1)."""
+        base = scan_outcome(self.scan)
+        if base.status != ExitStatus.OK or self.fail_on is None:
+            return base
+        floor = SEVERITIES.index(self.fail_on)
+        hit = [f for f in self.findings if SEVERITIES.index(f.severity) >= floor]
+        if hit:
+            return Outcome(ExitStatus.ERROR, (f"{len(hit)} finding(s) at {self.fail_on} or above",))
+        return base
+
+
+def _json_strings(spec: ConnectionSpec, patterns: list[Pattern]) -> list[Finding]:
+    """big_json_string: the first PREFIX bytes of each pattern's biggest strings."""
+    out = []
+    route = _router(spec)
+    conns: dict[int, redis.Redis] = {}
+    try:
+        for p in patterns:
+            items = p.agg.strings.items
+            if not items:
+                continue
+            heads = []
+            for size, key in items:
+                try:
+                    i = route.node_of(key) if route is not None else 0
+                    conn = conns.get(i)
+                    if conn is None:
+                        node = route.primaries[i].spec if route is not None else spec
+                        conn = conns[i] = client(node)
+                    head = conn.execute_command("GETRANGE", key, 0, PREFIX - 1)
+                except (redis.RedisError, OSError):
+                    continue  # another node's key (cluster) or gone
+                if isinstance(head, bytes) and head.lstrip()[:1] in (b"{", b"["):
+                    heads.append((size, key, head))
+            if heads:
+                out.append(_json_finding(p, heads))
+    finally:
+        for c in conns.values():
+            c.close()
+    return out
+
+
+def _router(spec: ConnectionSpec) -> RestoreTarget | None:
+    """Which primary owns a key (a cluster); None: the target itself serves every key."""
+    try:
+        route = RestoreTarget(spec)
+    except RediscopeError:
+        return None  # a replica (--replica): its own keys are read there
+    return route if route.cluster else None
+
+
+def _json_finding(p: Pattern, heads: list[tuple[int, bytes, bytes]]) -> Finding:
+    return Finding(
+        "big_json_string",
+        "warning",
+        p.name,
+        p.role,
+        len(heads),
+        sum(s for s, _, _ in heads),
+        {
+            "sizes": [s for s, _, _ in heads],
+            "prefix": heads[0][2][:PREFIX].decode("utf-8", "replace"),
+        },
+        tuple(display_key(k) for _, k, _ in heads),
+        "Every update rewrites the whole JSON value (and every read fetches it): keep the "
+        "object's fields in a hash (HSET/HGET), or split it.",
+    )
+
+
+def _patterns(table: dict[str, Agg]) -> list[Pattern]:
+    out = []
+    for name, agg in table.items():
+        types = {t.decode("utf-8", "replace"): n for t, n in agg.types.items()}
+        out.append(Pattern(name, classify(name, types), agg, types))
+    return out
+
+
+def audit(
+    source: ConnectionSpec | KeySource,
+    opts: ScanOptions,
+    separators: str = ":",
+    rules: tuple[Rule, ...] = (),
+    idle_days: float = 30.0,
+    thresholds: Thresholds | None = None,
+    fail_on: str | None = None,
+    progress: ProgressFn | None = None,
+) -> AuditReport:
+    src = as_source(source)
+    t = thresholds or Thresholds()
+    access = src.access() if src.spec is not None else None
+    needs = {"ttl", "memory", "length"} | ({"idle"} if access == "idletime" else set())
+
+    def make() -> list[Collector]:
+        return [AuditCollector(separators, rules, frozenset(needs), idle_days)]
+
+    target, scan, collectors = src.scan(opts, make, progress)
+    col = collectors[0]
+    assert isinstance(col, AuditCollector)
+    patterns = _patterns(col.finish())
+    findings = [f for p in patterns for check in CHECKS if (f := check(p, t)) is not None]
+    notes = list(scan.notes)
+    policy = eviction_policy(src.spec) if src.spec is not None else None
+    if policy is not None:
+        found = eviction_mismatch(policy, patterns)
+        findings += [found] if found else []
+        findings += _json_strings(src.spec, patterns) if src.spec is not None else []
+    else:
+        notes.append("eviction_mismatch and big_json_string need the live server: not checked")
+    has_idle = (
+        src.access() == "idletime"
+        if src.spec is None
+        else access == "idletime" and scan.measured("idle")
+    )
+    if not has_idle:
+        notes.append("idle_without_ttl needs idle times (an LRU policy or an RDB with LRU data)")
+    findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), -f.bytes, f.id, f.pattern))
+    summary = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
+    return AuditReport(
+        target=target,
+        complete=scan.complete,
+        scan=scan,
+        policy=policy,
+        patterns=len(patterns),
+        findings=tuple(findings),
+        summary=summary,
+        fail_on=fail_on,
+        notes=tuple(notes),
+        source=src.source_info(),
+    )

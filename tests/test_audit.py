@@ -1,0 +1,131 @@
+"""Tier 3: `rediscope audit` on keyspaces built the way applications build them (cache-aside
+with TTL jitter, SET NX PX locks, INCR+EXPIRE rate limits, work queues), once with each
+mistake planted and once without: every planted mistake found with its id and pattern,
+nothing else; the same from an RDB of the data."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from rediscope.core.localserver import LocalServer
+from tests.conftest import _start, load_json, run_cli
+from tests.test_rdb import saved
+
+PLANTED = {
+    ("ttl_missing", "cache:user:*"),
+    ("ttl_missing", "session:*"),
+    ("cache_without_ttl", "cache:page:*"),
+    ("expiry_storm", "cache:search:*"),
+    ("lock_without_ttl", "lock:order:*"),
+    ("rate_limit_unbounded", "ratelimit:api:*"),
+    ("counter_unbounded", "views:article:*"),
+    ("queue_backlog", "queue:emails"),
+    ("big_json_string", "doc:*"),
+}
+
+
+def build(c: redis.Redis, mistakes: bool) -> None:
+    """A web application's keyspace: the usual implementations, with the mistakes or not."""
+    rng = random.Random(7)
+    c.config_set("maxmemory-policy", "volatile-lru")
+    p = c.pipeline(transaction=False)
+    for i in range(2000):  # cache-aside, TTL with jitter
+        p.set(f"cache:product:{i}", "p" * 400, ex=3600 + rng.randint(0, 900))
+    for i in range(500):
+        p.set(f"cache:user:{i}", "u" * 100, ex=1800 + rng.randint(0, 600))
+    for i in range(300):  # search results: warmed in one burst
+        ttl = 3600 if mistakes else 3600 + rng.randint(0, 900)
+        p.set(f"cache:search:{i}", "s" * 50, ex=ttl)
+    for i in range(200):
+        p.set(f"session:{i:08x}", "{}", ex=86400 + rng.randint(0, 3600))
+    for i in range(20):  # SET NX PX: a lease
+        p.set(f"lock:invoice:{i}", "token", nx=True, px=30_000)
+    for i in range(50):  # INCR + EXPIRE in one MULTI: a fixed window
+        p.incr(f"rate:login:{i}")
+        p.expire(f"rate:login:{i}", 60)
+    p.rpush("queue:sms", *range(10))
+    for i in range(30):
+        p.set(f"blob:{i}", bytes(rng.getrandbits(8) for _ in range(70_000)))
+    if mistakes:
+        for i in range(10):  # SET without EX on one code path
+            p.set(f"cache:user:{1000 + i}", "u" * 100)
+        for i in range(3):
+            p.set(f"session:{0xFFFF0000 + i:08x}", "{}")
+        for i in range(200):  # a page cache that never expires
+            p.set(f"cache:page:{i:05d}", "x" * 300)
+        for i in range(5):  # SETNX whose EXPIRE never ran
+            p.setnx(f"lock:order:{i}", "token")
+        for i in range(40):  # sliding-window sorted sets without TTL
+            p.zadd(f"ratelimit:api:10.0.0.{i}", {f"req{j}": j for j in range(5)})
+        for i in range(2000):  # a view counter per article, forever
+            p.incr(f"views:article:{i}")
+        p.rpush("queue:emails", *(f"mail-{i}" for i in range(20_000)))
+        doc = json.dumps({"items": [{"id": i, "name": f"n{i}"} for i in range(6000)]})
+        for i in range(3):
+            p.set(f"doc:{i}", doc)
+    p.execute()
+
+
+@pytest.fixture
+def app_server(tmp_path: Path) -> Iterator[LocalServer]:
+    server = _start(LocalServer(dir=tmp_path))
+    yield server
+    server.cleanup()
+
+
+def _findings(*args: str) -> tuple[set[tuple[str, str]], dict[str, object]]:
+    r = run_cli("audit", *args, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    doc = load_json(r.stdout)
+    return {(f["id"], f["pattern"]) for f in doc["findings"]}, doc
+
+
+def test_every_planted_mistake_is_found_and_nothing_else(
+    app_server: LocalServer, tmp_path: Path
+) -> None:
+    build(app_server.client(), mistakes=True)
+    found, doc = _findings("-p", str(app_server.port))
+    assert found == PLANTED
+    by_id = {f["id"]: f for f in doc["findings"]}  # type: ignore[attr-defined]
+    assert by_id["lock_without_ttl"]["severity"] == "critical"
+    assert by_id["lock_without_ttl"]["keys"] == 5
+    assert by_id["counter_unbounded"]["keys"] == 2000
+    assert by_id["queue_backlog"]["evidence"]["longest"] == 20_000
+    assert by_id["expiry_storm"]["evidence"]["peak_second_keys"] >= 60
+    assert by_id["big_json_string"]["evidence"]["prefix"].startswith('{"items"')
+    offline, doc = _findings("--rdb", str(saved(app_server)))  # the same data from a file
+    live_only = {"big_json_string"}
+    assert offline == {f for f in PLANTED if f[0] not in live_only}
+    assert any("need the live server" in n for n in doc["notes"])  # type: ignore[attr-defined]
+
+
+def test_the_same_keyspace_without_the_mistakes_has_no_findings(
+    app_server: LocalServer,
+) -> None:
+    build(app_server.client(), mistakes=False)
+    found, _ = _findings("-p", str(app_server.port))
+    assert found == set()
+    r = run_cli("audit", "-p", str(app_server.port), "--fail-on", "info")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_old_keys_without_ttl_and_a_policy_that_cannot_evict(app_server: LocalServer) -> None:
+    c = app_server.client()
+    c.config_set("maxmemory-policy", "allkeys-lru")
+    c.set("seed", "v")
+    payload = c.dump("seed")
+    for i in range(20):  # untouched for 40 days
+        c.restore(f"archive:{i}", 0, payload, idletime=40 * 86400)
+    found, _ = _findings("-p", str(app_server.port))
+    assert found == {("idle_without_ttl", "archive:*")}
+    c.config_set("maxmemory-policy", "volatile-lru")
+    found, doc = _findings("-p", str(app_server.port))
+    assert ("eviction_mismatch", "(keyspace)") in found
+    r = run_cli("audit", "-p", str(app_server.port), "--fail-on", "critical")
+    assert r.exit_code == 1 and "critical" in r.stderr
