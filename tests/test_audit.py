@@ -5,6 +5,7 @@ nothing else; the same from an RDB of the data."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Iterator
@@ -14,8 +15,9 @@ import pytest
 import redis
 
 from rediscope.core.localserver import LocalServer
-from tests.conftest import _start, load_json, run_cli
+from tests.conftest import _start, load_json, run_cli, setuser
 from tests.test_rdb import saved
+from tests.test_security import acl_lines
 
 PLANTED = {
     ("ttl_missing", "cache:user:*"),
@@ -30,10 +32,9 @@ PLANTED = {
 }
 
 
-def build(c: redis.Redis, mistakes: bool) -> None:
+def build(c: redis.Redis | redis.RedisCluster, mistakes: bool) -> None:
     """A web application's keyspace: the usual implementations, with the mistakes or not."""
     rng = random.Random(7)
-    c.config_set("maxmemory-policy", "volatile-lru")
     p = c.pipeline(transaction=False)
     for i in range(2000):  # cache-aside, TTL with jitter
         p.set(f"cache:product:{i}", "p" * 400, ex=3600 + rng.randint(0, 900))
@@ -89,6 +90,7 @@ def _findings(*args: str) -> tuple[set[tuple[str, str]], dict[str, object]]:
 def test_every_planted_mistake_is_found_and_nothing_else(
     app_server: LocalServer, tmp_path: Path
 ) -> None:
+    app_server.client().config_set("maxmemory-policy", "volatile-lru")
     build(app_server.client(), mistakes=True)
     found, doc = _findings("-p", str(app_server.port))
     assert found == PLANTED
@@ -108,6 +110,7 @@ def test_every_planted_mistake_is_found_and_nothing_else(
 def test_the_same_keyspace_without_the_mistakes_has_no_findings(
     app_server: LocalServer,
 ) -> None:
+    app_server.client().config_set("maxmemory-policy", "volatile-lru")
     build(app_server.client(), mistakes=False)
     found, _ = _findings("-p", str(app_server.port))
     assert found == set()
@@ -125,7 +128,55 @@ def test_old_keys_without_ttl_and_a_policy_that_cannot_evict(app_server: LocalSe
     found, _ = _findings("-p", str(app_server.port))
     assert found == {("idle_without_ttl", "archive:*")}
     c.config_set("maxmemory-policy", "volatile-lru")
-    found, doc = _findings("-p", str(app_server.port))
+    found, _ = _findings("-p", str(app_server.port))
     assert ("eviction_mismatch", "(keyspace)") in found
     r = run_cli("audit", "-p", str(app_server.port), "--fail-on", "critical")
     assert r.exit_code == 1 and "critical" in r.stderr
+
+
+def test_findings_merge_across_the_shards_of_a_cluster_as_the_read_only_role(
+    cluster: list[LocalServer],
+) -> None:
+    line = acl_lines()["analyst"].replace("#<sha256>", "#" + hashlib.sha256(b"pw").hexdigest())
+    _acl, _setuser, user, rules = line.split(maxsplit=3)
+    for node in cluster:
+        node.client().config_set("maxmemory-policy", "volatile-lru")
+        setuser(node.client(), user, rules)
+    c = redis.RedisCluster(host="127.0.0.1", port=cluster[0].port)
+    try:
+        build(c, mistakes=True)
+        r = run_cli(
+            "audit",
+            "-p",
+            str(cluster[0].port),
+            "--user",
+            user,
+            "--format",
+            "json",
+            env={"REDISCLI_AUTH": "pw"},
+        )
+        assert r.exit_code == 0, r.stderr
+        doc = load_json(r.stdout)
+        assert len(doc["scan"]["nodes"]) == 3 and doc["complete"]
+        assert {(f["id"], f["pattern"]) for f in doc["findings"]} == PLANTED
+        counters = next(f for f in doc["findings"] if f["id"] == "counter_unbounded")
+        assert counters["keys"] == 2000  # every shard's counters in one finding
+    finally:
+        c.close()
+        for node in cluster:
+            node.client().flushall()
+            node.client().execute_command("ACL", "DELUSER", user)
+            node.client().config_set("maxmemory-policy", "noeviction")
+
+
+def test_big_values_are_never_read_whole(app_server: LocalServer) -> None:
+    c = app_server.client()
+    c.sadd("tag:all", *(f"product:{i}" for i in range(100_000)))
+    c.set("doc:huge", json.dumps({"rows": ["x" * 100] * 50_000}))  # about 5 MB
+    c.config_resetstat()
+    found, _ = _findings("-p", str(app_server.port))
+    assert ("big_json_string", "doc:huge") in found
+    stats = {k.removeprefix("cmdstat_"): v for k, v in c.info("commandstats").items()}
+    whole = {"get", "smembers", "sscan", "srandmember", "lrange", "hgetall", "dump"}
+    assert not whole & stats.keys(), sorted(stats)
+    assert stats["getrange"]["calls"] == 1
