@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import redis
-
 from rediscope.core.audit.checks import (
     CHECKS,
     SEVERITIES,
@@ -18,20 +16,15 @@ from rediscope.core.audit.checks import (
 )
 from rediscope.core.audit.collector import Agg, AuditCollector
 from rediscope.core.audit.roles import classify
-from rediscope.core.connection import ConnectionSpec, client
-from rediscope.core.keys import display_key
+from rediscope.core.audit.samples import sampled_findings
+from rediscope.core.connection import ConnectionSpec
 from rediscope.core.patterns import Rule
 from rediscope.core.report import Outcome, scan_outcome
-from rediscope.core.restore.target import RestoreTarget
 from rediscope.core.scan import Collector, ProgressFn, ScanOptions, ScanSummary
 from rediscope.core.scan.options import LIVE, SourceInfo
 from rediscope.core.sources import KeySource, as_source, eviction_policy
 from rediscope.core.target import Target
-from rediscope.errors import RediscopeError
 from rediscope.exitcodes import ExitStatus
-
-#: bytes of a big string read to tell JSON (GETRANGE 0 PREFIX-1): never the whole value
-PREFIX = 64
 
 
 @dataclass(frozen=True)
@@ -58,64 +51,6 @@ class AuditReport:
         if hit:
             return Outcome(ExitStatus.ERROR, (f"{len(hit)} finding(s) at {self.fail_on} or above",))
         return base
-
-
-def _json_strings(spec: ConnectionSpec, patterns: list[Pattern]) -> list[Finding]:
-    """big_json_string: the first PREFIX bytes of each pattern's biggest strings."""
-    out = []
-    route = _router(spec)
-    conns: dict[int, redis.Redis] = {}
-    try:
-        for p in patterns:
-            items = p.agg.strings.items
-            if not items:
-                continue
-            heads = []
-            for size, key in items:
-                try:
-                    i = route.node_of(key) if route is not None else 0
-                    conn = conns.get(i)
-                    if conn is None:
-                        node = route.primaries[i].spec if route is not None else spec
-                        conn = conns[i] = client(node)
-                    head = conn.execute_command("GETRANGE", key, 0, PREFIX - 1)
-                except (redis.RedisError, OSError):
-                    continue  # another node's key (cluster) or gone
-                if isinstance(head, bytes) and head.lstrip()[:1] in (b"{", b"["):
-                    heads.append((size, key, head))
-            if heads:
-                out.append(_json_finding(p, heads))
-    finally:
-        for c in conns.values():
-            c.close()
-    return out
-
-
-def _router(spec: ConnectionSpec) -> RestoreTarget | None:
-    """Which primary owns a key (a cluster); None: the target itself serves every key."""
-    try:
-        route = RestoreTarget(spec)
-    except RediscopeError:
-        return None  # a replica (--replica): its own keys are read there
-    return route if route.cluster else None
-
-
-def _json_finding(p: Pattern, heads: list[tuple[int, bytes, bytes]]) -> Finding:
-    return Finding(
-        "big_json_string",
-        "warning",
-        p.name,
-        p.role,
-        len(heads),
-        sum(s for s, _, _ in heads),
-        {
-            "sizes": [s for s, _, _ in heads],
-            "prefix": heads[0][2][:PREFIX].decode("utf-8", "replace"),
-        },
-        tuple(display_key(k) for _, k, _ in heads),
-        "Every update rewrites the whole JSON value (and every read fetches it): keep the "
-        "object's fields in a hash (HSET/HGET), or split it.",
-    )
 
 
 def _patterns(table: dict[str, Agg]) -> list[Pattern]:
@@ -154,9 +89,11 @@ def audit(
     if policy is not None:
         found = eviction_mismatch(policy, patterns)
         findings += [found] if found else []
-        findings += _json_strings(src.spec, patterns) if src.spec is not None else []
+        findings += sampled_findings(src.spec, patterns, separators) if src.spec else []
     else:
-        notes.append("eviction_mismatch and big_json_string need the live server: not checked")
+        notes.append(
+            "eviction_mismatch, big_json_string and tag_dangling need the live server: not checked"
+        )
     has_idle = (
         src.access() == "idletime"
         if src.spec is None

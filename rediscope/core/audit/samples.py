@@ -1,0 +1,130 @@
+"""The checks that read a bounded sample of values or members after the scan: the first bytes
+of the biggest strings (big_json_string), a random sample of a tag set's members
+(tag_dangling). Never a whole value; on a cluster each key is asked of its own primary."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+import redis
+
+from rediscope.core.audit.checks import Finding, Pattern
+from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.keys import display_key
+from rediscope.core.restore.target import RestoreTarget
+from rediscope.errors import RediscopeError
+
+#: bytes of a big string read to tell JSON (GETRANGE 0 PREFIX-1)
+PREFIX = 64
+#: members sampled per tag set (SRANDMEMBER / ZRANDMEMBER), and the share missing that counts
+MEMBERS = 50
+DANGLING_SHARE = 0.2
+MIN_CHECKED = 10
+
+
+class Router:
+    """A connection to the primary that owns each key (the target itself, standalone)."""
+
+    def __init__(self, spec: ConnectionSpec) -> None:
+        self.spec = spec
+        try:
+            route: RestoreTarget | None = RestoreTarget(spec)
+        except RediscopeError:
+            route = None  # a replica (--replica): its own keys are read there
+        self.route = route if route is not None and route.cluster else None
+        self.conns: dict[int, redis.Redis] = {}
+
+    def conn(self, key: bytes) -> redis.Redis:
+        i = self.route.node_of(key) if self.route is not None else 0
+        conn = self.conns.get(i)
+        if conn is None:
+            node = self.route.primaries[i].spec if self.route is not None else self.spec
+            conn = self.conns[i] = client(node)
+        return conn
+
+    def call(self, key: bytes, *args: Any) -> Any:
+        """A command about KEY on its primary (None when it fails: gone, denied, moved)."""
+        try:
+            return self.conn(key).execute_command(*args)
+        except (redis.RedisError, OSError):
+            return None
+
+    def close(self) -> None:
+        for c in self.conns.values():
+            with contextlib.suppress(Exception):
+                c.close()
+
+
+def sampled_findings(
+    spec: ConnectionSpec, patterns: list[Pattern], separators: str
+) -> list[Finding]:
+    router = Router(spec)
+    try:
+        out = [f for p in patterns if (f := _json_strings(router, p)) is not None]
+        looks_like_key = re.compile(rb"[" + re.escape(separators.encode()) + rb"]")
+        out += [f for p in patterns if (f := _dangling(router, p, looks_like_key)) is not None]
+        return out
+    finally:
+        router.close()
+
+
+def _json_strings(router: Router, p: Pattern) -> Finding | None:
+    """big_json_string: the first PREFIX bytes of the pattern's biggest strings."""
+    heads = []
+    for size, key in p.agg.strings.items:
+        head = router.call(key, "GETRANGE", key, 0, PREFIX - 1)
+        if isinstance(head, bytes) and head.lstrip()[:1] in (b"{", b"["):
+            heads.append((size, key, head))
+    if not heads:
+        return None
+    return Finding(
+        "big_json_string",
+        "warning",
+        p.name,
+        p.role,
+        len(heads),
+        sum(s for s, _, _ in heads),
+        {"sizes": [s for s, _, _ in heads], "prefix": heads[0][2].decode("utf-8", "replace")},
+        tuple(display_key(k) for _, k, _ in heads),
+        "Every update rewrites the whole JSON value (and every read fetches it): keep the "
+        "object's fields in a hash (HSET/HGET), or split it.",
+    )
+
+
+def _dangling(router: Router, p: Pattern, looks_like_key: re.Pattern[bytes]) -> Finding | None:
+    """tag_dangling: a sample of the biggest tag sets' members that name keys, and how many
+    of those keys are gone."""
+    if p.role != "tag_index":
+        return None
+    checked = missing = 0
+    worst: list[tuple[float, bytes]] = []
+    for _n, key in p.agg.longest.items:
+        kind = "ZRANDMEMBER" if p.types.get("zset") and not p.types.get("set") else "SRANDMEMBER"
+        members = router.call(key, kind, key, MEMBERS) or []
+        names = [m for m in members if isinstance(m, bytes) and looks_like_key.search(m)]
+        gone = sum(1 for m in names if router.call(m, "EXISTS", m) == 0)
+        checked, missing = checked + len(names), missing + gone
+        if names:
+            worst.append((gone / len(names), key))
+    if checked < MIN_CHECKED or missing / checked < DANGLING_SHARE:
+        return None
+    worst.sort(reverse=True)
+    return Finding(
+        "tag_dangling",
+        "warning",
+        p.name,
+        p.role,
+        len(worst),
+        0,
+        {
+            "members_sampled": checked,
+            "members_missing": missing,
+            "share_missing": round(missing / checked, 4),
+        },
+        tuple(display_key(k) for _, k in worst),
+        "Tag or index sets still name keys that were deleted or expired (invalidation that "
+        "forgot the index): remove the member when its key goes (SREM in the same MULTI), or "
+        "give the index the TTL of what it points at.",
+    )
