@@ -187,3 +187,32 @@ def test_big_values_are_never_read_whole(app_server: LocalServer) -> None:
     assert stats["getrange"]["calls"] == 1  # 64 bytes of the 5 MB string
     assert stats["srandmember"]["calls"] == 1  # 50 members of the 100,000
     assert stats["exists"]["calls"] <= 50
+
+
+def test_a_rules_file_sets_roles_silences_checks_and_tunes_thresholds(
+    app_server: LocalServer, tmp_path: Path
+) -> None:
+    app_server.client().config_set("maxmemory-policy", "volatile-lru")
+    build(app_server.client(), mistakes=True)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "- glob: 'cache:page:*'\n"
+        "  name: 'cache:page:*'\n"
+        "  ignore: [cache_without_ttl]     # rendered pages live forever on purpose\n"
+        "- glob: 'views:article:*'\n"
+        "  name: 'views:article:*'\n"
+        "  role: unknown\n"
+        "- glob: 'queue:emails'\n"
+        "  name: 'queue:emails'\n"
+        "  thresholds: {queue_length: 50000}\n"
+    )
+    found, _ = _findings("-p", str(app_server.port), "--rules", str(rules))
+    silenced = {
+        ("cache_without_ttl", "cache:page:*"),
+        ("counter_unbounded", "views:article:*"),
+        ("queue_backlog", "queue:emails"),
+    }
+    assert found == PLANTED - silenced
+    rules.write_text("- glob: 'x:*'\n  role: cache-ish\n")
+    r = run_cli("audit", "-p", str(app_server.port), "--rules", str(rules))
+    assert r.exit_code == 2 and "unknown role 'cache-ish'" in r.stderr

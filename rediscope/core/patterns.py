@@ -67,6 +67,10 @@ class Rule:
     name: str
     glob: str | None = None
     regex: str | None = None
+    #: for `audit`: the pattern's role, checks silenced for it, and check thresholds
+    role: str | None = None
+    ignore: tuple[str, ...] = ()
+    thresholds: tuple[tuple[str, float], ...] = ()
 
     def compiled(self) -> re.Pattern[str]:
         return (
@@ -101,17 +105,47 @@ def rules_from_data(data: Any, where: str) -> list[Rule]:
             item = {"glob": item}
         if not isinstance(item, dict) or not (("glob" in item) ^ ("regex" in item)):
             raise ConfigError(f"{where}: rule {i} needs exactly one of 'glob' or 'regex'")
-        unknown = set(item) - {"glob", "regex", "name"}
+        unknown = set(item) - {"glob", "regex", "name", "role", "ignore", "thresholds"}
         if unknown:
             raise ConfigError(f"{where}: rule {i} has unknown keys {sorted(unknown)}")
         glob, regex = item.get("glob"), item.get("regex")
-        rule = Rule(name=str(item.get("name") or glob or regex), glob=glob, regex=regex)
+        rule = Rule(
+            name=str(item.get("name") or glob or regex),
+            glob=glob,
+            regex=regex,
+            role=str(item["role"]) if item.get("role") is not None else None,
+            ignore=_ignored(item.get("ignore"), f"{where}: rule {i}"),
+            thresholds=_thresholds(item.get("thresholds"), f"{where}: rule {i}"),
+        )
         try:
             rule.compiled()
         except re.error as exc:
             raise ConfigError(f"{where}: rule {i}: invalid regex: {exc}") from None
         rules.append(rule)
     return rules
+
+
+def _ignored(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: 'ignore' must be a check id or a list of them")
+    return tuple(value)
+
+
+def _thresholds(value: Any, where: str) -> tuple[tuple[str, float], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: 'thresholds' must map threshold names to numbers")
+    out = []
+    for name, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise ConfigError(f"{where}: threshold {name!r} must be a number")
+        out.append((str(name), float(number)))
+    return tuple(out)
 
 
 class PatternInferer:

@@ -11,6 +11,20 @@ from rediscope.core.audit.collector import Agg
 from rediscope.core.keys import display_key
 
 SEVERITIES = ("info", "warning", "critical")
+CHECK_IDS = (
+    "ttl_missing",
+    "cache_without_ttl",
+    "expiry_storm",
+    "lock_without_ttl",
+    "tag_dangling",
+    "rate_limit_unbounded",
+    "counter_unbounded",
+    "queue_backlog",
+    "hot_copy_drift",
+    "big_json_string",
+    "idle_without_ttl",
+    "eviction_mismatch",
+)
 
 
 @dataclass(frozen=True)
@@ -42,12 +56,15 @@ class Finding:
 
 @dataclass
 class Pattern:
-    """One pattern as the checks see it."""
+    """One pattern as the checks see it (a rule of --rules may set its role, silence checks
+    for it and change thresholds)."""
 
     name: str
     role: str
     agg: Agg
     types: dict[str, int] = field(default_factory=dict)
+    ignore: frozenset[str] = frozenset()
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 def _ex(keys: list[bytes] | list[tuple[int, bytes]]) -> tuple[str, ...]:

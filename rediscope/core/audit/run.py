@@ -3,10 +3,11 @@ checks per pattern, bounded value samples where a check needs them, one report."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import ClassVar
 
 from rediscope.core.audit.checks import (
+    CHECK_IDS,
     CHECKS,
     SEVERITIES,
     Finding,
@@ -15,7 +16,7 @@ from rediscope.core.audit.checks import (
     eviction_mismatch,
 )
 from rediscope.core.audit.collector import Agg, AuditCollector
-from rediscope.core.audit.roles import classify
+from rediscope.core.audit.roles import ROLES, classify
 from rediscope.core.audit.samples import sampled_findings
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.patterns import Rule
@@ -24,6 +25,7 @@ from rediscope.core.scan import Collector, ProgressFn, ScanOptions, ScanSummary
 from rediscope.core.scan.options import LIVE, SourceInfo
 from rediscope.core.sources import KeySource, as_source, eviction_policy
 from rediscope.core.target import Target
+from rediscope.errors import ConfigError
 from rediscope.exitcodes import ExitStatus
 
 
@@ -53,12 +55,40 @@ class AuditReport:
         return base
 
 
-def _patterns(table: dict[str, Agg]) -> list[Pattern]:
+def _patterns(table: dict[str, Agg], rules: tuple[Rule, ...], base: Thresholds) -> list[Pattern]:
+    """Each pattern with its role; a rule naming the pattern may set the role, silence
+    checks and change thresholds."""
+    by_name = {r.name: r for r in rules}
     out = []
     for name, agg in table.items():
         types = {t.decode("utf-8", "replace"): n for t, n in agg.types.items()}
-        out.append(Pattern(name, classify(name, types), agg, types))
+        rule = by_name.get(name)
+        if rule is None:
+            out.append(Pattern(name, classify(name, types), agg, types, thresholds=base))
+            continue
+        role = rule.role or classify(name, types)
+        out.append(Pattern(name, role, agg, types, frozenset(rule.ignore), _tuned(base, rule)))
     return out
+
+
+def _tuned(base: Thresholds, rule: Rule) -> Thresholds:
+    names = {f.name for f in fields(Thresholds)}
+    for name, _ in rule.thresholds:
+        if name not in names:
+            raise ConfigError(
+                f"rule {rule.name!r}: unknown threshold {name!r} ({', '.join(sorted(names))})"
+            )
+    kinds = {f.name: type(getattr(base, f.name)) for f in fields(Thresholds)}
+    return replace(base, **{n: kinds[n](v) for n, v in rule.thresholds})
+
+
+def _check_rules(rules: tuple[Rule, ...]) -> None:
+    for r in rules:
+        if r.role is not None and r.role not in ROLES:
+            raise ConfigError(f"rule {r.name!r}: unknown role {r.role!r} ({', '.join(ROLES)})")
+        bad = [i for i in r.ignore if i not in CHECK_IDS]
+        if bad:
+            raise ConfigError(f"rule {r.name!r}: unknown check {bad[0]!r} to ignore")
 
 
 def audit(
@@ -71,6 +101,7 @@ def audit(
     fail_on: str | None = None,
     progress: ProgressFn | None = None,
 ) -> AuditReport:
+    _check_rules(rules)
     src = as_source(source)
     t = thresholds or Thresholds()
     access = src.access() if src.spec is not None else None
@@ -82,8 +113,10 @@ def audit(
     target, scan, collectors = src.scan(opts, make, progress)
     col = collectors[0]
     assert isinstance(col, AuditCollector)
-    patterns = _patterns(col.finish())
-    findings = [f for p in patterns for check in CHECKS if (f := check(p, t)) is not None]
+    patterns = _patterns(col.finish(), rules, t)
+    findings = [
+        f for p in patterns for check in CHECKS if (f := check(p, p.thresholds)) is not None
+    ]
     notes = list(scan.notes)
     policy = eviction_policy(src.spec) if src.spec is not None else None
     if policy is not None:
@@ -101,6 +134,8 @@ def audit(
     )
     if not has_idle:
         notes.append("idle_without_ttl needs idle times (an LRU policy or an RDB with LRU data)")
+    silenced = {p.name: p.ignore for p in patterns if p.ignore}
+    findings = [f for f in findings if f.id not in silenced.get(f.pattern, ())]
     findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), -f.bytes, f.id, f.pattern))
     summary = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     return AuditReport(
