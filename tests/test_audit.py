@@ -30,6 +30,7 @@ PLANTED = {
     ("queue_backlog", "queue:emails"),
     ("big_json_string", "doc:*"),
     ("tag_dangling", "tag:*"),
+    ("hot_copy_drift", "hot:config:copy:*"),
 }
 
 
@@ -52,6 +53,9 @@ def build(c: redis.Redis | redis.RedisCluster, mistakes: bool) -> None:
         p.incr(f"rate:login:{i}")
         p.expire(f"rate:login:{i}", 60)
     p.rpush("queue:sms", *range(10))
+    for i in range(8):  # a hot key read from 8 copies, written together
+        drifted = mistakes and i == 3  # one copy missed by an update
+        p.set(f"hot:config:copy:{i}", "v1" if drifted else "v2", ex=3600)
     for tag in range(10):  # tag-based invalidation: a set of the keys tagged with each tag
         gone = mistakes and tag >= 5  # products deleted, their tags left behind
         first = 5000 if gone else 0
@@ -107,7 +111,7 @@ def test_every_planted_mistake_is_found_and_nothing_else(
     assert by_id["expiry_storm"]["evidence"]["peak_second_keys"] >= 60
     assert by_id["big_json_string"]["evidence"]["prefix"].startswith('{"items"')
     offline, doc = _findings("--rdb", str(saved(app_server)))  # the same data from a file
-    live_only = {"big_json_string", "tag_dangling"}
+    live_only = {"big_json_string", "tag_dangling", "hot_copy_drift"}
     assert offline == {f for f in PLANTED if f[0] not in live_only}
     assert any("need the live server" in n for n in doc["notes"])  # type: ignore[attr-defined]
 

@@ -56,6 +56,7 @@ class Agg:
         "no_ttl",
         "no_ttl_examples",
         "old_examples",
+        "sample",
         "strings",
         "types",
         "with_ttl",
@@ -78,6 +79,7 @@ class Agg:
         self.old_examples: list[bytes] = []
         self.longest = _Top()  # collections by element count
         self.strings = _Top()  # strings by length, at least BIG_STRING
+        self.sample: list[bytes] = []  # the first keys met (hot_copy_drift looks at them)
 
     def merge(self, o: Agg) -> Agg:
         for name in ("keys", "bytes", "with_ttl", "no_ttl", "bytes_no_ttl", "idle_known"):
@@ -94,6 +96,7 @@ class Agg:
         self.old_examples = sorted(set(self.old_examples) | set(o.old_examples))[:EXAMPLES]
         self.longest.merge(o.longest)
         self.strings.merge(o.strings)
+        self.sample = (self.sample + o.sample)[:EXAMPLES]
         return self
 
 
@@ -133,6 +136,8 @@ class AuditCollector:
         for i, key in enumerate(batch.keys):
             agg = self._agg(self.inferer.infer(key))
             agg.keys += 1
+            if len(agg.sample) < EXAMPLES:
+                agg.sample.append(key)
             t = batch.types[i]
             agg.types[t] = agg.types.get(t, 0) + 1
             mem = memory[i] or 0

@@ -65,6 +65,7 @@ def sampled_findings(
         out = [f for p in patterns if (f := _json_strings(router, p)) is not None]
         looks_like_key = re.compile(rb"[" + re.escape(separators.encode()) + rb"]")
         out += [f for p in patterns if (f := _dangling(router, p, looks_like_key)) is not None]
+        out += [f for p in patterns if (f := _drift(router, p)) is not None]
         return out
     finally:
         router.close()
@@ -127,4 +128,65 @@ def _dangling(router: Router, p: Pattern, looks_like_key: re.Pattern[bytes]) -> 
         "Tag or index sets still name keys that were deleted or expired (invalidation that "
         "forgot the index): remove the member when its key goes (SREM in the same MULTI), or "
         "give the index the TTL of what it points at.",
+    )
+
+
+_COPY = re.compile(rb"^(.*?)(\d+)$")
+#: copies of one hot key looked for (key:copy:0 .. key:copy:N-1)
+COPIES = 16
+
+
+def _copy_state(router: Router, key: bytes) -> tuple[int, bytes, int] | None:
+    """(length, first bytes, TTL s) of one copy; None when it does not exist."""
+    length = router.call(key, "STRLEN", key)
+    if not isinstance(length, int) or length == 0:
+        return None
+    head = router.call(key, "GETRANGE", key, 0, PREFIX - 1) or b""
+    ttl = router.call(key, "TTL", key)
+    return length, head, ttl if isinstance(ttl, int) else -1
+
+
+def _drift(router: Router, p: Pattern) -> Finding | None:
+    """hot_copy_drift: copies of a hot key (`key:copy:N`) whose values or TTLs differ; each
+    copy is compared by its length, its first bytes and its TTL (never read whole)."""
+    if p.role != "hot_copy" or not p.types.get("string"):
+        return None
+    groups: dict[bytes, dict[bytes, tuple[int, bytes, int]]] = {}
+    for key in p.agg.sample:
+        m = _COPY.match(key)
+        if m is None or m.group(1) in groups:
+            continue
+        copies = {}
+        for i in range(COPIES):
+            name = m.group(1) + str(i).encode()
+            state = _copy_state(router, name)
+            if state is not None:
+                copies[name] = state
+        groups[m.group(1)] = copies
+    differ = {base: c for base, c in groups.items() if len({v[:2] for v in c.values()}) > 1}
+    ttl_spread = {
+        base: max(v[2] for v in c.values()) - min(v[2] for v in c.values())
+        for base, c in groups.items()
+        if len(c) > 1 and min(v[2] for v in c.values()) >= 0
+    }
+    ttl_differ = {b: s for b, s in ttl_spread.items() if s > 60}
+    if not differ and not ttl_differ:
+        return None
+    bases = sorted(set(differ) | set(ttl_differ))
+    return Finding(
+        "hot_copy_drift",
+        "warning",
+        p.name,
+        p.role,
+        sum(len(groups[b]) for b in bases),
+        0,
+        {
+            "groups_checked": len(groups),
+            "values_differ": len(differ),
+            "ttls_differ": len(ttl_differ),
+            "max_ttl_spread_s": max(ttl_spread.values(), default=0),
+        },
+        tuple(display_key(b + b"*") for b in bases),
+        "The copies of a hot key are written one by one and have drifted apart (readers see "
+        "different values): write every copy in one MULTI (or pipeline) with the same TTL.",
     )
