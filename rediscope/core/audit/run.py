@@ -118,14 +118,16 @@ def audit(
         f for p in patterns for check in CHECKS if (f := check(p, p.thresholds)) is not None
     ]
     notes = list(scan.notes)
-    policy = eviction_policy(src.spec) if src.spec is not None else None
-    if policy is not None:
+    policy_spec = src.spec
+    policy = eviction_policy(policy_spec) if policy_spec is not None else None
+    if policy is not None and policy_spec is not None:
         found = eviction_mismatch(policy, patterns)
         findings += [found] if found else []
-        findings += sampled_findings(src.spec, patterns, separators) if src.spec else []
+        findings += sampled_findings(policy_spec, patterns, separators, findings)
     else:
         notes.append(
-            "eviction_mismatch, big_json_string and tag_dangling need the live server: not checked"
+            "eviction_mismatch, big_json_string, tag_dangling and hot_copy_drift need the live "
+            "server: not checked"
         )
     has_idle = (
         src.access() == "idletime"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -13,6 +15,7 @@ import redis
 from rediscope.core.audit.checks import Finding, Pattern
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.keys import display_key
+from rediscope.core.resp import pairs, text
 from rediscope.core.restore.target import RestoreTarget
 from rediscope.errors import RediscopeError
 
@@ -58,10 +61,18 @@ class Router:
 
 
 def sampled_findings(
-    spec: ConnectionSpec, patterns: list[Pattern], separators: str
+    spec: ConnectionSpec, patterns: list[Pattern], separators: str, found: list[Finding]
 ) -> list[Finding]:
+    """The sampled checks' findings; FOUND's stream queue_backlog findings gain the streams'
+    own evidence (oldest entry age, consumer group lag)."""
     router = Router(spec)
     try:
+        by_name = {p.name: p for p in patterns}
+        for i, item in enumerate(found):
+            q = by_name.get(item.pattern)
+            if item.id == "queue_backlog" and q is not None and q.types.get("stream"):
+                extra = _stream_evidence(router, q)
+                found[i] = replace(item, evidence={**item.evidence, **extra})
         out = [f for p in patterns if (f := _json_strings(router, p)) is not None]
         looks_like_key = re.compile(rb"[" + re.escape(separators.encode()) + rb"]")
         out += [f for p in patterns if (f := _dangling(router, p, looks_like_key)) is not None]
@@ -129,6 +140,25 @@ def _dangling(router: Router, p: Pattern, looks_like_key: re.Pattern[bytes]) -> 
         "forgot the index): remove the member when its key goes (SREM in the same MULTI), or "
         "give the index the TTL of what it points at.",
     )
+
+
+def _stream_evidence(router: Router, p: Pattern) -> dict[str, Any]:
+    """The longest stream's oldest entry age and its consumer groups' lag and pending."""
+    key = p.agg.longest.items[0][1]
+    out: dict[str, Any] = {}
+    raw = router.call(key, "XINFO", "STREAM", key)
+    first = pairs(raw).get("first-entry") if isinstance(raw, list | dict) else None
+    if isinstance(first, list | tuple) and first and isinstance(first[0], bytes):
+        ms = int(first[0].split(b"-")[0])
+        out["oldest_entry_age_s"] = max(0, int(time.time() - ms / 1000))
+    groups = router.call(key, "XINFO", "GROUPS", key)
+    if isinstance(groups, list):
+        parsed = [pairs(g) for g in groups if isinstance(g, list | dict)]
+        out["groups"] = [
+            {"name": text(g.get("name")), "pending": g.get("pending"), "lag": g.get("lag")}
+            for g in parsed  # lag: 7.0+ (None before)
+        ]
+    return out
 
 
 _COPY = re.compile(rb"^(.*?)(\d+)$")
