@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from rich import box
@@ -20,11 +21,13 @@ def _evidence(f: Finding) -> str:
     for name, value in f.evidence.items():
         if value is None or isinstance(value, list | dict):
             continue
-        shown.append(
-            f"{name}={value:,}"
-            if isinstance(value, int) and not isinstance(value, bool)
-            else f"{name}={value}"
-        )
+        if name.endswith("_at") and isinstance(value, int):  # epoch seconds
+            when = datetime.fromtimestamp(value, timezone.utc)
+            shown.append(f"{name}={when:%Y-%m-%d %H:%M:%SZ}")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            shown.append(f"{name}={value:,}")
+        else:
+            shown.append(f"{name}={value}")
     return ", ".join(shown)
 
 
@@ -42,20 +45,22 @@ def audit_table(report: AuditReport, width: int | None = None, **_: Any) -> Rend
         parts.append(Text("no caching-pattern mistakes found", style="green"))
         return Group(*parts)
     table = Table(box=box.SIMPLE_HEAD)
-    for col in ("severity", "check", "pattern", "role", "keys", "bytes"):
-        table.add_column(col, justify="right" if col in ("keys", "bytes") else "left")
+    table.add_column("severity", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("pattern", overflow="fold")
+    table.add_column("keys", justify="right", no_wrap=True)
+    table.add_column("bytes", justify="right", no_wrap=True)
     for f in report.findings:
         table.add_row(
             Text(f.severity, style=_STYLE.get(f.severity, "")),
             f.id,
             f.pattern,
-            f.role,
             f"{f.keys:,}",
             human_bytes(f.bytes),
         )
     parts.append(table)
     for f in report.findings:
-        detail = Text.assemble((f"{f.id} {f.pattern}: ", "bold"), _evidence(f))
+        detail = Text.assemble((f"{f.id} {f.pattern} ({f.role}): ", "bold"), _evidence(f))
         if f.examples:
             detail.append(f"\n  e.g. {', '.join(f.examples)}")
         detail.append(f"\n  fix: {f.fix}", style="dim")

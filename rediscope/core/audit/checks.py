@@ -48,7 +48,7 @@ class Finding:
     pattern: str
     role: str
     keys: int
-    bytes: int
+    bytes: int | None  # None: not measured for this check
     evidence: dict[str, Any]
     examples: tuple[str, ...]
     fix: str
@@ -137,7 +137,7 @@ def expiry_storm(p: Pattern, t: Thresholds) -> Finding | None:
         p.name,
         p.role,
         peak if by_second else peak_min,
-        0,
+        None,
         {
             "with_ttl": a.with_ttl,
             "peak_second_keys": peak,

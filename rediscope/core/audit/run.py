@@ -138,7 +138,7 @@ def audit(
         notes.append("idle_without_ttl needs idle times (an LRU policy or an RDB with LRU data)")
     silenced = {p.name: p.ignore for p in patterns if p.ignore}
     findings = [f for f in findings if f.id not in silenced.get(f.pattern, ())]
-    findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), -f.bytes, f.id, f.pattern))
+    findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), -(f.bytes or 0), f.id, f.pattern))
     summary = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     return AuditReport(
         target=target,

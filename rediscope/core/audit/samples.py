@@ -129,7 +129,7 @@ def _dangling(router: Router, p: Pattern, looks_like_key: re.Pattern[bytes]) -> 
         p.name,
         p.role,
         len(worst),
-        0,
+        None,
         {
             "members_sampled": checked,
             "members_missing": missing,
@@ -209,7 +209,7 @@ def _drift(router: Router, p: Pattern) -> Finding | None:
         p.name,
         p.role,
         sum(len(groups[b]) for b in bases),
-        0,
+        None,
         {
             "groups_checked": len(groups),
             "values_differ": len(differ),
