@@ -91,6 +91,28 @@ def _check_rules(rules: tuple[Rule, ...]) -> None:
             raise ConfigError(f"rule {r.name!r}: unknown check {bad[0]!r} to ignore")
 
 
+def _live_checks(
+    spec: ConnectionSpec | None,
+    patterns: list[Pattern],
+    separators: str,
+    findings: list[Finding],
+    notes: list[str],
+) -> str | None:
+    """The checks that ask the server (its policy, value samples), added to FINDINGS; the
+    maxmemory-policy (None: a file, which does not say)."""
+    if spec is None:
+        notes.append(
+            "eviction_mismatch, big_json_string, tag_dangling and hot_copy_drift need the live "
+            "server: not checked"
+        )
+        return None
+    policy = eviction_policy(spec)
+    found = eviction_mismatch(policy, patterns)
+    findings += [found] if found else []
+    findings += sampled_findings(spec, patterns, separators, findings)
+    return policy
+
+
 def audit(
     source: ConnectionSpec | KeySource,
     opts: ScanOptions,
@@ -118,17 +140,7 @@ def audit(
         f for p in patterns for check in CHECKS if (f := check(p, p.thresholds)) is not None
     ]
     notes = list(scan.notes)
-    policy_spec = src.spec
-    policy = eviction_policy(policy_spec) if policy_spec is not None else None
-    if policy is not None and policy_spec is not None:
-        found = eviction_mismatch(policy, patterns)
-        findings += [found] if found else []
-        findings += sampled_findings(policy_spec, patterns, separators, findings)
-    else:
-        notes.append(
-            "eviction_mismatch, big_json_string, tag_dangling and hot_copy_drift need the live "
-            "server: not checked"
-        )
+    policy = _live_checks(src.spec, patterns, separators, findings, notes)
     has_idle = (
         src.access() == "idletime"
         if src.spec is None
