@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from rediscope.core.collectors.patterns import merge_folded
 from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
 from rediscope.core.scan import Batch
 
@@ -178,13 +179,8 @@ class AuditCollector:
                     agg.old_examples.append(key)
 
     def merge(self, other: AuditCollector) -> None:
-        if other is self:
-            return
-        self.folder.folded |= other.folder.folded
-        self.folder.shapes |= other.folder.shapes
-        for pattern, agg in other.table.items():
-            mine = self.table.get(pattern)
-            self.table[pattern] = mine.merge(agg) if mine is not None else agg
+        if other is not self:
+            merge_folded(self.folder, self.table, other.folder, other.table)
 
     def finish(self) -> dict[str, Agg]:
         self.table = self.folder.fold(self.table, lambda a, b: a.merge(b))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from typing import Any
 
 from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
 from rediscope.core.scan import (
@@ -64,6 +65,18 @@ class _Agg:
 
 def _merge(a: _Agg, b: _Agg) -> _Agg:
     return a.merge(b)
+
+
+def merge_folded(
+    folder: PatternFolder, table: dict[str, Any], other: PatternFolder, rows: dict[str, Any]
+) -> None:
+    """Another node's pattern table (ROWS, folded by OTHER) into TABLE: what each folder
+    learned, and each pattern's aggregate merged (an aggregate has merge())."""
+    folder.folded |= other.folded
+    folder.shapes |= other.shapes
+    for pattern, agg in rows.items():
+        mine = table.get(pattern)
+        table[pattern] = mine.merge(agg) if mine is not None else agg
 
 
 class PatternCollector:
@@ -158,13 +171,8 @@ class PatternCollector:
                 ex.sort()
 
     def merge(self, other: PatternCollector) -> None:
-        if other is self:
-            return
-        self.folder.folded |= other.folder.folded
-        self.folder.shapes |= other.folder.shapes
-        for pattern, agg in other.table.items():
-            mine = self.table.get(pattern)
-            self.table[pattern] = mine.merge(agg) if mine is not None else agg
+        if other is not self:
+            merge_folded(self.folder, self.table, other.folder, other.table)
 
     def finish(self) -> dict[str, _Agg]:
         """The final table: folded to a fixpoint over everything merged."""
