@@ -77,6 +77,7 @@ def sampled_findings(
         looks_like_key = re.compile(rb"[" + re.escape(separators.encode()) + rb"]")
         out += [f for p in patterns if (f := _dangling(router, p, looks_like_key)) is not None]
         out += [f for p in patterns if (f := _drift(router, p)) is not None]
+        _old_windows(router, patterns, found, out)
         return out
     finally:
         router.close()
@@ -220,3 +221,67 @@ def _drift(router: Router, p: Pattern) -> Finding | None:
         "The copies of a hot key are written one by one and have drifted apart (readers see "
         "different values): write every copy in one MULTI (or pipeline) with the same TTL.",
     )
+
+
+#: a rate-limit window whose oldest member is older than this has outlived any window
+WINDOW_S = 86_400
+
+
+def _epoch_s(score: float) -> float | None:
+    """A sorted-set score read as a time: epoch milliseconds or seconds (None: neither)."""
+    if 1e12 <= score < 1e14:
+        return score / 1000
+    if 1e9 <= score < 1e11:
+        return score
+    return None
+
+
+def _oldest_age(router: Router, p: Pattern) -> tuple[int, bytes] | None:
+    """The oldest member's age (s) among the pattern's longest sorted sets, and its key."""
+    best: tuple[int, bytes] | None = None
+    for _n, key in p.agg.longest.items:
+        reply = router.call(key, "ZRANGE", key, 0, 0, "WITHSCORES")
+        if not isinstance(reply, list) or len(reply) < 2:
+            continue
+        try:
+            at = _epoch_s(float(reply[1]))
+        except (TypeError, ValueError):
+            continue
+        if at is not None:
+            age = int(time.time() - at)
+            if best is None or age > best[0]:
+                best = (age, key)
+    return best
+
+
+def _old_windows(
+    router: Router, patterns: list[Pattern], found: list[Finding], out: list[Finding]
+) -> None:
+    """rate_limit_unbounded for sorted-set windows whose oldest member (ZRANGE 0 0) is older
+    than any window: the window is never trimmed. Added to a finding the pattern has."""
+    for p in patterns:
+        if p.role != "rate_limit" or not p.types.get("zset"):
+            continue
+        oldest = _oldest_age(router, p)
+        if oldest is None or oldest[0] < WINDOW_S:
+            continue
+        evidence = {"oldest_member_age_s": oldest[0], "window_limit_s": WINDOW_S}
+        for i, f in enumerate(found):
+            if f.id == "rate_limit_unbounded" and f.pattern == p.name:
+                found[i] = replace(f, evidence={**f.evidence, **evidence})
+                break
+        else:
+            out.append(
+                Finding(
+                    "rate_limit_unbounded",
+                    "warning",
+                    p.name,
+                    p.role,
+                    p.agg.keys,
+                    p.agg.bytes,
+                    evidence,
+                    (display_key(oldest[1]),),
+                    "The window's old members are never removed: trim it with every request "
+                    "(ZREMRANGEBYSCORE key -inf now-window) before counting.",
+                )
+            )
