@@ -118,6 +118,7 @@ def test_every_planted_mistake_is_found_and_nothing_else(
     assert by_id["lock_without_ttl"]["severity"] == "critical"
     assert by_id["lock_without_ttl"]["keys"] == 5
     assert by_id["counter_unbounded"]["keys"] == 2000
+    assert "growth_since_last" not in by_id["counter_unbounded"]["evidence"]  # a first audit
     events = next(f for f in doc["findings"] if f["pattern"] == "queue:events")  # type: ignore[attr-defined]
     assert events["evidence"]["longest"] == 12_000
     assert events["evidence"]["groups"][0]["name"] == "workers"
@@ -125,6 +126,10 @@ def test_every_planted_mistake_is_found_and_nothing_else(
     assert events["evidence"]["oldest_entry_age_s"] >= 0
     assert by_id["expiry_storm"]["evidence"]["peak_second_keys"] >= 60
     assert by_id["big_json_string"]["evidence"]["prefix"].startswith('{"items"')
+    app_server.client().mset({f"views:article:{i}": 1 for i in range(2000, 2500)})
+    _, again = _findings("-p", str(app_server.port))
+    grown = next(f for f in again["findings"] if f["id"] == "counter_unbounded")  # type: ignore[attr-defined]
+    assert grown["evidence"]["growth_since_last"] == 500
     offline, doc = _findings("--rdb", str(saved(app_server)))  # the same data from a file
     live_only = {"big_json_string", "tag_dangling", "hot_copy_drift"}
     old_windows = ("rate_limit_unbounded", "rl:search:*")  # read with ZRANGE: live only

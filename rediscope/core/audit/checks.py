@@ -145,12 +145,19 @@ def expiry_storm(p: Pattern, t: Thresholds) -> Finding | None:
             "peak_minute_keys": peak_min,
             "peak_minute_at": minute * 60,
             "share": round(share, 4),
+            "by_second": _busiest(a.expiry),
+            "by_minute": [[m * 60, n] for m, n in _busiest(minutes)],
             "histogram_truncated": a.expiry_truncated,
         },
         (),
         "Keys written together with the same TTL expire together, and every reader misses "
         "at once (a cache stampede): add jitter to the TTL (ttl + random(0, ttl/10)).",
     )
+
+
+def _busiest(counts: dict[int, int], n: int = 10) -> list[list[int]]:
+    """The N busiest buckets of a histogram, [[time, keys], ...], busiest first."""
+    return [[t, k] for t, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
 def lock_without_ttl(p: Pattern, t: Thresholds) -> Finding | None:

@@ -16,6 +16,7 @@ from rediscope.core.audit.checks import (
     eviction_mismatch,
 )
 from rediscope.core.audit.collector import Agg, AuditCollector
+from rediscope.core.audit.history import last_counts, save_counts
 from rediscope.core.audit.roles import ROLES, classify
 from rediscope.core.audit.samples import sampled_findings
 from rediscope.core.connection import ConnectionSpec
@@ -91,6 +92,27 @@ def _check_rules(rules: tuple[Rule, ...]) -> None:
             raise ConfigError(f"rule {r.name!r}: unknown check {bad[0]!r} to ignore")
 
 
+def _with_growth(
+    url: str, patterns: list[Pattern], findings: list[Finding], whole: bool
+) -> list[Finding]:
+    """counter_unbounded findings with the growth since the last audit of this target; this
+    audit's counter counts kept for the next (a sampled audit neither reads nor keeps them)."""
+    if not whole:
+        return findings
+    last = last_counts(url)
+    out = []
+    for f in findings:
+        if f.id == "counter_unbounded" and last is not None and f.pattern in last[1]:
+            growth = {
+                "growth_since_last": f.keys - last[1][f.pattern],
+                "last_audit_at": int(last[0]),
+            }
+            f = replace(f, evidence={**f.evidence, **growth})
+        out.append(f)
+    save_counts(url, {p.name: p.agg.no_ttl for p in patterns if p.role == "counter"})
+    return out
+
+
 def _live_checks(
     spec: ConnectionSpec | None,
     patterns: list[Pattern],
@@ -148,6 +170,7 @@ def audit(
     )
     if not has_idle:
         notes.append("idle_without_ttl needs idle times (an LRU policy or an RDB with LRU data)")
+    findings = _with_growth(target.url, patterns, findings, opts.sample is None)
     silenced = {p.name: p.ignore for p in patterns if p.ignore}
     findings = [f for f in findings if f.id not in silenced.get(f.pattern, ())]
     findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), -(f.bytes or 0), f.id, f.pattern))
