@@ -138,6 +138,10 @@ def _every_command(port: int, tmp: Path) -> list[list[str]]:
         ["backup", "run", str(tmp), "-p", p, "--verbose"],
         ["capacity", "record", "-p", p, "--history", str(tmp / "h.sqlite")],
         ["capacity", "report", "-p", p, "--history", str(tmp / "h.sqlite")],
+        ["audit", "-p", p],
+        ["top", "-p", p, "--once", "--interval", "0.2"],
+        # into the same server: its one key is there already (--merge keeps it)
+        ["backup", "restore", str(tmp), "-p", p, "--merge", "--yes"],
     ]
 
 

@@ -38,7 +38,8 @@ def _require_named_target(run: Run) -> None:
             "(or --host/--port, or --sentinel/--master)",
             "REDISCOPE_URL and profiles are never used alone for a restore",
         )
-    if run.spec(follow_sentinel=False).db_explicit and c.db is None:
+    spec = run.spec(follow_sentinel=False)
+    if spec.db_explicit and c.db is None and spec.db != 0:  # /0 is the habit of many URLs
         raise UsageError(
             "backup restore takes the target db from the backup (or --db-map), not the URL",
             "drop /N from the URL; -n/--db N restores only db N of the backup",
