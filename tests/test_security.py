@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -126,6 +127,15 @@ def test_config_and_debug_renamed_away(tmp_path: Path) -> None:
         c.close()
 
 
+def _saved_copy(server: LocalServer, tmp: Path) -> None:
+    """The server's RDB as TMP/dump.rdb (the file `backup restore` reads in _every_command)."""
+    admin = server.client()
+    admin.save()
+    admin.close()
+    assert server.dir is not None
+    shutil.copy(server.dir / "dump.rdb", tmp / "dump.rdb")
+
+
 def _every_command(port: int, tmp: Path) -> list[list[str]]:
     p = str(port)
     return [
@@ -140,8 +150,8 @@ def _every_command(port: int, tmp: Path) -> list[list[str]]:
         ["capacity", "report", "-p", p, "--history", str(tmp / "h.sqlite")],
         ["audit", "-p", p],
         ["top", "-p", p, "--once", "--interval", "0.2"],
-        # into the same server: its one key is there already (--merge keeps it)
-        ["backup", "restore", str(tmp), "-p", p, "--merge", "--yes"],
+        # the server's own file back into it: its keys are there already (--merge keeps them)
+        ["backup", "restore", str(tmp / "dump.rdb"), "-p", p, "--merge", "--yes"],
     ]
 
 
@@ -154,6 +164,7 @@ def test_the_password_appears_nowhere(tmp_path: Path) -> None:
         c = server.client()
         c.set("k", "v")
         c.close()
+        _saved_copy(server, out_dir)
         cfg = tmp_path / "config.yaml"
         cfg.write_text(f"profiles:\n  p:\n    password: {SECRET}\n")
         ways = [
@@ -360,6 +371,7 @@ def test_bad_local_input(tmp_path: Path, plain: LocalServer) -> None:
 def test_wrong_user_and_tls_failures_for_every_command(
     acl_server: LocalServer, tmp_path: Path
 ) -> None:
+    _saved_copy(acl_server, tmp_path)
     for cmd in _every_command(acl_server.port, tmp_path):
         res = run_cli(*cmd, "--user", "nobody", env={"REDISCLI_AUTH": "nope"})
         expected = 2 if cmd[0] == "health" else ExitStatus.CONNECTION
