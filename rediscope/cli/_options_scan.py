@@ -90,12 +90,27 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
             typer.Option(
                 "--rate",
                 min=1,
-                help="Cap: keys per second per node, paced smoothly.",
+                help="Cap: keys per second per node, in small requests spread evenly over "
+                "the second, each sized to cost the server about 30 µs (measured as the scan "
+                "goes), so the application's latency barely moves.",
                 rich_help_panel=SCAN,
                 show_default=False,
             ),
         ],
         None,
+    ),
+    (
+        "gentle",
+        Annotated[
+            bool,
+            typer.Option(
+                "--gentle",
+                help="Pace as --rate does, at a rate picked from the server's own load: at "
+                "most a tenth of its main thread, less while it is busy.",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        False,
     ),
     (
         "sample",
@@ -146,6 +161,22 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
             ),
         ],
         False,
+    ),
+    (
+        "type_lookup",
+        Annotated[
+            str,
+            typer.Option(
+                "--type-lookup",
+                click_type=click.Choice(["predict", "scan", "ask"]),
+                help="Where each key's type comes from. predict: guessed from keys of the same "
+                "shape and confirmed by the length command sent with it (TYPE only for keys not "
+                "guessed right). scan: one SCAN TYPE walk per type, in lockstep (each costs the "
+                "server a visit of every key). ask: TYPE for every key.",
+                rich_help_panel=SCAN,
+            ),
+        ],
+        "predict",
     ),
     (
         "no_progress",

@@ -87,6 +87,8 @@ class Run:
             replica=bool(v.get("replica")),
             samples=v.get("samples", 5),
             lengths=not v.get("no_lengths"),
+            type_lookup=v.get("type_lookup", "predict"),
+            gentle=bool(v.get("gentle")),
             db=spec.db if spec.db_explicit else None,
         )
 

@@ -152,6 +152,7 @@ class PatternInferer:
     """key (bytes) -> pattern (str). Deterministic per key; fast (a cache of literal words)."""
 
     CACHE_MAX = 100_000
+    MEMO_MAX = 20_000
 
     def __init__(self, separators: str = DEFAULT_SEPARATORS, rules: Iterable[Rule] = ()) -> None:
         if not separators:
@@ -162,6 +163,9 @@ class PatternInferer:
         self._rules = [(r.compiled().match, r.name) for r in rules]
         self._cache: dict[str, str] = {}
         self._ipv6 = ":" in separators
+        #: key with its digits zeroed -> pattern, for patterns without digits (see infer); off
+        #: with rules, whose regexes may look at digit values
+        self._memo: dict[bytes, str] | None = None if self._rules else {}
 
     def segment(self, seg: str) -> str:
         """The pattern of one segment."""
@@ -170,16 +174,35 @@ class PatternInferer:
         cached = self._cache.get(seg)
         if cached is not None:
             return cached
-        if not seg.isprintable():
+        if not seg.isprintable() or _hex_id(seg):
             return STAR
         if _VARIABLE.fullmatch(seg):
             return STAR
-        out = _INNER.sub(STAR, seg) if any(c.isdigit() for c in seg) or "=" in seg else seg
+        out = _INNER.sub(STAR, seg) if _HAS_DIGIT(seg) or "=" in seg else seg
         if out == seg and len(self._cache) < self.CACHE_MAX:
             self._cache[seg] = seg
         return out
 
     def infer(self, key: bytes) -> str:
+        """The key's pattern. Keys that differ only in the values of their digits get the same
+        pattern whenever that pattern has no digit left (every step that removes digits looks
+        at digit classes, never values), so such patterns are remembered by the key with its
+        digits zeroed: one translate and one lookup for most keys."""
+        memo = self._memo
+        if memo is None:
+            return self._infer(key)
+        norm = key.translate(_ZERO_DIGITS)
+        hit = memo.get(norm)
+        if hit is not None:
+            return hit
+        pattern = self._infer(key)
+        if not _HAS_DIGIT(pattern):
+            if len(memo) >= self.MEMO_MAX:  # unique keys (hashes, UUIDs) fill it: start over,
+                memo.clear()  # the shapes that recur are back after their next key
+            memo[norm] = pattern
+        return pattern
+
+    def _infer(self, key: bytes) -> str:
         text = key.decode("utf-8", "surrogateescape")
         for match, name in self._rules:
             if match(text):
@@ -194,8 +217,11 @@ class PatternInferer:
                     text = "".join(parts[:i]) + STAR
                     break
         if self._one_sep is not None:
+            get = self._cache.get  # literal words first, without a call
             parts = text.split(self._one_sep)
-            pattern = self._one_sep.join([seg(p) if p else p for p in parts])
+            pattern = self._one_sep.join(
+                [c if (c := get(p)) is not None else seg(p) for p in parts]
+            )
         else:
             parts = self._split(text)
             pattern = "".join([seg(p) if i % 2 == 0 and p else p for i, p in enumerate(parts)])
@@ -205,6 +231,23 @@ class PatternInferer:
 
 
 _DIGITS = re.compile(r"\d+")
+
+_HEX_CHARS = "0123456789abcdefABCDEF"
+
+_HAS_DIGIT = re.compile(r"\d").search
+
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _hex_id(seg: str) -> bool:
+    """What _VARIABLE's hex and UUID branches match, checked without the regex: 8 or more hex
+    digits with at least one decimal digit, or a UUID (8-4-4-4-12 hex digits)."""
+    n = len(seg)
+    if n < 8:
+        return False
+    if n == 36 and seg.count("-") == 4 and seg[8] == seg[13] == seg[18] == seg[23] == "-":
+        return not seg.strip(_HEX_CHARS + "-")
+    return not seg.strip(_HEX_CHARS) and not seg.isalpha()
 
 
 def shape(word: str) -> str | None:

@@ -43,14 +43,14 @@ class BigKeysCollector:
             t[0] += 1
             if mem is not None:
                 t[1] += mem
-                if mem > floor:
+                if mem >= floor:
                     by_bytes.push(KeyEntry(mem, key=key, db=db, node=node, type=tname,
                                            bytes=mem, elements=length))  # fmt: skip
                     floor = by_bytes.floor()
             if length is not None:
                 t[2] += length
                 heap = self.by_elements[tname]
-                if length > heap.floor():
+                if length >= heap.floor():
                     heap.push(KeyEntry(length, key=key, db=db, node=node, type=tname,
                                        bytes=mem, elements=length))  # fmt: skip
             if (min_b is not None and mem is not None and mem >= min_b) or (

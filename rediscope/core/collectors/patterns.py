@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 from typing import Any
 
 from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
@@ -129,46 +130,21 @@ class PatternCollector:
         self._compact_at = max(self.COMPACT_AT, 2 * len(self.table))
 
     def add(self, batch: Batch) -> None:
+        """The batch's keys grouped by pattern first, then each group summed into its row
+        (per-column loops over a group are much cheaper than one loop over every field)."""
         infer = self.inferer.infer
-        slot = self._slot
-        table = self.table
-        n = len(batch.keys)
-        memory = batch.memory or [None] * n
-        ttls = batch.ttl_ms
-        idles = batch.idle
-        freqs = batch.freq
-        for i, key in enumerate(batch.keys):
-            pattern = infer(key)
-            agg = table.get(pattern)
+        groups: dict[str, list[int]] = {}
+        for i, pattern in enumerate([infer(k) for k in batch.keys]):
+            group = groups.get(pattern)
+            if group is None:
+                groups[pattern] = [i]
+            else:
+                group.append(i)
+        for pattern, idx in groups.items():
+            agg = self.table.get(pattern)
             if agg is None:
-                agg = slot(pattern)
-                table = self.table
-            agg.keys += 1
-            raw_type = batch.types[i]
-            agg.types[raw_type] = agg.types.get(raw_type, 0) + 1
-            mem = memory[i]
-            if mem is not None:
-                agg.bytes += mem
-            if ttls is not None:
-                ttl = ttls[i]
-                if ttl is not None:
-                    agg.ttl[0 if ttl < 0 else 1 + bisect.bisect_right(_TTL_LIMITS, ttl)] += 1
-            if idles is not None:
-                idle = idles[i]
-                if idle is not None:
-                    agg.idle[bisect.bisect_right(_IDLE_LIMITS, idle)] += 1
-            if freqs is not None:
-                freq = freqs[i]
-                if freq is not None:
-                    agg.freq[bisect.bisect_right(_FREQ_LIMITS, freq)] += 1
-            ex = agg.examples
-            if len(ex) < EXAMPLES:
-                if key not in ex:
-                    ex.append(key)
-                    ex.sort()
-            elif key < ex[-1] and key not in ex:
-                ex[-1] = key
-                ex.sort()
+                agg = self._slot(pattern)
+            _add_group(agg, idx, batch)
 
     def merge(self, other: PatternCollector) -> None:
         if other is not self:
@@ -178,3 +154,34 @@ class PatternCollector:
         """The final table: folded to a fixpoint over everything merged."""
         self._compact()
         return self.table
+
+
+def _add_group(agg: _Agg, idx: list[int], batch: Batch) -> None:
+    """Keys IDX of BATCH, all of one pattern, into its row AGG."""
+    agg.keys += len(idx)
+    types = agg.types
+    btypes = batch.types
+    for i in idx:
+        t = btypes[i]
+        types[t] = types.get(t, 0) + 1
+    if batch.memory is not None:
+        memory = batch.memory
+        agg.bytes += sum(m for m in (memory[i] for i in idx) if m is not None)
+    if batch.ttl_ms is not None:
+        ttl, ttls, right = agg.ttl, batch.ttl_ms, bisect.bisect_right
+        for v in (ttls[i] for i in idx):
+            if v is not None:
+                ttl[0 if v < 0 else 1 + right(_TTL_LIMITS, v)] += 1
+    for values, limits, counts in (
+        (batch.idle, _IDLE_LIMITS, agg.idle),
+        (batch.freq, _FREQ_LIMITS, agg.freq),
+    ):
+        if values is not None:
+            for v in (values[i] for i in idx):
+                if v is not None:
+                    counts[bisect.bisect_right(limits, v)] += 1
+    ex = agg.examples
+    keys = batch.keys
+    if len(ex) == EXAMPLES and min(keys[i] for i in idx) >= ex[-1]:
+        return  # no key of the group is among the smallest (the common case)
+    agg.examples = heapq.nsmallest(EXAMPLES, set(ex).union(keys[i] for i in idx))

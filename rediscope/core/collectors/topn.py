@@ -3,24 +3,44 @@
 from __future__ import annotations
 
 import heapq
-import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
-_seq = itertools.count()  # ties in score keep the order of arrival out of the comparison
+
+class _NameLast:
+    """At equal score the smaller key name ranks higher, so a top-N does not depend on the
+    order keys arrive in (SCAN order, type walks, shards)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def __lt__(self, other: _NameLast) -> bool:
+        return self.key > other.key
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, _NameLast) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
 
 @dataclass(frozen=True, order=True)
 class KeyEntry:
-    """A key worth remembering: ranked by `score` (bytes, elements, a counter)."""
+    """A key worth remembering: ranked by `score` (bytes, elements, a counter), then by name."""
 
     score: int
-    seq: int = field(default_factory=lambda: next(_seq))
+    tie: _NameLast = field(init=False, repr=False)
     key: bytes = field(default=b"", compare=False)
     db: int = field(default=0, compare=False)
     node: str = field(default="", compare=False)
     type: str = field(default="", compare=False)
     bytes: int | None = field(default=None, compare=False)
     elements: int | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tie", _NameLast(self.key))
 
 
 class TopN:
@@ -34,13 +54,14 @@ class TopN:
         return len(self._heap)
 
     def floor(self) -> int:
-        """The score an entry must beat to get in (-1 while there is room)."""
+        """The lowest score that may still get in, by a smaller key name at a tie (-1 while
+        there is room)."""
         return self._heap[0].score if len(self._heap) >= self.size else -1
 
     def push(self, entry: KeyEntry) -> None:
         if len(self._heap) < self.size:
             heapq.heappush(self._heap, entry)
-        elif entry.score > self._heap[0].score:
+        elif entry > self._heap[0]:
             heapq.heapreplace(self._heap, entry)
 
     def merge(self, other: TopN) -> None:

@@ -9,6 +9,8 @@ from rediscope.errors import UsageError
 
 TYPES = ("string", "list", "set", "zset", "hash", "stream")
 
+TYPE_LOOKUPS = ("predict", "scan", "ask")
+
 
 LENGTH_COMMANDS = {
     b"string": b"STRLEN",
@@ -35,6 +37,10 @@ class ScanOptions:
     samples: int = 5  # MEMORY USAGE SAMPLES
     lengths: bool = True
     db: int | None = None
+    #: where each key's type comes from: predict (from keys of the same shape, confirmed by
+    #: the length command), scan (SCAN TYPE, one walk per type in lockstep), ask (TYPE per key)
+    type_lookup: str = "predict"
+    gentle: bool = False  # pick the rate from the server's load; small requests
 
     def validate(self) -> None:
         if not 1 <= self.scan_count <= 1_000_000:
@@ -45,6 +51,8 @@ class ScanOptions:
             raise UsageError("--sample must be at least 1")
         if self.samples < 0:
             raise UsageError("--samples must be 0 (exact) or more")
+        if self.type_lookup not in TYPE_LOOKUPS:
+            raise UsageError(f"--type-lookup must be one of {', '.join(TYPE_LOOKUPS)}")
         if self.type is not None and self.type not in TYPES:
             raise UsageError(f"--type must be one of {', '.join(TYPES)}")
 

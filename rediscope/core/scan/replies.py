@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import hiredis
@@ -66,6 +66,7 @@ class Decoded:
     retyped: int  # WRONGTYPE on the length command: the key changed type under us
     vanished: int  # gone between SCAN and the per-key commands (deleted, expired)
     redirected: list[bytes]  # MOVED/ASK: their slot is served elsewhere now
+    retyped_keys: list[bytes] = field(default_factory=list)  # WRONGTYPE on the length command
 
 
 def decode(
@@ -74,11 +75,20 @@ def decode(
     columns: list[str],
     length_cmds: list[bytes | None] | None,
     length_replies: list[Any] | None,
+    types: list[bytes] | None = None,
 ) -> Decoded:
     """Phase-A replies (`len(columns)` per key) and the length replies (one per non-None
-    command) into the keys to deliver; a denied command raises Denied."""
+    command) into the keys to deliver; a denied command raises Denied. A typed batch (TYPES
+    known from SCAN TYPE, or predicted) has no TYPE column, and its length replies are its
+    "length" column."""
     ncols = len(columns)
     cols = {name: replies[i::ncols] for i, name in enumerate(columns)}
+    if types is not None:
+        cols["type"] = types
+        if "length" in cols:
+            length_replies = cols.pop("length")
+            length_cmds = [LENGTH_FORMATS[t] for t in types]
+        columns = [c for c in columns if c != "length"]
     redirected: set[int] = set()
     for name in columns:
         col = cols[name]
@@ -92,17 +102,10 @@ def decode(
     lengths, retyped = _lengths(len(keys), length_cmds, length_replies, redirected)
     retyped -= redirected
     skip = retyped | redirected
-    memory = cols.get("memory")
-    keep = [
-        i
-        for i, t in enumerate(cols["type"])
-        if t is not None
-        and t != b"none"
-        and i not in skip
-        and (memory is None or memory[i] is not None)
-    ]
-    if len(keep) == len(keys):
+    if not skip and _all_present(cols):  # the common case, checked in C
         return Decoded(keys, cols, lengths, 0, 0, [])
+    keep = [i for i, t in enumerate(cols["type"]) if t is not None and t != b"none"]
+    keep = _present(keep, cols, skip)
     return Decoded(
         keys=[keys[i] for i in keep],
         columns={n: [c[i] for i in keep] for n, c in cols.items()},
@@ -110,7 +113,34 @@ def decode(
         retyped=len(retyped),
         vanished=len(keys) - len(keep) - len(retyped) - len(redirected),
         redirected=[keys[i] for i in sorted(redirected)],
+        retyped_keys=[keys[i] for i in sorted(retyped)],
     )
+
+
+def _all_present(cols: dict[str, list[Any]]) -> bool:
+    types, memory = cols["type"], cols.get("memory")
+    ttl, encoding = cols.get("ttl_ms"), cols.get("encoding")
+    return (
+        b"none" not in types
+        and None not in types
+        and (memory is None or None not in memory)
+        and (ttl is None or -2 not in ttl)
+        and (encoding is None or None not in encoding)
+    )
+
+
+def _present(keep: list[int], cols: dict[str, list[Any]], skip: set[int]) -> list[int]:
+    """The keys still there: not skipped, and not answered as gone (MEMORY USAGE nil, PTTL -2,
+    OBJECT ENCODING an error: after SCAN TYPE no TYPE reply says "none")."""
+    memory, ttl, encoding = cols.get("memory"), cols.get("ttl_ms"), cols.get("encoding")
+    return [
+        i
+        for i in keep
+        if i not in skip
+        and (memory is None or memory[i] is not None)
+        and (ttl is None or ttl[i] != -2)
+        and (encoding is None or encoding[i] is not None)
+    ]
 
 
 def _lengths(
@@ -123,6 +153,8 @@ def _lengths(
     redirected keys are added to `redirected`."""
     if length_cmds is None or length_replies is None:
         return None, set()
+    if len(length_replies) == n and ReplyError not in map(type, length_replies):
+        return list(length_replies), set()  # one per key, none failed: checked in C
     lengths: list[int | None] = [None] * n
     retyped: set[int] = set()
     it = iter(length_replies)
