@@ -268,3 +268,16 @@ def test_predictor_is_bounded_and_learns_by_shape() -> None:
         [b"string"] * (MAX_SHAPES * 2),
     )
     assert len(p.by_shape) <= MAX_SHAPES and len(p.by_head) <= MAX_SHAPES
+
+
+def test_rendered_commands_are_the_formats_filled_in() -> None:
+    """The fast request builder gives the bytes of %-formatting each key into each command,
+    for any key (binary, empty) and any set of needs."""
+    from rediscope.core.scan.requests import formats
+
+    keys = [b"", b"user:1", b"\x00\xff\r\n$3", b"k" * 300]
+    for needs in ({"memory", "length"}, {"memory", "ttl", "encoding", "length"}, {"ttl", "idle"}):
+        for samples in (5, 0):
+            fm = formats(set(needs), samples)
+            for f in [fm.untyped, *fm.typed.values()]:
+                assert f.render(keys) == b"".join(f.fmt % ((len(k), k) * f.ncols) for k in keys)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rediscope.core.backup import RetentionPolicy
 from rediscope.core.units import parse_duration
+
+if TYPE_CHECKING:
+    from rediscope.core.backup import RetentionPolicy
 
 KEEP = "Retention (restic forget rules, OR-ed)"
 
@@ -53,6 +55,8 @@ RETENTION_NAMES = tuple(name for name, _, _ in RETENTION_PARAMS)
 
 def retention_policy(values: dict[str, Any]) -> RetentionPolicy:
     """The policy the --keep-* options describe (validated)."""
+    from rediscope.core.backup import RetentionPolicy  # only the backup commands get here
+
     within = values.get("keep_within")
     policy = RetentionPolicy(
         last=values.get("keep_last", 0),

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 from rich.console import Console
@@ -24,11 +24,11 @@ from rich.progress import (
 )
 
 from rediscope.cli._options_retention import retention_policy
-from rediscope.core.backup import RetentionPolicy
+
+if TYPE_CHECKING:  # imported where used: a scan needs neither backups nor table renderers
+    from rediscope.core.backup import RetentionPolicy
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
-from rediscope.core.rdbfile import RdbSource
-from rediscope.core.rdbfile.sync import sync_source
 from rediscope.core.report import Outcome, Report
 from rediscope.core.scan import ProgressFn, ScanOptions
 from rediscope.core.sentinel import follow
@@ -36,8 +36,6 @@ from rediscope.core.sources import KeySource
 from rediscope.errors import UsageError
 from rediscope.exitcodes import ExitStatus
 from rediscope.render.jsonout import dumps
-from rediscope.render.tables import render_table
-from rediscope.render.text import render_text
 
 UNBOUNDED = 100_000  # the width of a pipe, or of --wide: every column, every key whole
 
@@ -98,8 +96,14 @@ class Run:
         if rdb and sync:
             raise UsageError("--rdb and --sync are two sources: give one")
         if rdb:
+            from rediscope.core.rdbfile import RdbSource
+
             return RdbSource(rdb)
-        return sync_source(self.spec()) if sync else self.spec()
+        if sync:
+            from rediscope.core.rdbfile.sync import sync_source
+
+            return sync_source(self.spec())
+        return self.spec()
 
     def retention(self) -> RetentionPolicy:
         """The policy of the --keep-* options (commands declared with retention=True)."""
@@ -227,7 +231,11 @@ class Run:
             sys.stdout.write(dumps(report) + "\n")
             sys.stdout.flush()
         elif self.fmt != "table":
+            from rediscope.render.text import render_text  # health's and capacity's formats
+
             sys.stdout.write(render_text(report, self.fmt) + "\n")
             sys.stdout.flush()
         else:
+            from rediscope.render.tables import render_table  # every family's renderers
+
             self.stdout.print(render_table(report, **{"width": self.table_width, **self.view}))

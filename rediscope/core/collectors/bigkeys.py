@@ -31,7 +31,7 @@ class BigKeysCollector:
         memory = batch.memory or [None] * len(batch.keys)
         lengths = batch.lengths or [None] * len(batch.keys)
         min_b, min_e = self.min_bytes, self.min_elements
-        floor = by_bytes.floor()
+        floor, floor_key = by_bytes.floor(), by_bytes.floor_key()
         for key, raw_type, mem, length in zip(
             batch.keys, batch.types, memory, lengths, strict=True
         ):
@@ -43,14 +43,15 @@ class BigKeysCollector:
             t[0] += 1
             if mem is not None:
                 t[1] += mem
-                if mem >= floor:
+                if mem > floor or (mem == floor and key < floor_key):
                     by_bytes.push(KeyEntry(mem, key=key, db=db, node=node, type=tname,
                                            bytes=mem, elements=length))  # fmt: skip
-                    floor = by_bytes.floor()
+                    floor, floor_key = by_bytes.floor(), by_bytes.floor_key()
             if length is not None:
                 t[2] += length
                 heap = self.by_elements[tname]
-                if length >= heap.floor():
+                lf = heap.floor()
+                if length > lf or (length == lf and key < heap.floor_key()):
                     heap.push(KeyEntry(length, key=key, db=db, node=node, type=tname,
                                        bytes=mem, elements=length))  # fmt: skip
             if (min_b is not None and mem is not None and mem >= min_b) or (

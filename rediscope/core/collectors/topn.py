@@ -58,6 +58,10 @@ class TopN:
         there is room)."""
         return self._heap[0].score if len(self._heap) >= self.size else -1
 
+    def floor_key(self) -> bytes:
+        """At a score equal to floor(), a key name must be smaller than this to get in."""
+        return self._heap[0].key if len(self._heap) >= self.size else b"\xff" * 1024
+
     def push(self, entry: KeyEntry) -> None:
         if len(self._heap) < self.size:
             heapq.heappush(self._heap, entry)

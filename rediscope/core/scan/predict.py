@@ -30,14 +30,17 @@ def head(key: bytes) -> bytes:
     return key.partition(b":")[0]
 
 
+#: by_head's mark for a first segment seen with more than one type: look at the whole shape
+_MIXED = b""
+
+
 class Predictor:
-    """Remembers the type of each key shape (and of each first segment) as keys are measured."""
+    """Remembers the type of each first segment and, where one segment holds several types,
+    of each key shape, as keys are measured."""
 
     def __init__(self) -> None:
         self.by_shape: dict[bytes, bytes] = {}
         self.by_head: dict[bytes, bytes] = {}
-        self.right = 0
-        self.wrong = 0
 
     def learn(self, keys: list[bytes], types: list[bytes]) -> None:
         by_shape, by_head = self.by_shape, self.by_head
@@ -48,18 +51,30 @@ class Predictor:
             if by_shape.get(s) != t and len(by_shape) < MAX_SHAPES:
                 by_shape[s] = t
             h = head(k)
-            if by_head.get(h) != t and len(by_head) < MAX_SHAPES:
-                by_head[h] = t
+            known = by_head.get(h)
+            if known is None:
+                if len(by_head) < MAX_SHAPES:
+                    by_head[h] = t
+            elif known != t:
+                by_head[h] = _MIXED
 
     def assign(self, keys: list[bytes]) -> tuple[list[tuple[bytes, list[bytes]]], list[bytes]]:
-        """The keys grouped by predicted type, and those with no prediction."""
-        by_shape, by_head = self.by_shape, self.by_head
+        """The keys grouped by predicted type, and those with no prediction. The first
+        segment decides (one cheap split), the shape only where the segment holds several
+        types."""
+        by_shape, get_head = self.by_shape, self.by_head.get
         groups: dict[bytes, list[bytes]] = {}
         unknown: list[bytes] = []
         for k in keys:
-            t = by_shape.get(shape(k)) or by_head.get(head(k))
+            t = get_head(k.partition(b":")[0])
+            if t is _MIXED or t == _MIXED:
+                t = by_shape.get(shape(k))
             if t is None:
                 unknown.append(k)
             else:
-                groups.setdefault(t, []).append(k)
+                group = groups.get(t)
+                if group is None:
+                    groups[t] = [k]
+                else:
+                    group.append(k)
         return list(groups.items()), unknown
