@@ -189,3 +189,20 @@ def _agg(n: int) -> object:
     agg = _Agg()
     agg.keys = n
     return agg
+
+
+def test_shortcuts_give_what_inference_gives() -> None:
+    """The memo (keys alike but for their digits) and the `head:<hex id>` shortcut never change
+    a pattern: every key of every scheme, plus keys made to trip them (digits that matter in a
+    literal word, IPv6 addresses, binary heads, many separators, hex words without digits)."""
+    tricky = [
+        b"v2:x", b"v3:x", b"api:v2:order:1", b"api:v3:order:1", b"fe80::1:abcdef12",
+        b"\x00:abcdef1234", b"k:\xc3\xa9:abcdef1234", b"::abcdef12", b"a:", b":", b"",
+        b"head:abcdefab", b"head:deadbeefcafe", b"head:12345678", b"x:DEADBEEF12",
+        b"s:6513270e-269e-4d37-b2a7-4de452e6b438", b"s:6513270e-269e-4d37-b2a7-4de452e6b43g",
+        b"game12:2026-11-01", b"game13:2026-11-01", b"a:b:c:d:e:ff00aa11",
+    ]  # fmt: skip
+    keys = [k for ks in _schemes(200).values() for k in ks] + tricky * 2
+    fast, plain = PatternInferer(), PatternInferer()
+    assert [fast.infer(k) for k in keys] == [plain._infer(k) for k in keys]
+    assert fast.infer(b"v2:x") == "v2:x" and fast.infer(b"v3:x") == "v3:x"

@@ -195,12 +195,25 @@ class PatternInferer:
         hit = memo.get(norm)
         if hit is not None:
             return hit
-        pattern = self._infer(key)
+        pattern = self._id_tail(key) or self._infer(key)
         if not _HAS_DIGIT(pattern):
             if len(memo) >= self.MEMO_MAX:  # unique keys (hashes, UUIDs) fill it: start over,
                 memo.clear()  # the shapes that recur are back after their next key
             memo[norm] = pattern
         return pattern
+
+    def _id_tail(self, key: bytes) -> str | None:
+        """`head:<hex id or UUID>` (sessions, content hashes: keys that never repeat, so the
+        memo cannot help): the head's pattern and `:*`, which is what _infer gives, when the
+        single separator is ':' and the key has too few of them to hold an IPv6 address."""
+        if self._one_sep != ":" or key.count(b":") >= 3 or not key.isascii():
+            return None
+        head, sep, last = key.rpartition(b":")
+        if not sep or not _hex_id(last.decode()):
+            return None
+        if not head.decode().isprintable():
+            return None
+        return self.infer(head) + ":" + STAR
 
     def _infer(self, key: bytes) -> str:
         text = key.decode("utf-8", "surrogateescape")
