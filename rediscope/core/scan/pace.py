@@ -4,7 +4,9 @@ A request is executed by the server in one go while every other client waits, so
 application feels is the length of the scan's longest request, not the scan's average rate.
 When paced, the scan therefore keeps one request in flight and sizes each so that it costs the
 server about BUDGET_US: the server's time per key is measured from the round trips as the scan
-goes (a round trip minus the bare round trip of a PING, per key it carried). --gentle picks the
+goes (a round trip minus the bare round trip of a PING, per key it carried). A client too busy
+to keep the rate with requests that small (each request's whole cycle is measured too) makes
+them just big enough to keep it: the rate asked is kept first. --gentle picks the
 rate too: at most a tenth of the server's main thread, less while the server is busy with other
 work (INFO cpu, read every few seconds).
 """
@@ -47,6 +49,8 @@ class Pacer:
         self.share = GENTLE_SHARE
         self._count = min(max_count, 10)
         self._sent_at = 0.0
+        self._cycle_s: float | None = None  # a request's cycle without its pause, measured
+        self._idle_s = 0.0  # paused since the last request was sent
         self._started = time.monotonic()
         self._cpu: tuple[float, float] | None = None  # (monotonic, cpu seconds) at last read
         self._load_at = 0.0
@@ -70,7 +74,11 @@ class Pacer:
         return self._count if self.active else self.max_count
 
     def sent(self) -> None:
-        self._sent_at = time.perf_counter()
+        now = time.perf_counter()
+        if self._sent_at:  # the last request's cycle: its work, not the pause after it
+            busy = now - self._sent_at - self._idle_s
+            self._cycle_s = busy if self._cycle_s is None else 0.8 * self._cycle_s + 0.2 * busy
+        self._sent_at, self._idle_s = now, 0.0
 
     def answered(self, keys: int) -> None:
         """A request's replies are all read: what it cost, per key it carried."""
@@ -82,6 +90,9 @@ class Pacer:
             per_key if self.per_key_us is None else 0.8 * self.per_key_us + 0.2 * per_key
         )
         fit = int(BUDGET_US / self.per_key_us)
+        rate = self.current_rate()
+        if rate is not None and self._cycle_s is not None:  # keep the rate: a request must
+            fit = max(fit, int(rate * self._cycle_s * 1.25) + 1)  # carry what a cycle is due
         self._count = max(1, min(self.max_count, fit))
 
     def current_rate(self) -> float | None:
@@ -106,7 +117,9 @@ class Pacer:
             return
         ahead = done / rate - (time.monotonic() - self._started)
         if ahead > MIN_SLEEP_S:  # a few requests in a row, then a real pause: fewer wakeups
+            t = time.perf_counter()
             time.sleep(ahead)
+            self._idle_s += time.perf_counter() - t
 
     def _read_load(self, conn: RawConnection) -> None:
         """--gentle: the server's main-thread CPU since the last read, less the scan's own
