@@ -4,11 +4,12 @@ A request is executed by the server in one go while every other client waits, so
 application feels is the length of the scan's longest request, not the scan's average rate.
 When paced, the scan therefore keeps one request in flight and sizes each so that it costs the
 server about BUDGET_US: the server's time per key is measured from the round trips as the scan
-goes (a round trip minus the bare round trip of a PING, per key it carried). A client too busy
+goes (a round trip minus the bare round trip of a PING, per key it carried: an upper bound,
+since a busy server also makes requests wait). A client too busy
 to keep the rate with requests that small (each request's whole cycle is measured too) makes
 them just big enough to keep it: the rate asked is kept first. --gentle picks the
 rate too: at most a tenth of the server's main thread, less while the server is busy with other
-work (INFO cpu, read every few seconds).
+work, from the server's own figures (INFO commandstats and INFO cpu, read every second).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ MIN_SLEEP_S = 0.002
 GENTLE_SHARE = 0.10
 
 #: --gentle: how often the server's CPU is read again
-LOAD_EVERY_S = 2.0
+LOAD_EVERY_S = 1.0
 
 
 class Pacer:
@@ -52,7 +53,8 @@ class Pacer:
         self._cycle_s: float | None = None  # a request's cycle without its pause, measured
         self._idle_s = 0.0  # paused since the last request was sent
         self._started = time.monotonic()
-        self._cpu: tuple[float, float] | None = None  # (monotonic, cpu seconds) at last read
+        self.server_us_per_key: float | None = None  # --gentle: from INFO commandstats
+        self._load: tuple[float, float | None, float, int] | None = None  # last read of it
         self._load_at = 0.0
 
     def start(self, conn: RawConnection) -> None:
@@ -100,10 +102,10 @@ class Pacer:
         the two when both are given."""
         rates = [self.rate] if self.rate is not None else []
         if self.gentle:
-            if self.per_key_us is None:
-                rates.append(1000.0)  # until the first requests have been measured
+            if self.server_us_per_key is None:
+                rates.append(1000.0)  # until the server's own figures have been read twice
             else:
-                rates.append(self.share * 1e6 / self.per_key_us)
+                rates.append(self.share * 1e6 / self.server_us_per_key)
         return min(rates) if rates else None
 
     def wait(self, done: int, conn: RawConnection) -> None:
@@ -111,7 +113,7 @@ class Pacer:
         if not self.active:
             return
         if self.gentle and time.monotonic() - self._load_at >= LOAD_EVERY_S:
-            self._read_load(conn)
+            self._read_load(conn, done)
         rate = self.current_rate()
         if rate is None:
             return
@@ -121,25 +123,53 @@ class Pacer:
             time.sleep(ahead)
             self._idle_s += time.perf_counter() - t
 
-    def _read_load(self, conn: RawConnection) -> None:
-        """--gentle: the server's main-thread CPU since the last read, less the scan's own
-        estimated share, sets the share the scan may take."""
+    def _read_load(self, conn: RawConnection, done: int = 0) -> None:
+        """--gentle: the server's own figures since the last read. INFO commandstats gives its
+        time in the scan's commands per key (doubled: it leaves out reading, parsing and
+        replying, which cost as much again for small commands); INFO cpu gives how busy its
+        main thread is with other work, which sets the share the scan may take."""
         self._load_at = time.monotonic()
-        reply = conn.call(b"INFO", b"cpu")
-        if not isinstance(reply, bytes):
-            return
-        fields = dict(
-            line.split(":", 1) for line in reply.decode(errors="replace").split() if ":" in line
-        )
-        keys = ("used_cpu_sys_main_thread", "used_cpu_user_main_thread")
-        if not all(k in fields for k in keys):
-            keys = ("used_cpu_sys", "used_cpu_user")
-        if not all(k in fields for k in keys):
-            return
-        cpu = sum(float(fields[k]) for k in keys)
+        cpu = _cpu_seconds(_info(conn, b"cpu"))
+        usec = _scan_usec(_info(conn, b"commandstats"))
         now = time.monotonic()
-        if self._cpu is not None and now > self._cpu[0]:
-            busy = (cpu - self._cpu[1]) / (now - self._cpu[0])
-            other = busy - (self.share if self.per_key_us is not None else 0.0)
-            self.share = min(GENTLE_SHARE, max(0.02, (0.9 - other) / 4))
-        self._cpu = (now, cpu)
+        if self._load is not None:
+            then, cpu0, usec0, done0 = self._load
+            if done > done0 and usec >= usec0:
+                self.server_us_per_key = max(2 * (usec - usec0) / (done - done0), MIN_PER_KEY_US)
+            if cpu is not None and cpu0 is not None and now > then:
+                busy = (cpu - cpu0) / (now - then)
+                ours = 2 * (usec - usec0) / 1e6 / (now - then)
+                self.share = min(GENTLE_SHARE, max(0.02, (0.9 - (busy - ours)) / 4))
+        self._load = (now, cpu, usec, done)
+
+
+#: the commands a scan sends, as INFO commandstats names them (cmdstat_<name>...)
+_SCAN_COMMANDS = ("scan", "type", "memory", "strlen", "llen", "scard", "zcard", "hlen", "xlen",
+                  "pttl", "object")  # fmt: skip
+
+
+def _info(conn: RawConnection, section: bytes) -> dict[str, str]:
+    reply = conn.call(b"INFO", section)
+    if not isinstance(reply, bytes):
+        return {}
+    text = reply.decode(errors="replace")
+    return dict(line.split(":", 1) for line in text.split() if ":" in line)
+
+
+def _cpu_seconds(fields: dict[str, str]) -> float | None:
+    for keys in (("used_cpu_sys_main_thread", "used_cpu_user_main_thread"),
+                 ("used_cpu_sys", "used_cpu_user")):  # fmt: skip
+        if all(k in fields for k in keys):
+            return sum(float(fields[k]) for k in keys)
+    return None
+
+
+def _scan_usec(fields: dict[str, str]) -> float:
+    total = 0.0
+    for name, stats in fields.items():
+        base = name.removeprefix("cmdstat_").split("|")[0]
+        if name.startswith("cmdstat_") and base in _SCAN_COMMANDS:
+            for part in stats.split(","):
+                if part.startswith("usec="):
+                    total += float(part[5:])
+    return total
