@@ -76,7 +76,6 @@ class DbWalk:
         self.to_a: deque[list[bytes]] = deque()
         self.to_b: deque[LengthBatch] = deque()
         self._fetched: list[Any] = []  # paced: the whole request's replies, read at once
-        self._replies = 0  # replies of the request being built (paced: read at once)
 
     def read(self, n: int) -> list[Any]:
         if not self._fetched:
