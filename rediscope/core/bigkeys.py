@@ -117,7 +117,7 @@ def bigkeys(
             biggest[entry.type] = (entry, listed_key)
     total_bytes = sum(t[1] for t in col.totals.values()) or 1
     summaries = []
-    for tname, (k, b, e) in sorted(col.totals.items(), key=lambda kv: -kv[1][1]):
+    for tname, (k, b, e) in sorted(col.totals.items(), key=lambda kv: (-kv[1][1], kv[0])):
         summaries.append(
             TypeSummary(
                 type=tname,

@@ -78,7 +78,9 @@ def stats_from(
                 share=round(agg.keys / total_keys, 6),
                 bytes=round(agg.bytes * factor) if memory else None,
                 bytes_share=round(agg.bytes / total_bytes, 6) if memory else None,
-                types={t.decode(): n for t, n in sorted(agg.types.items(), key=lambda x: -x[1])},
+                types={
+                    t.decode(): n for t, n in sorted(agg.types.items(), key=lambda x: (-x[1], x[0]))
+                },
                 ttl=dict(zip(TTL_BUCKETS, agg.ttl, strict=True)),
                 no_ttl_share=round(agg.ttl[0] / with_ttl_info, 6) if sum(agg.ttl) else 0.0,
                 idle=dict(zip(IDLE_BUCKETS, agg.idle, strict=True))
