@@ -112,7 +112,8 @@ class NodeScanner:
         conn = RawConnection(self.spec, db, self.spec.timeout)
         if self.node.node_id:  # cluster: a primary demoted mid-scan keeps answering reads
             conn.call(b"READONLY")
-        self.caps = probe(conn, self.needs, self.result, self._note_once)
+        walks = self.opts.type_lookup == "scan"
+        self.caps = probe(conn, self.needs, self.result, self._note_once, walks)
         if "length" in self.needs:
             reply = conn.call(b"CLIENT", b"NO-TOUCH", b"ON")
             if is_error(reply):

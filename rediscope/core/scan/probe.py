@@ -22,10 +22,15 @@ class Capabilities:
 
 
 def probe(
-    conn: RawConnection, needs: set[str], result: NodeScan, note: Callable[[str], None]
+    conn: RawConnection,
+    needs: set[str],
+    result: NodeScan,
+    note: Callable[[str], None],
+    walks: bool = True,
 ) -> Capabilities:
     """Drop what the server denies with a note; fail if SCAN or TYPE is denied, since nothing
-    can be measured without them."""
+    can be measured without them. WALKS: whether SCAN TYPE and module types are asked about
+    (only the typed walks of --type-lookup scan use them)."""
     probes: list[tuple[str, tuple[bytes, ...], str]] = [
         ("type", (b"TYPE", _ABSENT), "TYPE"),
         ("scan", (b"SCAN", b"0", b"COUNT", b"1"), "SCAN"),
@@ -53,6 +58,8 @@ def probe(
         needs.discard(need)
         result.unmeasured.append(need)
         note(f"the server denied {what} ({str(reply).split(':')[0].strip()})")
+    if not walks:
+        return Capabilities(scan_type=False, modules=True)
     scan_type = not is_error(conn.call(b"SCAN", b"0", b"COUNT", b"1", b"TYPE", b"string"))
     modules = conn.call(b"MODULE", b"LIST")
     return Capabilities(scan_type, is_error(modules) or bool(modules))
