@@ -352,9 +352,11 @@ def test_fragmentation_is_ignored_below_100_mib_and_says_so_in_mib(plain: LocalS
         doc = invoke("health", "-p", str(plain.port), *FAST, *args).json()
         return str(_checks(doc)["fragmentation"]["message"])
 
-    fill_to(96)
+    # 98 MiB is over 100 MB (95.37 MiB): a threshold in MB would not ignore it.
+    # The server's own figure may fall a little (freed buffers) before the check.
+    fill_to(98)
     shown = re.search(r"ignored: (\d+\.\d) MiB used, under 100 MiB", message())
-    assert shown is not None and 96 <= float(shown.group(1)) < 100
+    assert shown is not None and 100e6 / (1 << 20) < float(shown.group(1)) < 100
     fill_to(101)
     assert "ignored" not in message()
     c.close()
