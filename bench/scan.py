@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -255,7 +256,20 @@ def latency(args: argparse.Namespace) -> list[str]:
             s = json.loads(out)["scan"]
             rate = s["keys_scanned"] / s["seconds"] if s["seconds"] else 0
             rows.append(f"| bigkeys {label} | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | {rate:,.0f} | {keys:,} | |")  # fmt: skip
+        rows.append(_cli_paced(server.port, keys, n, rps0, p99_0))
     return rows
+
+
+def _cli_paced(port: int, keys: int, n: int, rps0: float, p99_0: float) -> str:
+    """The anchor: redis-cli paced its own way (-i: a pause per 100 SCANs of COUNT 10, its
+    smallest requests), bytes only (TYPE and MEMORY USAGE per key)."""
+    argv = [str(CLI), "-p", str(port), "--memkeys", "--count", "10", "-i", "0.01"]
+    start = time.monotonic()
+    cli = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rps, p99 = _app(port, n)
+    cli.wait()
+    rate = keys / (time.monotonic() - start)
+    return f"| redis-cli 7.4.1 {' '.join(argv[3:])} | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | {rate:,.0f} | {keys:,} | |"  # fmt: skip
 
 
 def main() -> int:

@@ -3,6 +3,7 @@ db selection, expiry/LRU/LFU prefixes, one record per key, EOF and the CRC-64 tr
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,18 @@ from rediscope.core.rdbfile.memest import SDS
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
 from rediscope.core.scan import Batch
+
+FastRecords = Callable[..., tuple[int, int, int, int, int, int]]
+_fast_records: FastRecords | None
+try:  # the key records of the common types in C (_fast.c); the same rows either way
+    if os.environ.get("REDISCOPE_PURE_PYTHON"):
+        raise ImportError("REDISCOPE_PURE_PYTHON is set")
+    from rediscope.core.rdbfile._fast import records as _fast_records
+except ImportError:
+    _fast_records = None
+
+#: whether the compiled reader is in use (tests/test_rdb_fast.py requires it in CI)
+FAST = _fast_records is not None
 
 OP_SLOT_IMPORT = 243  # Valkey 9: a slot import in progress (mandatory under VALKEY magic)
 OP_SLOT_INFO, OP_FUNCTION2, OP_FUNCTION_PRE_GA, OP_MODULE_AUX = 244, 245, 246, 247
@@ -100,6 +113,10 @@ def _listpack_lists(aux: dict[str, str]) -> bool:
 class RdbReader:
     """Reads one RDB stream; `emit` gets the key batches, `info` the rest."""
 
+    #: whether the compiled loop may read the key records (a subclass that does more per
+    #: record than _key_record here says no)
+    fast = True
+
     def __init__(
         self,
         fh: IO[bytes],
@@ -115,15 +132,14 @@ class RdbReader:
         self.readers = READERS
         self._key: bytes | None = None
         self._db = 0
-        self._rows: list[tuple[Any, ...]] = []
+        self._cols = _columns()
         self._clock: int | None = None
         self._first_opcode = OP_SLOT_INFO  # below it, a byte is a value type
 
     def _flush(self) -> None:
         """The rows read so far as one batch (columns, as the collectors take them)."""
-        if self._rows:
-            cols = [list(c) for c in zip(*self._rows, strict=True)]
-            self._rows = []
+        if self._cols[0]:
+            cols, self._cols = self._cols, _columns()
             self.emit(Batch(self.label, self._db, *cols))
 
     def read(self) -> FileInfo:
@@ -162,7 +178,10 @@ class RdbReader:
         """Until EOF; a key record with no prefix (most of them) without a call in between."""
         s, first = self.s, self._first_opcode
         key_record, record = self._key_record, self._record
+        fast = _fast_records if self.fast else None
         while True:
+            if fast is not None and self._clock is not None:
+                self._fast_run(fast)
             buf, pos = s.buf, s.pos
             if pos < len(buf) and buf[pos] < first:
                 s.pos = pos + 1
@@ -170,9 +189,31 @@ class RdbReader:
             elif not record():
                 return
 
+    def _fast_run(self, fast: FastRecords) -> None:
+        """The compiled loop over the buffer, up to a record it leaves to the code here."""
+        s, info = self.s, self.info
+        assert self._clock is not None
+        flags = (1 if s.listpack_lists else 0) | (2 if s.valkey else 0)
+        while True:
+            pos, keys, expired, empty, idle, freq = fast(
+                s.buf, s.pos, self._first_opcode, self._clock, flags, self._cols, BATCH
+            )
+            if pos != s.pos:
+                s.pos = pos
+                self._key = None
+            info.keys += keys
+            info.keys_expired += expired
+            info.keys_empty += empty
+            info.keys_with_idle += idle
+            info.keys_with_freq += freq
+            if len(self._cols[0]) < BATCH:
+                return
+            self._flush()
+
     def _record(self) -> bool:
         """One opcode and what follows it; False after EOF."""
         s = self.s
+        self._key = None
         op = s.byte()
         if op < self._first_opcode:  # most records: a key with no expiry, idle or freq
             self._key_record(op, None, None, None)
@@ -240,6 +281,7 @@ class RdbReader:
     ) -> None:
         s = self.s
         begin = s.base + s.pos - 1
+        self._key = None
         key = s.string()
         self._key = key
         read = self.readers.get(rtype)
@@ -262,11 +304,13 @@ class RdbReader:
             info.keys_with_idle += 1
         if freq is not None:
             info.keys_with_freq += 1
-        rows = self._rows
+        cols = self._cols
         kl = len(key)
         mem += (SDS[kl] if kl < 4000 else memest.sds(kl)) + memest.DICT_ENTRY  # the key's cost
-        rows.append((key, vtype, mem, n, ttl, enc, idle, freq, s.base + s.pos - begin))
-        if len(rows) >= BATCH:
+        row = (key, vtype, mem, n, ttl, enc, idle, freq, s.base + s.pos - begin)
+        for col, item in zip(cols, row, strict=True):
+            col.append(item)
+        if len(cols[0]) >= BATCH:
             self._flush()
 
     def _value(self, rtype: int) -> Value:
@@ -296,3 +340,9 @@ class RdbReader:
                 trailer_at,
                 None,
             )
+
+
+def _columns() -> tuple[list[Any], ...]:
+    """The columns of one batch: key, type, memory, length, ttl_ms, encoding, idle, freq,
+    serialized bytes."""
+    return ([], [], [], [], [], [], [], [], [])

@@ -114,6 +114,8 @@ def payload_size(payload: bytes | list[bytes]) -> int:
 class RawReader(RdbReader):
     """The RDB reader, yielding RawKey batches (lists) instead of analysis rows."""
 
+    fast = False  # every record's bytes are captured here
+
     def __init__(
         self,
         fh: IO[bytes],

@@ -1,0 +1,12 @@
+from typing import Any
+
+def records(
+    buf: bytes,
+    pos: int,
+    first_opcode: int,
+    clock_ms: int,
+    flags: int,
+    columns: tuple[list[Any], ...],
+    max_rows: int,
+    /,
+) -> tuple[int, int, int, int, int, int]: ...
