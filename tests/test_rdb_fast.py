@@ -16,12 +16,13 @@ import pytest
 import redis
 
 from rediscope.core.localserver import LocalServer
-from rediscope.core.rdbfile import RdbCorrupt, RdbReader, reader
+from rediscope.core.rdbfile import RdbCorrupt, RdbReader, reader, stream, values
 from rediscope.core.scan import Batch
 from tests.conftest import _start
 from tests.test_rdb import LEGACY, populate, saved
 
 HOUR_MS = 3_600_000
+CLOCK = int(time.time() * 1000) + HOUR_MS  # an hour on: the shorter TTLs have expired
 
 
 class PythonReader(RdbReader):
@@ -42,11 +43,16 @@ def _read(cls: type[RdbReader], path: Path, clock: int) -> tuple[Any, ...]:
     return rows, dataclasses.asdict(r.info), error
 
 
-def _both(data: bytes, tmp: Path) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def _both(data: bytes, tmp: Path, chunk: int = 1 << 20) -> tuple[tuple[Any, ...], ...]:
+    """Read with the compiled loops and without; CHUNK: the reader's buffer (a small one puts
+    many records and elements across its end, where the two hand over)."""
     path = tmp / "dump.rdb"
     path.write_bytes(data)
-    clock = int(time.time() * 1000) + HOUR_MS  # an hour on: the shorter TTLs have expired
-    return _read(RdbReader, path, clock), _read(PythonReader, path, clock)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stream, "CHUNK", chunk)
+        fast = _read(RdbReader, path, CLOCK)
+        mp.setattr(values, "_fast_elements", None)
+        return fast, _read(PythonReader, path, CLOCK)
 
 
 def test_the_compiled_loop_is_built() -> None:
@@ -75,6 +81,7 @@ def _extra(c: redis.Redis) -> None:
     c.set("s:over", "9223372036854775808")
     c.rpush("l:one", "x")
     c.sadd("set:one", 5)
+    c.zadd("z:ints", {str(i): i for i in range(200)})  # integer-encoded members
     c.hset("h:" + "x" * 30, mapping={"a" * 40: "b" * 40})  # a compressed listpack
 
 
@@ -101,6 +108,7 @@ def test_both_paths_read_a_saved_file_the_same(
     c.close()
     fast, slow = _both(data, tmp_path)
     assert fast == slow
+    assert _both(data, tmp_path, chunk=700) == (fast, fast)
     rows, info, error = fast
     assert error is None and info["complete"]
     assert info["keys_expired"] >= 1  # the 600 s key, an hour on
@@ -134,7 +142,7 @@ def test_both_paths_fail_the_same_on_damaged_files(writer: LocalServer, tmp_path
             flipped = bytearray(data)
             flipped[at] ^= 1 << rnd.randrange(8)
             damaged = bytes(flipped)
-        fast, slow = _both(damaged, tmp_path)
+        fast, slow = _both(damaged, tmp_path, chunk=rnd.choice([500, 1 << 20]))
         assert fast == slow, at
         errors += fast[2] is not None
     assert errors > 60  # most damage is caught (the CRC catches the rest of the flips)

@@ -455,7 +455,46 @@ static PyObject *records(PyObject *self, PyObject *args) {
                          (long long)n.empty, (long long)n.idle, (long long)n.freq);
 }
 
+/* N elements of a hashtable set or hash, or of a skiplist zset (MODE 1: each with a binary
+ * score, 2: with a text score), from buf[pos:]: (pos, elements read, the sum of their sds
+ * allocations), stopping at the first element that is not whole in the buffer or not a plain,
+ * integer or compressed string (the Python reader reads that one). */
+static PyObject *elements(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos, count;
+    int mode;
+    if (!PyArg_ParseTuple(args, "y*nni", &view, &pos, &count, &mode)) return NULL;
+    Cur c = {(const unsigned char *)view.buf, view.len, pos};
+    if (pos < 0 || pos > view.len) c.p = view.len;
+    Py_ssize_t done = 0;
+    int64_t total = 0;
+    while (done < count) {
+        Py_ssize_t start = c.p;
+        Val v;
+        if (read_string(&c, &v) < 0) {
+            c.p = start;
+            break;
+        }
+        if (mode == 1) {
+            if (c.p + 8 > c.len) { c.p = start; break; }
+            c.p += 8;
+        } else if (mode == 2) {
+            if (c.p >= c.len) { c.p = start; break; }
+            unsigned char n = c.buf[c.p];
+            if (n < 253 && c.p + 1 + n > c.len) { c.p = start; break; }
+            c.p += 1 + (n < 253 ? n : 0);
+        }
+        total += sds_alloc(v.n, 1);
+        done++;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("nnL", c.p, done, (long long)total);
+}
+
 static PyMethodDef methods[] = {
+    {"elements", elements, METH_VARARGS,
+     "elements(buf, pos, count, mode) -> (pos, read, sds_bytes): the elements of a hashtable "
+     "or skiplist value (mode 0: strings, 1: with binary scores, 2: with text scores)."},
     {"records", records, METH_VARARGS,
      "records(buf, pos, first_opcode, clock_ms, flags, columns, max_rows) -> (pos, keys, "
      "expired, empty, with_idle, with_freq): key records read from buf[pos:] into the nine "

@@ -3,6 +3,7 @@ encoding it was saved in, its element count) and what it costs in memory (memest
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -11,6 +12,14 @@ from rediscope.core.rdbfile.blobs import INTSET, LISTPACK, ZIPLIST, ZIPMAP, Coun
 from rediscope.core.rdbfile.stream import ByteStream, Malformed
 
 _DIGITS = frozenset(b"0123456789")
+
+_fast_elements: Callable[[bytes, int, int, int], tuple[int, int, int]] | None
+try:  # the compiled loop over a value's elements (_fast.c), unless REDISCOPE_PURE_PYTHON
+    if os.environ.get("REDISCOPE_PURE_PYTHON"):
+        raise ImportError("REDISCOPE_PURE_PYTHON is set")
+    from rediscope.core.rdbfile._fast import elements as _fast_elements
+except ImportError:
+    _fast_elements = None
 
 
 class Value(NamedTuple):
@@ -66,12 +75,25 @@ def _is_long(text: bytes) -> bool:
     return -(2**63) <= v < 2**63 and str(v).encode() == text
 
 
-def _elements_list(s: ByteStream, n: int, per: int = 1) -> int:
-    """Pass over N strings; the sum of their sds allocations."""
-    total = 0
-    for _ in range(n * per):
+def _elements_list(s: ByteStream, n: int, per: int = 1, score: int = 0) -> int:
+    """Pass over N strings (each with a score: 1 binary, 2 text); the sum of their sds
+    allocations. The compiled loop reads what is whole in the buffer, the code here the element
+    at its end (refilling it) and any it leaves."""
+    total, left = 0, n * per
+    while left > 0:
+        if _fast_elements is not None:
+            s.pos, done, add = _fast_elements(s.buf, s.pos, left, score)
+            total += add
+            left -= done
+            if left == 0:
+                break
         size, _ = s.string_size()
         total += memest.sds(size)
+        if score == 1:
+            s.skip(8)
+        elif score == 2:
+            s.text_double()
+        left -= 1
     return total
 
 
@@ -102,13 +124,7 @@ def _set(s: ByteStream) -> Value:
 def _zset(binary: bool) -> Callable[[ByteStream], Value]:
     def read(s: ByteStream) -> Value:
         n = s.length()
-        total = 0
-        for _ in range(n):
-            total += memest.sds(s.string_size()[0])
-            if binary:
-                s.skip(8)
-            else:
-                s.text_double()
+        total = _elements_list(s, n, score=1 if binary else 2)
         return Value(b"zset", b"skiplist", n, memest.skiplist(n, total))
 
     return read
