@@ -15,9 +15,14 @@ from typing import Any
 import pytest
 import redis
 
+from rediscope.core.collectors.offload import Offloaded
+from rediscope.core.demo import load_demo
 from rediscope.core.localserver import LocalServer
-from rediscope.core.rdbfile import RdbCorrupt, RdbReader, reader, stream, values
-from rediscope.core.scan import Batch
+from rediscope.core.memory import memory
+from rediscope.core.rdbfile import RdbCorrupt, RdbReader, RdbSource, reader, source, stream, values
+from rediscope.core.rdbfile.reader import BATCH
+from rediscope.core.scan import Batch, ScanOptions
+from rediscope.render.jsonout import to_jsonable
 from tests.conftest import _start
 from tests.test_rdb import LEGACY, populate, saved
 
@@ -146,3 +151,56 @@ def test_both_paths_fail_the_same_on_damaged_files(writer: LocalServer, tmp_path
         assert fast == slow, at
         errors += fast[2] is not None
     assert errors > 60  # most damage is caught (the CRC catches the rest of the flips)
+
+
+def _memory_doc(path: Path, progress: Any = None) -> Any:
+    """The memory report of PATH, as its JSON document holds it (timings left out)."""
+    report = memory(RdbSource([str(path)]), ScanOptions(), progress=progress)
+    doc = to_jsonable(report)
+    doc.pop("generated_at")
+    doc["scan"].pop("seconds")
+    for node in doc["scan"]["nodes"]:
+        node.pop("seconds")
+    return doc
+
+
+def test_an_offloaded_collector_gives_the_same_report(
+    writer: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """memory's pattern collector in a worker process (what a big file gets) gives the report
+    it gives here, on a keyspace of every type, and after a Ctrl-C in the middle of the read."""
+    if not reader.FAST:
+        pytest.skip("the worker is used with the compiled reader only")
+    c = writer.client()
+    c.flushall()
+    load_demo(writer.port, scale=0.05)
+    populate(c)
+    data = saved(writer).read_bytes()
+    c.close()
+    path = tmp_path / "dump.rdb"
+    path.write_bytes(data)
+    here = _memory_doc(path)
+    started: list[Offloaded] = []
+    real_init = Offloaded.__init__
+
+    def spy(self: Offloaded, collector: Any) -> None:
+        real_init(self, collector)
+        started.append(self)
+
+    monkeypatch.setattr(Offloaded, "__init__", spy)
+    monkeypatch.setattr(source, "OFFLOAD_MIN_BYTES", 0)
+    assert _memory_doc(path) == here
+    assert len(started) == 1 and started[0]._proc.returncode == 0
+    assert here["by_pattern"] and here["scan"]["keys_scanned"] > 10_000
+
+    calls = [0]
+
+    def interrupt(*_args: Any) -> None:  # Ctrl-C after a few batches
+        calls[0] += 1
+        if calls[0] == 4:
+            raise KeyboardInterrupt
+
+    doc = _memory_doc(path, progress=interrupt)
+    assert doc["scan"]["interrupted"] and len(started) == 2
+    assert doc["scan"]["keys_scanned"] == 4 * BATCH
+    assert sum(p["keys"] for p in doc["by_pattern"]) == 4 * BATCH  # what the worker saw

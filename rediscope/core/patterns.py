@@ -195,7 +195,10 @@ class PatternInferer:
         hit = memo.get(norm)
         if hit is not None:
             return hit
-        pattern = self._id_tail(key) or self._infer(key)
+        pattern = self._id_tail(key)
+        if pattern is not None:  # a unique key: remembering it would only push shapes out
+            return pattern
+        pattern = self._infer(key)
         if not _HAS_DIGIT(pattern):
             if len(memo) >= self.MEMO_MAX:  # unique keys (hashes, UUIDs) fill it: start over,
                 memo.clear()  # the shapes that recur are back after their next key

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from collections import Counter
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
@@ -87,6 +90,10 @@ class PatternCollector:
     COMPACT_AT = 5_000
     MAX_PATTERNS = 50_000
 
+    #: the costliest collector per key (pattern inference): the one run in a worker process
+    #: beside others when the reading is fast (collectors/offload.py)
+    offload_cost = 1
+
     def __init__(
         self,
         separators: str = ":",
@@ -146,6 +153,13 @@ class PatternCollector:
                 agg = self._slot(pattern)
             _add_group(agg, idx, batch)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (collectors/offload.py) without what it only keeps to go faster."""
+        state = self.__dict__.copy()
+        state["_alias"] = {}
+        state["inferer"] = PatternInferer(self.separators, self.rules)
+        return state
+
     def merge(self, other: PatternCollector) -> None:
         if other is not self:
             merge_folded(self.folder, self.table, other.folder, other.table)
@@ -156,32 +170,44 @@ class PatternCollector:
         return self.table
 
 
+def _picker(idx: list[int]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    """The items at IDX of a column, as a tuple (itemgetter, which returns a bare item for one
+    index)."""
+    if len(idx) == 1:
+        i = idx[0]
+        return lambda col: (col[i],)
+    return itemgetter(*idx)
+
+
 def _add_group(agg: _Agg, idx: list[int], batch: Batch) -> None:
     """Keys IDX of BATCH, all of one pattern, into its row AGG."""
     agg.keys += len(idx)
+    pick = _picker(idx)
     types = agg.types
-    btypes = batch.types
-    for i in idx:
-        t = btypes[i]
-        types[t] = types.get(t, 0) + 1
+    for t, n in Counter(pick(batch.types)).items():
+        types[t] = types.get(t, 0) + n
     if batch.memory is not None:
-        memory = batch.memory
-        agg.bytes += sum(m for m in (memory[i] for i in idx) if m is not None)
+        agg.bytes += sum(filter(None, pick(batch.memory)))  # None: not measured
     if batch.ttl_ms is not None:
-        ttl, ttls, right = agg.ttl, batch.ttl_ms, bisect.bisect_right
-        for v in (ttls[i] for i in idx):
-            if v is not None:
-                ttl[0 if v < 0 else 1 + right(_TTL_LIMITS, v)] += 1
+        ttls = pick(batch.ttl_ms)
+        no_ttl = ttls.count(-1)
+        if no_ttl == len(ttls):  # the common case: none of them has a TTL
+            agg.ttl[0] += no_ttl
+        else:
+            ttl, right = agg.ttl, bisect.bisect_right
+            for v in ttls:
+                if v is not None:
+                    ttl[0 if v < 0 else 1 + right(_TTL_LIMITS, v)] += 1
     for values, limits, counts in (
         (batch.idle, _IDLE_LIMITS, agg.idle),
         (batch.freq, _FREQ_LIMITS, agg.freq),
     ):
         if values is not None:
-            for v in (values[i] for i in idx):
+            for v in pick(values):
                 if v is not None:
                     counts[bisect.bisect_right(limits, v)] += 1
     ex = agg.examples
-    keys = batch.keys
-    if len(ex) == EXAMPLES and min(keys[i] for i in idx) >= ex[-1]:
+    keys = pick(batch.keys)
+    if len(ex) == EXAMPLES and min(keys) >= ex[-1]:
         return  # no key of the group is among the smallest (the common case)
-    agg.examples = heapq.nsmallest(EXAMPLES, set(ex).union(keys[i] for i in idx))
+    agg.examples = heapq.nsmallest(EXAMPLES, set(ex).union(keys))

@@ -4,6 +4,7 @@ back into the same record batches and collectors as a live scan, with no server 
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import sys
 import time
@@ -14,9 +15,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from rediscope.core.backup.catalog import list_backups
+from rediscope.core.collectors.offload import close as close_offloaded
+from rediscope.core.collectors.offload import offload
+from rediscope.core.collectors.offload import results as offloaded_results
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.keyinfo import KeyRef
 from rediscope.core.rdb import RdbError, open_decompressed
+from rediscope.core.rdbfile import reader as reader_module
 from rediscope.core.rdbfile.details import Details
 from rediscope.core.rdbfile.reader import FileInfo, RdbReader
 from rediscope.core.scan import Batch, Collector, NodeScan, ProgressFn, ScanOptions, ScanSummary
@@ -91,6 +96,22 @@ def _filter(opts: ScanOptions) -> Callable[[Batch], Batch] | None:
     return apply
 
 
+#: a file this big (or a stream) has its costliest collector run in a worker process, on the
+#: other core, when the compiled reader is in use (collectors/offload.py)
+OFFLOAD_MIN_BYTES = 32 << 20
+
+
+def _worth_offloading(item: RdbInput) -> bool:
+    if not reader_module.FAST:
+        return False
+    if item.path == "-" or item.spec is not None:
+        return True
+    try:
+        return os.path.getsize(item.path) >= OFFLOAD_MIN_BYTES
+    except OSError:
+        return False
+
+
 class _Limited(Exception):
     """--sample reached: stop reading this file."""
 
@@ -104,6 +125,7 @@ class RdbSource:
         self.inputs = inputs if inputs is not None else rdb_inputs(paths)
         self.details = Details()
         self.files: list[SourceFile] = []
+        self._current: tuple[NodeScan, set[int]] = (NodeScan("", "primary"), set())
 
     @property
     def target(self) -> Target:
@@ -122,11 +144,18 @@ class RdbSource:
         results, interrupted = [], False
         for item in self.inputs:
             collectors = make_collectors()
+            running = offload(collectors) if _worth_offloading(item) else collectors
             try:
-                results.append(self._read(item, opts, collectors, progress))
-            except KeyboardInterrupt:
+                results.append(self._read(item, opts, running, progress))
+            except KeyboardInterrupt:  # what was read of this file is in the report
                 interrupted = True
-                results.append(NodeScan(item.label, "primary", error=None))
+                partial, dbs = self._current
+                partial.dbs = sorted(dbs)
+                results.append(partial)
+            except BaseException:
+                close_offloaded(running)
+                raise
+            collectors = offloaded_results(running)
             for c, mine in zip(merged, collectors, strict=True):
                 c.merge(mine)
             if interrupted:
@@ -192,6 +221,7 @@ class RdbSource:
         streamed = item.path == "-" or item.spec is not None
         size = 0 if streamed else Path(item.path).stat().st_size
         dbs: set[int] = set()
+        self._current = (result, dbs)  # what an interruption leaves
 
         def emit(batch: Batch) -> None:
             if opts.db is not None and batch.db != opts.db:

@@ -1,0 +1,143 @@
+"""A collector run in a second process, on the machine's other core: every batch goes to it
+through a pipe, in order, and its state comes back at the end. It sees exactly the batches it
+would have seen here, so the report is the same; the reading and the other collectors go on
+meanwhile. Used where the reading is local and fast enough for one collector to be the
+bottleneck: an RDB file read by the compiled reader (docs/performance.md).
+
+The pipe carries pickles between this process and a child it started itself with the same
+interpreter; nothing else writes to it."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+from typing import IO, Any
+
+from rediscope.core.scan import Batch, Collector
+from rediscope.errors import RediscopeError
+
+_FRAME = 8  # each message: its length (8 bytes, little-endian), then the pickle
+
+
+class Offloaded:
+    """Stands in for a collector while a worker process runs it; result() is the collector.
+    The collector may read the keys, types, memory, TTLs, idle times and LFU counters (the
+    others are not sent: pickling is the cost of the move)."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.needs = collector.needs
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "rediscope.core.collectors.offload"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._in, self._out = self._proc.stdin.fileno(), self._proc.stdout
+        self._send(collector)
+
+    def add(self, batch: Batch) -> None:
+        b = batch  # the columns a collector may read; not the lengths, encodings, RDB sizes
+        self._send((b.node, b.db, b.keys, b.types, b.memory, b.ttl_ms, b.idle, b.freq))
+
+    def merge(self, other: Any) -> None:
+        raise TypeError("merge the collector result() returns")
+
+    def _send(self, obj: object) -> None:
+        """One whole frame, even when Ctrl-C comes in the middle of it (the worker must be
+        able to read the next one): the interrupt is raised once the frame is out."""
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(len(data).to_bytes(_FRAME, "little") + data)
+        interrupted = False
+        while view:
+            try:
+                view = view[os.write(self._in, view) :]
+            except KeyboardInterrupt:
+                interrupted = True
+            except OSError as exc:  # the worker is gone
+                raise self._failed(f"({exc.strerror})") from None
+        if interrupted:
+            raise KeyboardInterrupt
+
+    def result(self) -> Collector:
+        """The worker's collector after every batch sent; the worker ends."""
+        try:
+            self._send(None)
+            self._proc.stdin.close()  # type: ignore[union-attr]
+            got = _read_frame(self._out)
+        finally:
+            self._proc.wait()
+        if got is None:
+            raise self._failed(f"(exit code {self._proc.returncode})")
+        collector: Collector = pickle.loads(got)
+        return collector
+
+    def close(self) -> None:
+        """Stop the worker without its result (the reading failed)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def _failed(self, why: str) -> RediscopeError:
+        self.close()
+        return RediscopeError(f"internal error: the collector's worker process failed {why}")
+
+
+def offload(collectors: list[Collector]) -> list[Collector]:
+    """The collectors, the most costly (`offload_cost` highest, when several) moved to a
+    worker process; all of them here on a one-core machine."""
+    if (os.cpu_count() or 1) < 2 or len(collectors) < 2:
+        return list(collectors)
+    costs = [getattr(c, "offload_cost", 0) for c in collectors]
+    best = max(range(len(costs)), key=costs.__getitem__)
+    if costs[best] <= 0:
+        return list(collectors)
+    out = list(collectors)
+    out[best] = Offloaded(collectors[best])
+    return out
+
+
+def results(collectors: list[Collector]) -> list[Collector]:
+    """Every collector back from its worker (after the reading, or its interruption)."""
+    return [c.result() if isinstance(c, Offloaded) else c for c in collectors]
+
+
+def close(collectors: list[Collector]) -> None:
+    for c in collectors:
+        if isinstance(c, Offloaded):
+            c.close()
+
+
+def _read_frame(fh: IO[bytes]) -> bytes | None:
+    head = fh.read(_FRAME)
+    if len(head) < _FRAME:
+        return None
+    n = int.from_bytes(head, "little")
+    data = fh.read(n)
+    return data if len(data) == n else None
+
+
+def _worker() -> int:
+    """The worker: a collector, then batches until None; the collector goes back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the reading process
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    first = _read_frame(inp)
+    if first is None:
+        return 1
+    collector = pickle.loads(first)
+    while (frame := _read_frame(inp)) is not None:
+        columns = pickle.loads(frame)
+        if columns is None:
+            data = pickle.dumps(collector, protocol=pickle.HIGHEST_PROTOCOL)
+            out.write(len(data).to_bytes(_FRAME, "little") + data)
+            out.flush()
+            return 0
+        node, db, keys, types, memory, ttl_ms, idle, freq = columns
+        collector.add(Batch(node, db, keys, types, memory, None, ttl_ms, None, idle, freq))
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(_worker())
