@@ -19,12 +19,13 @@ from rediscope.core.collectors.offload import Offloaded
 from rediscope.core.demo import load_demo
 from rediscope.core.localserver import LocalServer
 from rediscope.core.memory import memory
-from rediscope.core.rdbfile import RdbCorrupt, RdbReader, RdbSource, reader, source, stream, values
+from rediscope.core.rdb import crc64
+from rediscope.core.rdbfile import RdbCorrupt, RdbReader, RdbSource, compiled, source, stream
 from rediscope.core.rdbfile.reader import BATCH
 from rediscope.core.scan import Batch, ScanOptions
 from rediscope.render.jsonout import to_jsonable
-from tests.conftest import _start
-from tests.test_rdb import LEGACY, populate, saved
+from tests.conftest import _start, load_json, run_cli
+from tests.test_rdb import LEGACY, _rdb_file, _str, _str_aux, populate, saved
 
 HOUR_MS = 3_600_000
 CLOCK = int(time.time() * 1000) + HOUR_MS  # an hour on: the shorter TTLs have expired
@@ -56,16 +57,16 @@ def _both(data: bytes, tmp: Path, chunk: int = 1 << 20) -> tuple[tuple[Any, ...]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(stream, "CHUNK", chunk)
         fast = _read(RdbReader, path, CLOCK)
-        mp.setattr(values, "_fast_elements", None)
+        mp.setattr(compiled, "elements", None)
         return fast, _read(PythonReader, path, CLOCK)
 
 
 def test_the_compiled_loop_is_built() -> None:
     """CI builds it from the sdist's C source (pip install -e .): a missing compiler there is a
     failure. Elsewhere the reader falls back to Python, with the same results."""
-    if not os.environ.get("CI") and not reader.FAST:
+    if not os.environ.get("CI") and not compiled.FAST:
         pytest.skip("the compiled RDB loop is not built here (no C compiler at install)")
-    assert reader.FAST
+    assert compiled.FAST
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +170,7 @@ def test_an_offloaded_collector_gives_the_same_report(
 ) -> None:
     """memory's pattern collector in a worker process (what a big file gets) gives the report
     it gives here, on a keyspace of every type, and after a Ctrl-C in the middle of the read."""
-    if not reader.FAST:
+    if not compiled.FAST:
         pytest.skip("the worker is used with the compiled reader only")
     c = writer.client()
     c.flushall()
@@ -204,3 +205,24 @@ def test_an_offloaded_collector_gives_the_same_report(
     assert doc["scan"]["interrupted"] and len(started) == 2
     assert doc["scan"]["keys_scanned"] == 4 * BATCH
     assert sum(p["keys"] for p in doc["by_pattern"]) == 4 * BATCH  # what the worker saw
+
+
+def test_fields_beyond_64_bits_are_left_to_python(tmp_path: Path) -> None:
+    """A hostile ctime (the clock TTLs are taken from) and a set claiming 2^62 elements, out of
+    what the compiled loops take: the same report or error as the Python reader, no crash."""
+    ctime = _str_aux("ctime", "9" * 30)
+    body = (
+        b"\x00" + _str("k") + _str("v") + b"\x02" + _str("s") + b"\x81" + (2**62).to_bytes(8, "big")
+    )
+    path = _rdb_file(tmp_path, b"REDIS0011", body)
+    fast, slow = _both(path.read_bytes(), tmp_path)
+    assert fast == slow
+    assert fast[2] is not None and fast[2][2] == b"s"  # the error names the set
+    result = run_cli("memory", "--rdb", str(path), "--format", "json")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    huge_clock = _rdb_file(tmp_path, b"REDIS0011", b"\x00" + _str("k") + _str("v"))
+    data = huge_clock.read_bytes().replace(b"\xfe\x00", ctime + b"\xfe\x00", 1)
+    huge_clock.write_bytes(data[:-8] + crc64(data[:-8]).to_bytes(8, "little"))
+    result = run_cli("memory", "--rdb", str(huge_clock), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert load_json(result.stdout)["scan"]["keys_scanned"] == 1

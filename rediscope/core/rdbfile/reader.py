@@ -3,7 +3,6 @@ db selection, expiry/LRU/LFU prefixes, one record per key, EOF and the CRC-64 tr
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,23 +10,11 @@ from typing import IO, Any
 
 from rediscope.core.keys import display_key
 from rediscope.core.rdb import RdbError
-from rediscope.core.rdbfile import memest
+from rediscope.core.rdbfile import compiled, memest
 from rediscope.core.rdbfile.memest import SDS
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
 from rediscope.core.scan import Batch
-
-FastRecords = Callable[..., tuple[int, int, int, int, int, int]]
-_fast_records: FastRecords | None
-try:  # the key records of the common types in C (_fast.c); the same rows either way
-    if os.environ.get("REDISCOPE_PURE_PYTHON"):
-        raise ImportError("REDISCOPE_PURE_PYTHON is set")
-    from rediscope.core.rdbfile._fast import records as _fast_records
-except ImportError:
-    _fast_records = None
-
-#: whether the compiled reader is in use (tests/test_rdb_fast.py requires it in CI)
-FAST = _fast_records is not None
 
 OP_SLOT_IMPORT = 243  # Valkey 9: a slot import in progress (mandatory under VALKEY magic)
 OP_SLOT_INFO, OP_FUNCTION2, OP_FUNCTION_PRE_GA, OP_MODULE_AUX = 244, 245, 246, 247
@@ -178,9 +165,9 @@ class RdbReader:
         """Until EOF; a key record with no prefix (most of them) without a call in between."""
         s, first = self.s, self._first_opcode
         key_record, record = self._key_record, self._record
-        fast = _fast_records if self.fast else None
+        fast = compiled.records if self.fast else None
         while True:
-            if fast is not None and self._clock is not None:
+            if fast is not None and self._clock is not None and compiled.fits(self._clock):
                 self._fast_run(fast)
             buf, pos = s.buf, s.pos
             if pos < len(buf) and buf[pos] < first:
@@ -189,7 +176,7 @@ class RdbReader:
             elif not record():
                 return
 
-    def _fast_run(self, fast: FastRecords) -> None:
+    def _fast_run(self, fast: compiled.Records) -> None:
         """The compiled loop over the buffer, up to a record it leaves to the code here."""
         s, info = self.s, self.info
         assert self._clock is not None

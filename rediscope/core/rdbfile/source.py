@@ -21,7 +21,7 @@ from rediscope.core.collectors.offload import results as offloaded_results
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.keyinfo import KeyRef
 from rediscope.core.rdb import RdbError, open_decompressed
-from rediscope.core.rdbfile import reader as reader_module
+from rediscope.core.rdbfile import compiled
 from rediscope.core.rdbfile.details import Details
 from rediscope.core.rdbfile.reader import FileInfo, RdbReader
 from rediscope.core.scan import Batch, Collector, NodeScan, ProgressFn, ScanOptions, ScanSummary
@@ -102,7 +102,7 @@ OFFLOAD_MIN_BYTES = 32 << 20
 
 
 def _worth_offloading(item: RdbInput) -> bool:
-    if not reader_module.FAST:
+    if not compiled.FAST:
         return False
     if item.path == "-" or item.spec is not None:
         return True

@@ -3,23 +3,14 @@ encoding it was saved in, its element count) and what it costs in memory (memest
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import NamedTuple
 
-from rediscope.core.rdbfile import memest
+from rediscope.core.rdbfile import compiled, memest
 from rediscope.core.rdbfile.blobs import INTSET, LISTPACK, ZIPLIST, ZIPMAP, Counter
 from rediscope.core.rdbfile.stream import ByteStream, Malformed
 
 _DIGITS = frozenset(b"0123456789")
-
-_fast_elements: Callable[[bytes, int, int, int], tuple[int, int, int]] | None
-try:  # the compiled loop over a value's elements (_fast.c), unless REDISCOPE_PURE_PYTHON
-    if os.environ.get("REDISCOPE_PURE_PYTHON"):
-        raise ImportError("REDISCOPE_PURE_PYTHON is set")
-    from rediscope.core.rdbfile._fast import elements as _fast_elements
-except ImportError:
-    _fast_elements = None
 
 
 class Value(NamedTuple):
@@ -80,9 +71,10 @@ def _elements_list(s: ByteStream, n: int, per: int = 1, score: int = 0) -> int:
     allocations. The compiled loop reads what is whole in the buffer, the code here the element
     at its end (refilling it) and any it leaves."""
     total, left = 0, n * per
+    fast = compiled.elements if compiled.fits(left) else None
     while left > 0:
-        if _fast_elements is not None:
-            s.pos, done, add = _fast_elements(s.buf, s.pos, left, score)
+        if fast is not None:
+            s.pos, done, add = fast(s.buf, s.pos, left, score)
             total += add
             left -= done
             if left == 0:
