@@ -9,6 +9,7 @@ interpreter; nothing else writes to it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -36,7 +37,11 @@ class Offloaded:
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._in, self._out = self._proc.stdin.fileno(), self._proc.stdout
-        self._send(collector)
+        try:
+            self._send(collector)
+        except BaseException:
+            self.close()
+            raise
 
     def add(self, batch: Batch) -> None:
         b = batch  # the columns a collector may read; not the lengths, encodings, RDB sizes
@@ -95,7 +100,9 @@ def offload(collectors: list[Collector]) -> list[Collector]:
     if costs[best] <= 0:
         return list(collectors)
     out = list(collectors)
-    out[best] = Offloaded(collectors[best])
+    # no worker (or a collector that cannot travel): it runs here, as it always can
+    with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+        out[best] = Offloaded(collectors[best])
     return out
 
 
