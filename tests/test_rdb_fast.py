@@ -226,3 +226,15 @@ def test_fields_beyond_64_bits_are_left_to_python(tmp_path: Path) -> None:
     result = run_cli("memory", "--rdb", str(huge_clock), "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert load_json(result.stdout)["scan"]["keys_scanned"] == 1
+
+
+def test_a_compact_value_whose_entries_overrun_it_is_a_clean_error(tmp_path: Path) -> None:
+    """Found by fuzzing both paths: a zipmap too long to count from its header, whose entries
+    run past its end, was an IndexError traceback."""
+    path = _rdb_file(tmp_path, b"REDIS0003", b"\x09" + _str("zm") + _str(b"\xfe\x05ab\xff"))
+    fast, slow = _both(path.read_bytes(), tmp_path)
+    assert fast == slow
+    assert fast[2] is not None and "past its end" in fast[2][0] and fast[2][2] == b"zm"
+    result = run_cli("bigkeys", "--rdb", str(path))
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "past its end" in result.stderr and "at byte" in result.stderr

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from rediscope.core.rdbfile import compiled, memest
-from rediscope.core.rdbfile.blobs import INTSET, LISTPACK, ZIPLIST, ZIPMAP, Counter
+from rediscope.core.rdbfile.blobs import INTSET, LISTPACK, ZIPLIST, ZIPMAP, BadBlob, Counter
 from rediscope.core.rdbfile.stream import ByteStream, Malformed
 
 _DIGITS = frozenset(b"0123456789")
@@ -96,7 +96,11 @@ def _counted(s: ByteStream, counter: Counter) -> tuple[int, int]:
     head, size, blob = s.blob_head(head_len)
     count = from_head(head, size)
     if count is None:
-        count = walk(blob if blob is not None else s.whole())
+        whole = blob if blob is not None else s.whole()
+        try:
+            count = walk(whole)
+        except IndexError:  # an entry whose length runs past the end of the blob
+            raise BadBlob("a compact encoding whose entries run past its end") from None
     return count, size
 
 
