@@ -92,8 +92,9 @@ class Offloaded:
 
 def offload(collectors: list[Collector]) -> list[Collector]:
     """The collectors, the most costly (`offload_cost` highest, when several) moved to a
-    worker process; all of them here on a one-core machine."""
-    if (os.cpu_count() or 1) < 2 or len(collectors) < 2:
+    worker process; all of them here on a one-core machine, or in a frozen executable (no
+    interpreter to start the worker with)."""
+    if (os.cpu_count() or 1) < 2 or len(collectors) < 2 or getattr(sys, "frozen", False):
         return list(collectors)
     costs = [getattr(c, "offload_cost", 0) for c in collectors]
     best = max(range(len(costs)), key=costs.__getitem__)
