@@ -74,6 +74,7 @@ class Offloaded:
             got = _read_frame(self._out)
         finally:
             self._proc.wait()
+            self._close_pipes()
         if got is None:
             raise self._failed(f"(exit code {self._proc.returncode})")
         collector: Collector = pickle.loads(got)
@@ -84,6 +85,12 @@ class Offloaded:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
     def _failed(self, why: str) -> RediscopeError:
         self.close()
