@@ -131,10 +131,18 @@ class NodeScanner:
     def _scan_db(self, db: int) -> None:
         conn = self._open(db)
         try:
-            DbWalk(self, conn, db).run()
+            walk = DbWalk(self, conn, db)
+            walk.run()
             self._follow(conn, db)
         finally:
             conn.close()
+        short = walk.pacer.shortfall()
+        if short is not None and not self.stop.is_set():
+            self._note_once(
+                f"{self.node.address} db {db}: paced at {short[1]:,.0f} keys/s of the "
+                f"{short[0]:,.0f} asked: each request is kept small so that the application "
+                "does not wait behind it, and this client or server was too busy for more"
+            )
 
     def _follow(self, conn: RawConnection, db: int) -> None:
         """The keys that answered MOVED/ASK, once more with ASKING before each command: a node

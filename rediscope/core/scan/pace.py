@@ -4,10 +4,11 @@ A request is executed by the server in one go while every other client waits, so
 application feels is the length of the scan's longest request, not the scan's average rate.
 When paced, the scan therefore keeps one request in flight and sizes each so that it costs the
 server about BUDGET_US: the server's time per key is measured from the round trips as the scan
-goes (a round trip minus the bare round trip of a PING, per key it carried: an upper bound,
-since a busy server also makes requests wait). A client too busy
-to keep the rate with requests that small (each request's whole cycle is measured too) makes
-them just big enough to keep it: the rate asked is kept first. --gentle picks the
+goes (a round trip minus the bare round trip of a PING, per key it carried, the least of the
+last few: each is an upper bound, since a busy server also makes requests wait). A client too
+busy to keep the rate with requests that small (each request's whole cycle is measured too)
+makes them bigger, up to MAX_BURST_US: the application's latency comes first, and a scan that
+cannot keep the rate within it runs slower and says so (`shortfall`). --gentle picks the
 rate too: at most a tenth of the server's main thread, less while the server is busy with other
 work, from the server's own figures (INFO commandstats and INFO cpu, read every second).
 """
@@ -15,12 +16,23 @@ work, from the server's own figures (INFO commandstats and INFO cpu, read every 
 from __future__ import annotations
 
 import time
+from collections import deque
 
 from rediscope.core.resp import RawConnection
 
 #: what one paced request may cost the server, in microseconds: well under an application's
 #: own p99 on a healthy server (about 100 us measured here for GET)
 BUDGET_US = 30.0
+
+#: the most one paced request may cost the server to keep the rate asked: beyond it the
+#: application would wait behind the scan, so the rate gives way
+MAX_BURST_US = 60.0
+
+#: the per-key cost is the least of this many recent round trips
+WINDOW = 32
+
+#: a paced scan that reached less than this share of the rate asked says so
+SHORTFALL = 0.9
 
 #: what a key costs the server at least (a SCAN visit and a few small commands, measured at
 #: 1.5-3 us here): a round trip too quick to measure does not make requests any bigger
@@ -46,6 +58,8 @@ class Pacer:
         self.active = rate is not None or gentle
         self.max_count = max_count
         self.per_key_us: float | None = None  # the server's time per key, measured
+        self._per_key: deque[float] = deque(maxlen=WINDOW)  # its recent measures
+        self.keys = 0  # keys the answered requests carried
         self.rtt0_us = 0.0  # a bare round trip
         self.share = GENTLE_SHARE
         self._count = min(max_count, 10)
@@ -86,16 +100,25 @@ class Pacer:
         """A request's replies are all read: what it cost, per key it carried."""
         if not self.active or keys <= 0:
             return
+        self.keys += keys
         rtt_us = (time.perf_counter() - self._sent_at) * 1e6
-        per_key = max((rtt_us - self.rtt0_us) / keys, MIN_PER_KEY_US)
-        self.per_key_us = (
-            per_key if self.per_key_us is None else 0.8 * self.per_key_us + 0.2 * per_key
-        )
+        self._per_key.append(max((rtt_us - self.rtt0_us) / keys, MIN_PER_KEY_US))
+        self.per_key_us = min(self._per_key)
         fit = int(BUDGET_US / self.per_key_us)
         rate = self.current_rate()
         if rate is not None and self._cycle_s is not None:  # keep the rate: a request must
-            fit = max(fit, int(rate * self._cycle_s * 1.25) + 1)  # carry what a cycle is due
+            due = int(rate * self._cycle_s * 1.25) + 1  # carry what a cycle is due, within
+            fit = max(fit, min(due, int(MAX_BURST_US / self.per_key_us)))  # MAX_BURST_US
         self._count = max(1, min(self.max_count, fit))
+
+    def shortfall(self, now: float | None = None) -> tuple[float, float] | None:
+        """(asked, reached) keys per second when --rate was not kept; None when it was, when
+        unpaced or --gentle, or when the walk was too short to tell."""
+        elapsed = (time.monotonic() if now is None else now) - self._started
+        if self.rate is None or self.gentle or elapsed < 2 or self.keys < self.rate:
+            return None
+        reached = self.keys / elapsed
+        return (self.rate, reached) if reached < SHORTFALL * self.rate else None
 
     def current_rate(self) -> float | None:
         """Keys per second now: --rate, --gentle's share of the server's time, or the lower of
