@@ -228,9 +228,11 @@ def _app(port: int, n: int) -> tuple[float, float]:
 
 
 def latency(args: argparse.Namespace) -> list[str]:
-    """The application alone, then beside `bigkeys --rate R` (and the previous version's),
-    `--gentle` and the flat-out scan. A scan that ends before the application's run does
-    (flat out) leaves it alone for the rest: its figures are the run's average."""
+    """The application alone, then beside `bigkeys --rate R` (at its default nice 19, and at
+    the priority it was started with), the previous version's, `--gentle`, the flat-out scan,
+    redis-cli paced, and a process that only spins at nice 19 (no Redis: what any third busy
+    process costs the application on this machine). A scan that ends before the application's
+    run does (flat out) leaves it alone for the rest: its figures are the run's average."""
     rows = []
     with LocalServer(config={"maxmemory": "0"}) as server:
         load(server.port, args.latency_keys)
@@ -240,16 +242,21 @@ def latency(args: argparse.Namespace) -> list[str]:
         rps0, p99_0 = max(b[0] for b in base), min(b[1] for b in base)
         rows.append(f"| nothing else (best of 2) | {rps0:,.0f} | {p99_0:.3f} | | | |")
         pace = ["--rate", f"{args.rate:g}"]
-        runs: list[tuple[str, list[str], str | None]] = [(f"--rate {args.rate:g}", pace, None)]
+        unniced = {**os.environ, "REDISCOPE_NICE": "0"}
+        runs: list[tuple[str, list[str], str | None, dict[str, str] | None]] = [
+            (f"--rate {args.rate:g}", pace, None, None),
+            (f"--rate {args.rate:g}, REDISCOPE_NICE=0", pace, None, unniced),
+        ]
         if args.before:
-            runs.append((f"--rate {args.rate:g} (before)", pace, args.before))
-        runs += [("--gentle", ["--gentle"], None), ("flat out", [], None)]
-        for label, extra, cwd in runs:
+            runs.append((f"--rate {args.rate:g} (before)", pace, args.before, None))
+        runs += [("--gentle", ["--gentle"], None, None), ("flat out", [], None, None)]
+        for label, extra, cwd, env in runs:
             scan = subprocess.Popen(
                 rediscope(server.port, "bigkeys", *extra),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 cwd=cwd,
+                env=env,
             )
             rps, p99 = _app(server.port, n)
             out, _ = scan.communicate()
@@ -257,6 +264,13 @@ def latency(args: argparse.Namespace) -> list[str]:
             rate = s["keys_scanned"] / s["seconds"] if s["seconds"] else 0
             rows.append(f"| bigkeys {label} | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | {rate:,.0f} | {keys:,} | |")  # fmt: skip
         rows.append(_cli_paced(server.port, keys, n, rps0, p99_0))
+        spin = subprocess.Popen(["nice", "-n", "19", sys.executable, "-c", "while True: pass"])
+        try:
+            rps, p99 = _app(server.port, n)
+        finally:
+            spin.kill()
+            spin.wait()
+        rows.append(f"| a process that only spins, nice 19, no Redis | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | | | |")  # fmt: skip
     return rows
 
 

@@ -218,6 +218,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if (name.startswith("REDISCOPE_") and name != SERVER_BIN_ENV) or name == "REDISCLI_AUTH":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("REDISCOPE_NICE", "0")  # a paced scan in-process would nice pytest
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     monkeypatch.setenv("COLUMNS", "120")

@@ -76,6 +76,8 @@ class Run:
         """The shared scan options; -n/--db (or a db in the URL) limits the scan to one db."""
         v = self.scan_values or {}
         spec = self.spec()
+        if v.get("rate") is not None or v.get("gentle"):
+            yield_cpu()
         return ScanOptions(
             match=v.get("match"),
             type=v.get("type_"),
@@ -239,3 +241,16 @@ class Run:
             from rediscope.render.tables import render_table  # every family's renderers
 
             self.stdout.print(render_table(report, **{"width": self.table_width, **self.view}))
+
+
+def yield_cpu() -> None:
+    """A paced scan gives way to the application on a shared host: this process lowers its CPU
+    priority by REDISCOPE_NICE (default 19, the lowest; 0 leaves it). On a host with idle cores
+    nothing changes; on a busy one the scan slows down rather than the application (measured in
+    docs/performance.md)."""
+    raw = os.environ.get("REDISCOPE_NICE", "19").strip()
+    if not raw.isdigit() or int(raw) > 19:
+        raise UsageError(f"REDISCOPE_NICE must be a whole number from 0 to 19, not {raw!r}")
+    if int(raw):
+        with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
+            os.nice(int(raw))

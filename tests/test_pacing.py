@@ -1,0 +1,89 @@
+"""A paced scan (--rate, --gentle) gives way to the application: each request stays small even
+when the rate asked is out of reach, the process takes the lowest CPU priority, and a rate it
+could not keep is said, not hidden."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from rediscope.core.localserver import LocalServer
+from rediscope.core.scan.pace import MAX_BURST_US, MIN_PER_KEY_US, Pacer
+from tests.conftest import invoke, scan_started, wait_until
+from tests.test_scan_types import _scan_counts, comparable, mixed, report
+
+
+def test_a_rate_out_of_reach_keeps_each_request_small(plain: LocalServer) -> None:
+    """--rate far above what any client reaches: requests grow to keep up only as far as
+    MAX_BURST_US allows (before, they grew to the whole 1000-key SCAN batch)."""
+    c = plain.client()
+    mixed(c, 600)
+    flat = report(plain.port, "bigkeys")
+    c.config_set("slowlog-log-slower-than", 0)
+    c.config_set("slowlog-max-len", 100_000)
+    c.slowlog_reset()
+    try:
+        paced = report(plain.port, "bigkeys", "--rate", "10000000")
+        counts = _scan_counts(c)
+    finally:
+        c.config_set("slowlog-log-slower-than", 10_000)
+        c.slowlog_reset()
+    assert len(counts) > 20
+    assert max(counts) <= MAX_BURST_US / MIN_PER_KEY_US
+    assert comparable(paced) == comparable(flat)
+    c.close()
+
+
+def _paced(port: int, nice: str | None) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "REDISCOPE_NICE"}
+    if nice is not None:
+        env["REDISCOPE_NICE"] = nice
+    argv = ["bigkeys", "-p", str(port), "--format", "json", "--rate", "100", "--scan-count", "10"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "rediscope", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def test_a_paced_scan_takes_the_lowest_cpu_priority(plain: LocalServer) -> None:
+    """By default a paced scan runs at nice 19; REDISCOPE_NICE=0 leaves its priority as it was
+    started. Either way Ctrl-C ends it with its partial report."""
+    c = plain.client()
+    mixed(c, 300)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    for nice, expected in ((None, 19), ("0", mine)):
+        c.config_resetstat()
+        proc = _paced(plain.port, nice)
+        try:
+            wait_until("the paced scan to start", lambda: scan_started(plain, 3))
+            assert os.getpriority(os.PRIO_PROCESS, proc.pid) == expected
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert '"interrupted": true' in out
+    c.close()
+
+
+def test_an_invalid_nice_is_a_usage_error(plain: LocalServer) -> None:
+    res = invoke("bigkeys", "-p", str(plain.port), "--rate", "100", env={"REDISCOPE_NICE": "low"})
+    assert res.exit_code == 2
+    assert "REDISCOPE_NICE must be a whole number from 0 to 19" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_a_rate_not_kept_is_reported() -> None:
+    pacer = Pacer(rate=1000, gentle=False, max_count=1000)
+    pacer.keys = 5000
+    later = time.monotonic() + 10  # 5000 keys in 10 s: 500 keys/s of the 1000 asked
+    short = pacer.shortfall(now=later)
+    assert short is not None and short[0] == 1000 and 450 < short[1] <= 500
+    pacer.keys = 9500  # 950 keys/s: kept
+    assert pacer.shortfall(now=later) is None
+    assert Pacer(rate=None, gentle=True, max_count=1000).shortfall(now=later) is None
