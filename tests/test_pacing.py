@@ -13,7 +13,7 @@ import time
 from rediscope.core.localserver import LocalServer
 from rediscope.core.scan.pace import MAX_BURST_US, MIN_PER_KEY_US, Pacer
 from tests.conftest import invoke, scan_started, wait_until
-from tests.test_scan_types import _scan_counts, comparable, mixed, report
+from tests.test_scan_types import comparable, mixed, paced_scan, report
 
 
 def test_a_rate_out_of_reach_keeps_each_request_small(plain: LocalServer) -> None:
@@ -22,15 +22,7 @@ def test_a_rate_out_of_reach_keeps_each_request_small(plain: LocalServer) -> Non
     c = plain.client()
     mixed(c, 600)
     flat = report(plain.port, "bigkeys")
-    c.config_set("slowlog-log-slower-than", 0)
-    c.config_set("slowlog-max-len", 100_000)
-    c.slowlog_reset()
-    try:
-        paced = report(plain.port, "bigkeys", "--rate", "10000000")
-        counts = _scan_counts(c)
-    finally:
-        c.config_set("slowlog-log-slower-than", 10_000)
-        c.slowlog_reset()
+    paced, counts = paced_scan(plain, c, "--rate", "10000000")
     assert len(counts) > 20
     assert max(counts) <= MAX_BURST_US / MIN_PER_KEY_US
     assert comparable(paced) == comparable(flat)

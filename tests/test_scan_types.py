@@ -217,6 +217,19 @@ def _scan_counts(c: redis.Redis) -> list[int]:
     return counts
 
 
+def paced_scan(server: LocalServer, c: redis.Redis, *pace: str) -> tuple[dict[str, Any], list[int]]:
+    """`bigkeys` with the pace options given: its report, and the COUNT of every SCAN it sent
+    (from the slow log, logging every command meanwhile)."""
+    c.config_set("slowlog-log-slower-than", 0)
+    c.config_set("slowlog-max-len", 100_000)
+    c.slowlog_reset()
+    try:
+        return report(server.port, "bigkeys", *pace), _scan_counts(c)
+    finally:
+        c.config_set("slowlog-log-slower-than", 10_000)
+        c.slowlog_reset()
+
+
 @pytest.mark.parametrize("pace", [["--rate", "5000"], ["--gentle"]])
 def test_paced_scans_send_small_requests(plain: LocalServer, pace: list[str]) -> None:
     """Paced, each request carries a few keys (its cost to the server is bounded), not a
@@ -224,15 +237,7 @@ def test_paced_scans_send_small_requests(plain: LocalServer, pace: list[str]) ->
     c = plain.client()
     mixed(c, 400)
     flat = report(plain.port, "bigkeys")
-    c.config_set("slowlog-log-slower-than", 0)
-    c.config_set("slowlog-max-len", 100_000)
-    c.slowlog_reset()
-    try:
-        paced = report(plain.port, "bigkeys", *pace)
-        counts = _scan_counts(c)
-    finally:
-        c.config_set("slowlog-log-slower-than", 10_000)
-        c.slowlog_reset()
+    paced, counts = paced_scan(plain, c, *pace)
     assert len(counts) > 10 and max(counts) < 1000  # never a flat-out batch
     assert sorted(counts)[len(counts) // 2] <= 50  # a few keys per request
     assert comparable(paced) == comparable(flat)
