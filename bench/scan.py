@@ -228,12 +228,11 @@ def _app(port: int, n: int) -> tuple[float, float]:
 
 
 def latency(args: argparse.Namespace) -> list[str]:
-    """The application alone, then beside `bigkeys --rate R` (at its default SCHED_IDLE, at
-    nice 19 alone, and at the priority it was started with), the previous version's,
-    `--gentle`, the flat-out scan, redis-cli paced, and a process that only spins, at nice 19
-    and under SCHED_IDLE (no Redis: what any third busy process costs the application on this
-    machine). A scan that ends before the application's run does (flat out) leaves it alone
-    for the rest: its figures are the run's average."""
+    """The application alone, then beside `bigkeys --rate R` (at its default nice 19, and at
+    the priority it was started with), the previous version's, `--gentle`, the flat-out scan,
+    redis-cli paced, and a process that only spins at nice 19 (no Redis: what any third busy
+    process costs the application on this machine). A scan that ends before the application's
+    run does (flat out) leaves it alone for the rest: its figures are the run's average."""
     rows = []
     with LocalServer(config={"maxmemory": "0"}) as server:
         load(server.port, args.latency_keys)
@@ -243,10 +242,10 @@ def latency(args: argparse.Namespace) -> list[str]:
         rps0, p99_0 = max(b[0] for b in base), min(b[1] for b in base)
         rows.append(f"| nothing else (best of 2) | {rps0:,.0f} | {p99_0:.3f} | | | |")
         pace = ["--rate", f"{args.rate:g}"]
+        unniced = {**os.environ, "REDISCOPE_NICE": "0"}
         runs: list[tuple[str, list[str], str | None, dict[str, str] | None]] = [
             (f"--rate {args.rate:g}", pace, None, None),
-            (f"--rate {args.rate:g}, REDISCOPE_NICE=19", pace, None, _nice("19")),
-            (f"--rate {args.rate:g}, REDISCOPE_NICE=0", pace, None, _nice("0")),
+            (f"--rate {args.rate:g}, REDISCOPE_NICE=0", pace, None, unniced),
         ]
         if args.before:
             runs.append((f"--rate {args.rate:g} (before)", pace, args.before, None))
@@ -265,26 +264,14 @@ def latency(args: argparse.Namespace) -> list[str]:
             rate = s["keys_scanned"] / s["seconds"] if s["seconds"] else 0
             rows.append(f"| bigkeys {label} | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | {rate:,.0f} | {keys:,} | {cpu / keys * 1e6:.1f} |")  # fmt: skip
         rows.append(_cli_paced(server.port, keys, n, rps0, p99_0))
-        for how, prefix in (("nice 19", ["nice", "-n", "19"]), ("SCHED_IDLE", ["chrt", "-i", "0"])):
-            spin = subprocess.Popen([*prefix, sys.executable, "-c", "while True: pass"])
-            try:
-                rps, p99 = _app(server.port, n)
-            finally:
-                spin.kill()
-                spin.wait()
-            rows.append(f"| a process that only spins, {how}, no Redis | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | | | |")  # fmt: skip
+        spin = subprocess.Popen(["nice", "-n", "19", sys.executable, "-c", "while True: pass"])
+        try:
+            rps, p99 = _app(server.port, n)
+        finally:
+            spin.kill()
+            spin.wait()
+        rows.append(f"| a process that only spins, nice 19, no Redis | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | | | |")  # fmt: skip
     return rows
-
-
-def _nice(value: str) -> dict[str, str]:
-    return {**os.environ, "REDISCOPE_NICE": value}
-
-
-def steal() -> tuple[int, int]:
-    """This machine's CPU ticks so far: (stolen by the hypervisor for other guests, all)."""
-    with open("/proc/stat") as f:
-        ticks = [int(t) for t in f.readline().split()[1:]]
-    return ticks[7], sum(ticks)
 
 
 def _finish(proc: subprocess.Popen[bytes]) -> tuple[bytes, float]:
@@ -336,12 +323,7 @@ def main() -> int:
         print(
             "| while it runs | its requests/s | its p99 ms | scan keys/s | keys | scan CPU µs/key |"
         )
-        stolen0, all0 = steal()
         print("|---|---:|---:|---:|---:|---:|\n" + "\n".join(latency(args)), flush=True)
-        stolen, total = steal()
-        print(
-            f"\nCPU time stolen by the hypervisor meanwhile: {(stolen - stolen0) / max(total - all0, 1):.0%}"
-        )
     return 0
 
 

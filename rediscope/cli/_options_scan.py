@@ -93,7 +93,7 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
                 help="Cap: keys per second per node, in small requests spread evenly over "
                 "the second, each sized to cost the server about 30 µs (measured as the scan "
                 "goes, 60 µs at most to keep the rate), so the application's latency barely "
-                "moves. Runs only on CPU time nothing else wants (REDISCOPE_NICE, default idle); a rate "
+                "moves. Runs at the lowest CPU priority (REDISCOPE_NICE, default 19); a rate "
                 "not kept is said in the notes.",
                 rich_help_panel=SCAN,
                 show_default=False,

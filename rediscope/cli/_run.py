@@ -244,20 +244,13 @@ class Run:
 
 
 def yield_cpu() -> None:
-    """A paced scan gives way to the application on a shared host. REDISCOPE_NICE=idle (the
-    default) puts the process under Linux's SCHED_IDLE policy, where it runs only on CPU time
-    nothing else wants, and at nice 19 (nice 19 alone where that policy is missing or refused);
-    a number lowers its priority by that step instead; 0 leaves it as it was started. Called
-    before the scan's threads start: they inherit it. Measured in docs/performance.md."""
-    raw = os.environ.get("REDISCOPE_NICE", "idle").strip().lower()
-    if raw != "idle" and (not raw.isdigit() or int(raw) > 19):
-        raise UsageError(f"REDISCOPE_NICE must be idle or a whole number from 0 to 19, not {raw!r}")
-    if raw == "idle":
-        policy = getattr(os, "SCHED_IDLE", None)  # Linux only
-        if policy is not None:
-            with contextlib.suppress(OSError):
-                os.sched_setscheduler(0, policy, os.sched_param(0))
-        raw = "19"
+    """A paced scan gives way to the application on a shared host: this process lowers its CPU
+    priority by REDISCOPE_NICE (default 19, the lowest; 0 leaves it). On a host with idle cores
+    nothing changes; on a busy one the scan slows down rather than the application (measured in
+    docs/performance.md)."""
+    raw = os.environ.get("REDISCOPE_NICE", "19").strip()
+    if not raw.isdigit() or int(raw) > 19:
+        raise UsageError(f"REDISCOPE_NICE must be a whole number from 0 to 19, not {raw!r}")
     if int(raw):
         with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
             os.nice(int(raw))
