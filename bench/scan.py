@@ -1,11 +1,10 @@
-"""Benchmark: the live scanner against redis-cli 7.4.1 and against its own previous version, and
-what a paced scan costs an application, same run.
+"""Benchmark: the live scanner against redis-cli 7.4.1 and against its own previous version, same
+run (what a paced scan costs an application: bench.latency).
 
     git worktree add /tmp/before <commit>          # the version to compare with (optional)
     python -m bench.scan --keys 1000000 --before /tmp/before --rounds 2
     python -m bench.scan --keys 1000000 --only-new --rss-3m   # peak RSS at 1M and 3M keys
     python -m bench.scan --cluster --keys 1000000 --only-new  # a 3-primary cluster
-    python -m bench.scan --latency --keys 501000 --rate 50000 # the application beside --rate
 
 The keyspace is the demo's scaled up (bench.bigkeys), with every TTL moved a day later so that
 no key expires while the tools run: the reports of each run must be identical. Each server is a
@@ -18,10 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,83 +214,6 @@ def cluster(args: argparse.Namespace) -> list[str]:
             s.stop()
 
 
-def _app(port: int, n: int) -> tuple[float, float]:
-    """The application: redis-benchmark GETs from 4 clients; its requests/s and p99 (ms)."""
-    out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-t", "get", "-c", "4", "-r", "100000", "-n",
-         str(n), "--csv"], capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    last = [c.strip('"') for c in out.strip().splitlines()[-1].split(",")]
-    return float(last[1]), float(last[6])
-
-
-def latency(args: argparse.Namespace) -> list[str]:
-    """The application alone, then beside `bigkeys --rate R` (at its default nice 19, and at
-    the priority it was started with), the previous version's, `--gentle`, the flat-out scan,
-    redis-cli paced, and a process that only spins at nice 19 (no Redis: what any third busy
-    process costs the application on this machine). A scan that ends before the application's
-    run does (flat out) leaves it alone for the rest: its figures are the run's average."""
-    rows = []
-    with LocalServer(config={"maxmemory": "0"}) as server:
-        load(server.port, args.latency_keys)
-        keys = int(server.client().dbsize())
-        n = args.app_requests
-        base = [_app(server.port, n) for _ in range(2)]
-        rps0, p99_0 = max(b[0] for b in base), min(b[1] for b in base)
-        rows.append(f"| nothing else (best of 2) | {rps0:,.0f} | {p99_0:.3f} | | | |")
-        pace = ["--rate", f"{args.rate:g}"]
-        unniced = {**os.environ, "REDISCOPE_NICE": "0"}
-        runs: list[tuple[str, list[str], str | None, dict[str, str] | None]] = [
-            (f"--rate {args.rate:g}", pace, None, None),
-            (f"--rate {args.rate:g}, REDISCOPE_NICE=0", pace, None, unniced),
-        ]
-        if args.before:
-            runs.append((f"--rate {args.rate:g} (before)", pace, args.before, None))
-        runs += [("--gentle", ["--gentle"], None, None), ("flat out", [], None, None)]
-        for label, extra, cwd, env in runs:
-            scan = subprocess.Popen(
-                rediscope(server.port, "bigkeys", *extra),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                cwd=cwd,
-                env=env,
-            )
-            rps, p99 = _app(server.port, n)
-            out, cpu = _finish(scan)
-            s = json.loads(out)["scan"]
-            rate = s["keys_scanned"] / s["seconds"] if s["seconds"] else 0
-            rows.append(f"| bigkeys {label} | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | {rate:,.0f} | {keys:,} | {cpu / keys * 1e6:.1f} |")  # fmt: skip
-        rows.append(_cli_paced(server.port, keys, n, rps0, p99_0))
-        spin = subprocess.Popen(["nice", "-n", "19", sys.executable, "-c", "while True: pass"])
-        try:
-            rps, p99 = _app(server.port, n)
-        finally:
-            spin.kill()
-            spin.wait()
-        rows.append(f"| a process that only spins, nice 19, no Redis | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | | | |")  # fmt: skip
-    return rows
-
-
-def _finish(proc: subprocess.Popen[bytes]) -> tuple[bytes, float]:
-    """A process's stdout and the CPU seconds it used (user + system), once it has ended."""
-    out = proc.stdout.read() if proc.stdout is not None else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return out, usage.ru_utime + usage.ru_stime
-
-
-def _cli_paced(port: int, keys: int, n: int, rps0: float, p99_0: float) -> str:
-    """The anchor: redis-cli paced its own way (-i: a pause per 100 SCANs of COUNT 10, its
-    smallest requests), bytes only (TYPE and MEMORY USAGE per key)."""
-    argv = [str(CLI), "-p", str(port), "--memkeys", "--count", "10", "-i", "0.01"]
-    start = time.monotonic()
-    cli = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rps, p99 = _app(port, n)
-    _, cpu = _finish(cli)
-    rate = keys / (time.monotonic() - start)
-    return f"| redis-cli 7.4.1 {' '.join(argv[3:])} | {rps:,.0f} ({rps / rps0:.0%}) | {p99:.3f} ({p99 / p99_0:.2f}x) | {rate:,.0f} | {keys:,} | {cpu / keys * 1e6:.1f} |"  # fmt: skip
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=1_000_000)
@@ -303,10 +223,6 @@ def main() -> int:
     parser.add_argument("--only-new", action="store_true", help="skip the per-server runs")
     parser.add_argument("--rss-3m", action="store_true", help="peak RSS at KEYS and 3x KEYS")
     parser.add_argument("--cluster", action="store_true", help="a 3-primary cluster too")
-    parser.add_argument("--latency", action="store_true", help="the application beside --rate")
-    parser.add_argument("--rate", type=float, default=50_000)
-    parser.add_argument("--app-requests", type=int, default=400_000)
-    parser.add_argument("--latency-keys", type=int, default=501_000)
     args = parser.parse_args()
     head = "| tool | keys | wall s | keys/s | peak RSS MB | vs | ratio |\n|---|---:|---:|---:|---:|---|---:|"  # fmt: skip
     print(f"\n{args.keys:,}-key mixed keyspace, {os.cpu_count()} cores, redis-cli 7.4.1\n")
@@ -318,12 +234,6 @@ def main() -> int:
         print(f"\n### peak RSS\n\n{head}\n" + "\n".join(rss(args)), flush=True)
     if args.cluster:
         print(f"\n### 3-primary cluster (Debian's redis-server)\n\n{head}\n" + "\n".join(cluster(args)), flush=True)  # fmt: skip
-    if args.latency:
-        print("\n### the application (redis-benchmark -t get -c 4 -r 100000) beside the scan\n")
-        print(
-            "| while it runs | its requests/s | its p99 ms | scan keys/s | keys | scan CPU µs/key |"
-        )
-        print("|---|---:|---:|---:|---:|---:|\n" + "\n".join(latency(args)), flush=True)
     return 0
 
 
