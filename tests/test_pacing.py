@@ -11,20 +11,21 @@ import sys
 import time
 
 from rediscope.core.localserver import LocalServer
-from rediscope.core.scan.pace import MAX_BURST_US, MIN_PER_KEY_US, Pacer
+from rediscope.core.scan.pace import BUDGET_US, MIN_PER_KEY_US, Pacer
 from tests.conftest import invoke, scan_started, wait_until
 from tests.test_scan_types import comparable, mixed, paced_scan, report
 
 
 def test_a_rate_out_of_reach_keeps_each_request_small(plain: LocalServer) -> None:
-    """--rate far above what any client reaches: requests grow to keep up only as far as
-    MAX_BURST_US allows (before, they grew to the whole 1000-key SCAN batch)."""
+    """--rate far above what any client reaches: requests do not grow to keep up, each stays
+    within BUDGET_US of the server's time (before, they grew to the whole 1000-key SCAN
+    batch)."""
     c = plain.client()
     mixed(c, 600)
     flat = report(plain.port, "bigkeys")
     paced, counts = paced_scan(plain, c, "--rate", "10000000")
     assert len(counts) > 20
-    assert max(counts) <= MAX_BURST_US / MIN_PER_KEY_US
+    assert max(counts) <= BUDGET_US / MIN_PER_KEY_US
     assert comparable(paced) == comparable(flat)
     c.close()
 
