@@ -8,8 +8,8 @@ goes (a round trip minus the bare round trip of a PING, per key it carried, the 
 last few: each is an upper bound, since a busy server also makes requests wait). Requests never
 grow beyond that to keep the rate: the application's latency comes first, and a scan that
 cannot keep the rate with requests that small runs slower and says so (`shortfall`). Letting
-them grow to 60 us to keep the rate measured a p99 of 1.5-2.0x the application's own against
-1.2-1.6x, for 25-30% more keys/s (docs/performance.md). --gentle picks the
+them grow to 60 us to keep the rate measured a p99 of 1.4-2.0x the application's own against
+1.2-1.6x, for 20-45% more keys/s (docs/performance.md). --gentle picks the
 rate too: at most a tenth of the server's main thread, less while the server is busy with other
 work, from the server's own figures (INFO commandstats and INFO cpu, read every second).
 """
