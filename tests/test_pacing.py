@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 
+from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer
+from rediscope.core.resp import RawConnection
 from rediscope.core.scan.pace import BUDGET_US, MIN_PER_KEY_US, Pacer
 from tests.conftest import invoke, scan_started, wait_until
 from tests.test_scan_types import comparable, mixed, paced_scan, report
@@ -80,3 +82,22 @@ def test_a_rate_not_kept_is_reported() -> None:
     pacer.keys = 9500  # 950 keys/s: kept
     assert pacer.shortfall(now=later) is None
     assert Pacer(rate=None, gentle=True, max_count=1000).shortfall(now=later) is None
+
+
+def test_gentle_without_info_keeps_its_careful_rate(plain: LocalServer) -> None:
+    """A user the server refuses INFO: --gentle has no figures of the server's, so it keeps its
+    starting rate (1000 keys/s) rather than reading the refusal as a server with time to spare
+    (before, the empty figures gave the least cost per key and a 100,000 keys/s rate)."""
+    admin = plain.client()
+    admin.execute_command("ACL", "SETUSER", "noinfo", "on", ">N0-Info-Passw0rd", "~*", "+@all", "-info")  # fmt: skip
+    conn = RawConnection(ConnectionSpec(port=plain.port, username="noinfo", password="N0-Info-Passw0rd"))  # fmt: skip
+    try:
+        pacer = Pacer(rate=None, gentle=True, max_count=1000)
+        pacer.start(conn)
+        pacer._read_load(conn, done=5000)  # a second read, 5000 keys later
+        assert pacer.server_us_per_key is None
+        assert pacer.current_rate() == 1000.0
+    finally:
+        conn.close()
+        admin.execute_command("ACL", "DELUSER", "noinfo")
+        admin.close()

@@ -63,7 +63,7 @@ class Pacer:
         self._sent_at = 0.0
         self._started = time.monotonic()
         self.server_us_per_key: float | None = None  # --gentle: from INFO commandstats
-        self._load: tuple[float, float | None, float, int] | None = None  # last read of it
+        self._load: tuple[float, float | None, float | None, int] | None = None  # last read
         self._load_at = 0.0
 
     def start(self, conn: RawConnection) -> None:
@@ -139,11 +139,11 @@ class Pacer:
         cpu = _cpu_seconds(_info(conn, b"cpu"))
         usec = _scan_usec(_info(conn, b"commandstats"))
         now = time.monotonic()
-        if self._load is not None:
+        if self._load is not None and usec is not None:  # unreadable: no figures, no guess
             then, cpu0, usec0, done0 = self._load
-            if done > done0 and usec >= usec0:
+            if usec0 is not None and done > done0 and usec >= usec0:
                 self.server_us_per_key = max(2 * (usec - usec0) / (done - done0), MIN_PER_KEY_US)
-            if cpu is not None and cpu0 is not None and now > then:
+            if usec0 is not None and cpu is not None and cpu0 is not None and now > then:
                 busy = (cpu - cpu0) / (now - then)
                 ours = 2 * (usec - usec0) / 1e6 / (now - then)
                 self.share = min(GENTLE_SHARE, max(0.02, (0.9 - (busy - ours)) / 4))
@@ -155,15 +155,18 @@ _SCAN_COMMANDS = ("scan", "type", "memory", "strlen", "llen", "scard", "zcard", 
                   "pttl", "object")  # fmt: skip
 
 
-def _info(conn: RawConnection, section: bytes) -> dict[str, str]:
+def _info(conn: RawConnection, section: bytes) -> dict[str, str] | None:
+    """An INFO section's fields; None when the server refused INFO (an ACL, a rename)."""
     reply = conn.call(b"INFO", section)
     if not isinstance(reply, bytes):
-        return {}
+        return None
     text = reply.decode(errors="replace")
     return dict(line.split(":", 1) for line in text.split() if ":" in line)
 
 
-def _cpu_seconds(fields: dict[str, str]) -> float | None:
+def _cpu_seconds(fields: dict[str, str] | None) -> float | None:
+    if fields is None:
+        return None
     for keys in (("used_cpu_sys_main_thread", "used_cpu_user_main_thread"),
                  ("used_cpu_sys", "used_cpu_user")):  # fmt: skip
         if all(k in fields for k in keys):
@@ -171,7 +174,10 @@ def _cpu_seconds(fields: dict[str, str]) -> float | None:
     return None
 
 
-def _scan_usec(fields: dict[str, str]) -> float:
+def _scan_usec(fields: dict[str, str] | None) -> float | None:
+    """The server's time in the scan's commands so far, in microseconds; None: unreadable."""
+    if fields is None:
+        return None
     total = 0.0
     for name, stats in fields.items():
         base = name.removeprefix("cmdstat_").split("|")[0]
