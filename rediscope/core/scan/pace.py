@@ -63,7 +63,7 @@ class Pacer:
         self._sent_at = 0.0
         self._started = time.monotonic()
         self.server_us_per_key: float | None = None  # --gentle: from INFO commandstats
-        self._load: tuple[float, float | None, float | None, int] | None = None  # last read
+        self._load: tuple[float, float | None, float, int] | None = None  # last read of it
         self._load_at = 0.0
 
     def start(self, conn: RawConnection) -> None:
@@ -138,12 +138,14 @@ class Pacer:
         self._load_at = time.monotonic()
         cpu = _cpu_seconds(_info(conn, b"cpu"))
         usec = _scan_usec(_info(conn, b"commandstats"))
+        if usec is None:  # refused (an ACL changed mid-scan): no figures, so no new guess
+            return
         now = time.monotonic()
-        if self._load is not None and usec is not None:  # unreadable: no figures, no guess
+        if self._load is not None:
             then, cpu0, usec0, done0 = self._load
-            if usec0 is not None and done > done0 and usec >= usec0:
+            if done > done0 and usec >= usec0:
                 self.server_us_per_key = max(2 * (usec - usec0) / (done - done0), MIN_PER_KEY_US)
-            if usec0 is not None and cpu is not None and cpu0 is not None and now > then:
+            if cpu is not None and cpu0 is not None and now > then:
                 busy = (cpu - cpu0) / (now - then)
                 ours = 2 * (usec - usec0) / 1e6 / (now - then)
                 self.share = min(GENTLE_SHARE, max(0.02, (0.9 - (busy - ours)) / 4))
