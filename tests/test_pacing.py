@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import hiredis
+
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer
 from rediscope.core.resp import RawConnection
@@ -30,6 +32,90 @@ def test_a_rate_out_of_reach_keeps_each_request_small(plain: LocalServer) -> Non
     assert max(counts) <= BUDGET_US / MIN_PER_KEY_US
     assert comparable(paced) == comparable(flat)
     c.close()
+
+
+def _timed(at_us: int) -> list[bytes]:
+    return [str(at_us // 1_000_000).encode(), str(at_us % 1_000_000).encode()]
+
+
+def test_the_server_clock_sizes_the_next_request() -> None:
+    """A timed request's cost is the difference of its two TIME replies, per key it carried;
+    the next request carries what fits BUDGET_US at the median of the recent ones; the TIME
+    replies are not handed on as the scan's replies."""
+    pacer = Pacer(rate=50_000, gentle=False, max_count=1000)
+    pacer.active = pacer.timed = True
+    t = 1_700_000_000_999_990  # the microseconds wrap into the next second inside a request
+    for cost in (40, 60, 60):  # 10 keys each: 4, 6 and 6 us per key
+        replies = pacer.answered(10, [_timed(t), b"7", [b"k"], 12, _timed(t + cost)])
+        assert replies == [b"7", [b"k"], 12]
+        t += 1000
+    assert pacer.per_key_us == 6.0
+    assert pacer.count() == int(BUDGET_US / 6.0)
+    assert pacer.keys == 30
+    refused = pacer.answered(
+        10, [hiredis.ReplyError("NOPERM"), b"0", [], hiredis.ReplyError("NOPERM")]
+    )
+    assert refused == [b"0", []]  # TIME refused mid-scan: no measure, the size stays
+    assert pacer.count() == int(BUDGET_US / 6.0) and pacer.keys == 40
+
+
+def test_a_paced_scan_without_time_keeps_its_report(plain: LocalServer) -> None:
+    """An ACL user without TIME: the paced scan sizes its requests from round trips instead,
+    each request still small, and reports what an unpaced scan reports."""
+    c = plain.client()
+    mixed(c, 300)
+    flat = report(plain.port, "bigkeys")
+    c.execute_command("ACL", "SETUSER", "notime", "on", ">N0-Time-Passw0rd", "~*", "+@all", "-time")  # fmt: skip
+    try:
+        c.config_set("slowlog-log-slower-than", 0)
+        c.config_set("slowlog-max-len", 100_000)
+        c.slowlog_reset()
+        c.execute_command("ACL", "LOG", "RESET")
+        env = {"REDISCLI_AUTH": "N0-Time-Passw0rd"}
+        url = f"redis://notime@127.0.0.1:{plain.port}/0"
+        res = invoke("bigkeys", "--url", url, "--format", "json", "--rate", "5000", env=env)
+        assert res.exit_code == 0, res.stderr
+        log = [e["command"].split()[0].upper() for e in c.slowlog_get(100_000)]
+        assert log.count(b"SCAN") > 10  # small requests
+        assert b"TIME" not in log
+        denied = [e for e in c.acl_log() if e["username"] == "notime"]
+        assert [e["object"] for e in denied] == ["time"]  # asked once, refused
+        paced = {k: v for k, v in comparable(res.json()).items() if k != "target"}  # the user
+        assert paced == {k: v for k, v in comparable(flat).items() if k != "target"}
+    finally:
+        c.config_set("slowlog-log-slower-than", 10_000)
+        c.execute_command("ACL", "DELUSER", "notime")
+        c.close()
+
+
+def test_paced_requests_are_timed_by_the_server(plain: LocalServer) -> None:
+    """Each paced request starts and ends with TIME, with one SCAN step inside: the server's own
+    clock says what it cost."""
+    c = plain.client()
+    mixed(c, 300)
+    c.config_set("slowlog-log-slower-than", 0)
+    c.config_set("slowlog-max-len", 100_000)
+    c.slowlog_reset()
+    try:
+        assert report(plain.port, "bigkeys", "--rate", "5000")["complete"]
+        log = list(reversed(c.slowlog_get(100_000)))  # oldest first
+    finally:
+        c.config_set("slowlog-log-slower-than", 10_000)
+        c.close()
+    scanner = {e["client_address"] for e in log if e["command"].upper() == b"TIME"}
+    assert len(scanner) == 1  # the walk's connection (one db)
+    names = [e["command"].split()[0].upper() for e in log if e["client_address"] in scanner]
+    first = names.index(b"TIME") + 1  # after the probe's commands and the pacer's lone TIME
+    requests, current = [], []
+    for name in names[first:]:
+        current.append(name)
+        if name == b"TIME" and len(current) > 1:
+            requests.append(current)
+            current = []
+    assert len(requests) > 10 and not current
+    assert all(r[0] == b"TIME" and r.count(b"TIME") == 2 for r in requests)
+    assert all(r.count(b"SCAN") <= 1 for r in requests)
+    assert sum(r.count(b"SCAN") for r in requests) == names[first:].count(b"SCAN")
 
 
 def _paced(port: int, nice: str | None) -> subprocess.Popen[str]:

@@ -2,10 +2,13 @@
 
 A request is executed by the server in one go while every other client waits, so what the
 application feels is the length of the scan's longest request, not the scan's average rate.
-When paced, the scan therefore keeps one request in flight and sizes each so that it costs the
-server about BUDGET_US: the server's time per key is measured from the round trips as the scan
-goes (a round trip minus the bare round trip of a PING, per key it carried, the least of the
-last few: each is an upper bound, since a busy server also makes requests wait). Requests never
+When paced, the scan therefore has at most one request at the server at a time and sizes each
+so that it costs the server about BUDGET_US. The cost is read from the server's own clock: each
+request starts and ends with TIME, and the difference is the time the server spent on it (its
+commands, parsing included), per key it carried; the median of the last few sets the next
+request's size. Where TIME is refused (an ACL without it), the round trip stands in for it (a
+round trip minus the bare round trip of a PING, the least of the last few: each is an upper
+bound, since a busy server or a busy client also makes a round trip longer). Requests never
 grow beyond that to keep the rate: the application's latency comes first, and a scan that
 cannot keep the rate with requests that small runs slower and says so (`shortfall`). Letting
 them grow to 60 us to keep the rate measured a p99 of 1.4-2.0x the application's own against
@@ -16,8 +19,10 @@ work, from the server's own figures (INFO commandstats and INFO cpu, read every 
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import deque
+from typing import Any
 
 from rediscope.core.resp import RawConnection
 
@@ -25,8 +30,11 @@ from rediscope.core.resp import RawConnection
 #: own p99 on a healthy server (about 100 us measured here for GET)
 BUDGET_US = 30.0
 
-#: the per-key cost is the least of this many recent round trips
+#: the per-key cost is the median (TIME) or the least (round trips) of this many recent requests
 WINDOW = 32
+
+#: TIME as the first and the last command of a paced request: the server's own clock around it
+TIME = b"*1\r\n$4\r\nTIME\r\n"
 
 #: a paced scan that reached less than this share of the rate asked says so
 SHORTFALL = 0.9
@@ -58,6 +66,7 @@ class Pacer:
         self._per_key: deque[float] = deque(maxlen=WINDOW)  # its recent measures
         self.keys = 0  # keys the answered requests carried
         self.rtt0_us = 0.0  # a bare round trip
+        self.timed = False  # each request is bracketed by TIME (the server allows it)
         self.share = GENTLE_SHARE
         self._count = min(max_count, 10)
         self._sent_at = 0.0
@@ -67,15 +76,18 @@ class Pacer:
         self._load_at = 0.0
 
     def start(self, conn: RawConnection) -> None:
-        """The bare round trip (the best of a few PINGs), and the server's CPU for --gentle."""
+        """Whether TIME can time the requests; the bare round trip (the best of a few PINGs)
+        for when it cannot; the server's CPU for --gentle."""
         if not self.active:
             return
-        best = float("inf")
-        for _ in range(5):
-            t = time.perf_counter()
-            conn.call(b"PING")
-            best = min(best, time.perf_counter() - t)
-        self.rtt0_us = best * 1e6
+        self.timed = _clock_us(conn.call(b"TIME")) is not None
+        if not self.timed:
+            best = float("inf")
+            for _ in range(5):
+                t = time.perf_counter()
+                conn.call(b"PING")
+                best = min(best, time.perf_counter() - t)
+            self.rtt0_us = best * 1e6
         self._started = time.monotonic()
         if self.gentle:
             self._read_load(conn)
@@ -87,15 +99,26 @@ class Pacer:
     def sent(self) -> None:
         self._sent_at = time.perf_counter()
 
-    def answered(self, keys: int) -> None:
-        """A request's replies are all read: what it cost, per key it carried."""
-        if not self.active or keys <= 0:
-            return
-        self.keys += keys
+    def answered(self, keys: int, replies: list[Any]) -> list[Any]:
+        """A request's replies, all read: what it cost the server per key it carried, and the
+        replies without the TIME brackets (timed requests)."""
         rtt_us = (time.perf_counter() - self._sent_at) * 1e6
-        self._per_key.append(max((rtt_us - self.rtt0_us) / keys, MIN_PER_KEY_US))
-        self.per_key_us = min(self._per_key)
-        self._count = max(1, min(self.max_count, int(BUDGET_US / self.per_key_us)))
+        cost_us: float | None
+        if self.timed:
+            first, last = _clock_us(replies[0]), _clock_us(replies[-1])
+            replies = replies[1:-1]
+            cost_us = last - first if first is not None and last is not None else None
+        else:
+            cost_us = rtt_us - self.rtt0_us
+        self.keys += keys
+        if keys <= 0 or cost_us is None:  # nothing to divide by, or TIME refused mid-scan
+            return replies
+        self._per_key.append(max(cost_us / keys, MIN_PER_KEY_US))
+        # TIME measures the server alone: the typical request; a round trip is an upper bound
+        per_key = statistics.median(self._per_key) if self.timed else min(self._per_key)
+        self.per_key_us = per_key
+        self._count = max(1, min(self.max_count, int(BUDGET_US / per_key)))
+        return replies
 
     def shortfall(self, now: float | None = None) -> tuple[float, float] | None:
         """(asked, reached) keys per second when --rate was not kept; None when it was, when
@@ -155,6 +178,13 @@ class Pacer:
 #: the commands a scan sends, as INFO commandstats names them (cmdstat_<name>...)
 _SCAN_COMMANDS = ("scan", "type", "memory", "strlen", "llen", "scard", "zcard", "hlen", "xlen",
                   "pttl", "object")  # fmt: skip
+
+
+def _clock_us(reply: Any) -> int | None:
+    """TIME's reply in microseconds; None for an error reply (TIME refused)."""
+    if isinstance(reply, list) and len(reply) == 2:
+        return int(reply[0]) * 1_000_000 + int(reply[1])
+    return None
 
 
 def _info(conn: RawConnection, section: bytes) -> dict[str, str] | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rediscope.core.resp import RawConnection
-from rediscope.core.scan.pace import Pacer
+from rediscope.core.scan.pace import TIME, Pacer
 from rediscope.core.scan.predict import Predictor
 from rediscope.core.scan.replies import LENGTH_FORMATS
 from rediscope.core.scan.requests import Formats, formats
@@ -86,32 +86,38 @@ class DbWalk:
     def run(self) -> None:
         paced = self.pacer.active
         self.pacer.start(self.conn)
-        self._send_next()
+        # the next request goes out before this one's keys are worked on; paced, only once all
+        # of this one's replies are read (so the server never holds two of ours at once), and
+        # only when TIME times the requests: a round trip that includes our work means nothing
+        early = not paced or self.pacer.timed
+        self._next()
         while self.inflight:
             req = self.inflight[0]
-            if paced:  # every reply first, so the round trip measures the server, not us
-                self._fetched = self.conn.read(req.replies)
-                self.pacer.answered(req.keys)
+            if paced:  # every reply first: the request's cost, and nothing of ours queued
+                self._fetched = self.pacer.answered(req.keys, self.conn.read(req.replies))
             if req.walks is not None:
                 self._read_step(req.walks)
-            if not paced:
-                self._send_next()  # the server works on it meanwhile
+            if early:
+                self._next()  # the server works on it meanwhile
             self.inflight.popleft()
             b_replies = self.read(req.lengths.sent) if req.lengths is not None else None
             if req.typed:
                 self._read_typed(req.typed)
             if req.untyped is not None:
                 self._read_untyped(req.untyped)
-            if paced:
-                self.pacer.wait(self.done, self.conn)
             if not self.inflight:
-                self._send_next()  # the last length commands (paced: the next request)
+                self._next()  # the last length commands (not early: the next request)
             if req.lengths is not None and b_replies is not None:
                 b = req.lengths
                 cols = self.fm.untyped.columns
                 got = self.s.deliver(self.db, b.keys, b.replies, cols, b.commands, b_replies)
                 if self.predictor is not None:
                     self.predictor.learn(got.keys, got.columns["type"])
+
+    def _next(self) -> None:
+        """Paced: wait until the next request is due. Then send it."""
+        self.pacer.wait(self.done, self.conn)
+        self._send_next()
 
     def _read_typed(self, groups: list[tuple[bytes, list[bytes]]]) -> None:
         """Keys whose type is known (SCAN TYPE) or predicted, delivered as one batch; a wrong
@@ -166,6 +172,9 @@ class DbWalk:
             req.keys += len(req.untyped)
             req.replies += len(req.untyped) * self.fm.untyped.ncols
         if out:
+            if self.pacer.timed:  # the server's clock around the request: what it cost
+                out = [TIME, *out, TIME]
+                req.replies += 2
             self.conn.send(b"".join(out))
             self.pacer.sent()
             self.inflight.append(req)
