@@ -11,7 +11,9 @@ seconds long; every scanner's figures are ratios to its round's run alone, and t
 their median and range over the rounds. A scanner is started, left to reach its pace (20 SCANs
 answered), measured while the application runs, then interrupted, so its start-up is not in
 the slice. Its keys/s are the server's MEMORY USAGE calls per second meanwhile (one per key, for
-rediscope and redis-cli alike); its CPU per key is from /proc. The anchors: redis-cli 7.4.1 paced
+rediscope and redis-cli alike); its CPU per key is from /proc; its keys per SCAN are the size
+of its requests. Each round also runs each scanner alone, with no application, for --alone
+seconds: whether it keeps the rate where the machine has room for it. The anchors: redis-cli 7.4.1 paced
 its own way, and a process that only spins at nice 19 and sends nothing to Redis (what any
 third busy process costs the application on this machine).
 """
@@ -25,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from redis import Redis
@@ -45,6 +48,8 @@ class Scanner:
     rps: list[float] = field(default_factory=list)
     p99: list[float] = field(default_factory=list)
     keys_s: list[float] = field(default_factory=list)
+    alone_s: list[float] = field(default_factory=list)  # keys/s with no application beside
+    per_scan: list[float] = field(default_factory=list)  # keys per SCAN: the request's size
     cpu_us: list[float] = field(default_factory=list)
 
 
@@ -70,8 +75,9 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _slice(c: Redis, port: int, n: int, s: Scanner) -> tuple[float, float, float, float]:
-    """The application beside one scanner: requests/s, p99, the scan's keys/s and CPU µs/key."""
+def _slice(c: Redis, s: Scanner, during: Callable[[], tuple[float, float]]) -> tuple[float, ...]:
+    """One scanner, started and left to reach its pace, while DURING runs (the application, or
+    nothing): DURING's figures, then the scan's keys/s, CPU µs/key and keys per SCAN."""
     scans = _calls(c, "scan")
     proc = subprocess.Popen(
         s.argv, cwd=s.cwd, env=s.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -79,13 +85,21 @@ def _slice(c: Redis, port: int, n: int, s: Scanner) -> tuple[float, float, float
     try:
         while not s.spins and _calls(c, "scan") < scans + 20 and proc.poll() is None:
             time.sleep(0.02)  # polling the server for the pace reached, not a timing
-        keys0, cpu0, t0 = _calls(c, "memory|usage"), _cpu_s(proc.pid), time.monotonic()
-        rps, p99 = app(port, n)
-        keys, cpu, secs = _calls(c, "memory|usage") - keys0, _cpu_s(proc.pid) - cpu0, time.monotonic() - t0  # fmt: skip
+        keys0, scans0 = _calls(c, "memory|usage"), _calls(c, "scan")
+        cpu0, t0 = _cpu_s(proc.pid), time.monotonic()
+        rps, p99 = during()
+        cpu, secs = _cpu_s(proc.pid) - cpu0, time.monotonic() - t0
+        keys, steps = _calls(c, "memory|usage") - keys0, _calls(c, "scan") - scans0
     finally:
         proc.send_signal(signal.SIGKILL if s.spins else signal.SIGINT)
         proc.wait()
-    return rps, p99, keys / secs, (cpu / keys * 1e6 if keys else 0.0)
+    return rps, p99, keys / secs, (cpu / keys * 1e6 if keys else 0.0), keys / max(steps, 1)
+
+
+def _idle(seconds: float) -> tuple[float, float]:
+    """No application: the scan alone for SECONDS (a measuring window, not a synchronisation)."""
+    time.sleep(seconds)
+    return 0.0, 0.0
 
 
 def scanners(port: int, args: argparse.Namespace) -> list[Scanner]:
@@ -127,14 +141,14 @@ def _spread(values: list[float], fmt: str) -> str:
 
 def table(alone: list[tuple[float, float]], rows: list[Scanner]) -> list[str]:
     out = [
-        "| beside | its requests/s, of alone | its p99, of alone | scan keys/s | scan CPU µs/key |",
-        "|---|---:|---:|---:|---:|",
+        "| beside | its requests/s, of alone | its p99, of alone | scan keys/s | scan keys/s, no application | keys per SCAN | scan CPU µs/key |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     rps, p99 = _spread([a[0] for a in alone], ",.0f"), _spread([a[1] for a in alone], ".3f")
-    out.append(f"| nothing else (absolute) | {rps} | {p99} ms | | |")
+    out.append(f"| nothing else (absolute) | {rps} | {p99} ms | | | | |")
     for s in rows:
         p99 = _spread(s.p99, ".2f").replace(" (", "x (").replace(")", "x)")
-        out.append(f"| {s.label} | {_spread(s.rps, '.0%')} | {p99} | {_spread(s.keys_s, ',.0f')} | {_spread(s.cpu_us, '.1f')} |")  # fmt: skip
+        out.append(f"| {s.label} | {_spread(s.rps, '.0%')} | {p99} | {_spread(s.keys_s, ',.0f')} | {_spread(s.alone_s, ',.0f')} | {_spread(s.per_scan, '.1f')} | {_spread(s.cpu_us, '.1f')} |")  # fmt: skip
     return out
 
 
@@ -147,6 +161,9 @@ def main() -> int:
         "--requests", type=int, default=150_000, help="the application's, per slice"
     )
     parser.add_argument("--before", help="a checkout of the previous version, to compare with")
+    parser.add_argument(
+        "--alone", type=float, default=2.0, help="seconds of each scanner alone, per round"
+    )
     args = parser.parse_args()
     stolen0, ticks0 = _steal()
     alone: list[tuple[float, float]] = []
@@ -158,12 +175,14 @@ def main() -> int:
             alone.append(app(server.port, args.requests))
             rps0, p99_0 = alone[-1]
             for s in rows:
-                rps, p99, keys_s, cpu_us = _slice(c, server.port, args.requests, s)
+                rps, p99, keys_s, cpu_us, per_scan = _slice(c, s, lambda: app(server.port, args.requests))  # fmt: skip
                 s.rps.append(rps / rps0)
                 s.p99.append(p99 / p99_0)
                 if not s.spins:
                     s.keys_s.append(keys_s)
                     s.cpu_us.append(cpu_us)
+                    s.per_scan.append(per_scan)
+                    s.alone_s.append(_slice(c, s, lambda: _idle(args.alone))[2])
             print(f"round {rnd + 1} of {args.rounds} done", file=sys.stderr, flush=True)
         keys = int(c.dbsize())
     stolen, ticks = _steal()
