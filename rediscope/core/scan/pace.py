@@ -6,9 +6,11 @@ When paced, the scan therefore has at most one request at the server at a time a
 so that it costs the server about BUDGET_US. The cost is read from the server's own clock: each
 request starts and ends with TIME, and the difference is the time the server spent on it (its
 commands, parsing included), per key it carried; the median of the last few sets the next
-request's size. Where TIME is refused (an ACL without it), the round trip stands in for it (a
-round trip minus the bare round trip of a PING, the least of the last few: each is an upper
-bound, since a busy server or a busy client also makes a round trip longer). Requests never
+request's size. Where TIME is refused (an ACL without it, `+@read` alone say), the round trip
+stands in for it: a round trip (timed from before its send) minus the bare round trip (the
+least of the recent PINGs, one sent every WINDOW requests), the least of the last few; each
+is an upper bound, but a loose one, since a busy server, network or client also makes a round
+trip longer. Requests never
 grow beyond that to keep the rate: the application's latency comes first, and a scan that
 cannot keep the rate with requests that small runs slower and says so (`shortfall`). Letting
 them grow to 60 us to keep the rate measured a p99 of 1.4-2.0x the application's own against
@@ -65,7 +67,9 @@ class Pacer:
         self.per_key_us: float | None = None  # the server's time per key, measured
         self._per_key: deque[float] = deque(maxlen=WINDOW)  # its recent measures
         self.keys = 0  # keys the answered requests carried
-        self.rtt0_us = 0.0  # a bare round trip
+        self._answered = 0  # requests answered
+        self.rtt0_us = 0.0  # a bare round trip: the least of the recent PINGs'
+        self._pings: deque[float] = deque(maxlen=8)
         self.timed = False  # each request is bracketed by TIME (the server allows it)
         self.share = GENTLE_SHARE
         self._count = min(max_count, 10)
@@ -82,15 +86,19 @@ class Pacer:
             return
         self.timed = _clock_us(conn.call(b"TIME")) is not None
         if not self.timed:
-            best = float("inf")
             for _ in range(5):
-                t = time.perf_counter()
-                conn.call(b"PING")
-                best = min(best, time.perf_counter() - t)
-            self.rtt0_us = best * 1e6
+                self._bare(conn)
         self._started = time.monotonic()
         if self.gentle:
             self._read_load(conn)
+
+    def _bare(self, conn: RawConnection) -> None:
+        """One PING's round trip: the bare round trip is the least of the recent ones, so a
+        slow first few (a busy start) do not make every request look free."""
+        t = time.perf_counter()
+        conn.call(b"PING")
+        self._pings.append((time.perf_counter() - t) * 1e6)
+        self.rtt0_us = min(self._pings)
 
     def count(self) -> int:
         """SCAN COUNT for the next step: the keys one request may carry."""
@@ -103,6 +111,7 @@ class Pacer:
         """A request's replies, all read: what it cost the server per key it carried, and the
         replies without the TIME brackets (timed requests)."""
         rtt_us = (time.perf_counter() - self._sent_at) * 1e6
+        self._answered += 1
         cost_us: float | None
         if self.timed:
             first, last = _clock_us(replies[0]), _clock_us(replies[-1])
@@ -146,6 +155,8 @@ class Pacer:
             return
         if self.gentle and time.monotonic() - self._load_at >= LOAD_EVERY_S:
             self._read_load(conn, done)
+        if not self.timed and self._answered % WINDOW == 0:
+            self._bare(conn)  # the bare round trip again, now and then
         rate = self.current_rate()
         if rate is None:
             return

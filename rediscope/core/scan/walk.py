@@ -175,8 +175,9 @@ class DbWalk:
             if self.pacer.timed:  # the server's clock around the request: what it cost
                 out = [TIME, *out, TIME]
                 req.replies += 2
-            self.conn.send(b"".join(out))
-            self.pacer.sent()
+            data = b"".join(out)
+            self.pacer.sent()  # before the send: a PING's round trip includes its send too
+            self.conn.send(data)
             self.inflight.append(req)
 
     def _read_step(self, walks: Walks) -> None:
