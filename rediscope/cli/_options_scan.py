@@ -91,10 +91,10 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
                 "--rate",
                 min=1,
                 help="Cap: keys per second per node, in small requests spread evenly over "
-                "the second, each sized to cost the server about 30 µs (timed by its own clock "
-                "as the scan goes, and never more to keep the rate), so the application's latency barely "
-                "moves. Runs at the lowest CPU priority (REDISCOPE_NICE, default 19); a rate "
-                "not kept is said in the notes.",
+                "the second, each sized to cost the server about 30 µs (timed by its own "
+                "clock as the scan goes, and never more to keep the rate), so the "
+                "application's latency barely moves. Runs at the lowest CPU priority "
+                "(REDISCOPE_NICE, default 19); a rate not kept is said in the notes.",
                 rich_help_panel=SCAN,
                 show_default=False,
             ),

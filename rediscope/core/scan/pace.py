@@ -80,8 +80,8 @@ class Pacer:
         self._load_at = 0.0
 
     def start(self, conn: RawConnection) -> None:
-        """Whether TIME can time the requests; the bare round trip (the best of a few PINGs)
-        for when it cannot; the server's CPU for --gentle."""
+        """Whether TIME can time the requests; the bare round trip (a few PINGs) for when it
+        cannot; the server's CPU for --gentle."""
         if not self.active:
             return
         self.timed = _clock_us(conn.call(b"TIME")) is not None
