@@ -17,7 +17,7 @@ from rediscope.core.localserver import LocalServer
 from rediscope.core.resp import RawConnection
 from rediscope.core.scan.pace import BUDGET_US, MIN_PER_KEY_US, Pacer
 from tests.conftest import invoke, scan_started, wait_until
-from tests.test_scan_types import comparable, mixed, paced_scan, report
+from tests.test_scan_types import comparable, every_command_logged, mixed, paced_scan, report
 
 
 def test_a_rate_out_of_reach_keeps_each_request_small(plain: LocalServer) -> None:
@@ -67,15 +67,13 @@ def test_a_paced_scan_without_time_keeps_its_report(plain: LocalServer) -> None:
     flat = report(plain.port, "bigkeys")
     c.execute_command("ACL", "SETUSER", "notime", "on", ">N0-Time-Passw0rd", "~*", "+@all", "-time")  # fmt: skip
     try:
-        c.config_set("slowlog-log-slower-than", 0)
-        c.config_set("slowlog-max-len", 100_000)
-        c.slowlog_reset()
         c.execute_command("ACL", "LOG", "RESET")
         env = {"REDISCLI_AUTH": "N0-Time-Passw0rd"}
         url = f"redis://notime@127.0.0.1:{plain.port}/0"
-        res = invoke("bigkeys", "--url", url, "--format", "json", "--rate", "5000", env=env)
+        with every_command_logged(c):
+            res = invoke("bigkeys", "--url", url, "--format", "json", "--rate", "5000", env=env)
+            log = [e["command"].split()[0].upper() for e in c.slowlog_get(100_000)]
         assert res.exit_code == 0, res.stderr
-        log = [e["command"].split()[0].upper() for e in c.slowlog_get(100_000)]
         assert log.count(b"SCAN") > 10  # small requests
         assert b"TIME" not in log
         denied = [e for e in c.acl_log() if e["username"] == "notime"]
@@ -83,7 +81,6 @@ def test_a_paced_scan_without_time_keeps_its_report(plain: LocalServer) -> None:
         paced = {k: v for k, v in comparable(res.json()).items() if k != "target"}  # the user
         assert paced == {k: v for k, v in comparable(flat).items() if k != "target"}
     finally:
-        c.config_set("slowlog-log-slower-than", 10_000)
         c.execute_command("ACL", "DELUSER", "notime")
         c.close()
 
@@ -93,15 +90,10 @@ def test_paced_requests_are_timed_by_the_server(plain: LocalServer) -> None:
     clock says what it cost."""
     c = plain.client()
     mixed(c, 300)
-    c.config_set("slowlog-log-slower-than", 0)
-    c.config_set("slowlog-max-len", 100_000)
-    c.slowlog_reset()
-    try:
+    with every_command_logged(c):
         assert report(plain.port, "bigkeys", "--rate", "5000")["complete"]
         log = list(reversed(c.slowlog_get(100_000)))  # oldest first
-    finally:
-        c.config_set("slowlog-log-slower-than", 10_000)
-        c.close()
+    c.close()
     scanner = {e["client_address"] for e in log if e["command"].upper() == b"TIME"}
     assert len(scanner) == 1  # the walk's connection (one db)
     names = [e["command"].split()[0].upper() for e in log if e["client_address"] in scanner]

@@ -5,6 +5,8 @@ cannot ask MODULE LIST, a cluster; and what --rate and --gentle send the server.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -217,17 +219,24 @@ def _scan_counts(c: redis.Redis) -> list[int]:
     return counts
 
 
-def paced_scan(server: LocalServer, c: redis.Redis, *pace: str) -> tuple[dict[str, Any], list[int]]:
-    """`bigkeys` with the pace options given: its report, and the COUNT of every SCAN it sent
-    (from the slow log, logging every command meanwhile)."""
+@contextmanager
+def every_command_logged(c: redis.Redis) -> Iterator[None]:
+    """The slow log keeps every command meanwhile (what a scan sent, in order), then is reset."""
     c.config_set("slowlog-log-slower-than", 0)
     c.config_set("slowlog-max-len", 100_000)
     c.slowlog_reset()
     try:
-        return report(server.port, "bigkeys", *pace), _scan_counts(c)
+        yield
     finally:
         c.config_set("slowlog-log-slower-than", 10_000)
         c.slowlog_reset()
+
+
+def paced_scan(server: LocalServer, c: redis.Redis, *pace: str) -> tuple[dict[str, Any], list[int]]:
+    """`bigkeys` with the pace options given: its report, and the COUNT of every SCAN it sent
+    (from the slow log, logging every command meanwhile)."""
+    with every_command_logged(c):
+        return report(server.port, "bigkeys", *pace), _scan_counts(c)
 
 
 @pytest.mark.parametrize("pace", [["--rate", "5000"], ["--gentle"]])

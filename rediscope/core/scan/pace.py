@@ -10,13 +10,13 @@ request's size. Where TIME is refused (an ACL without it, `+@read` alone say), t
 stands in for it: a round trip (timed from before its send) minus the bare round trip (the
 least of the recent PINGs, one sent every WINDOW requests), the least of the last few; each
 is an upper bound, but a loose one, since a busy server, network or client also makes a round
-trip longer. Requests never
-grow beyond that to keep the rate: the application's latency comes first, and a scan that
-cannot keep the rate with requests that small runs slower and says so (`shortfall`). Letting
-them grow to 60 us to keep the rate measured a p99 of 1.4-2.0x the application's own against
-1.2-1.6x, for 20-45% more keys/s (docs/performance.md). --gentle picks the
-rate too: at most a tenth of the server's main thread, less while the server is busy with other
-work, from the server's own figures (INFO commandstats and INFO cpu, read every second).
+trip longer. Requests never grow beyond that to keep the rate: the application's latency comes
+first, and a scan that cannot keep the rate with requests that small runs slower and says so
+(`shortfall`). Letting them grow to 60 us to keep the rate measured a p99 of 1.4-2.0x the
+application's own against 1.2-1.6x, for 20-45% more keys/s (docs/performance.md). --gentle
+picks the rate too: at most a tenth of the server's main thread, less while the server is busy
+with other work, from the server's own figures (INFO commandstats and INFO cpu, read every
+second).
 """
 
 from __future__ import annotations
@@ -110,7 +110,6 @@ class Pacer:
     def answered(self, keys: int, replies: list[Any]) -> list[Any]:
         """A request's replies, all read: what it cost the server per key it carried, and the
         replies without the TIME brackets (timed requests)."""
-        rtt_us = (time.perf_counter() - self._sent_at) * 1e6
         self._answered += 1
         cost_us: float | None
         if self.timed:
@@ -118,7 +117,7 @@ class Pacer:
             replies = replies[1:-1]
             cost_us = last - first if first is not None and last is not None else None
         else:
-            cost_us = rtt_us - self.rtt0_us
+            cost_us = (time.perf_counter() - self._sent_at) * 1e6 - self.rtt0_us
         self.keys += keys
         if keys <= 0 or cost_us is None:  # nothing to divide by, or TIME refused mid-scan
             return replies
