@@ -348,6 +348,18 @@ def load_json(text: str) -> Any:
     return doc
 
 
+#: health thresholds for a loaded CI machine: PINGs and commands there can stall for tens of ms
+#: (four suites on two cores), which would fail a test about something else.
+SLACK = ("--warn", "latency=1000", "--crit", "latency=2000", "--warn", "slowlog=1000")
+
+
+def not_ok(doc: dict[str, Any]) -> list[str]:
+    """A health report's checks that are not OK, one line each: a failing test's message."""
+    return [
+        f"{c['id']} {c['status']}: {c['message']}" for c in doc["checks"] if c["status"] != "OK"
+    ]
+
+
 def assert_valid_json_output(result: Result, command: str) -> dict[str, Any]:
     """Exactly one JSON document on stdout, for `command`, valid against its schema."""
     doc = result.json()

@@ -20,6 +20,7 @@ from rediscope.exitcodes import ExitStatus
 from tests.conftest import (
     ADMIN_PASSWORD,
     ROOT,
+    SLACK,
     invoke,
     load_json,
     monitor_attached,
@@ -92,7 +93,7 @@ def test_docs_acl_lines_work_as_written(acl_target: LocalServer, tmp_path: Path)
     as_role("analyst", "hotkeys", "--method", "lfu")
     as_role("analyst", "top", "--once", "--interval", "0.2")
     as_role("analyst", "audit")
-    as_role("health", "health", "--window", "0")
+    as_role("health", "health", "--window", "0", *SLACK)
     as_role("hotkeys", "hotkeys", "--method", "monitor", "--duration", "0.5s")
     as_role("backup", "backup", "run", str(tmp_path))
     as_role("restore", "backup", "restore", str(tmp_path), "--db-map", "0:5,2:6", "--dry-run")
@@ -117,7 +118,7 @@ def test_config_and_debug_renamed_away(tmp_path: Path) -> None:
             ["bigkeys"],
             ["patterns"],
             ["ping"],
-            ["health", "--window", "0"],
+            ["health", "--window", "0", *SLACK],
             ["hotkeys", "--duration", "0.5s"],
             ["backup", "run", str(tmp_path)],
             ["capacity", "record", "--history", str(tmp_path / "h.sqlite")],
@@ -144,7 +145,7 @@ def _every_command(port: int, tmp: Path) -> list[list[str]]:
         ["bigkeys", "-p", p],
         ["patterns", "-p", p],
         ["hotkeys", "-p", p, "--duration", "0.3s"],
-        ["health", "-p", p, "--window", "0"],
+        ["health", "-p", p, "--window", "0", *SLACK],
         ["backup", "run", str(tmp), "-p", p, "--verbose"],
         ["capacity", "record", "-p", p, "--history", str(tmp / "h.sqlite")],
         ["capacity", "report", "-p", p, "--history", str(tmp / "h.sqlite")],
