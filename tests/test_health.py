@@ -171,8 +171,8 @@ def test_bad_arguments_exit_3() -> None:
 
 
 def test_nagios_line_follows_the_plugin_guidelines(plain: LocalServer) -> None:
-    res = invoke("health", "-p", str(plain.port), *FAST, "--format", "nagios")
-    assert res.exit_code == 0
+    res = invoke("health", "-p", str(plain.port), *FAST, *SLACK, "--format", "nagios")
+    assert res.exit_code == 0, res.stdout
     line = res.stdout.strip()
     assert "\n" not in line
     status, perf = line.split(" | ")
