@@ -223,19 +223,19 @@ def _primaries(servers: list[LocalServer]) -> list[LocalServer]:
 
 
 def test_cluster_totals_and_replica_reads(cluster6: list[LocalServer]) -> None:
+    port = str(cluster6[0].port)
     truth = sum(s.client().dbsize() for s in _primaries(cluster6))
-    doc = invoke("bigkeys", "-p", str(cluster6[0].port), "--format", "json").json()
+    doc = invoke("bigkeys", "-p", port, "--format", "json").json()
     assert doc["scan"]["keys_scanned"] == truth == 6000
     assert {n["role"] for n in doc["scan"]["nodes"]} == {"primary"}
-    doc = invoke("bigkeys", "-p", str(cluster6[0].port), "--replica", "--format", "json").json()
+    doc = invoke("bigkeys", "-p", port, "--replica", "--format", "json").json()
     assert doc["scan"]["keys_scanned"] == 6000 and len(doc["scan"]["nodes"]) == 3
     assert {n["role"] for n in doc["scan"]["nodes"]} == {"replica"}
-    nodes = invoke("ping", "-p", str(cluster6[0].port), "--format", "json").json()
+    nodes = invoke("ping", "-p", port, "--format", "json").json()
     assert len(nodes["target"]["nodes"]) == 6
     assert all(n["slots"] for n in nodes["target"]["nodes"] if n["role"] == "primary")
-    doc = invoke("memory", "-p", str(cluster6[0].port), "--format", "json").json()
+    doc = invoke("memory", "-p", port, "--format", "json").json()
     assert sum(n["keys"] for n in doc["by_node"]) == 6000 and len(doc["by_node"]) == 3
-    port = str(cluster6[0].port)
     health = invoke("health", "-p", port, "--window", "0", *SLACK, "--format", "json")
     assert health.exit_code == 0, not_ok(health.json())
 
