@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import IO
 
-from rediscope.core.demo import load_demo
+from rediscope.core.demo.keyspace import load_demo
 from rediscope.core.localserver import LocalServer
 
 DEMO_KEYS_AT_SCALE_1 = 210_614

@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 
-from rediscope.core.patterns import PatternInferer
+from rediscope.core.patterns.inference import PatternInferer
 
 
 def keys(n: int, seed: int = 7) -> list[bytes]:

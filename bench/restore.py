@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench.bigkeys import DEMO_KEYS_AT_SCALE_1, Timing, load, run_measured
 from bench.rdb import _saved
-from rediscope.core.demo import demo_commands
+from rediscope.core.demo.keyspace import demo_commands
 from rediscope.core.localserver import LocalServer
 from rediscope.core.resp import pack
 

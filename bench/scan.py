@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.bigkeys import DEMO_KEYS_AT_SCALE_1, Timing, run_measured
 from rediscope.core.connection import ConnectionSpec
-from rediscope.core.demo import demo_commands, send_pipelined
+from rediscope.core.demo.keyspace import demo_commands, send_pipelined
 from rediscope.core.localserver import LocalServer, start_cluster
 from rediscope.core.resp import Command
 

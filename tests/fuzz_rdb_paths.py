@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from rediscope.core.rdbfile import RdbReader, compiled, stream
+from rediscope.core.rdbfile import compiled, stream
+from rediscope.core.rdbfile.reader import RdbReader
 from tests.test_rdb_fast import CLOCK, PythonReader, _read, damaged
 
 

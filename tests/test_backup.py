@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from rediscope.core.localserver import LocalServer
-from rediscope.core.rdb import crc64
+from rediscope.core.rdbfile.check import crc64
 from rediscope.exitcodes import ExitStatus
 from tests.conftest import ADMIN_PASSWORD, assert_valid_json_output, invoke, load_json, run_cli
 

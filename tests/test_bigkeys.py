@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from rediscope.core.bigkeys import bigkeys
+from rediscope.core.bigkeys.command import bigkeys
 from rediscope.core.connection import ConnectionOptions, resolve
 from rediscope.core.localserver import LocalServer
-from rediscope.core.scan import ScanOptions
+from rediscope.core.pipeline.options import ScanOptions
 from rediscope.exitcodes import ExitStatus
 from tests.conftest import (
     ACL_PASSWORD,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rediscope.core.capacity_fit import least_squares, segments
-from rediscope.core.history import Sample
+from rediscope.core.capacity.fit import least_squares, segments
+from rediscope.core.capacity.history import Sample
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
 from tests.conftest import assert_valid_json_output, invoke

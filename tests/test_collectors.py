@@ -3,16 +3,12 @@ RDB file) feeds them the same way."""
 
 from __future__ import annotations
 
-from rediscope.core.collectors import (
-    BigKeysCollector,
-    FreqCollector,
-    KeyEntry,
-    MemoryCollector,
-    PatternCollector,
-    TopN,
-)
-from rediscope.core.collectors.patterns import TTL_BUCKETS
-from rediscope.core.scan import Batch
+from rediscope.core.collectors.bigkeys import BigKeysCollector
+from rediscope.core.collectors.freq import FreqCollector
+from rediscope.core.collectors.memory import MemoryCollector
+from rediscope.core.collectors.patterns import TTL_BUCKETS, PatternCollector
+from rediscope.core.collectors.topn import KeyEntry, TopN
+from rediscope.core.pipeline.records import Batch
 
 
 def _batch(node: str = "n1", db: int = 0, offset: int = 0) -> Batch:

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from rediscope.core.config import find_profile
 from rediscope.core.hotkeys import parse_args, parse_line
-from rediscope.core.keys import display_key, quote_bytes
-from rediscope.core.patterns import PatternInferer
-from rediscope.core.rdb import RdbError, check_stream, crc64
+from rediscope.core.keynames import display_key, quote_bytes
+from rediscope.core.patterns.inference import PatternInferer
+from rediscope.core.rdbfile.check import RdbError, check_stream, crc64
 from rediscope.core.units import parse_duration, parse_size
 from rediscope.errors import ConfigError, UsageError
 

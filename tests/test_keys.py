@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rediscope.core.keys import display_key, json_key, quote_bytes
+from rediscope.core.keynames import display_key, json_key, quote_bytes
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from rediscope.core.collectors.patterns import PatternCollector
-from rediscope.core.pattern_stats import pattern_tree, stats_from
-from rediscope.core.patterns import PatternInferer, Rule, load_rules
-from rediscope.core.scan import Batch, ScanSummary
+from rediscope.core.patterns.command import pattern_tree, stats_from
+from rediscope.core.patterns.inference import PatternInferer, Rule, load_rules
+from rediscope.core.pipeline.records import Batch, ScanSummary
 from rediscope.errors import ConfigError
 
 RNG = random.Random(3)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rediscope.core.connection import ConnectionOptions, resolve
+from rediscope.core.health.ping import ping
 from rediscope.core.localserver import LocalServer, free_port
-from rediscope.core.ping import ping
 from rediscope.exitcodes import ExitStatus
 from tests.conftest import (
     ACL_PASSWORD,

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import redis
 
-from rediscope.core.demo import load_demo
+from rediscope.core.demo.keyspace import load_demo
 from rediscope.core.localserver import LocalServer
-from rediscope.core.rdbfile import FileInfo, RdbCorrupt, RdbReader
-from rediscope.core.scan import Batch
+from rediscope.core.pipeline.records import Batch
+from rediscope.core.rdbfile.reader import FileInfo, RdbCorrupt, RdbReader
 from rediscope.errors import RediscopeError
 from tests.conftest import _start, load_json, run_cli
 
@@ -325,7 +325,7 @@ def _module_id(name: str, encver: int) -> int:
 
 
 def _rdb_file(tmp_path: Path, magic: bytes, body: bytes) -> Path:
-    from rediscope.core.rdb import crc64
+    from rediscope.core.rdbfile.check import crc64
 
     data = magic + _str_aux("redis-ver", "9.9.9") + b"\xfe\x00" + body + b"\xff"
     path = tmp_path / "made.rdb"

@@ -16,13 +16,15 @@ import pytest
 import redis
 
 from rediscope.core.collectors.offload import Offloaded
-from rediscope.core.demo import load_demo
+from rediscope.core.demo.keyspace import load_demo
 from rediscope.core.localserver import LocalServer
-from rediscope.core.memory import memory
-from rediscope.core.rdb import crc64
-from rediscope.core.rdbfile import RdbCorrupt, RdbReader, RdbSource, compiled, source, stream
-from rediscope.core.rdbfile.reader import BATCH
-from rediscope.core.scan import Batch, ScanOptions
+from rediscope.core.memory.command import memory
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import Batch
+from rediscope.core.rdbfile import compiled, source, stream
+from rediscope.core.rdbfile.check import crc64
+from rediscope.core.rdbfile.reader import BATCH, RdbCorrupt, RdbReader
+from rediscope.core.rdbfile.source import RdbSource, file_inputs
 from rediscope.render.jsonout import to_jsonable
 from tests.conftest import _start, load_json, run_cli
 from tests.test_rdb import LEGACY, _rdb_file, _str, _str_aux, populate, saved
@@ -166,7 +168,7 @@ def damaged(data: bytes, rnd: random.Random) -> bytes:
 
 def _memory_doc(path: Path, progress: Any = None) -> Any:
     """The memory report of PATH, as its JSON document holds it (timings left out)."""
-    report = memory(RdbSource([str(path)]), ScanOptions(), progress=progress)
+    report = memory(RdbSource(file_inputs([str(path)])), ScanOptions(), progress=progress)
     doc = to_jsonable(report)
     doc.pop("generated_at")
     doc["scan"].pop("seconds")

@@ -11,14 +11,14 @@ from rich.console import Console
 from rediscope.core.backup import BackupListReport, ListedBackup, PruneReport, VerifyReport
 from rediscope.core.backup.catalog import FileVerdict
 from rediscope.core.backup.run import BackupFile, BackupRunReport
-from rediscope.core.bigkeys import BigKey, BigKeysReport, TypeSummary
-from rediscope.core.capacity import CapacityReport, Recommendation, RecordReport
-from rediscope.core.capacity_fit import NodeCapacity
+from rediscope.core.bigkeys.command import BigKey, BigKeysReport, TypeSummary
+from rediscope.core.capacity.command import CapacityReport, Recommendation, RecordReport
+from rediscope.core.capacity.fit import NodeCapacity
 from rediscope.core.health import Check, HealthReport, NotApplicable
+from rediscope.core.health.ping import PingReport
 from rediscope.core.hotkeys import HotkeysReport
 from rediscope.core.hotkeys.report import Flag, HotKey, HotPattern, Share
-from rediscope.core.ping import PingReport
-from rediscope.core.scan import NodeScan, ScanSummary
+from rediscope.core.pipeline.records import NodeScan, ScanSummary
 from rediscope.core.target import Node, Target
 from rediscope.render.jsonout import envelope
 from rediscope.render.tables import render_table

@@ -21,10 +21,10 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from rediscope.core.bigkeys import bigkeys
+from rediscope.core.bigkeys.command import bigkeys
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer, start_cluster
-from rediscope.core.scan import ScanOptions
+from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.target import _self_view
 from tests.conftest import (
     assert_valid_json_output,

@@ -29,10 +29,11 @@ if TYPE_CHECKING:  # imported where used: a scan needs neither backups nor table
     from rediscope.core.backup import RetentionPolicy
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import ProgressFn
+from rediscope.core.pipeline.source import KeySource
 from rediscope.core.report import Outcome, Report
-from rediscope.core.scan import ProgressFn, ScanOptions
 from rediscope.core.sentinel import follow
-from rediscope.core.sources import KeySource
 from rediscope.errors import UsageError
 from rediscope.exitcodes import ExitStatus
 from rediscope.render.jsonout import dumps
@@ -98,9 +99,10 @@ class Run:
         if rdb and sync:
             raise UsageError("--rdb and --sync are two sources: give one")
         if rdb:
-            from rediscope.core.rdbfile import RdbSource
+            from rediscope.core.backup.inputs import rdb_inputs
+            from rediscope.core.rdbfile.source import RdbSource
 
-            return RdbSource(rdb)
+            return RdbSource(rdb_inputs(rdb))
         if sync:
             from rediscope.core.rdbfile.sync import sync_source
 

@@ -10,7 +10,7 @@ import typer
 from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.audit import audit as core_audit
-from rediscope.core.patterns import load_rules
+from rediscope.core.patterns.inference import load_rules
 
 app = typer.Typer()
 

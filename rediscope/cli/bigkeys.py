@@ -8,7 +8,7 @@ import typer
 
 from rediscope.cli._options_scan import RdbPaths, Sync
 from rediscope.cli.common import Run, rediscope_command
-from rediscope.core.bigkeys import bigkeys as core_bigkeys
+from rediscope.core.bigkeys.command import bigkeys as core_bigkeys
 from rediscope.core.units import parse_size
 
 app = typer.Typer()

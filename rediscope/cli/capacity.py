@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from rediscope.cli.common import Run, rediscope_command
-from rediscope.core import capacity as core
-from rediscope.core.history import default_history_path
+from rediscope.core.capacity import command as core
+from rediscope.core.capacity.history import default_history_path
 from rediscope.core.units import parse_duration
 from rediscope.exitcodes import ExitStatus
 

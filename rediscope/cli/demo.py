@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 
 from rediscope.cli.common import Run, rediscope_command
-from rediscope.core.demo import load_demo
-from rediscope.core.demoserver import record_served, stop_served
+from rediscope.core.demo.keyspace import load_demo
+from rediscope.core.demo.served import record_served, stop_served
+from rediscope.core.demo.tour import DemoReport, tour
 from rediscope.core.localserver import LocalServer
 from rediscope.core.target import Node, Target
-from rediscope.core.tour import DemoReport, tour
 
 app = typer.Typer()
 

@@ -8,8 +8,8 @@ import typer
 
 from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
 from rediscope.cli.common import Run, rediscope_command
-from rediscope.core.memory import memory as core_memory
-from rediscope.core.patterns import load_rules
+from rediscope.core.memory.command import memory as core_memory
+from rediscope.core.patterns.inference import load_rules
 
 app = typer.Typer()
 

@@ -9,8 +9,8 @@ import typer
 
 from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
 from rediscope.cli.common import Run, rediscope_command
-from rediscope.core.pattern_stats import patterns as core_patterns
-from rediscope.core.patterns import load_rules
+from rediscope.core.patterns.command import patterns as core_patterns
+from rediscope.core.patterns.inference import load_rules
 
 app = typer.Typer()
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from rediscope.cli.common import Run, rediscope_command
-from rediscope.core.ping import ping as core_ping
+from rediscope.core.health.ping import ping as core_ping
 
 app = typer.Typer()
 

@@ -7,7 +7,7 @@ import contextlib
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import redis
 
@@ -20,8 +20,31 @@ from rediscope.errors import (
     UsageError,
 )
 
-if TYPE_CHECKING:
-    from rediscope.core.connection import ConnectionSpec
+
+class Endpoint(Protocol):
+    """What an error message names of the server it was talking to (core/connection.py's
+    ConnectionSpec is one): the failure mapping needs no more, so it does not import it."""
+
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def db(self) -> int: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def tls(self) -> bool: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def redacted_url(self) -> str: ...
 
 
 def _reason(exc: BaseException) -> str:
@@ -39,7 +62,7 @@ def is_denied(reply: object) -> bool:
     return text.startswith("noperm") or "no permissions" in text or "unknown command" in text
 
 
-def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -> RediscopeError:
+def describe_error(exc: BaseException, spec: Endpoint, during: str = "") -> RediscopeError:
     """Turn a redis-py / socket / ssl exception into a one-line domain error."""
     low = str(exc).lower()
     for classify in (_auth_error, _reply_error, _tls_error, _network_error):
@@ -51,9 +74,7 @@ def describe_error(exc: BaseException, spec: ConnectionSpec, during: str = "") -
     return ServerError(f"{spec.redacted_url}: {_reason(exc)}")
 
 
-def _auth_error(
-    exc: BaseException, low: str, spec: ConnectionSpec, during: str
-) -> RediscopeError | None:
+def _auth_error(exc: BaseException, low: str, spec: Endpoint, during: str) -> RediscopeError | None:
     if not (
         isinstance(exc, redis.AuthenticationError)
         or "wrongpass" in low
@@ -73,7 +94,7 @@ def _auth_error(
 
 
 def _reply_error(
-    exc: BaseException, low: str, spec: ConnectionSpec, during: str
+    exc: BaseException, low: str, spec: Endpoint, during: str
 ) -> RediscopeError | None:
     """An error reply: not Redis at all, denied (ACL), renamed or disabled, or the server's."""
     if "protocol error" in low:
@@ -95,9 +116,7 @@ def _reply_error(
     return ServerError(f"{spec.redacted_url}: {during + ': ' if during else ''}{_reason(exc)}")
 
 
-def _tls_error(
-    exc: BaseException, low: str, spec: ConnectionSpec, during: str
-) -> RediscopeError | None:
+def _tls_error(exc: BaseException, low: str, spec: Endpoint, during: str) -> RediscopeError | None:
     if not (isinstance(exc, ssl.SSLError) or "ssl" in low or "certificate" in low):
         return None
     if "certificate" in low:
@@ -112,7 +131,7 @@ def _tls_error(
 
 
 def _network_error(
-    exc: BaseException, low: str, spec: ConnectionSpec, during: str
+    exc: BaseException, low: str, spec: Endpoint, during: str
 ) -> RediscopeError | None:
     where = spec.redacted_url
     if isinstance(exc, redis.TimeoutError | socket.timeout | TimeoutError):
@@ -142,7 +161,7 @@ def _network_error(
 
 
 @contextlib.contextmanager
-def translate_errors(spec: ConnectionSpec, during: str = "") -> Iterator[None]:
+def translate_errors(spec: Endpoint, during: str = "") -> Iterator[None]:
     """Re-raise redis-py and socket errors as RediscopeError with a hint."""
     try:
         yield
@@ -153,7 +172,7 @@ def translate_errors(spec: ConnectionSpec, during: str = "") -> Iterator[None]:
 
 
 def explain_connect_failure(
-    exc: BaseException, spec: ConnectionSpec, anonymous: Callable[[], redis.Redis]
+    exc: BaseException, spec: Endpoint, anonymous: Callable[[], redis.Redis]
 ) -> RediscopeError:
     """describe_error for the first command on a new connection, where two failures have a
     cause the server can tell: a password refused by a server that needs none, and a db

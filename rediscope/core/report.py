@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-from rediscope.core.scan import ScanSummary
+from rediscope.core.pipeline.records import ScanSummary
 from rediscope.core.target import Target
 from rediscope.exitcodes import ExitStatus
 

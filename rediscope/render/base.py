@@ -12,10 +12,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rediscope.core.keys import display_key
+from rediscope.core.keynames import display_key
+from rediscope.core.pipeline.records import ScanSummary, SourceInfo
 from rediscope.core.report import Report
-from rediscope.core.scan import ScanSummary
-from rediscope.core.scan.options import SourceInfo
 from rediscope.core.target import Target
 from rediscope.core.units import bytes_text, plural
 

@@ -9,8 +9,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rediscope.core.capacity import CapacityReport, RecordReport
-from rediscope.core.capacity_fit import NodeCapacity
+from rediscope.core.capacity.command import CapacityReport, RecordReport
+from rediscope.core.capacity.fit import NodeCapacity
 from rediscope.core.units import plural
 from rediscope.render.base import (
     human_bytes,

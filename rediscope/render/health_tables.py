@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rediscope.core.health import Check, HealthReport
-from rediscope.core.ping import PingReport
+from rediscope.core.health.ping import PingReport
 from rediscope.core.units import plural, short_duration
 from rediscope.render.base import STATUS_STYLE, kv_table, renderer, target_line
 from rediscope.render.fit import Col, fit_table

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rediscope.core.hotkeys import HotkeysReport
-from rediscope.core.keys import display_key
+from rediscope.core.keynames import display_key
 from rediscope.core.units import plural
 from rediscope.render.base import human_count, key_text, pct, renderer, scan_line, target_line
 from rediscope.render.fit import MIN_KEY, Col, fit_table, middle

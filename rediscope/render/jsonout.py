@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any, TypeGuard
 
 from rediscope import __version__
-from rediscope.core.keys import json_key
+from rediscope.core.keynames import json_key
 from rediscope.core.report import Report
 
 SCHEMA_VERSION = 1

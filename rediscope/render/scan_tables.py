@@ -10,9 +10,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from rediscope.core.bigkeys import BigKey, BigKeysReport
-from rediscope.core.memory_model import MemoryReport, Share
-from rediscope.core.pattern_stats import PatternsReport, PatternStats, TreeNode, pattern_tree
+from rediscope.core.bigkeys.command import BigKey, BigKeysReport
+from rediscope.core.memory.report import MemoryReport, Share
+from rediscope.core.patterns.command import PatternsReport, PatternStats, TreeNode, pattern_tree
 from rediscope.core.units import plural
 from rediscope.render.base import (
     empty_scan,

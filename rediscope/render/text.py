@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from rediscope.core.capacity import CapacityReport
+from rediscope.core.capacity.command import CapacityReport
 from rediscope.core.health import HealthReport
 from rediscope.core.report import Report
 from rediscope.core.units import plural

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rediscope.core.audit.collector import Agg
-from rediscope.core.keys import display_key
+from rediscope.core.keynames import display_key
 
 SEVERITIES = ("info", "warning", "critical")
 CHECK_IDS = (

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 from rediscope.core.collectors.patterns import merge_folded
-from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
-from rediscope.core.scan import Batch
+from rediscope.core.patterns.inference import PatternFolder, PatternInferer, Rule
+from rediscope.core.pipeline.records import Batch
 
 EXAMPLES = 5
 #: distinct expiry seconds kept per pattern (past it, the histogram is marked truncated)

@@ -20,11 +20,12 @@ from rediscope.core.audit.history import last_counts, save_counts
 from rediscope.core.audit.roles import ROLES, classify
 from rediscope.core.audit.samples import sampled_findings
 from rediscope.core.connection import ConnectionSpec
-from rediscope.core.patterns import Rule
+from rediscope.core.patterns.inference import Rule
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import LIVE, Collector, ProgressFn, ScanSummary, SourceInfo
+from rediscope.core.pipeline.source import KeySource
 from rediscope.core.report import Outcome, scan_outcome
-from rediscope.core.scan import Collector, ProgressFn, ScanOptions, ScanSummary
-from rediscope.core.scan.options import LIVE, SourceInfo
-from rediscope.core.sources import KeySource, as_source, eviction_policy
+from rediscope.core.scan.source import as_source, eviction_policy
 from rediscope.core.target import Target
 from rediscope.errors import ConfigError
 from rediscope.exitcodes import ExitStatus

@@ -14,7 +14,7 @@ import redis
 
 from rediscope.core.audit.checks import Finding, Pattern
 from rediscope.core.connection import ConnectionSpec, client
-from rediscope.core.keys import display_key
+from rediscope.core.keynames import display_key
 from rediscope.core.resp import pairs, text
 from rediscope.core.restore.target import RestoreTarget
 from rediscope.errors import RediscopeError

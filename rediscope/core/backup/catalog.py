@@ -13,9 +13,9 @@ from rediscope.core.backup.files import BASE_NAME, TEMP_PREFIX, TS_FORMAT
 from rediscope.core.backup.load import LoadResult, load_file
 from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.localserver import find_server_binary
-from rediscope.core.rdb import CHUNK, RdbError, check_file, open_decompressed
+from rediscope.core.pipeline.records import Batch
+from rediscope.core.rdbfile.check import CHUNK, RdbError, check_file, open_decompressed
 from rediscope.core.report import Outcome, ReportBase
-from rediscope.core.scan import Batch
 from rediscope.core.target import Target
 from rediscope.errors import UsageError
 from rediscope.exitcodes import ExitStatus

@@ -13,7 +13,7 @@ from rediscope.core.backup.files import BackupError, ProgressFn
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error, is_denied, translate_errors
 from rediscope.core.info import info
-from rediscope.core.rdb import CHUNK
+from rediscope.core.rdbfile.check import CHUNK
 from rediscope.core.resp import RawConnection
 from rediscope.errors import CommandDenied
 

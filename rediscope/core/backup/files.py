@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from rediscope.core.rdb import RdbCheck, RdbStreamChecker
+from rediscope.core.rdbfile.check import RdbCheck, RdbStreamChecker
 from rediscope.errors import BusyError, RediscopeError
 
 TEMP_PREFIX = ".rediscope-tmp-"

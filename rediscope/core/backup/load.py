@@ -14,7 +14,7 @@ import redis
 
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.localserver import LocalServer
-from rediscope.core.rdb import open_decompressed, read_chunks
+from rediscope.core.rdbfile.check import open_decompressed, read_chunks
 from rediscope.errors import RediscopeError
 
 #: how long a load may take before the drill gives up on it

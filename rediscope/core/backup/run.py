@@ -43,7 +43,7 @@ from rediscope.core.backup.retention import RetentionPolicy, delete_backups, pla
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import identity, info, keyspace_dbs
-from rediscope.core.rdb import RdbError, check_file
+from rediscope.core.rdbfile.check import RdbError, check_file
 from rediscope.core.report import ReportBase
 from rediscope.core.target import Node, Target, discover, node_spec
 from rediscope.errors import CommandDenied, UsageError

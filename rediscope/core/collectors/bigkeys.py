@@ -4,7 +4,7 @@ over a threshold (bigkeys, and memory's top keys)."""
 from __future__ import annotations
 
 from rediscope.core.collectors.topn import KeyEntry, TopN
-from rediscope.core.scan import Batch
+from rediscope.core.pipeline.records import Batch
 
 
 class BigKeysCollector:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rediscope.core.collectors.topn import KeyEntry, TopN
-from rediscope.core.patterns import PatternInferer
-from rediscope.core.scan import Batch
+from rediscope.core.patterns.inference import PatternInferer
+from rediscope.core.pipeline.records import Batch
 
 
 class FreqCollector:

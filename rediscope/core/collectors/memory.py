@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rediscope.core.collectors.topn import KeyEntry, TopN
-from rediscope.core.scan import Batch
+from rediscope.core.pipeline.records import Batch
 
 BIG_STRING = 100 * 1024
 NONCOMPACT_MAX = 256  # collections up to 2x the default entries limit

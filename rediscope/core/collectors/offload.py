@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import IO, Any
 
-from rediscope.core.scan import Batch, Collector
+from rediscope.core.pipeline.records import Batch, Collector
 from rediscope.errors import RediscopeError
 
 _FRAME = 8  # each message: its length (8 bytes, little-endian), then the pickle

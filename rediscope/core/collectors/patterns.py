@@ -9,10 +9,8 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-from rediscope.core.patterns import PatternFolder, PatternInferer, Rule
-from rediscope.core.scan import (
-    Batch,
-)
+from rediscope.core.patterns.inference import PatternFolder, PatternInferer, Rule
+from rediscope.core.pipeline.records import Batch
 
 #: TTL buckets (upper bounds in ms) after "no TTL"
 TTL_BUCKETS = ("no_ttl", "lt_1m", "lt_1h", "lt_1d", "lt_1w", "longer")

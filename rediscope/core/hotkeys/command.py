@@ -12,10 +12,8 @@ from rediscope.core.hotkeys.monitor import monitor
 from rediscope.core.hotkeys.report import HotkeysOptions, HotkeysReport
 from rediscope.core.hotkeys.server import server_has_hotkeys, server_method
 from rediscope.core.info import info
-from rediscope.core.scan import (
-    ProgressFn,
-    ScanOptions,
-)
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import ProgressFn
 from rediscope.core.target import discover
 from rediscope.errors import RediscopeError
 

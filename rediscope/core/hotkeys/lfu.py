@@ -13,13 +13,10 @@ from rediscope.core.hotkeys.report import (
     HotkeysReport,
     HotPattern,
 )
-from rediscope.core.scan import (
-    Collector,
-    ProgressFn,
-    ScanOptions,
-    run_scan,
-)
-from rediscope.core.sources import eviction_policy
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import Collector, ProgressFn
+from rediscope.core.scan.pool import run_scan
+from rediscope.core.scan.source import eviction_policy
 from rediscope.errors import CommandDenied, RediscopeError
 
 

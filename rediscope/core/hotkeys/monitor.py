@@ -22,11 +22,9 @@ from rediscope.core.hotkeys.report import (
     TopCounter,
     flags,
 )
-from rediscope.core.patterns import PatternInferer
+from rediscope.core.patterns.inference import PatternInferer
+from rediscope.core.pipeline.records import ProgressFn
 from rediscope.core.resp import RawConnection
-from rediscope.core.scan import (
-    ProgressFn,
-)
 from rediscope.core.target import Node, Target, node_spec
 from rediscope.errors import CommandDenied, RediscopeError
 

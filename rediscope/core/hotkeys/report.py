@@ -6,10 +6,8 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from rediscope.core.pipeline.records import ScanSummary
 from rediscope.core.report import Outcome, scan_outcome
-from rediscope.core.scan import (
-    ScanSummary,
-)
 from rediscope.core.target import Target
 from rediscope.errors import UsageError
 

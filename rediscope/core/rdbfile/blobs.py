@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rediscope.core.rdb import RdbError
+from rediscope.core.rdbfile.check import RdbError
 
 
 class BadBlob(RdbError):

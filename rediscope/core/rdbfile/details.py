@@ -7,7 +7,7 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from rediscope.core.scan import Batch
+from rediscope.core.pipeline.records import Batch
 
 KEEP = 2000  # far more than any --top: a listed key is found here
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rediscope.core.rdb import RdbError
+from rediscope.core.rdbfile.check import RdbError
 
 
 def lzf_decompress(data: bytes, expected: int, limit: int | None = None) -> bytes:

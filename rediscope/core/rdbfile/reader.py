@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from rediscope.core.keys import display_key
-from rediscope.core.rdb import RdbError
+from rediscope.core.keynames import display_key
+from rediscope.core.pipeline.records import Batch
 from rediscope.core.rdbfile import compiled, memest
+from rediscope.core.rdbfile.check import RdbError
 from rediscope.core.rdbfile.memest import SDS
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
-from rediscope.core.scan import Batch
 
 OP_SLOT_IMPORT = 243  # Valkey 9: a slot import in progress (mandatory under VALKEY magic)
 OP_SLOT_INFO, OP_FUNCTION2, OP_FUNCTION_PRE_GA, OP_MODULE_AUX = 244, 245, 246, 247

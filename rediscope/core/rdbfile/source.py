@@ -1,5 +1,6 @@
-"""The RDB key source: files (or stdin, or a backup directory's newest backup) read front to
-back into the same record batches and collectors as a live scan, with no server contacted."""
+"""The RDB key source: files (or stdin, or a replication stream) read front to back into the
+same record batches and collectors as a live scan, with no server contacted. Which files a
+backup directory stands for is the backup catalog's business (core/backup/catalog.py)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from rediscope.core.backup.catalog import list_backups
 from rediscope.core.collectors.offload import close as close_offloaded
 from rediscope.core.collectors.offload import offload
 from rediscope.core.collectors.offload import results as offloaded_results
 from rediscope.core.connection import ConnectionSpec
-from rediscope.core.keyinfo import KeyRef
-from rediscope.core.rdb import RdbError, open_decompressed
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import (
+    Batch,
+    Collector,
+    KeyRef,
+    NodeScan,
+    ProgressFn,
+    ScanSummary,
+    SourceFile,
+    SourceInfo,
+)
 from rediscope.core.rdbfile import compiled
+from rediscope.core.rdbfile.check import RdbError, open_decompressed
 from rediscope.core.rdbfile.details import Details
 from rediscope.core.rdbfile.reader import FileInfo, RdbReader
-from rediscope.core.scan import Batch, Collector, NodeScan, ProgressFn, ScanOptions, ScanSummary
-from rediscope.core.scan.options import SourceFile, SourceInfo
 from rediscope.core.scan.pool import summarize
 from rediscope.core.target import Node, Target
 from rediscope.errors import RediscopeError, UsageError
@@ -35,29 +43,31 @@ from rediscope.errors import RediscopeError, UsageError
 class RdbInput:
     path: str  # "-" for stdin
     label: str  # the "node" its keys are reported under
-    spec: ConnectionSpec | None = None  # --sync: the server whose replication stream it is
+    #: how to open it when it is not a file: a replication stream (core/rdbfile/sync.py), whose
+    #: reads raise the server's own refusal as a RediscopeError
+    opener: Callable[[], IO[bytes]] | None = None
+
+    @property
+    def streamed(self) -> bool:
+        """Read as it arrives (stdin, a replication stream): no size known up front."""
+        return self.path == "-" or self.opener is not None
 
 
-def rdb_inputs(paths: list[str]) -> list[RdbInput]:
-    """Files as given; a backup directory gives its newest backup (every shard's file)."""
+def file_inputs(paths: list[str]) -> list[RdbInput]:
+    """RDB files as given ("-" for stdin), each reported under its name (its path where two
+    names are the same)."""
     out: list[RdbInput] = []
     for raw in paths:
+        path = Path(raw)
         if raw == "-":
             out.append(RdbInput("-", "stdin"))
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            backups = list_backups(path)
-            if not backups:
-                raise UsageError(f"{path} holds no backup written by rediscope backup run")
-            out += [RdbInput(str(path / f), f) for f in backups[0].files]
         elif path.is_file():
             out.append(RdbInput(str(path), path.name))
         else:
-            raise UsageError(f"no such RDB file or backup directory: {path}")
+            raise UsageError(f"no such RDB file: {path}")
     labels = [i.label for i in out]
     if len(set(labels)) != len(labels):
-        out = [RdbInput(i.path, i.path) for i in out]
+        out = [RdbInput(i.path, i.path, i.opener) for i in out]
     return out
 
 
@@ -104,7 +114,7 @@ OFFLOAD_MIN_BYTES = 32 << 20
 def _worth_offloading(item: RdbInput) -> bool:
     if not compiled.FAST:
         return False
-    if item.path == "-" or item.spec is not None:
+    if item.streamed:
         return True
     try:
         return os.path.getsize(item.path) >= OFFLOAD_MIN_BYTES
@@ -121,8 +131,8 @@ class RdbSource:
 
     spec: ConnectionSpec | None = None  # no server
 
-    def __init__(self, paths: list[str], inputs: list[RdbInput] | None = None) -> None:
-        self.inputs = inputs if inputs is not None else rdb_inputs(paths)
+    def __init__(self, inputs: list[RdbInput]) -> None:
+        self.inputs = inputs
         self.details = Details()
         self.files: list[SourceFile] = []
         self._current: tuple[NodeScan, set[int]] = (NodeScan("", "primary"), set())
@@ -172,7 +182,7 @@ class RdbSource:
     def notes(self) -> tuple[str, ...]:
         where = (
             "read from the replication stream (one fork on the server, no per-key command)"
-            if any(i.spec is not None for i in self.inputs)
+            if any(i.opener is not None for i in self.inputs)
             else "read from an RDB file, no server contacted"
         )
         out = [
@@ -218,8 +228,7 @@ class RdbSource:
         result = NodeScan(item.label, "primary")
         started = time.monotonic()
         keep = _filter(opts)
-        streamed = item.path == "-" or item.spec is not None
-        size = 0 if streamed else Path(item.path).stat().st_size
+        size = 0 if item.streamed else Path(item.path).stat().st_size
         dbs: set[int] = set()
         self._current = (result, dbs)  # what an interruption leaves
 
@@ -254,10 +263,8 @@ class RdbSource:
     def _open(self, item: RdbInput) -> IO[bytes]:
         if item.path == "-":
             return sys.stdin.buffer
-        if item.spec is not None:
-            from rediscope.core.rdbfile.sync import SyncStream
-
-            return SyncStream(item.spec)  # type: ignore[return-value]
+        if item.opener is not None:
+            return item.opener()
         try:
             return open_decompressed(Path(item.path))
         except OSError as exc:
@@ -283,14 +290,13 @@ def _run(
         info, failure = reader.info, f"{label}: {exc}"
     except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz / .zst container
         info, failure = reader.info, f"{label}: cannot decompress: {exc}"
+    except RediscopeError as exc:  # a replication stream's server refused or failed
+        info, failure = reader.info, f"{label}: {exc}"
     finally:
         if fh is not sys.stdin.buffer:
             fh.close()
     if failure is not None and not info.magic:  # not an RDB at all: nothing to report
         raise RediscopeError(failure)
-    streamed = getattr(fh, "error", None)  # --sync: the replication stream's own error
-    if failure is None and streamed is not None:
-        failure = f"{label}: {streamed}"
     result.error = failure
     return info
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import IO
 
-from rediscope.core.rdb import RdbError, crc64
+from rediscope.core.rdbfile.check import RdbError, crc64
 from rediscope.core.rdbfile.lzf import lzf_decompress
 
 CHUNK = 1 << 20

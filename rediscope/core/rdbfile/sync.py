@@ -8,7 +8,8 @@ import contextlib
 import io
 import os
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any, cast
 
 from rediscope.core.backup.fetch import stream_sync
 from rediscope.core.connection import ConnectionSpec
@@ -22,8 +23,14 @@ def sync_source(spec: ConnectionSpec) -> RdbSource:
     target, _ident, conn = discover(spec)
     conn.close()
     nodes = target.primaries or target.nodes
-    inputs = [RdbInput(f"sync://{n.address}", n.address, node_spec(spec, n)) for n in nodes]
-    return RdbSource([], inputs)
+    inputs = [
+        RdbInput(f"sync://{n.address}", n.address, _opener(node_spec(spec, n))) for n in nodes
+    ]
+    return RdbSource(inputs)
+
+
+def _opener(spec: ConnectionSpec) -> Callable[[], IO[bytes]]:
+    return lambda: cast(IO[bytes], SyncStream(spec))
 
 
 class SyncStream(io.RawIOBase):
@@ -57,7 +64,14 @@ class SyncStream(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        return self._in.readinto(b) or 0
+        """The stream's bytes; at its end, the server's refusal or failure (if it had one) is
+        raised, so the reader names it instead of calling the data truncated."""
+        n = self._in.readinto(b) or 0
+        if n == 0 and len(b):
+            self._thread.join(timeout=10)
+            if self.error is not None:
+                raise self.error
+        return n
 
     def close(self) -> None:
         self._in.close()  # a pump still writing gets EPIPE and stops

@@ -11,7 +11,7 @@ from rediscope.core.backup.catalog import deep_count, list_backups
 from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.connection import connect
 from rediscope.core.info import info, keyspace_dbs
-from rediscope.core.rdb import RdbError, check_file, open_decompressed
+from rediscope.core.rdbfile.check import RdbError, check_file, open_decompressed
 from rediscope.core.restore.records import FileFacts, RawReader, unreadable
 from rediscope.core.restore.target import RestoreTarget, dump_version, rdb_version
 from rediscope.errors import RediscopeError, UsageError

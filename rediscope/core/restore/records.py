@@ -8,14 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
-from rediscope.core.rdb import _MODEL, crc64
+from rediscope.core.pipeline.records import Batch
+from rediscope.core.rdbfile.check import _MODEL, crc64
 from rediscope.core.rdbfile.reader import (
     OP_FUNCTION2,
     OP_FUNCTION_PRE_GA,
     FileInfo,
     RdbReader,
 )
-from rediscope.core.scan import Batch
 
 #: the value types a server of each RDB version reads (REDIS magic; a later version reads all
 #: the earlier ones): 6.2 writes 9, 7.0 10, 7.2 11, 7.4 12

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rediscope.core.connection import ConnectionSpec
-from rediscope.core.rdb import RdbError, open_decompressed
+from rediscope.core.rdbfile.check import RdbError, open_decompressed
 from rediscope.core.resp import RawConnection, encode
 from rediscope.core.restore import plan
 from rediscope.core.restore.functions import restore_functions

@@ -9,7 +9,7 @@ from typing import Any
 
 import hiredis
 
-from rediscope.core.keys import display_key
+from rediscope.core.keynames import display_key
 from rediscope.core.resp import RawConnection, encode
 from rediscope.core.restore.records import RawKey
 

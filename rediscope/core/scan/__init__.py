@@ -1,34 +1,8 @@
-"""The scan pipeline: key sources -> record batches -> collectors.
+"""The live key source: a pipelined SCAN walk per node.
 
-`options` holds what every part shares (ScanOptions, the Batch of records, the Collector
-protocol, the summaries); `live` is the live source (a pipelined SCAN walk per node), `pool`
-runs it on every node, `cluster` keeps a cluster scan exact while slots move; the collectors
-live in `rediscope.core.collectors`, and know nothing of where a batch came from.
+`source` is the KeySource over a live server; `pool` runs a NodeScanner (`live`) on every node,
+each walking its dbs (`walk`, with SCAN TYPE lockstep in `typed`, types predicted in `predict`,
+requests built in `requests` and decoded in `replies`, paced in `pace`); `cluster` keeps a
+cluster scan exact while slots move; `describe` fetches the few details a report shows. The
+shared types (options, batches, summaries) are in core/pipeline.
 """
-
-from rediscope.core.scan.options import (
-    LENGTH_COMMANDS,
-    NEEDS,
-    TYPES,
-    Batch,
-    Collector,
-    NodeScan,
-    ProgressFn,
-    ScanOptions,
-    ScanSummary,
-)
-from rediscope.core.scan.pool import run_scan, scan_nodes
-
-__all__ = [
-    "LENGTH_COMMANDS",
-    "NEEDS",
-    "TYPES",
-    "Batch",
-    "Collector",
-    "NodeScan",
-    "ProgressFn",
-    "ScanOptions",
-    "ScanSummary",
-    "run_scan",
-    "scan_nodes",
-]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import redis
 
+from rediscope.core.connection import ConnectionSpec
+from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.scan.live import NodeScanner
 from rediscope.core.target import (
     Node,
@@ -20,8 +23,20 @@ from rediscope.core.target import (
 )
 from rediscope.errors import RediscopeError
 
-if TYPE_CHECKING:  # the pool runs the cluster scan, which runs its rounds on it
-    from rediscope.core.scan.pool import Pool
+
+class Rounds(Protocol):
+    """What the cluster scan needs of the pool that runs it (pool.py's Pool): a round of node
+    scans, the stop flag, and a status line for the progress bar."""
+
+    spec: ConnectionSpec
+    opts: ScanOptions
+    stop: threading.Event
+    interrupted: bool
+
+    def say(self, status: str | None) -> None: ...
+
+    def round(self, nodes: Sequence[Node], rescan: int = 0) -> list[NodeScanner]: ...
+
 
 #: rescan rounds after the first pass before giving up on a layout that keeps changing
 MAX_RESCANS = 3
@@ -50,7 +65,7 @@ class ClusterScan:
     results are kept as they are, marked incomplete, and the slot is named.
     """
 
-    def __init__(self, pool: Pool, target: Target) -> None:
+    def __init__(self, pool: Rounds, target: Target) -> None:
         self.pool = pool
         self.target = target
         self.changes: list[str] = []

@@ -12,8 +12,9 @@ import redis
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error
 from rediscope.core.info import info, keyspace_dbs
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import Batch, Collector, NodeScan
 from rediscope.core.resp import RawConnection
-from rediscope.core.scan.options import Batch, Collector, NodeScan, ScanOptions
 from rediscope.core.scan.probe import Capabilities, probe
 from rediscope.core.scan.replies import (
     ASKING,

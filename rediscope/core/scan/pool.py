@@ -9,15 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 
 from rediscope.core.connection import ConnectionSpec
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import Collector, NodeScan, ProgressFn, ScanSummary
 from rediscope.core.scan.cluster import ClusterScan
 from rediscope.core.scan.live import NodeScanner
-from rediscope.core.scan.options import (
-    Collector,
-    NodeScan,
-    ProgressFn,
-    ScanOptions,
-    ScanSummary,
-)
 from rediscope.core.target import (
     Node,
     Target,

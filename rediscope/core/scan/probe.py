@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rediscope.core.pipeline.options import LENGTH_COMMANDS
+from rediscope.core.pipeline.records import NodeScan
 from rediscope.core.resp import RawConnection
-from rediscope.core.scan.options import LENGTH_COMMANDS, NodeScan
 from rediscope.core.scan.replies import denied, is_error
 from rediscope.errors import CommandDenied
 

@@ -9,7 +9,7 @@ import hiredis
 import redis
 
 from rediscope.core.failures import is_denied
-from rediscope.core.scan.options import LENGTH_COMMANDS
+from rediscope.core.pipeline.options import LENGTH_COMMANDS
 
 
 class Denied(Exception):

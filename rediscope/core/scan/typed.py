@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rediscope.core.pipeline.options import TYPES
 from rediscope.core.resp import encode
-from rediscope.core.scan.options import TYPES
 from rediscope.core.scan.replies import is_error, scan_error
 
 

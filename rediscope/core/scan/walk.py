@@ -4,19 +4,44 @@ asked) their length commands in the request after."""
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import NodeScan
 from rediscope.core.resp import RawConnection
 from rediscope.core.scan.pace import TIME, Pacer
 from rediscope.core.scan.predict import Predictor
-from rediscope.core.scan.replies import LENGTH_FORMATS
+from rediscope.core.scan.probe import Capabilities
+from rediscope.core.scan.replies import LENGTH_FORMATS, Decoded
 from rediscope.core.scan.requests import Formats, formats
 from rediscope.core.scan.typed import Step, Walks, cut, scan_commands, split, walks_for
 
-if TYPE_CHECKING:
-    from rediscope.core.scan.live import NodeScanner
+
+class Scanner(Protocol):
+    """What a walk needs of the node's scanner (live.py's NodeScanner): what to measure, and
+    where the decoded replies go."""
+
+    opts: ScanOptions
+    needs: set[str]
+    caps: Capabilities
+    stop: threading.Event
+    result: NodeScan
+    sent: int  # keys dispatched over all dbs (for --sample)
+
+    def deliver(
+        self,
+        db: int,
+        keys: list[bytes],
+        replies: list[Any],
+        columns: list[str],
+        length_cmds: list[bytes | None] | None,
+        length_replies: list[Any] | None,
+        types: list[bytes] | None = None,
+        guessed: bool = False,
+    ) -> Decoded: ...
 
 
 @dataclass
@@ -48,7 +73,7 @@ class DbWalk:
     before reading the rest, so the server always has queued work while the client parses and
     aggregates; paced, one small request is in flight at a time."""
 
-    def __init__(self, scanner: NodeScanner, conn: RawConnection, db: int) -> None:
+    def __init__(self, scanner: Scanner, conn: RawConnection, db: int) -> None:
         self.s = scanner
         self.conn = conn
         self.db = db

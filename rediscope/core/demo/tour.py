@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rediscope.core.bigkeys import bigkeys
-from rediscope.core.capacity import report as capacity_report
+from rediscope.core.bigkeys.command import bigkeys
+from rediscope.core.capacity.command import report as capacity_report
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.health import HealthOptions, health
-from rediscope.core.memory import memory
-from rediscope.core.pattern_stats import patterns
-from rediscope.core.ping import ping
+from rediscope.core.health.ping import ping
+from rediscope.core.memory.command import memory
+from rediscope.core.patterns.command import patterns
+from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.report import ReportBase
-from rediscope.core.scan import ScanOptions
 from rediscope.core.target import Target
 
 

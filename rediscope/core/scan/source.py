@@ -1,42 +1,19 @@
-"""Where a scanning command's keys come from: a live server (the pipelined SCAN walk) or RDB
-files (rediscope.core.rdbfile). Both feed the same collectors with the same record batches."""
+"""The live key source: the pipelined SCAN walk of every node (core/scan/pool.py), and the
+few per-key details a report asks for afterwards."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import info
-from rediscope.core.keyinfo import KeyRef, describe_keys
-from rediscope.core.scan import Collector, ProgressFn, ScanOptions, ScanSummary, run_scan
-from rediscope.core.scan.options import SourceInfo
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import Collector, KeyRef, ProgressFn, ScanSummary, SourceInfo
+from rediscope.core.pipeline.source import KeySource
+from rediscope.core.scan.describe import describe_keys
+from rediscope.core.scan.pool import run_scan
 from rediscope.core.target import Target
-
-
-class KeySource(Protocol):
-    #: the live server; None when the keys come from files
-    spec: ConnectionSpec | None
-
-    def scan(
-        self,
-        opts: ScanOptions,
-        make_collectors: Callable[[], list[Collector]],
-        progress: ProgressFn | None = None,
-    ) -> tuple[Target, ScanSummary, list[Collector]]: ...
-
-    def describe(
-        self, target: Target, refs: list[KeyRef]
-    ) -> dict[KeyRef, tuple[str | None, int | None]]:
-        """(encoding, TTL in ms) of listed keys."""
-        ...
-
-    def source_info(self) -> SourceInfo: ...
-
-    def access(self) -> str | None:
-        """What the keys' access data is: lfu (LFU counters), idletime, or None (none)."""
-        ...
 
 
 class LiveSource:

@@ -12,7 +12,7 @@ from rediscope.core.collectors.memory import (
     MemoryCollector,
 )
 from rediscope.core.collectors.topn import TopN
-from rediscope.core.memory_model import Recommendation, Totals
+from rediscope.core.memory.report import Recommendation, Totals
 from rediscope.core.units import FRAGMENTATION_MIN_USED, plural
 
 TINY_STRING = 100  # bytes of MEMORY USAGE

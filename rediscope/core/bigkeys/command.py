@@ -9,15 +9,11 @@ from typing import ClassVar
 from rediscope.core.collectors.bigkeys import BigKeysCollector
 from rediscope.core.collectors.topn import KeyEntry
 from rediscope.core.connection import ConnectionSpec
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import LIVE, Collector, ProgressFn, ScanSummary, SourceInfo
+from rediscope.core.pipeline.source import KeySource
 from rediscope.core.report import Outcome, scan_outcome
-from rediscope.core.scan import (
-    Collector,
-    ProgressFn,
-    ScanOptions,
-    ScanSummary,
-)
-from rediscope.core.scan.options import LIVE, SourceInfo
-from rediscope.core.sources import KeySource, as_source
+from rediscope.core.scan.source import as_source
 from rediscope.core.target import Target
 from rediscope.exitcodes import ExitStatus
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 
-from rediscope.core.bigkeys import to_big_keys
+from rediscope.core.bigkeys.command import to_big_keys
 from rediscope.core.collectors.bigkeys import BigKeysCollector
 from rediscope.core.collectors.memory import (
     MemoryCollector,
@@ -15,17 +15,14 @@ from rediscope.core.collectors.memory import (
 from rediscope.core.collectors.patterns import OTHER, PatternCollector
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.info import info, version_tuple
-from rediscope.core.memory_advice import recommendations
-from rediscope.core.memory_model import LIMITS, MemoryReport, Share, Totals
-from rediscope.core.pattern_stats import PatternStats, stats_from
-from rediscope.core.patterns import Rule
-from rediscope.core.scan import (
-    Collector,
-    ProgressFn,
-    ScanOptions,
-    ScanSummary,
-)
-from rediscope.core.sources import KeySource, as_source
+from rediscope.core.memory.advice import recommendations
+from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals
+from rediscope.core.patterns.command import PatternStats, stats_from
+from rediscope.core.patterns.inference import Rule
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import Collector, ProgressFn, ScanSummary
+from rediscope.core.pipeline.source import KeySource
+from rediscope.core.scan.source import as_source
 from rediscope.core.target import Target, node_spec
 
 TOP_PATTERNS = 30

@@ -7,9 +7,8 @@ from collections import defaultdict
 import redis
 
 from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.pipeline.records import KeyRef
 from rediscope.core.target import Target, node_spec
-
-KeyRef = tuple[str, int, bytes]  # (node address, db, key)
 
 
 def describe_keys(

@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from rediscope.core.bigkeys import BigKey
-from rediscope.core.pattern_stats import PatternStats
+from rediscope.core.bigkeys.command import BigKey
+from rediscope.core.patterns.command import PatternStats
+from rediscope.core.pipeline.records import LIVE, ScanSummary, SourceInfo
 from rediscope.core.report import Outcome, scan_outcome
-from rediscope.core.scan import (
-    ScanSummary,
-)
-from rediscope.core.scan.options import LIVE, SourceInfo
 from rediscope.core.target import Target
 
 #: encoding limits: config name -> default (Redis 7); read with CONFIG GET when allowed

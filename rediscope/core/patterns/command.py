@@ -15,16 +15,12 @@ from rediscope.core.collectors.patterns import (
     _Agg,
 )
 from rediscope.core.connection import ConnectionSpec
-from rediscope.core.patterns import Rule
+from rediscope.core.patterns.inference import Rule
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import LIVE, Collector, ProgressFn, ScanSummary, SourceInfo
+from rediscope.core.pipeline.source import KeySource
 from rediscope.core.report import Outcome, scan_outcome
-from rediscope.core.scan import (
-    Collector,
-    ProgressFn,
-    ScanOptions,
-    ScanSummary,
-)
-from rediscope.core.scan.options import LIVE, SourceInfo
-from rediscope.core.sources import KeySource, as_source
+from rediscope.core.scan.source import as_source
 from rediscope.core.target import Target
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from rediscope.core.history import Sample
+from rediscope.core.capacity.history import Sample
 
 MIN_SAMPLES = 3
 

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 
 import redis
 
-from rediscope.core.capacity_fit import NodeCapacity, Segment, node_capacity
+from rediscope.core.capacity.fit import NodeCapacity, Segment, node_capacity
+from rediscope.core.capacity.history import SAMPLE_FIELDS, History, Sample
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error
-from rediscope.core.history import SAMPLE_FIELDS, History, Sample
 from rediscope.core.info import info
 from rediscope.core.report import Outcome, ReportBase
 from rediscope.core.target import Node, Target, discover, node_spec

@@ -1,0 +1,1 @@
+"""`rediscope bigkeys`: the biggest keys by bytes and by element count."""

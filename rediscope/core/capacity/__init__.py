@@ -1,0 +1,1 @@
+"""`rediscope capacity`: samples in the local history, the growth fit, the report."""

@@ -1,0 +1,1 @@
+"""`rediscope demo`: a realistic keyspace, served demo servers, the tour."""

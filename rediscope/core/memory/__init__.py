@@ -1,0 +1,1 @@
+"""`rediscope memory`: where the memory goes (command), its report and recommendations."""

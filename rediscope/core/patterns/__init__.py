@@ -1,0 +1,1 @@
+"""Key patterns: inference and folding (inference), and `rediscope patterns` (command)."""
