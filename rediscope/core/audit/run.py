@@ -66,10 +66,23 @@ def _patterns(table: dict[str, Agg], rules: tuple[Rule, ...], base: Thresholds) 
         types = {t.decode("utf-8", "replace"): n for t, n in agg.types.items()}
         rule = by_name.get(name)
         if rule is None:
-            out.append(Pattern(name, classify(name, types), agg, types, thresholds=base))
+            out.append(
+                Pattern(
+                    name=name, role=classify(name, types), agg=agg, types=types, thresholds=base
+                )
+            )
             continue
         role = rule.role or classify(name, types)
-        out.append(Pattern(name, role, agg, types, frozenset(rule.ignore), _tuned(base, rule)))
+        out.append(
+            Pattern(
+                name=name,
+                role=role,
+                agg=agg,
+                types=types,
+                ignore=frozenset(rule.ignore),
+                thresholds=_tuned(base, rule),
+            )
+        )
     return out
 
 
@@ -155,9 +168,9 @@ def audit(
     def make() -> list[Collector]:
         return [AuditCollector(separators, rules, frozenset(needs), idle_days)]
 
-    target, scan, collectors = src.scan(opts, make, progress)
-    col = collectors[0]
-    assert isinstance(col, AuditCollector)
+    result = src.scan(opts, make, progress)
+    target, scan = result.target, result.summary
+    col = result.collector(AuditCollector)
     patterns = _patterns(col.finish(), rules, t)
     findings = [
         f for p in patterns for check in CHECKS if (f := check(p, p.thresholds)) is not None
@@ -175,7 +188,7 @@ def audit(
     silenced = {p.name: p.ignore for p in patterns if p.ignore}
     findings = [f for f in findings if f.id not in silenced.get(f.pattern, ())]
     findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), -(f.bytes or 0), f.id, f.pattern))
-    summary = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
+    summary: dict[str, int] = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     return AuditReport(
         target=target,
         complete=scan.complete,

@@ -18,7 +18,7 @@ from rediscope.core.target import Target
 from rediscope.exitcodes import ExitStatus
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BigKey:
     key: bytes
     db: int
@@ -30,7 +30,7 @@ class BigKey:
     ttl_s: float | None  # None: no expiry
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TypeSummary:
     type: str
     keys: int
@@ -79,7 +79,18 @@ def to_big_keys(source: KeySource, target: Target, entries: Sequence[KeyEntry]) 
     for e in entries:
         encoding, ttl_ms = details.get((e.node, e.db, e.key), (None, None))
         ttl_s = None if ttl_ms is None or ttl_ms < 0 else ttl_ms / 1000
-        out.append(BigKey(e.key, e.db, e.node, e.type, encoding, e.bytes, e.elements, ttl_s))
+        out.append(
+            BigKey(
+                key=e.key,
+                db=e.db,
+                node=e.node,
+                type=e.type,
+                encoding=encoding,
+                bytes=e.bytes,
+                elements=e.elements,
+                ttl_s=ttl_s,
+            )
+        )
     return out
 
 
@@ -95,9 +106,9 @@ def bigkeys(
         return [BigKeysCollector(top, min_bytes, min_elements)]
 
     src = as_source(source)
-    target, scan, collectors = src.scan(opts, make, progress)
-    col = collectors[0]
-    assert isinstance(col, BigKeysCollector)
+    result = src.scan(opts, make, progress)
+    target, scan = result.target, result.summary
+    col = result.collector(BigKeysCollector)
     factor = scan.extrapolation
     by_bytes = col.by_bytes.ranked()
     by_elements = [e for t in sorted(col.by_elements) for e in col.by_elements[t].ranked()]

@@ -69,9 +69,9 @@ def lfu(
     def make() -> list[Collector]:
         return [FreqCollector(opts.top, opts.min_freq, opts.separators)]
 
-    target, scan, cols = run_scan(spec, scan_opts, make, progress)
-    col = cols[0]
-    assert isinstance(col, FreqCollector)
+    result = run_scan(spec, scan_opts, make, progress)
+    target, scan = result.target, result.summary
+    col = result.collector(FreqCollector)
     if not scan.measured("freq"):
         raise CommandDenied("OBJECT FREQ", "NOPERM", "grant +object|freq (docs/security.md)")
     total_freq = sum(f for _, (_, f) in col.patterns.items()) or 1

@@ -103,10 +103,11 @@ def memory(
         ]
 
     src = as_source(source)
-    target, scan, collectors = src.scan(opts, make, progress)
-    mem, big, pat = collectors
-    assert isinstance(mem, MemoryCollector) and isinstance(big, BigKeysCollector)
-    assert isinstance(pat, PatternCollector)
+    result = src.scan(opts, make, progress)
+    target, scan = result.target, result.summary
+    mem = result.collector(MemoryCollector)
+    big = result.collector(BigKeysCollector)
+    pat = result.collector(PatternCollector)
     infos, limits, limits_source = _server_side(src, target)
     notes = list(scan.notes)
     if limits_source == "defaults":

@@ -62,7 +62,7 @@ class NodeScan:
     unmeasured: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScanSummary:
     nodes: tuple[NodeScan, ...]
     keys_scanned: int

@@ -26,10 +26,10 @@ from rediscope.core.pipeline.records import (
     KeyRef,
     NodeScan,
     ProgressFn,
-    ScanSummary,
     SourceFile,
     SourceInfo,
 )
+from rediscope.core.pipeline.source import ScanResult
 from rediscope.core.rdbfile import compiled
 from rediscope.core.rdbfile.check import RdbError, open_decompressed
 from rediscope.core.rdbfile.details import Details
@@ -147,7 +147,7 @@ class RdbSource:
         opts: ScanOptions,
         make_collectors: Callable[[], list[Collector]],
         progress: ProgressFn | None = None,
-    ) -> tuple[Target, ScanSummary, list[Collector]]:
+    ) -> ScanResult:
         opts.validate()
         merged = make_collectors()
         started = time.monotonic()
@@ -177,7 +177,7 @@ class RdbSource:
             notes=self.notes(),
             db=opts.db,
         )
-        return self.target, summary, merged
+        return ScanResult(self.target, summary, tuple(merged))
 
     def notes(self) -> tuple[str, ...]:
         where = (

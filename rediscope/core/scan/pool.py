@@ -11,12 +11,13 @@ from concurrent.futures import wait as futures_wait
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import Collector, NodeScan, ProgressFn, ScanSummary
+from rediscope.core.pipeline.source import ScanResult
 from rediscope.core.scan.cluster import ClusterScan
 from rediscope.core.scan.live import NodeScanner
 from rediscope.core.target import (
     Node,
     Target,
-    discover,
+    identify,
     node_spec,
 )
 from rediscope.errors import RediscopeError
@@ -152,7 +153,7 @@ def run_scan(
     opts: ScanOptions,
     make_collectors: Callable[[], list[Collector]],
     progress: ProgressFn | None = None,
-) -> tuple[Target, ScanSummary, list[Collector]]:
+) -> ScanResult:
     """Scan every node of the target in parallel; merge the per-node collectors.
 
     On a cluster, the slot layout is read before and after the walk; the shards whose slots
@@ -161,8 +162,7 @@ def run_scan(
     interrupted.
     """
     opts.validate()
-    target, _ident, conn = discover(spec)
-    conn.close()
+    target, _ident = identify(spec)
     nodes = scan_nodes(target, opts)
     if not nodes:
         raise RediscopeError("the target has no node to scan")
@@ -199,4 +199,4 @@ def run_scan(
         changes=changes,
         db=opts.db,
     )
-    return target, summary, merged
+    return ScanResult(target, summary, tuple(merged))

@@ -9,8 +9,8 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import info
 from rediscope.core.pipeline.options import ScanOptions
-from rediscope.core.pipeline.records import Collector, KeyRef, ProgressFn, ScanSummary, SourceInfo
-from rediscope.core.pipeline.source import KeySource
+from rediscope.core.pipeline.records import Collector, KeyRef, ProgressFn, SourceInfo
+from rediscope.core.pipeline.source import KeySource, ScanResult
 from rediscope.core.scan.describe import describe_keys
 from rediscope.core.scan.pool import run_scan
 from rediscope.core.target import Target
@@ -26,7 +26,7 @@ class LiveSource:
         opts: ScanOptions,
         make_collectors: Callable[[], list[Collector]],
         progress: ProgressFn | None = None,
-    ) -> tuple[Target, ScanSummary, list[Collector]]:
+    ) -> ScanResult:
         return run_scan(self._spec, opts, make_collectors, progress)
 
     def describe(
