@@ -150,7 +150,20 @@ def _worker() -> int:
             out.flush()
             return 0
         node, db, keys, types, memory, ttl_ms, idle, freq = columns
-        collector.add(Batch(node, db, keys, types, memory, None, ttl_ms, None, idle, freq))
+        collector.add(
+            Batch(
+                node=node,
+                db=db,
+                keys=keys,
+                types=types,
+                memory=memory,
+                lengths=None,
+                ttl_ms=ttl_ms,
+                encoding=None,
+                idle=idle,
+                freq=freq,
+            )
+        )
     return 1
 
 

@@ -14,11 +14,11 @@ from rediscope.core.failures import describe_error, is_denied
 from rediscope.core.hotkeys.keypos import KeyFinder
 from rediscope.core.hotkeys.monitor_lines import MonitorEvent, parse_line
 from rediscope.core.hotkeys.report import (
+    CallShare,
     HotKey,
     HotkeysOptions,
     HotkeysReport,
     HotPattern,
-    Share,
     TopCounter,
     flags,
 )
@@ -224,12 +224,12 @@ class _Merged:
             for p, v in self.patterns.top(top)
         )
 
-    def shares(self, counts: dict[str, int], limit: int) -> tuple[Share, ...]:
+    def shares(self, counts: dict[str, int], limit: int) -> tuple[CallShare, ...]:
         """The biggest LIMIT counts, each with its share of every command seen."""
         if not self.seen:
             return ()
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return tuple(Share(n, c, round(c / self.seen, 6)) for n, c in ranked)
+        return tuple(CallShare(n, c, round(c / self.seen, 6)) for n, c in ranked)
 
 
 def monitor(

@@ -50,7 +50,7 @@ class TopCounter:
         return heapq.nlargest(n, self.counts.items(), key=lambda kv: (kv[1][0], str(kv[0])))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HotKey:
     key: bytes
     db: int
@@ -73,7 +73,7 @@ class HotPattern:
 
 
 @dataclass(frozen=True)
-class Share:
+class CallShare:
     name: str
     calls: int
     share: float
@@ -86,7 +86,7 @@ class Flag:
     hints: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HotkeysReport:
     command: ClassVar[str] = "hotkeys"
     target: Target
@@ -98,8 +98,8 @@ class HotkeysReport:
     ops_per_s: float | None
     keys: tuple[HotKey, ...]
     patterns: tuple[HotPattern, ...]
-    commands: tuple[Share, ...]
-    clients: tuple[Share, ...]
+    commands: tuple[CallShare, ...]
+    clients: tuple[CallShare, ...]
     flagged: tuple[Flag, ...]
     scan: ScanSummary | None = None
     notes: tuple[str, ...] = ()

@@ -16,7 +16,7 @@ from rediscope.core.target import (
     Node,
     SlotLayout,
     Target,
-    discover,
+    identify,
     node_spec,
     node_timeout_ms,
     slot_layout,
@@ -77,10 +77,9 @@ class ClusterScan:
         spec = self.pool.spec
         for candidate in [spec, *(node_spec(spec, n) for n in self.target.nodes)]:
             try:
-                target, _ident, conn = discover(candidate)
+                target, _ident = identify(candidate)
             except (RediscopeError, redis.RedisError, OSError):
                 continue
-            conn.close()
             if target.mode != "cluster":
                 continue
             return Target(self.target.url, "cluster", target.nodes), slot_layout(spec, target)
