@@ -17,7 +17,6 @@ from rediscope.core.diff.join import fold_union
 from rediscope.core.diff.tally import SideTally
 from rediscope.core.localserver import LocalServer
 from rediscope.core.pipeline.records import Batch
-from rediscope.core.rdbfile import compiled, source
 
 
 def _load_old(server: LocalServer) -> None:
@@ -219,24 +218,16 @@ def _words(n: int) -> list[str]:
     return [letters[i % 26] + letters[(i // 26) % 26] + "word" for i in range(n)]
 
 
-def test_offloaded_pattern_collector_counts_the_same_elements(
-    two_backups: tuple[LocalServer, str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With the pattern collector in a worker process (what a big file gets), the element
-    counts reach it: the same rows as when it runs in the reading process."""
-    if not compiled.FAST:
-        pytest.skip("the worker is used with the compiled reader only")
-    _, old, new = two_backups
-    here = invoke("diff", old, new, "--format", "json").json()["patterns"]
-    started: list[Offloaded] = []
-    real_init = Offloaded.__init__
-
-    def spy(self: Offloaded, collector: Any) -> None:
-        real_init(self, collector)
-        started.append(self)
-
-    monkeypatch.setattr(Offloaded, "__init__", spy)
-    monkeypatch.setattr(source, "OFFLOAD_MIN_BYTES", 0)
-    assert invoke("diff", old, new, "--format", "json").json()["patterns"] == here
-    assert len(started) == 2  # one worker per side
-    assert any(p["new"]["mean_elements"] == 30 for p in here)
+def test_an_offloaded_pattern_collector_gets_the_element_counts() -> None:
+    """A pattern collector that needs "length" counts the same elements in a worker process
+    (collectors/offload.py sends it the lengths) as here."""
+    keys = [f"q:{i}".encode() for i in range(20)]
+    lengths: list[int | None] = [i + 1 for i in range(20)]
+    here = PatternCollector(":", (), frozenset({"ttl", "memory", "length"}))
+    worker = Offloaded(PatternCollector(":", (), frozenset({"ttl", "memory", "length"})))
+    for col in (here, worker):
+        col.add(Batch("f", 0, keys, [b"list"] * 20, [64] * 20, lengths, [-1] * 20))
+    there = worker.result()
+    assert isinstance(there, PatternCollector)
+    assert (here.table["q:*"].elements, here.table["q:*"].measured) == (210, 20)
+    assert (there.table["q:*"].elements, there.table["q:*"].measured) == (210, 20)

@@ -66,7 +66,11 @@ def _scanned(
     progress: ProgressFn | None,
 ) -> ReadSide:
     def make() -> list[Collector]:
-        return [PatternCollector(how.separators, how.rules, NEEDS), SideCollector()]
+        patterns = PatternCollector(how.separators, how.rules, NEEDS)
+        # kept in this process: moving it to a worker (collectors/offload.py) pickles every
+        # batch, which costs more CPU than it saves unless a core is idle (docs/diff.md)
+        patterns.offload_cost = 0
+        return [patterns, SideCollector()]
 
     started = time.time()
     result = source.scan(opts, make, progress)

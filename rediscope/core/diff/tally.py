@@ -4,6 +4,7 @@ join.py), totals per type and per db, and the biggest keys by bytes."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -29,28 +30,40 @@ class SideCollector:
         self.top = TopN(top)
 
     def add(self, batch: Batch) -> None:
-        n = len(batch.keys)
-        memory = batch.memory or [None] * n
-        lengths = batch.lengths or [None] * n
-        by_type, top, db, node = self.by_type, self.top, batch.db, batch.node
-        floor, floor_key = top.floor(), top.floor_key()
-        total = 0
-        for key, t, mem, length in zip(batch.keys, batch.types, memory, lengths, strict=True):
+        """Per-column work where it can be (counts by type in C, sums by filter); the top-N
+        looks only at the keys over its floor when the batch began (few, once it is full)."""
+        by_type, db = self.by_type, batch.db
+        memory = batch.memory
+        for t, n in Counter(batch.types).items():
             slot = by_type.get(t)
             if slot is None:
                 slot = by_type[t] = [0, 0]
-            slot[0] += 1
-            if mem is None:
-                continue
-            slot[1] += mem
-            total += mem
-            if mem > floor or (mem == floor and key < floor_key):
-                top.push(KeyEntry(mem, key=key, db=db, node=node, type=t.decode(),
-                                  bytes=mem, elements=length))  # fmt: skip
-                floor, floor_key = top.floor(), top.floor_key()
+            slot[0] += n
         slot_db = self.by_db.setdefault(db, [0, 0])
-        slot_db[0] += n
-        slot_db[1] += total
+        slot_db[0] += len(batch.keys)
+        if memory is None:
+            return
+        for t, mem in zip(batch.types, memory, strict=True):
+            if mem:
+                by_type[t][1] += mem
+        slot_db[1] += sum(filter(None, memory))
+        floor = self.top.floor()
+        over = [i for i, mem in enumerate(memory) if mem is not None and mem >= floor]
+        if over:
+            self._push(batch, over)
+
+    def _push(self, batch: Batch, idx: list[int]) -> None:
+        top, keys, types, memory = self.top, batch.keys, batch.types, batch.memory
+        assert memory is not None
+        lengths = batch.lengths
+        floor, floor_key = top.floor(), top.floor_key()
+        for i in idx:
+            mem, key = memory[i], keys[i]
+            if mem is not None and (mem > floor or (mem == floor and key < floor_key)):
+                top.push(KeyEntry(mem, key=key, db=batch.db, node=batch.node,
+                                  type=types[i].decode(), bytes=mem,
+                                  elements=lengths[i] if lengths is not None else None))  # fmt: skip
+                floor, floor_key = top.floor(), top.floor_key()
 
     def merge(self, other: SideCollector) -> None:
         if other is self:
