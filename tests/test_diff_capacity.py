@@ -1,0 +1,178 @@
+"""Growth by pattern over time: analyzed snapshots in the capacity history (backup run
+--analyze, capacity record --patterns) and `capacity report --by-pattern` fitted from them."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from conftest import invoke, load_json
+
+from rediscope.core.capacity.bypattern import summarize
+from rediscope.core.capacity.history import History, PatternRow, PatternSample, Sample
+from rediscope.core.collectors.patterns import OTHER, _Agg
+from rediscope.core.localserver import LocalServer
+
+TARGET = "redis://db1:6379/0"
+DAY = 86400.0
+MB = 1_000_000
+#: the truth: bytes per day each pattern grows by
+RATES = {"user:*": 10 * MB, "session:*": 2 * MB, "cache:*": 0}
+
+
+def _history(path: Path, days: int, with_patterns: int | None = None) -> History:
+    """INFO samples once a day for DAYS days up to now, and as many analyzed snapshots
+    (WITH_PATTERNS of them, default all) with each pattern growing at its RATES, plus a
+    deterministic wobble of 3% of the daily growth."""
+    history = History(path)
+    now = time.time()
+    start = now - (days - 1) * DAY
+    for d in range(days):
+        ts = start + d * DAY
+        used = 100 * MB + 12 * MB * d
+        history.append(
+            [
+                Sample(
+                    ts=ts,
+                    target=TARGET,
+                    node="db1:6379",
+                    role="primary",
+                    run_id="r1",
+                    values={
+                        "used_memory": used,
+                        "maxmemory": 1000 * MB,
+                        "used_memory_dataset": used,
+                    },
+                    keys={"db0": {"keys": 1000 + d, "expires": 0}},
+                )
+            ]
+        )
+    for d in range(days if with_patterns is None else with_patterns):
+        wobble = (1 if d % 2 else -1) * 0.03
+        rows = [
+            PatternRow(p, 1000 + d * 10, int(50 * MB + rate * d + wobble * rate))
+            for p, rate in RATES.items()
+        ]
+        rows.append(PatternRow(OTHER, 5, 1000))
+        history.append_patterns(TARGET, PatternSample(start + d * DAY, "backup:x", tuple(rows)))
+    return history
+
+
+def _report(path: Path, *extra: str) -> dict[str, Any]:
+    res = invoke(
+        "capacity", "report", "--history", str(path), "--target", TARGET, "--by-pattern",
+        "--format", "json", *extra,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    return load_json(res.stdout)  # type: ignore[no-any-return]
+
+
+def test_by_pattern_orders_by_growth_with_rates_within_10_percent(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    _history(path, 10)
+    bp = _report(path)["by_pattern"]
+    assert bp["samples"] == 10 and bp["note"] is None
+    order = [p["pattern"] for p in bp["patterns"]]
+    assert order[:2] == ["user:*", "session:*"]
+    fitted = {p["pattern"]: p for p in bp["patterns"]}
+    for pattern, rate in RATES.items():
+        got = fitted[pattern]["growth_bytes_per_day"]
+        assert abs(got - rate) <= 0.1 * max(rate, 1 * MB), (pattern, got, rate)
+    assert fitted["user:*"]["r2"] > 0.99 and fitted["user:*"]["drives_full"]
+    assert not fitted["cache:*"]["drives_full"]
+    assert abs(fitted["user:*"]["share_of_growth"] - 10 / 12) < 0.05
+    assert bp["drivers"][0] == "user:*"
+    assert len(fitted["user:*"]["history"]) == 10
+    table = invoke("capacity", "report", "--history", str(path), "--target", TARGET, "--by-pattern")
+    assert table.exit_code == 0
+    assert "growth by pattern" in table.stdout and "user:*" in table.stdout
+    assert "80% of the growth" in table.stdout
+
+
+def test_by_pattern_with_fewer_than_two_snapshots_says_how_to_get_them(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    _history(path, 5, with_patterns=1)
+    bp = _report(path)["by_pattern"]
+    assert bp["samples"] == 1 and bp["patterns"] == []
+    assert "backup run DIR --analyze" in bp["note"] and "capacity record --patterns" in bp["note"]
+    # without --by-pattern the report is as before
+    res = invoke(
+        "capacity", "report", "--history", str(path), "--target", TARGET, "--format", "json"
+    )
+    assert load_json(res.stdout)["by_pattern"] is None
+
+
+def test_summary_is_bounded_to_the_top_200_and_other() -> None:
+    table = {}
+    for i in range(250):
+        agg = _Agg()
+        agg.keys, agg.bytes = 1, 1000 + i
+        table[f"p{i}:*"] = agg
+    rows = summarize(table)
+    assert len(rows) == 201 and rows[-1].pattern == OTHER
+    assert rows[0].pattern == "p249:*" and rows[-1].keys == 50
+    assert sum(r.bytes for r in rows) == sum(a.bytes for a in table.values())
+
+
+def test_backup_run_analyze_and_record_patterns_store_snapshots(
+    plain: LocalServer, tmp_path: Path
+) -> None:
+    c = plain.client()
+    pipe = c.pipeline(transaction=False)
+    for i in range(300):
+        pipe.set(f"user:{i}:name", "x" * 50)
+    for i in range(100):
+        pipe.hset(f"session:{i}", mapping={"a": 1})
+    pipe.execute()
+    history = tmp_path / "h.sqlite"
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    port = str(plain.port)
+    res = invoke("backup", "run", str(dest), "-p", port, "--analyze", "--history", str(history))
+    assert res.exit_code == 0, res.stderr
+    pipe = c.pipeline(transaction=False)
+    for i in range(300, 500):
+        pipe.set(f"user:{i}:name", "x" * 50)
+    pipe.execute()
+    c.close()
+    res = invoke(
+        "capacity",
+        "record",
+        "-p",
+        port,
+        "--history",
+        str(history),
+        "--patterns",
+        "--format",
+        "json",
+    )
+    assert res.exit_code == 0, res.stderr
+    assert load_json(res.stdout)["patterns_recorded"] == 2
+    url = f"redis://127.0.0.1:{port}/0"
+    snapshots = History(history).load_patterns(url)
+    assert [s.source.split(":")[0] for s in snapshots] == ["backup", "live"]
+    keys = [{r.pattern: r.keys for r in s.rows} for s in snapshots]
+    assert keys == [{"user:*:name": 300, "session:*": 100}, {"user:*:name": 500, "session:*": 100}]
+    assert len(History(history).load(url)) == 2  # an INFO sample beside each snapshot
+    doc = _report_live(history, port)
+    assert doc["by_pattern"]["samples"] == 2
+    assert doc["by_pattern"]["patterns"][0]["pattern"] == "user:*:name"
+    bad = invoke("backup", "run", str(dest), "-p", port, "--history", str(history))
+    assert bad.exit_code == 2 and "--history is for --analyze" in bad.stderr
+
+
+def _report_live(history: Path, port: str) -> dict[str, Any]:
+    res = invoke(
+        "capacity",
+        "report",
+        "-p",
+        port,
+        "--history",
+        str(history),
+        "--by-pattern",
+        "--format",
+        "json",
+    )
+    assert res.exit_code == 0, res.stderr
+    return load_json(res.stdout)  # type: ignore[no-any-return]
