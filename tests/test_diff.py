@@ -5,10 +5,13 @@ union fold that lines pattern names up."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from conftest import invoke, load_json
 
 from rediscope.core.collectors.offload import Offloaded
@@ -231,3 +234,70 @@ def test_an_offloaded_pattern_collector_gets_the_element_counts() -> None:
     assert isinstance(there, PatternCollector)
     assert (here.table["q:*"].elements, here.table["q:*"].measured) == (210, 20)
     assert (there.table["q:*"].elements, there.table["q:*"].measured) == (210, 20)
+
+
+def test_cluster_backups_every_shard_and_the_live_cluster(
+    cluster: list[LocalServer], tmp_path: Path
+) -> None:
+    """A cluster backup is one file per shard: a side is all of them, and the live side walks
+    every primary."""
+    c = redis.RedisCluster(host="127.0.0.1", port=cluster[0].port)
+    port = str(cluster[0].port)
+    mine = ("dfa:*", "dfb:*", "dfc:*")
+    try:
+        c.mset_nonatomic({f"dfa:{i}": i for i in range(600)} | {f"dfb:{i}": i for i in range(300)})
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        _backup(cluster[0], tmp_path / "a", "a")
+        c.mset_nonatomic(
+            {f"dfa:{i}": i for i in range(600, 900)} | {f"dfc:{i}": i for i in range(30)}
+        )
+        c.delete(*[f"dfb:{i}" for i in range(100)])
+        _backup(cluster[0], tmp_path / "b", "b")
+        doc = invoke("diff", str(tmp_path / "a"), str(tmp_path / "b"), "--format", "json").json()
+        assert len(doc["old"]["files"]) == len(doc["new"]["files"]) == 3
+        deltas = {p: r["keys_delta"] for p, r in _by_pattern(doc).items() if p in mine}
+        assert deltas == {"dfa:*": 300, "dfb:*": -100, "dfc:*": 30}
+        live = invoke("diff", str(tmp_path / "b"), "-p", port, "--format", "json").json()
+        assert live["target"]["mode"] == "cluster"
+        rows = _by_pattern(live)
+        assert {p: rows[p]["keys_delta"] for p in mine} == {p: 0 for p in mine}
+        assert rows["dfa:*"]["new"]["keys"] == 900
+    finally:
+        for pattern in mine:
+            for key in c.scan_iter(match=pattern, target_nodes=c.ALL_NODES):
+                c.delete(key)
+        c.close()
+
+
+def test_an_rdb_on_stdin(plain: LocalServer, tmp_path: Path) -> None:
+    _load_old(plain)
+    c = plain.client()
+    c.save()
+    old = tmp_path / "old.rdb"
+    old.write_bytes(Path(str(c.config_get("dir")["dir"]), "dump.rdb").read_bytes())
+    _change(plain)
+    c.close()
+    with old.open("rb") as stdin:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rediscope",
+                "diff",
+                "-",
+                "-p",
+                str(plain.port),
+                "--format",
+                "json",
+            ],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert proc.returncode == 0, proc.stderr
+    doc = load_json(proc.stdout)
+    assert doc["old"]["kind"] == "stdin" and doc["old"]["time_source"] == "rdb-ctime"
+    assert {p: r["keys_delta"] for p, r in _by_pattern(doc).items()} == EXPECTED_KEYS
