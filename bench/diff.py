@@ -16,6 +16,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,17 +82,28 @@ def _grow(server: LocalServer, keys: int) -> None:
 
 
 def table(cases: dict[str, list[str]], runs: int) -> None:
+    """Each run times every command in turn (so a busy spell of the machine hits them all);
+    the table has the median of the runs, and the ratio of diff to each reading of one."""
+    got: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, argv in cases.items():
+            got[name].append(measured([*argv, "--format", "json"]))
     print("| command | wall s | CPU s | peak RSS (MB) | peak RSS with worker (MB) |")
-    print("|---|---|---|---|---|")
-    for name, argv in cases.items():
-        best = min(measured([*argv, "--format", "json"]) for _ in range(runs))
-        print(f"| {name} | {best[0]:.2f} | {best[1]:.2f} | {best[2]:.0f} | {best[3]:.0f} |")
+    print("|---|---:|---:|---:|---:|")
+    med = {name: [statistics.median(col) for col in zip(*rows, strict=True)]
+           for name, rows in got.items()}  # fmt: skip
+    for name, (wall, cpu, rss, tree) in med.items():
+        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {tree:.0f} |")
+    diff = med["diff OLD NEW"]
+    for name, row in med.items():
+        if name != "diff OLD NEW":
+            print(f"diff / {name}: wall {diff[0] / row[0]:.2f}x, CPU {diff[1] / row[1]:.2f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=2, help="runs of each command (best kept)")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each command (median)")
     parser.add_argument(
         "--files", nargs=2, metavar=("OLD", "NEW"), help="diff these files (no server loaded)"
     )

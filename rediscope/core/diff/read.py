@@ -77,39 +77,45 @@ def _scanned(
     scan = result.summary
     if scan.interrupted:
         raise Interrupted(f"interrupted while reading {spec.given}: no diff")
-    pat = result.collector(PatternCollector)
-    side = result.collector(SideCollector)
+    tally = _tally(result.collector(PatternCollector), result.collector(SideCollector), scan)
     files = source.source_info().files
     when, how_known = (started, "now") if spec.kind == "live" else file_time(spec, files)
-    tally = SideTally(
+    errors = tuple(n.error for n in scan.nodes if n.error)
+    side = Side(
+        given=spec.given,
+        kind=spec.kind,
+        files=spec.files,
+        time=rfc3339(when),
+        time_source=how_known,
+        keys=tally.keys,
+        bytes=tally.bytes,
+        bytes_model="memory-usage" if spec.kind == "live" else "rdb-estimate",
+        sampled=scan.sampled,
+        complete=scan.complete and not errors,
+        notes=_scan_notes(scan),
+    )
+    target = result.target if spec.kind == "live" else None
+    return ReadSide(side=side, tally=tally, target=target, errors=errors)
+
+
+def _tally(pat: PatternCollector, side: SideCollector, scan: ScanSummary) -> SideTally:
+    """What a scanned side leaves: a sample's figures scaled to the keyspace, as patterns
+    scales them."""
+    factor = scan.extrapolation
+
+    def scaled(v: list[int]) -> list[int]:
+        return [round(v[0] * factor), round(v[1] * factor)]
+
+    return SideTally(
         table=pat.table,
         folder=pat.folder,
-        by_type={t.decode(): v for t, v in side.by_type.items()},
-        by_db={f"db{d}": v for d, v in side.by_db.items()},
+        by_type={t.decode(): scaled(v) for t, v in side.by_type.items()},
+        by_db={f"db{d}": scaled(v) for d, v in side.by_db.items()},
         bytes_known=scan.measured("memory"),
-        factor=scan.extrapolation,
+        factor=factor,
         top=side.top.ranked(),
         top_full=len(side.top) >= side.top.size,
         top_size=side.top.size,
-    )
-    errors = tuple(n.error for n in scan.nodes if n.error)
-    return ReadSide(
-        side=Side(
-            given=spec.given,
-            kind=spec.kind,
-            files=spec.files,
-            time=rfc3339(when),
-            time_source=how_known,
-            keys=tally.keys,
-            bytes=tally.bytes,
-            bytes_model="memory-usage" if spec.kind == "live" else "rdb-estimate",
-            sampled=scan.sampled,
-            complete=scan.complete and not errors,
-            notes=_scan_notes(scan),
-        ),
-        tally=tally,
-        target=result.target if spec.kind == "live" else None,
-        errors=errors,
     )
 
 
