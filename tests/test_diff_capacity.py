@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,9 @@ def _history(path: Path, days: int, with_patterns: int | None = None) -> History
 
 
 def _report(path: Path, *extra: str) -> dict[str, Any]:
+    target = () if "--target" in extra else ("--target", TARGET)
     res = invoke(
-        "capacity", "report", "--history", str(path), "--target", TARGET, "--by-pattern",
+        "capacity", "report", "--history", str(path), *target, "--by-pattern",
         "--format", "json", *extra,
     )  # fmt: skip
     assert res.exit_code == 0, res.stderr
@@ -176,3 +178,47 @@ def _report_live(history: Path, port: str) -> dict[str, Any]:
     )
     assert res.exit_code == 0, res.stderr
     return load_json(res.stdout)  # type: ignore[no-any-return]
+
+
+def test_analyzed_backups_of_two_growing_patterns_fit_within_10_percent(
+    plain: LocalServer, tmp_path: Path
+) -> None:
+    """Real backups, analyzed as they are taken, of a keyspace where `fast:*` gains 1,000
+    keys a step and `slow:*` 250 (same sizes); their snapshots re-dated one day apart through
+    the history API (no waiting on real time) give rates within 10% of the truth, fast first."""
+    c = plain.client()
+    taken = tmp_path / "taken.sqlite"
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    for step in range(4):
+        pipe = c.pipeline(transaction=False)
+        for i in range(1000):
+            pipe.set(f"fast:{step * 1000 + i}", "x" * 40)
+        for i in range(250):
+            pipe.set(f"slow:{step * 1000 + i}", "y" * 40)
+        pipe.execute()
+        res = invoke(
+            "backup", "run", str(dest), "-p", str(plain.port), "--name", f"s{step}",
+            "--analyze", "--history", str(taken),
+        )  # fmt: skip
+        assert res.exit_code == 0, res.stderr
+    c.close()
+    url = f"redis://127.0.0.1:{plain.port}/0"
+    snapshots = History(taken).load_patterns(url)
+    assert len(snapshots) == 4
+    info = History(taken).load(url)  # the INFO sample taken beside each snapshot
+    assert len(info) == 4
+    redated = History(tmp_path / "redated.sqlite")
+    start = time.time() - 3 * DAY
+    for day, (snap, sample) in enumerate(zip(snapshots, info, strict=True)):
+        redated.append_patterns(url, PatternSample(start + day * DAY, snap.source, snap.rows))
+        redated.append([replace(sample, ts=start + day * DAY)])
+    doc = _report(tmp_path / "redated.sqlite", "--target", url)
+    fitted = {p["pattern"]: p for p in doc["by_pattern"]["patterns"]}
+    assert [p["pattern"] for p in doc["by_pattern"]["patterns"][:2]] == ["fast:*", "slow:*"]
+    latest = {r.pattern: r for r in snapshots[-1].rows}
+    for pattern, keys_per_day in (("fast:*", 1000), ("slow:*", 250)):
+        got = fitted[pattern]
+        assert abs(got["keys_growth_per_day"] - keys_per_day) <= 0.1 * keys_per_day
+        truth = keys_per_day * latest[pattern].bytes / latest[pattern].keys  # bytes per key
+        assert abs(got["growth_bytes_per_day"] - truth) <= 0.1 * truth, (pattern, got, truth)
