@@ -301,3 +301,21 @@ def test_an_rdb_on_stdin(plain: LocalServer, tmp_path: Path) -> None:
     doc = load_json(proc.stdout)
     assert doc["old"]["kind"] == "stdin" and doc["old"]["time_source"] == "rdb-ctime"
     assert {p: r["keys_delta"] for p, r in _by_pattern(doc).items()} == EXPECTED_KEYS
+
+
+def test_sort_orders_the_pattern_rows(two_backups: tuple[LocalServer, str, str]) -> None:
+    _, old, new = two_backups
+
+    def order(sort: str) -> list[str]:
+        res = invoke("diff", old, new, "--sort", sort, "--format", "json")
+        assert res.exit_code == 0, res.stderr
+        doc = load_json(res.stdout)
+        assert doc["sort"] == sort
+        return [p["pattern"] for p in doc["patterns"]]
+
+    assert order("name") == sorted(EXPECTED_KEYS)
+    assert order("keys-added")[0] == "user:*:name" and order("keys-added")[-1] == "gone:*"
+    assert order("growth")[0] == "big:list"  # 100 to 5,000 elements
+    assert order("growth")[-1] == "fresh:*"  # new: no growth in percent, last
+    bad = invoke("diff", old, new, "--sort", "size")
+    assert bad.exit_code == 2

@@ -69,6 +69,10 @@ def diff(
     deltas and growth per day; new and vanished patterns; per type and db; the keys that grew
     most. Sides are read one after the other in bounded memory.
 
+    OLD and NEW are each an RDB file (.rdb, .rdb.gz, .rdb.zst), a backup directory (its newest
+    backup), a backup (DIR/BASE), - (stdin), a saved memory or patterns --format json report,
+    or live: the target of the connection options (NEW's default; one side at most).
+
     \b
     Examples:
       rediscope diff /var/backups/redis/db1-20260101T000000Z /var/backups/redis
