@@ -184,7 +184,13 @@ def test_saved_reports_as_sides(two_backups: tuple[LocalServer, str, str], tmp_p
 def test_bad_sides_are_one_line_errors(plain: LocalServer, tmp_path: Path) -> None:
     other = tmp_path / "ping.json"
     other.write_text(json.dumps({"schema_version": 1, "command": "ping"}))
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps({"schema_version": 1, "command": "patterns", "patterns": [{}]}))
     cases = [
+        (("diff", str(listed), str(other)), "not a rediscope --format json report"),
+        (("diff", str(odd), str(odd)), "not a memory or patterns report"),
         (("diff", str(tmp_path / "missing.rdb"), "live"), "no such RDB file"),
         (("diff", "live", "live", "-p", str(plain.port)), "only one side"),
         (("diff", str(other), str(other)), "diff reads saved memory or patterns reports"),
@@ -319,3 +325,19 @@ def test_sort_orders_the_pattern_rows(two_backups: tuple[LocalServer, str, str])
     assert order("growth")[-1] == "fresh:*"  # new: no growth in percent, last
     bad = invoke("diff", old, new, "--sort", "size")
     assert bad.exit_code == 2
+
+
+def test_a_side_that_breaks_off_is_reported_incomplete_with_exit_1(
+    plain: LocalServer, tmp_path: Path
+) -> None:
+    _load_old(plain)
+    c = plain.client()
+    c.save()
+    whole = Path(str(c.config_get("dir")["dir"]), "dump.rdb").read_bytes()
+    c.close()
+    (tmp_path / "whole.rdb").write_bytes(whole)
+    (tmp_path / "cut.rdb").write_bytes(whole[: len(whole) // 2])
+    res = invoke("diff", str(tmp_path / "whole.rdb"), str(tmp_path / "cut.rdb"), "--format", "json")
+    assert res.exit_code == 1 and "truncated" in res.stderr
+    doc = load_json(res.stdout)
+    assert not doc["complete"] and not doc["new"]["complete"] and doc["errors"]

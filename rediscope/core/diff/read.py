@@ -50,7 +50,13 @@ def read_side(
 ) -> ReadSide:
     if spec.kind == "report":
         assert spec.report is not None
-        return _from_report(spec, spec.report, how)
+        try:
+            return _from_report(spec, spec.report, how)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UsageError(
+                f"{spec.given} is not a memory or patterns report this rediscope can read "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
     if spec.kind == "live":
         if live is None:
             raise UsageError("the live side needs a target (--url or the connection options)")

@@ -85,7 +85,7 @@ def _looks_like_json(path: Path) -> bool:
             head = fh.read(64).lstrip()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    return head.startswith(b"{")
+    return head[:1] in (b"{", b"[")
 
 
 def _load_report(path: Path) -> dict[str, Any]:
