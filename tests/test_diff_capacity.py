@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from conftest import invoke, load_json
+from conftest import ACL_PASSWORD, ACL_RULES, invoke, load_json, setuser
 
 from rediscope.core.capacity.bypattern import summarize
 from rediscope.core.capacity.history import History, PatternRow, PatternSample, Sample
@@ -222,3 +223,43 @@ def test_analyzed_backups_of_two_growing_patterns_fit_within_10_percent(
         assert abs(got["keys_growth_per_day"] - keys_per_day) <= 0.1 * keys_per_day
         truth = keys_per_day * latest[pattern].bytes / latest[pattern].keys  # bytes per key
         assert abs(got["growth_bytes_per_day"] - truth) <= 0.1 * truth, (pattern, got, truth)
+
+
+def test_record_patterns_without_memory_usage_stores_no_pattern_bytes(
+    acl_server: LocalServer, tmp_path: Path
+) -> None:
+    """A user denied MEMORY USAGE: nothing is stored for the patterns (zero bytes would read
+    as a collapse), one line says what to grant; the diff's live side then has no bytes."""
+    admin = acl_server.client()
+    setuser(admin, "nomem", f"on >{ACL_PASSWORD} {ACL_RULES} -memory|usage")
+    admin.set("nomem:1", "x")
+    try:
+        _without_memory_usage(acl_server.port, tmp_path)
+    finally:  # the server is shared: leave it as it was
+        admin.delete("nomem:1")
+        admin.execute_command("ACL", "DELUSER", "nomem")
+        admin.close()
+
+
+def _without_memory_usage(port: int, tmp_path: Path) -> None:
+    history = tmp_path / "h.sqlite"
+    login = ("-p", str(port), "--user", "nomem")
+    env = {"REDISCLI_AUTH": ACL_PASSWORD}
+    res = invoke("capacity", "record", *login, "--history", str(history), "--patterns", env=env)
+    assert res.exit_code == 1 and "MEMORY USAGE" in res.stderr and "+memory|usage" in res.stderr
+    with sqlite3.connect(history) as db:  # the INFO sample went in, no pattern row did
+        assert db.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 1
+        assert db.execute("SELECT COUNT(*) FROM pattern_samples").fetchone()[0] == 0
+    saved = tmp_path / "p.json"
+    saved.write_text(
+        invoke("patterns", *login, "--match", "nomem:*", "--format", "json", env=env).stdout
+    )
+    doc = invoke(
+        "diff", str(saved), *login, "--match", "nomem:*", "--format", "json", env=env
+    ).json()
+    assert doc["new"]["bytes"] is None and doc["totals"]["bytes_delta"] is None
+    assert _by_pattern_keys(doc) == {"nomem:*": 0}
+
+
+def _by_pattern_keys(doc: dict[str, Any]) -> dict[str, int]:
+    return {p["pattern"]: p["keys_delta"] for p in doc["patterns"]}

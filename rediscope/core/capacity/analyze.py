@@ -50,6 +50,11 @@ def snapshot(
     failed = [n.error for n in result.summary.nodes if n.error]
     if failed or not result.summary.complete:
         raise RediscopeError(f"{label} could not be read in full: {'; '.join(failed)}")
+    if not result.summary.measured("memory"):  # zero bytes would read as a collapse
+        raise RediscopeError(
+            "no bytes per pattern to record: the server denied MEMORY USAGE",
+            "grant +memory|usage (docs/security.md), or record from a backup with --rdb",
+        )
     table = result.collector(PatternCollector).finish()
     ctimes = [f.ctime for f in source.source_info().files]
     known = [c for c in ctimes if c is not None]
