@@ -263,3 +263,22 @@ def _without_memory_usage(port: int, tmp_path: Path) -> None:
 
 def _by_pattern_keys(doc: dict[str, Any]) -> dict[str, int]:
     return {p["pattern"]: p["keys_delta"] for p in doc["patterns"]}
+
+
+def test_record_patterns_from_a_backup_directory(plain: LocalServer, tmp_path: Path) -> None:
+    c = plain.client()
+    c.mset({f"order:{i}": "x" * 30 for i in range(120)})
+    c.close()
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    port = str(plain.port)
+    assert invoke("backup", "run", str(dest), "-p", port).exit_code == 0
+    history = tmp_path / "h.sqlite"
+    args = ("capacity", "record", "-p", port, "--history", str(history))
+    res = invoke(*args, "--patterns", "--rdb", str(dest), "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    (snap,) = History(history).load_patterns(f"redis://127.0.0.1:{port}/0")
+    assert snap.source == "rdb" and {r.pattern: r.keys for r in snap.rows} == {"order:*": 120}
+    assert all(r.bytes > 0 for r in snap.rows)
+    bad = invoke(*args, "--rdb", str(dest))
+    assert bad.exit_code == 2 and "--rdb and --separators are for --patterns" in bad.stderr
