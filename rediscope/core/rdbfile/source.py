@@ -131,8 +131,9 @@ class RdbSource:
 
     spec: ConnectionSpec | None = None  # no server
 
-    def __init__(self, inputs: list[RdbInput]) -> None:
+    def __init__(self, inputs: list[RdbInput], server: ConnectionSpec | None = None) -> None:
         self.inputs = inputs
+        self.server = server  # --sync: the server the streams come from
         self.details = Details()
         self.files: list[SourceFile] = []
         self._current: tuple[NodeScan, set[int]] = (NodeScan("", "primary"), set())
