@@ -71,19 +71,14 @@ def file_inputs(paths: list[str]) -> list[RdbInput]:
     return out
 
 
-def _now_from(path: str) -> Callable[[FileInfo], int]:
-    """When the file was written (aux ctime, else its mtime, else now), in ms: TTLs are
-    relative to it and keys expired by then are left out, as the server drops them."""
-
-    def now(info: FileInfo) -> int:
-        ctime = info.aux.get("ctime")
-        if ctime and ctime.lstrip("-").isdigit():
-            return int(ctime) * 1000
-        if path != "-" and Path(path).is_file():
-            return int(Path(path).stat().st_mtime * 1000)
-        return int(time.time() * 1000)
-
-    return now
+def _file_time(info: FileInfo) -> int:
+    """When the file was written (aux ctime), in ms, else now (RDB 4 and older do not say
+    when): TTLs are relative to it and keys expired by then are left out, as a server loading
+    the file drops them."""
+    ctime = info.aux.get("ctime")
+    if ctime and ctime.lstrip("-").isdigit():
+        return int(ctime) * 1000
+    return int(time.time() * 1000)
 
 
 def _filter(opts: ScanOptions) -> Callable[[Batch], Batch] | None:
@@ -198,7 +193,14 @@ class RdbSource:
             out.append(f"{empty:,} empty collections in the file: left out, as a server drops them")
         expired = sum(f.keys_expired for f in self.files)
         if expired:
-            out.append(f"{expired:,} keys had expired when the file was written: left out")
+            when = (
+                "when the file was written"
+                if all(f.ctime for f in self.files)
+                else "by now (the file does not say when it was written)"
+            )
+            out.append(
+                f"{expired:,} {'key' if expired == 1 else 'keys'} had expired {when}: left out"
+            )
         return tuple(out)
 
     def describe(
@@ -253,7 +255,7 @@ class RdbSource:
                 raise _Limited
 
         fh = self._open(item)
-        reader = RdbReader(fh, item.label, _now_from(item.path), emit)
+        reader = RdbReader(fh, item.label, _file_time, emit)
         info = _run(reader, fh, item.label, opts, result)
         result.dbs = sorted(dbs)
         result.complete = info.complete
@@ -270,6 +272,8 @@ class RdbSource:
             return open_decompressed(Path(item.path))
         except OSError as exc:
             raise RediscopeError(f"cannot read {item.path}: {exc.strerror}") from None
+        except RdbError as exc:  # e.g. a .zst file without the zstandard package
+            raise RediscopeError(f"{item.path}: {exc}") from None
 
 
 def _run(
