@@ -11,8 +11,18 @@ from rediscope.exitcodes import ExitStatus
 
 def test_a_reader_that_closes_the_pipe_ends_top_quietly(plain: LocalServer) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rediscope", "top", "-p", str(plain.port), "--count", "100"]
-        + ["--interval", "0.1"],
+        [
+            sys.executable,
+            "-m",
+            "rediscope",
+            "top",
+            "-p",
+            str(plain.port),
+            "--count",
+            "100",
+            "--interval",
+            "0.1",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
