@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from rediscope.core.collectors.offload import close as close_offloaded
-from rediscope.core.collectors.offload import offload
-from rediscope.core.collectors.offload import results as offloaded_results
 from rediscope.core.connection import ConnectionSpec
+from rediscope.core.pipeline.offload import close as close_offloaded
+from rediscope.core.pipeline.offload import offload
+from rediscope.core.pipeline.offload import results as offloaded_results
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import (
     Batch,
@@ -102,7 +102,7 @@ def _filter(opts: ScanOptions) -> Callable[[Batch], Batch] | None:
 
 
 #: a file this big (or a stream) has its costliest collector run in a worker process, on the
-#: other core, when the compiled reader is in use (collectors/offload.py)
+#: other core, when the compiled reader is in use (pipeline/offload.py)
 OFFLOAD_MIN_BYTES = 32 << 20
 
 
