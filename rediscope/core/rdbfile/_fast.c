@@ -115,7 +115,7 @@ out:
     return done;
 }
 
-static PyObject *records(PyObject *self, PyObject *args) {
+static PyObject *records(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer view;
     Py_ssize_t pos, max_rows;
     int first_op, flags;
@@ -160,7 +160,7 @@ static PyObject *records(PyObject *self, PyObject *args) {
  * score, 2: with a text score), from buf[pos:]: (pos, elements read, the sum of their sds
  * allocations), stopping at the first element that is not whole in the buffer or not a plain,
  * integer or compressed string (the Python reader reads that one). */
-static PyObject *elements(PyObject *self, PyObject *args) {
+static PyObject *elements(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer view;
     Py_ssize_t pos, count;
     int mode;
