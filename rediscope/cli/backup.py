@@ -106,7 +106,8 @@ def list_(
 ) -> None:
     """List the backups in DIR: time, age, size, ratio, RDB version, keys, and their state:
     each file checked to be there with its manifest's size (`--verify`: re-read in full).
-    A missing or damaged backup is shown as such; with --verify a bad one exits 1.
+    A missing, damaged or future-dated backup is shown as such, and files without a manifest
+    as ORPHAN; with --verify a bad one exits 1.
 
     \b
     Example:
@@ -117,6 +118,8 @@ def list_(
     for b in report.backups:
         for problem in b.problems:
             run.note(f"{b.state}: {b.base}: {problem}")
+    for orphan in report.orphans:
+        run.note(f"orphan: {orphan.file}: {orphan.reason}")
     run.conclude(report.outcome())
 
 
@@ -175,18 +178,32 @@ def prune(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Show what would be removed and which rule keeps each survivor."
+            "--dry-run",
+            help="Show what would be removed and why, and which rule keeps each survivor.",
+        ),
+    ] = False,
+    orphans: Annotated[
+        bool,
+        typer.Option(
+            "--orphans",
+            help="Also remove orphans: backup files without a manifest (left by a crash or an "
+            "older version), as `backup list` shows them.",
         ),
     ] = False,
 ) -> None:
-    """Remove old backups by retention rules (restic's forget semantics, OR-ed; the newest
-    verified backup is never removed; only files this tool made are touched).
+    """Remove old backups by retention rules, per target (restic's forget semantics, OR-ed,
+    over the intact backups only; the newest intact backup of each target is never removed;
+    only files this tool made are touched).
 
     \b
     Example:
       rediscope backup prune /var/backups/redis --keep-daily 7 --keep-weekly 4 --dry-run
     """
-    run.emit(core.prune(dest, run.retention(), dry_run=dry_run))
+    report = core.prune(dest, run.retention(), dry_run=dry_run, orphans=orphans)
+    run.emit(report)
+    for orphan in report.orphans:
+        if orphan.file not in report.removed_orphans:
+            run.note(f"orphan: {orphan.file}: {orphan.reason}")
 
 
 app.command("restore")(restore_command)

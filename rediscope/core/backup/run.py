@@ -20,11 +20,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from rediscope import __version__
-from rediscope.core.backup.catalog import list_backups
+from rediscope.core.backup.catalog import digest_problems, list_backups
 from rediscope.core.backup.fetch import bgsave_copy, stream_sync
 from rediscope.core.backup.files import (
     TS_FORMAT,
@@ -257,7 +258,7 @@ def run_backup(
             version=__version__,
         ).finished(datetime.now(timezone.utc))
         _write_manifest(dest, manifest)
-        pruned = _prune(dest, policy)
+        pruned = _prune(dest, name, policy)
     return BackupRunReport(
         target=target,
         complete=True,
@@ -284,10 +285,12 @@ def _write_manifest(dest: Path, manifest: Manifest) -> None:
         raise disk_error(exc, dest) from None
 
 
-def _prune(dest: Path, policy: RetentionPolicy | None) -> tuple[str, ...]:
+def _prune(dest: Path, name: str, policy: RetentionPolicy | None) -> tuple[str, ...]:
+    """Retention over this target's backups only (its name), never another target's."""
     if policy is None or not policy.any():
         return ()
-    plan = plan_prune(list_backups(dest), policy)
+    mine = [b for b in list_backups(dest) if b.name == name]
+    plan = plan_prune(mine, policy, read=partial(digest_problems, dest))
     return tuple(delete_backups(dest, plan.remove))
 
 
