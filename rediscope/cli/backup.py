@@ -154,10 +154,12 @@ def verify(
     ] = None,
 ) -> None:
     """Re-check backups: sha256 against the .sha256 file and the RDB checks (magic, version,
-    EOF opcode, CRC-64), decompressing as a stream. Exit 1 naming each bad file.
-    --load proves a backup restores: a throwaway server loads a copy of each file (it needs
-    memory for the dataset), then is stopped; a file that does not load, or loads other key
-    counts, is BAD.
+    EOF opcode, CRC-64), decompressing as a stream; each result says which checks ran. Exit 1
+    naming each bad file, or when there was nothing to verify; files without a manifest are
+    shown as ORPHAN. --load proves a backup restores: a throwaway server (unix socket only,
+    random password) loads a copy of each file (it needs memory for the dataset), then is
+    stopped; a file that does not load, or loads other key counts, is BAD; a loader older than
+    the backup exits 2.
 
     \b
     Examples:

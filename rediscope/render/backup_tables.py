@@ -17,6 +17,7 @@ from rediscope.core.backup import (
     PruneReport,
     VerifyReport,
 )
+from rediscope.core.backup.catalog import FileVerdict
 from rediscope.core.backup.load import LoadResult
 from rediscope.core.units import plural
 from rediscope.render.base import human_bytes, human_count, human_ttl, kv_table, renderer
@@ -128,15 +129,39 @@ def verify_table(report: VerifyReport, **_: Any) -> RenderableType:
         )
         table.add_row(
             f.file,
-            Text("ok", style="green") if f.ok else Text(f"BAD: {f.problem}", style="bold red"),
+            _verdict(f),
             "-" if f.rdb_version is None else f"v{f.rdb_version}",
             f.crc64 or "-",
             *((keys or "-",) if report.deep else ()),
             *(_load_cells(f.load) if report.load else ()),
         )
-    if not report.files:
-        return Text(f"no backup files in {report.path}")
+    if report.nothing is not None:
+        return Text(report.nothing)
+    if report.orphans:
+        return Group(table, _orphan_rows(report.orphans))
     return table
+
+
+#: what each check proves, in the words the result column uses
+_CHECK_WORDS = {
+    "sha256": "sha256",
+    "crc64": "CRC-64",
+    "header-eof": "header and EOF only (no CRC-64 in the file)",
+    "records": "every record read",
+    "load": "loaded",
+}
+
+
+def _verdict(f: FileVerdict) -> Text:
+    """BAD and why, or ok and which checks ran: a file whose records nobody read is not
+    called verified in the words of one whose CRC-64 was checked."""
+    if not f.ok:
+        return Text(f"BAD: {f.problem}", style="bold red")
+    words = ", ".join(_CHECK_WORDS.get(c, c) for c in f.checks) or "ok"
+    if f.orphan:
+        return Text(f"ORPHAN (no manifest); {words}", style="bold yellow")
+    style = "yellow" if f.records_unchecked else "green"
+    return Text(f"ok: {words}", style=style)
 
 
 def _load_cells(load: LoadResult | None) -> tuple[str, str, str]:

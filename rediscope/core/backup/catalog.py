@@ -121,6 +121,17 @@ class FileVerdict:
     keys: dict[str, dict[str, int]] | None = None
     #: with --load: what a throwaway server loaded from it (None: not loaded)
     load: LoadResult | None = None
+    #: the checks that ran and passed, in order: sha256 (against its .sha256), crc64 (the
+    #: RDB's own checksum over every byte) or header-eof (a file written with checksums off:
+    #: magic, version and EOF opcode only), records (--deep: every record parsed), load
+    checks: tuple[str, ...] = ()
+    #: no readable manifest names it (see `orphans`)
+    orphan: bool = False
+
+    @property
+    def records_unchecked(self) -> bool:
+        """Passed, but nothing looked at its records: no CRC-64 and no --deep."""
+        return self.ok and "header-eof" in self.checks and "records" not in self.checks
 
 
 def sha256_of(path: Path) -> str:
@@ -172,20 +183,26 @@ def verify_file(path: Path, sidecar: bool = False, deep: bool = False) -> FileVe
     """sha256 (against the .sha256 beside it; `sidecar`: one must be there, as for every file
     a manifest lists) and the RDB checks."""
     side = path.with_name(path.name + ".sha256")
+    checks: list[str] = []
     try:
         if side.exists():
             expected = side.read_text().split()[0]
             if sha256_of(path) != expected:
                 return FileVerdict(path.name, False, "sha256 mismatch", None, None)
+            checks.append("sha256")
         elif sidecar:
             return FileVerdict(path.name, False, f"{side.name} is missing", None, None)
         check = check_file(path)
+        checks.append("crc64" if check.crc_checked else "header-eof")
         keys = deep_count(path) if deep else None
     except (OSError, IndexError, EOFError) as exc:
         return FileVerdict(path.name, False, f"unreadable: {exc}", None, None)
     except RdbError as exc:
         return FileVerdict(path.name, False, str(exc), None, None)
-    return FileVerdict(path.name, True, None, check.version, f"{check.crc:016x}", keys)
+    if deep:
+        checks.append("records")
+    crc = f"{check.crc:016x}"  # 0000000000000000: the file carries no CRC (see checks)
+    return FileVerdict(path.name, True, None, check.version, crc, keys, checks=tuple(checks))
 
 
 def local_target(path: Path) -> Target:
