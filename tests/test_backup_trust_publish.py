@@ -136,3 +136,31 @@ def test_orphans_are_the_same_set_in_list_and_verify_and_prune_removes_them(
     assert len(listing["orphans"]) == 3 and [b["base"] for b in listing["backups"]] == [
         intact["base"]
     ]
+
+
+def test_a_cluster_run_failing_partway_through_publishing_leaves_no_shard(
+    cluster: list[LocalServer], tmp_path: Path
+) -> None:
+    """The last shard's file name is taken (a directory in the way): the shards already
+    renamed into place go again, and nothing of the backup stays."""
+    port = str(cluster[0].port)
+    first = tmp_path / "first"
+    first.mkdir()
+    res = invoke("backup", "run", str(first), "-p", port, "--name", "c", "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    doc = res.json()
+    base = doc["manifest"][: -len(".manifest.json")]
+    suffix = doc["files"][-1]["file"][len(base) :]  # .<node>.<slots>.rdb.gz of the last shard
+    dest = tmp_path / "b"
+    dest.mkdir()
+    now = datetime.now(timezone.utc)
+    blockers = []
+    for s in range(-2, 180):
+        blocker = dest / f"c-{now + timedelta(seconds=s):%Y%m%dT%H%M%SZ}{suffix}"
+        blocker.mkdir()
+        blockers.append(blocker.name)
+    res = invoke("backup", "run", str(dest), "-p", port, "--name", "c")
+    assert res.exit_code == ExitStatus.ERROR and "in the way" in res.stderr, res.stderr
+    assert _leftovers(dest) == sorted(blockers)
+    _, listing = _json("backup", "list", str(dest))
+    assert listing["backups"] == [] and listing["orphans"] == []
