@@ -178,6 +178,8 @@ def prune_table(report: PruneReport, width: int | None = None, **_: Any) -> Rend
     verb = "would remove" if report.dry_run else "removed"
     parts: list[RenderableType] = [
         _backup_rows(f"kept {len(report.kept)}", report.kept, "kept by", width)
+        if report.kept
+        else Text("kept nothing")
     ]
     parts.append(
         _backup_rows(f"{verb} {len(report.removed)}", report.removed, "why", width)

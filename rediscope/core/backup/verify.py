@@ -165,14 +165,14 @@ def verify(
         )
         for t in targets
     ]
-    if load and verdicts:
-        binary = _server_program(server_bin)
-        drill = _Drill(binary, loader_of(binary))
-        newest = max((v.rdb_version or 0 for v in verdicts if v.ok), default=0)
-        if newest > drill.loader.rdb_version and drill.loader.name != "valkey":
-            raise _older(drill.loader, newest)
-        keys = _manifest_keys(path if path.is_dir() else path.parent)
-        with interrupt_on_sigterm():
+    binary = _server_program(server_bin) if load else ""
+    if load and any(v.ok for v in verdicts):
+        with interrupt_on_sigterm():  # `finally` stops the throwaway servers
+            drill = _Drill(binary, loader_of(binary))
+            newest = max(v.rdb_version or 0 for v in verdicts if v.ok)
+            if newest > drill.loader.rdb_version:
+                raise _older(drill.loader, newest)
+            keys = _manifest_keys(path if path.is_dir() else path.parent)
             verdicts = [
                 _loaded(t, v, keys.get(t.name), drill)
                 for t, v in zip(targets, verdicts, strict=True)
