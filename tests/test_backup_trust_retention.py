@@ -112,11 +112,15 @@ def test_a_backup_dated_in_the_future_is_reported_and_never_displaces_a_new_one(
     _run(plain.port, tmp_path)
     first = _list(tmp_path)[0]["base"]
     future = _clone_dated(tmp_path, first, datetime.now(timezone.utc) + timedelta(days=3))
-    _run(plain.port, tmp_path, "--keep-last", "1")
+    res = invoke("backup", "run", str(tmp_path), "-p", str(plain.port), "--keep-last", "1",
+                 "--format", "json")  # fmt: skip
+    doc = assert_valid_json_output(res, "backup run")
+    assert f"{future} is dated in the future" in " ".join(doc["notes"])
+    assert doc["pruned"] == [first]  # the older intact one goes, the one just written stays
     listing = {b["base"]: b for b in _list(tmp_path)}
-    assert future in listing and listing[future]["state"] == "future"
+    assert future in listing and listing[future]["state"] == "future" and first not in listing
     assert listing[future]["age_s"] < 0 and "in the future" in listing[future]["problems"][0]
-    written_now = [b for b in listing.values() if b["base"] not in (future, first)]
+    written_now = [b for b in listing.values() if b["base"] != future]
     assert len(written_now) == 1 and written_now[0]["state"] == "ok"  # kept: the newest intact
     table = invoke("backup", "list", str(tmp_path))
     assert "FUTURE" in table.stdout and "in the future" in table.stderr

@@ -42,7 +42,13 @@ from rediscope.core.backup.files import (
     stage_text,
 )
 from rediscope.core.backup.manifest import BackupFile, Manifest
-from rediscope.core.backup.retention import RetentionPolicy, delete_backups, plan_prune
+from rediscope.core.backup.retention import (
+    DAMAGED,
+    FUTURE,
+    RetentionPolicy,
+    delete_backups,
+    plan_prune,
+)
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import identity, info, keyspace_dbs
@@ -273,7 +279,7 @@ def run_backup(
             version=__version__,
         ).finished(datetime.now(timezone.utc))
         _commit(dest, results, manifest)
-        pruned = _prune(dest, name, policy)
+        pruned = _prune(dest, name, policy, notes)
     return BackupRunReport(
         target=target,
         complete=True,
@@ -291,12 +297,18 @@ def run_backup(
     )
 
 
-def _prune(dest: Path, name: str, policy: RetentionPolicy | None) -> tuple[str, ...]:
+def _prune(
+    dest: Path, name: str, policy: RetentionPolicy | None, notes: list[str]
+) -> tuple[str, ...]:
     """Retention over this target's backups only (its name), never another target's."""
     if policy is None or not policy.any():
         return ()
     mine = [b for b in list_backups(dest) if b.name == name]
     plan = plan_prune(mine, policy, read=partial(digest_problems, dest))
+    for base, reasons in plan.keep.items():
+        if FUTURE in reasons or DAMAGED in reasons:
+            why = "is dated in the future" if FUTURE in reasons else "is damaged"
+            notes.append(f"{base} {why}: retention does not count it (backup list shows why)")
     return tuple(delete_backups(dest, plan.remove))
 
 
