@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich import box
@@ -116,19 +117,34 @@ def backup_list_table(
     return Group(_backup_rows(title, report.backups, None, width), *orphans)
 
 
+_STAMPED = re.compile(r"^(?P<name>.+)-(?P<rest>\d{8}T\d{6}Z.*)$")
+
+
+def _short_names(files: list[str]) -> tuple[str | None, list[str]]:
+    """Files of one target's backups named without the target (`127.0.0.1-6379-`), which
+    the title says once: at 80 columns the part that tells backups apart, the time, shows."""
+    found = [_STAMPED.match(f) for f in files]
+    names = {m.group("name") for m in found if m is not None}
+    if len(names) != 1 or any(m is None for m in found):
+        return None, files
+    return names.pop(), [m.group("rest") for m in found if m is not None]
+
+
 @renderer(VerifyReport)
 def verify_table(report: VerifyReport, **_: Any) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD)
+    name, shown = _short_names([f.file for f in report.files])
+    table = Table(box=box.SIMPLE_HEAD, title=f"backups of {name}" if name else None)
+    table.title_justify = "left"
     load = ("loaded", "load time", "memory") if report.load else ()
     for col in ("file", "result", "rdb", "crc64", *(("keys",) if report.deep else ()), *load):
-        table.add_column(col)
-    for f in report.files:
+        table.add_column(col, no_wrap=col == "file", min_width=12 if col == "result" else None)
+    for f, label in zip(report.files, shown, strict=True):
         keys = ", ".join(
             f"{db}: " + " ".join(f"{n:,} {t}" for t, n in sorted(types.items()))
             for db, types in sorted((f.keys or {}).items())
         )
         table.add_row(
-            f.file,
+            label,
             _verdict(f),
             "-" if f.rdb_version is None else f"v{f.rdb_version}",
             f.crc64 or "-",
@@ -137,9 +153,13 @@ def verify_table(report: VerifyReport, **_: Any) -> RenderableType:
         )
     if report.nothing is not None:
         return Text(report.nothing)
+    parts: list[RenderableType] = [table]
+    bad = [f for f in report.files if not f.ok]
+    if bad:  # each on a line of its own: a loader's message does not widen the table
+        parts.append(Text("\n".join(f"{f.file}: {f.problem}" for f in bad), style="red"))
     if report.orphans:
-        return Group(table, _orphan_rows(report.orphans))
-    return table
+        parts.append(_orphan_rows(report.orphans))
+    return Group(*parts)
 
 
 #: what each check proves, in the words the result column uses
@@ -156,7 +176,7 @@ def _verdict(f: FileVerdict) -> Text:
     """BAD and why, or ok and which checks ran: a file whose records nobody read is not
     called verified in the words of one whose CRC-64 was checked."""
     if not f.ok:
-        return Text(f"BAD: {f.problem}", style="bold red")
+        return Text("BAD (below)", style="bold red")
     words = ", ".join(_CHECK_WORDS.get(c, c) for c in f.checks) or "ok"
     if f.orphan:
         return Text(f"ORPHAN (no manifest); {words}", style="bold yellow")
