@@ -14,11 +14,11 @@ import pytest
 import redis
 from conftest import invoke, load_json
 
-from rediscope.core.collectors.offload import Offloaded
 from rediscope.core.collectors.patterns import PatternCollector
 from rediscope.core.diff.join import fold_union
 from rediscope.core.diff.tally import SideTally
 from rediscope.core.localserver import LocalServer
+from rediscope.core.pipeline.offload import Offloaded
 from rediscope.core.pipeline.records import Batch
 
 
@@ -229,7 +229,7 @@ def _words(n: int) -> list[str]:
 
 def test_an_offloaded_pattern_collector_gets_the_element_counts() -> None:
     """A pattern collector that needs "length" counts the same elements in a worker process
-    (collectors/offload.py sends it the lengths) as here."""
+    (pipeline/offload.py sends it the lengths) as here."""
     keys = [f"q:{i}".encode() for i in range(20)]
     lengths: list[int | None] = [i + 1 for i in range(20)]
     here = PatternCollector(":", (), frozenset({"ttl", "memory", "length"}))

@@ -73,7 +73,7 @@ def _scanned(
 ) -> ReadSide:
     def make() -> list[Collector]:
         patterns = PatternCollector(how.separators, how.rules, NEEDS)
-        # kept in this process: moving it to a worker (collectors/offload.py) pickles every
+        # kept in this process: moving it to a worker (pipeline/offload.py) pickles every
         # batch, which costs more CPU than it saves unless a core is idle (docs/diff.md)
         patterns.offload_cost = 0
         return [patterns, SideCollector()]

@@ -33,7 +33,7 @@ class Offloaded:
         self.needs = collector.needs
         self._lengths = "length" in collector.needs  # sent only to a collector that reads them
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rediscope.core.collectors.offload"],
+            [sys.executable, "-m", "rediscope.core.pipeline.offload"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
