@@ -40,11 +40,7 @@ def buffer_class(flags: str) -> BufferClass:
 def parse_line(line: bytes, node: str) -> ClientRow | None:
     """One `k=v k=v ...` line (None for a blank or malformed one). Names and users cannot
     hold spaces, so splitting on spaces is exact; a value may hold `=`."""
-    fields: dict[bytes, bytes] = {}
-    for part in line.strip(b"\r\n").split(b" "):
-        key, sep, value = part.partition(b"=")
-        if sep:
-            fields[key] = value
+    fields = dict(part.split(b"=", 1) for part in line.rstrip(b"\r\n").split(b" ") if b"=" in part)
     if b"id" not in fields:
         return None
     addr = fields.get(b"addr", b"")
