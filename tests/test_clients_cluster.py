@@ -72,7 +72,10 @@ def apps(cluster6: list[LocalServer]) -> Iterator[dict[int, redis.Redis]]:
         admin = admins[primary.port]
 
         def grown() -> bool:
-            admin.publish("feed", "y" * 100_000)
+            pipe = admin.pipeline(transaction=False)
+            for _ in range(100):  # 8 kB: copied into the buffer on every server
+                pipe.publish("feed", "y" * 8000)
+            pipe.execute()
             rows = [c for c in admin.client_list() if c["name"] == "slowly"]
             return bool(rows) and int(rows[0]["omem"]) >= 2 << 20
 
