@@ -140,7 +140,10 @@ def _gates(report: ClientsReport) -> list[RenderableType]:
 @renderer(ClientsReport)
 def clients_table(report: ClientsReport, width: int | None = None, **_: Any) -> RenderableType:
     parts: list[RenderableType] = [target_line(report.target), _summary(report)]
-    parts.append(_groups(report, width))
+    if report.groups:
+        parts.append(_groups(report, width))
+    else:
+        parts.append(Text("no client is connected but rediscope itself", style="dim"))
     if len(report.nodes) > 1 or any(n.error for n in report.nodes):
         parts.append(_nodes(report, width))
     parts += _culprits(report)
