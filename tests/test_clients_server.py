@@ -18,7 +18,15 @@ import redis
 from rediscope.core.clients import ClientsOptions, clients
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer
-from tests.conftest import ACL_PASSWORD, ROOT, invoke, schema_validator, setuser, wait_until
+from tests.conftest import (
+    ACL_PASSWORD,
+    ROOT,
+    Certs,
+    invoke,
+    schema_validator,
+    setuser,
+    wait_until,
+)
 
 POOL = 8
 
@@ -249,3 +257,28 @@ def test_the_documented_analyst_role_covers_clients(acl_server: LocalServer) -> 
     finally:
         admin.execute_command("ACL", "DELUSER", "clients-analyst")
         admin.close()
+
+
+def test_a_listing_of_many_chunks_is_counted_whole(plain: LocalServer) -> None:
+    """300 clients: a reply of about 100 kB, read from the socket in several chunks."""
+    conns = []
+    try:
+        for i in range(300):
+            conn = redis.Redis(port=plain.port, client_name=f"many-{i % 7}")
+            conn.ping()
+            conns.append(conn)
+        doc = _doc(Scene(plain.port, conns[0]), "--top", "1000")
+        many = {g["key"]: g["connections"] for g in doc["groups"] if g["key"].startswith("many-")}
+        assert many == {f"many-{k}": 43 if k < 6 else 42 for k in range(7)}
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def test_over_tls(tls_server: LocalServer, certs: Certs) -> None:
+    url = f"rediss://127.0.0.1:{tls_server.port}"
+    result = invoke(
+        "clients", "--url", url, "--cacert", str(certs.ca), "--window", "0", "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["totals"]["own"] >= 2

@@ -68,7 +68,7 @@ def _nodes(report: ClientsReport, width: int | None) -> RenderableType:
         Col("node", "key"),
         Col("role", drop=3),
         Col("clients", "num"),
-        Col("maxclients", "num"),
+        Col("of max", "num"),
         Col("new/s", "num"),
         Col("rejected", "num", drop=2),
         Col("ours", "num", drop=4),
