@@ -282,3 +282,22 @@ def test_over_tls(tls_server: LocalServer, certs: Certs) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert result.json()["totals"]["own"] >= 2
+
+
+def test_an_unfinished_request_left_idle_is_named(plain: LocalServer) -> None:
+    partial = _raw(plain.port, (b"CLIENT", b"SETNAME", b"halfway"))
+    try:
+        partial.sendall(b"*3\r\n$3\r\nSET\r\n$10\r\nab")  # part of a command, then silence
+        admin = plain.client(decode_responses=True)
+
+        def waiting() -> bool:
+            rows = [c for c in admin.client_list() if c["name"] == "halfway"]
+            return bool(rows) and int(rows[0]["qbuf"]) > 0 and int(rows[0]["idle"]) >= 1
+
+        wait_until("the unfinished request to idle", waiting)
+        admin.close()
+        doc = _doc(Scene(plain.port, plain.client()), "--idle", "1s")
+        found = [c for c in doc["culprits"] if c["kind"] == "query_buffer"]
+        assert [c["name"] for c in found] == ["halfway"] and "unfinished" in found[0]["evidence"]
+    finally:
+        partial.close()

@@ -103,11 +103,8 @@ class Culprits:
             return
         if row.omem >= self.opts.omem and row.omem:
             self._output_buffer(row)
-        if row.qbuf >= self.opts.qbuf and row.qbuf:
-            what = (
-                f"{_who(row)}: query buffer {bytes_text(row.qbuf)} (a huge or unfinished request)"
-            )
-            self._keep(self._make(row, "query_buffer", row.qbuf, self.opts.qbuf, what), row.qbuf)
+        if row.qbuf and (row.qbuf >= self.opts.qbuf or row.idle_s >= self.opts.idle):
+            self._query_buffer(row)
         if row.monitor:
             what = f"{_who(row)}: MONITOR, every command of the server is copied to it"
             self._keep(self._make(row, "monitor", 0, 0, what), row.age_s)
@@ -152,6 +149,14 @@ class Culprits:
         )
         # closest to its disconnection first; without a hard limit, by size
         self._keep(culprit, int((share or 0) * 1e6) * (1 << 40) + row.omem)
+
+    def _query_buffer(self, row: ClientRow) -> None:
+        what = f"{_who(row)}: query buffer {bytes_text(row.qbuf)}"
+        if row.idle_s >= self.opts.idle:
+            what += f", idle {short_duration(row.idle_s)}: an unfinished request left waiting"
+        else:
+            what += ": a huge request, or one arriving slowly"
+        self._keep(self._make(row, "query_buffer", row.qbuf, self.opts.qbuf, what), row.qbuf)
 
     def _idle(self, row: ClientRow) -> None:
         key = (row.name, row.host)
