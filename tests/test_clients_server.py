@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from tests.conftest import (
     ROOT,
     Certs,
     invoke,
+    load_json,
     schema_validator,
     setuser,
     wait_until,
@@ -301,3 +305,33 @@ def test_an_unfinished_request_left_idle_is_named(plain: LocalServer) -> None:
         assert [c["name"] for c in found] == ["halfway"] and "unfinished" in found[0]["evidence"]
     finally:
         partial.close()
+
+
+def test_ctrl_c_in_the_window_reports_what_it_measured(plain: LocalServer) -> None:
+    admin = plain.client(decode_responses=True, single_connection_client=True)
+    admin.ping()  # connected before the window opens: not churn
+    cmd = [sys.executable, "-m", "rediscope", "clients", "-p", str(plain.port)]
+    proc = subprocess.Popen(
+        [*cmd, "--window", "300s", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def sampled() -> bool:  # both its connections open, the first INFO answered
+            ours = [c for c in admin.client_list() if c["name"] == "rediscope"]
+            return len(ours) == 2 and any(c["cmd"] == "info" for c in ours)
+
+        wait_until("the first sample", sampled)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        admin.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    doc = load_json(out)
+    assert doc["complete"] is False and doc["interrupted"] is True
+    assert doc["nodes"][0]["window_s"] < 300 and doc["nodes"][0]["connections_received"] == 0
