@@ -116,6 +116,16 @@ def test_every_node_every_group_counted_exactly(
     )
 
 
+def test_an_idle_app_over_every_node_is_one_culprit(
+    cluster6: list[LocalServer], apps: dict[int, redis.Redis]
+) -> None:
+    args = ("clients", "-p", str(cluster6[0].port), "--window", "0", "--idle", "0")
+    doc = invoke(*args, "--format", "json").json()
+    web = next(c for c in doc["culprits"] if c["kind"] == "idle" and c["name"] == "web")
+    assert web["connections"] == sum(range(1, 7)) and "on 6 nodes" in web["evidence"]
+    assert web["node"] == f"127.0.0.1:{cluster6[5].port}"  # where most of them are
+
+
 def test_churn_over_every_node(cluster6: list[LocalServer]) -> None:
     opened = 60
 

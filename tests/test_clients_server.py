@@ -190,6 +190,8 @@ def test_fail_if_gates(scene: Scene) -> None:
     bad = invoke("clients", "-p", port, "--fail-if", "sockets>3")
     assert bad.exit_code == 2 and bad.stderr.startswith("rediscope: error: --fail-if")
     assert len(bad.stderr.strip().splitlines()) == 1
+    blind = invoke("clients", "-p", port, "--window", "0", "--fail-if", "churn>5")
+    assert blind.exit_code == 2 and "--window" in blind.stderr
 
 
 def test_churn_counts_the_connections_opened_in_the_window(plain: LocalServer) -> None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from rediscope.core.clients.culprits import Culprits
-from rediscope.core.clients.gates import parse_gate
+from rediscope.core.clients.gates import WINDOWED, parse_gate
 from rediscope.core.clients.groups import MAX_GROUPS, RESERVOIR, Groups
 from rediscope.core.clients.model import (
     ClientsOptions,
@@ -18,6 +18,7 @@ from rediscope.core.clients.model import (
 from rediscope.core.clients.probe import ClientsProbe, RowSink
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.target import identify
+from rediscope.errors import UsageError
 
 
 def _sum(values: list[int | None]) -> int | None:
@@ -70,6 +71,11 @@ def clients(
 ) -> ClientsReport:
     """Sample INFO on every node, wait --window, sample again and read CLIENT LIST."""
     gates = [parse_gate(g) for g in opts.gates]  # a bad gate is a usage error before any work
+    for gate in gates:
+        if gate.metric in WINDOWED and opts.window <= 0:
+            raise UsageError(
+                f"--fail-if {gate.expr} is measured over --window: give one (e.g. 10s)"
+            )
     target, _ident = identify(spec)
     nodes = target.nodes if target.mode == "cluster" else target.nodes[:1]
     probes = [ClientsProbe.open(spec, node) for node in nodes]

@@ -73,8 +73,8 @@ def _buffer_evidence(row: ClientRow, limit: BufferLimit) -> tuple[str, float | N
 
 @dataclass
 class IdleTally:
-    node: str
     user: bytes
+    nodes: dict[str, int] = field(default_factory=dict)  # node -> idle connections there
     connections: int = 0
     idle_max: int = 0
 
@@ -164,9 +164,8 @@ class Culprits:
         if tally is None:
             if len(self.idle) >= MAX_IDLE_GROUPS:
                 return
-            tally = self.idle[key] = IdleTally(node=row.node, user=row.user)
-        if tally.node != row.node and not tally.node.endswith(" ..."):
-            tally.node += " ..."  # the same app on several nodes
+            tally = self.idle[key] = IdleTally(user=row.user)
+        tally.nodes[row.node] = tally.nodes.get(row.node, 0) + 1
         tally.connections += 1
         tally.idle_max = max(tally.idle_max, row.idle_s)
 
@@ -174,8 +173,9 @@ class Culprits:
         out = []
         for (name, host), t in self.idle.items():
             who = f"{display_key(name)} " if name else "nameless clients "
+            where = f" on {len(t.nodes)} nodes" if len(t.nodes) > 1 else ""
             evidence = (
-                f"{who}from {display_key(host)}: {t.connections:,} connection"
+                f"{who}from {display_key(host)}{where}: {t.connections:,} connection"
                 f"{'s' if t.connections != 1 else ''} idle over "
                 f"{short_duration(self.opts.idle)} (the longest {short_duration(t.idle_max)}): "
                 "a pool that opens more than it uses, or leaks connections"
@@ -183,7 +183,7 @@ class Culprits:
             out.append(
                 Culprit(
                     kind="idle",
-                    node=t.node,
+                    node=max(t.nodes, key=lambda a: (t.nodes[a], a)),
                     id=None,
                     name=name,
                     addr=host,

@@ -29,6 +29,8 @@ METRICS: dict[str, Metric] = {
     "rejected": Metric("count", lambda n: n.rejected_in_window, "connections rejected"),
     "blocked": Metric("count", lambda n: n.blocked_clients, "blocked clients"),
 }
+#: the metrics measured over --window (a gate on them needs one)
+WINDOWED = ("churn", "rejected")
 _SHARE = Metric("%", lambda n: n.maxclients_share, "connected clients of maxclients")
 _EXPR = re.compile(r"^\s*([a-z-]+)\s*(>=|>)\s*(\S+?)\s*$")
 
