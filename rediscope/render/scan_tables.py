@@ -78,7 +78,7 @@ def bigkeys_table(
         target_line(report.target),
         scan_line(report.scan, report.source),
     ]
-    empty = empty_scan(report.scan)
+    empty = empty_scan(report.scan, report.source)
     if empty is not None:
         return Group(*parts, empty)
     title = f"top {plural(len(report.keys), 'key')} by memory"
@@ -235,7 +235,7 @@ def patterns_table(
         target_line(report.target),
         scan_line(report.scan, report.source),
     ]
-    empty = empty_scan(report.scan)
+    empty = empty_scan(report.scan, report.source)
     if empty is not None:
         return Group(*parts, empty)
     memory = any(p.bytes is not None for p in report.patterns)
@@ -320,7 +320,7 @@ def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> Re
         scan_line(report.scan, report.source),
     ]
     parts.append(_memory_totals(report))
-    empty = empty_scan(report.scan)
+    empty = empty_scan(report.scan, report.source)
     if empty is not None:  # the server's figures above, and where the keys are
         return Group(*parts, empty)
     parts.append(_shares("by type", report.by_type, "type", est, width))

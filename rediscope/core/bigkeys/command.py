@@ -122,9 +122,10 @@ def bigkeys(
         best = biggest.get(entry.type)
         if best is None or (entry.score, entry.key) > (best[0].score, best[0].key):
             biggest[entry.type] = (entry, listed_key)
-    total_bytes = sum(t[1] for t in col.totals.values()) or 1
+    total_bytes = sum(t.bytes for t in col.totals.values()) or 1
     summaries = []
-    for tname, (k, b, e) in sorted(col.totals.items(), key=lambda kv: (-kv[1][1], kv[0])):
+    for tname, tally in sorted(col.totals.items(), key=lambda kv: (-kv[1].bytes, kv[0])):
+        k, b, e = tally.keys, tally.bytes, tally.elements
         summaries.append(
             TypeSummary(
                 type=tname,

@@ -13,6 +13,7 @@ from rediscope.core.collectors.memory import (
     MemoryCollector,
 )
 from rediscope.core.collectors.patterns import OTHER, PatternCollector
+from rediscope.core.collectors.topn import Tally
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.info import info, version_tuple
 from rediscope.core.memory.advice import recommendations
@@ -70,7 +71,7 @@ def _limits(spec: ConnectionSpec, version: tuple[int, ...]) -> tuple[dict[str, i
 
 
 def _shares(
-    items: dict[Any, list[int]],
+    items: dict[Any, Tally],
     total: int,
     factor: float,
     name: Any = str,
@@ -78,9 +79,9 @@ def _shares(
     rows = [
         Share(
             name=name(k),
-            keys=round(v[0] * factor),
-            bytes=round(v[1] * factor),
-            share=round(v[1] / total, 6) if total else 0.0,
+            keys=round(v.keys * factor),
+            bytes=round(v.bytes * factor),
+            share=round(v.bytes / total, 6) if total else 0.0,
         )
         for k, v in items.items()
     ]
@@ -227,9 +228,9 @@ def _encoding_rows(mem: MemoryCollector, factor: float) -> tuple[Share, ...]:
         Share(
             name=e.decode(),
             type=t.decode(),
-            keys=round(v[0] * factor),
-            bytes=round(v[1] * factor),
-            share=round(v[1] / mem.sum, 6) if mem.sum else 0.0,
+            keys=round(v.keys * factor),
+            bytes=round(v.bytes * factor),
+            share=round(v.bytes / mem.sum, 6) if mem.sum else 0.0,
         )
         for (t, e), v in mem.by_encoding.items()
     )

@@ -25,7 +25,7 @@ def sync_source(spec: ConnectionSpec) -> RdbSource:
     inputs = [
         RdbInput(f"sync://{n.address}", n.address, _opener(node_spec(spec, n))) for n in nodes
     ]
-    return RdbSource(inputs)
+    return RdbSource(inputs, server=spec)
 
 
 def _opener(spec: ConnectionSpec) -> Callable[[], IO[bytes]]:

@@ -31,7 +31,7 @@ class Offloaded:
     def __init__(self, collector: Collector) -> None:
         self.needs = collector.needs
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rediscope.core.collectors.offload"],
+            [sys.executable, "-m", "rediscope.core.pipeline.offload"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
