@@ -8,10 +8,11 @@ from typing import Annotated
 import click
 import typer
 
+from rediscope.cli._options_connection import Duration
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.clients import GROUP_BY, ClientRow, ClientsOptions
 from rediscope.core.clients import clients as core_clients
-from rediscope.core.units import parse_duration, parse_size
+from rediscope.core.units import parse_size
 from rediscope.render.clients_tables import client_jsonl
 
 app = typer.Typer()
@@ -32,17 +33,22 @@ def clients(
         ),
     ] = "name",
     window: Annotated[
-        str,
+        float,
         typer.Option(
             "--window",
-            help="Sample INFO twice this far apart for the churn: new connections per second "
-            "(0: one sample, no churn).",
+            click_type=Duration(0, 86400),
+            help="Sample INFO twice this far apart for the churn, new connections per second "
+            "(5, 10s, 2m; 0: one sample, no churn).",
         ),
-    ] = "5s",
+    ] = 5.0,
     idle: Annotated[
-        str,
-        typer.Option("--idle", help="Name connections idle this long (a leaking pool)."),
-    ] = "1h",
+        float,
+        typer.Option(
+            "--idle",
+            click_type=Duration(0),
+            help="Name connections idle this long (30m, 1h): a leaking pool.",
+        ),
+    ] = 3600.0,
     omem: Annotated[
         str,
         typer.Option("--omem", help="Name clients whose output buffer is this big."),
@@ -77,8 +83,8 @@ def clients(
     """
     opts = ClientsOptions(
         by=by,  # type: ignore[arg-type]  # one of GROUP_BY (click checked it)
-        window=parse_duration(window, "--window"),
-        idle=parse_duration(idle, "--idle"),
+        window=window,
+        idle=idle,
         omem=parse_size(omem, "--omem"),
         qbuf=parse_size(qbuf, "--qbuf"),
         top=top,
