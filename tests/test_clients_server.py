@@ -337,3 +337,32 @@ def test_ctrl_c_in_the_window_reports_what_it_measured(plain: LocalServer) -> No
     doc = load_json(out)
     assert doc["complete"] is False and doc["interrupted"] is True
     assert doc["nodes"][0]["window_s"] < 300 and doc["nodes"][0]["connections_received"] == 0
+
+
+def test_jsonl_into_a_closed_pipe_ends_quietly(plain: LocalServer) -> None:
+    """`clients --format jsonl | head -1`: the reader goes away; no node is blamed for it."""
+    conns = [redis.Redis(port=plain.port, client_name="piped") for _ in range(400)]
+    try:
+        for conn in conns:
+            conn.ping()
+        cmd = [sys.executable, "-m", "rediscope", "clients", "-p", str(plain.port)]
+        proc = subprocess.Popen(
+            [*cmd, "--window", "0", "--format", "jsonl"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            assert json.loads(proc.stdout.readline())["node"]
+            proc.stdout.close()  # about 150 kB of rows are still to come
+            err = proc.stderr.read()
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 141 and err == ""
+    finally:
+        for conn in conns:
+            conn.close()

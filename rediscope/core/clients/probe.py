@@ -12,7 +12,7 @@ import redis
 
 from rediscope.core.clients.culprits import DEFAULT_LIMITS, Culprits, parse_limits
 from rediscope.core.clients.groups import Groups
-from rediscope.core.clients.listing import ClientListDenied, client_list
+from rediscope.core.clients.listing import client_list
 from rediscope.core.clients.model import BufferClass, BufferLimit, ClientRow, NodeClients
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error
@@ -109,22 +109,26 @@ class ClientsProbe:
         return parse_limits(value.decode() if isinstance(value, bytes) else str(value))
 
     def read(self, groups: Groups, culprits: Culprits, sink: RowSink | None) -> None:
-        """CLIENT LIST, every row to the groups and the culprits (and the sink)."""
+        """CLIENT LIST, every row to the groups and the culprits (and the sink). A failure of
+        the socket is this node's; one of the sink (a closed stdout) is the caller's."""
         if self.raw is None:
             return
         culprits.limits[self.node.address] = self.limits()
-        try:
-            for row in client_list(self.raw, self.node.address):
-                self._count(row)
-                if sink is not None:
-                    sink(row)
-                if not row.own:
-                    groups.add(row)
-                    culprits.add(row)
-        except ClientListDenied:
-            raise
-        except (redis.RedisError, OSError) as exc:
-            self.fail(exc)
+        rows = client_list(self.raw, self.node.address)
+        while True:
+            try:
+                row = next(rows, None)
+            except (redis.RedisError, OSError) as exc:  # a refusal (ClientListDenied) goes up
+                self.fail(exc)
+                return
+            if row is None:
+                return
+            self._count(row)
+            if sink is not None:
+                sink(row)
+            if not row.own:
+                groups.add(row)
+                culprits.add(row)
 
     def _count(self, row: ClientRow) -> None:
         self.listed += 1
