@@ -366,3 +366,12 @@ def test_jsonl_into_a_closed_pipe_ends_quietly(plain: LocalServer) -> None:
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_grouped_by_command_and_by_db(scene: Scene) -> None:
+    by_cmd = {g["key"]: g for g in _doc(scene, "--by", "cmd", "--top", "100")["groups"]}
+    assert by_cmd["blpop"]["blocked"] == 1 and by_cmd["subscribe"]["subscribers"] == 1
+    assert by_cmd["monitor"]["monitors"] == 1 and by_cmd["multi"]["in_multi"] == 1
+    by_db = _doc(scene, "--by", "db")
+    truth = sum(1 for c in _listed(scene.admin) if c["name"] != "rediscope")
+    assert [(g["key"], g["connections"]) for g in by_db["groups"]] == [("0", truth)]
