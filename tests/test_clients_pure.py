@@ -3,17 +3,29 @@ memory for 100,000 clients, reservoir medians, buffer limits, culprits, gates.""
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from collections.abc import Iterator
 
 import pytest
+from rich.console import Console
 
 from rediscope.core.clients.culprits import Culprits, parse_limits
 from rediscope.core.clients.gates import parse_gate
 from rediscope.core.clients.groups import RESERVOIR, Groups
 from rediscope.core.clients.listing import parse_line, split_lines
-from rediscope.core.clients.model import ClientsOptions, NodeClients
+from rediscope.core.clients.model import (
+    ClientsOptions,
+    ClientsReport,
+    ClientTotals,
+    GroupBy,
+    NodeClients,
+)
+from rediscope.core.target import Node, Target
 from rediscope.errors import UsageError
+from rediscope.render.clients_tables import client_jsonl
+from rediscope.render.jsonout import dumps
+from rediscope.render.tables import render_table
 
 R70 = (
     b"id=4 addr=127.0.0.1:40466 laddr=127.0.0.1:6391 fd=8 name=orders age=7 idle=3 flags=N "
@@ -172,3 +184,74 @@ def test_gates() -> None:
     for bad in ("foo>1", "omem>lots", "omem>5%", "connections", "churn>-1"):
         with pytest.raises(UsageError):
             parse_gate(bad)
+
+
+def _report(rows: list[bytes], by: GroupBy) -> ClientsReport:
+    groups, culprits = Groups(by), Culprits(ClientsOptions(omem=1000))
+    for line in rows:
+        row = parse_line(line, "127.0.0.1:6379")
+        assert row is not None
+        groups.add(row)
+        culprits.add(row)
+    return ClientsReport(
+        target=Target(
+            "redis://127.0.0.1:6379/0", "standalone", (Node("127.0.0.1:6379", "primary"),)
+        ),
+        complete=True,
+        by=by,
+        window_s=0,
+        idle_threshold_s=3600,
+        omem_threshold=1000,
+        qbuf_threshold=1 << 20,
+        nodes=(NodeClients(address="127.0.0.1:6379", role="primary", connected_clients=2),),
+        totals=ClientTotals(
+            connections=2,
+            own=0,
+            blocked=0,
+            in_multi=0,
+            subscribers=1,
+            tracking=0,
+            monitors=0,
+            tot_mem=0,
+            omem=0,
+            qbuf=0,
+            connections_received=None,
+            connections_per_s=None,
+            rejected_in_window=None,
+            maxclients_share=None,
+        ),
+        groups=groups.top(20),
+        groups_total=len(groups.tallies),
+        culprits=culprits.result(),
+    )
+
+
+def _text(report: ClientsReport) -> str:
+    console = Console(width=80, record=True, color_system=None)
+    console.print(render_table(report, width=80))
+    return console.export_text()
+
+
+def test_table_escapes_names_and_fits_80_columns() -> None:
+    odd = b"bad\x1b[31mred\xff"  # a user name with an escape sequence and invalid UTF-8
+    long_name = b"checkout-service-" + b"x" * 80
+    report = _report(
+        [
+            R70.replace(b"name=orders", b"name=" + long_name),
+            R62.replace(b"omem=5000", b"omem=9000").replace(b"user=default", b"user=" + odd),
+        ],
+        "user",
+    )
+    text = _text(report)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "\x1b" not in text and '"bad\\x1b[31mred\\xff"' in text
+    by_name = _text(_report([R70.replace(b"name=orders", b"name=" + long_name)], "name"))
+    assert max(len(line) for line in by_name.splitlines()) <= 80
+    assert "checkout-service-" in by_name and "…" in by_name  # cut in the middle to fit
+    doc = json.loads(dumps(report))
+    assert doc["culprits"][0]["user"] == '"bad\\x1b[31mred\\xff"'
+    assert doc["culprits"][0]["user_escaped"] is True
+    row = parse_line(R62.replace(b"user=default", b"user=" + odd), "n")
+    assert row is not None
+    line = json.loads(client_jsonl(row))
+    assert line["user_escaped"] is True and line["subscriptions"] == 3
