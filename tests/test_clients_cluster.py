@@ -106,6 +106,9 @@ def test_every_node_every_group_counted_exactly(
         assert group["nodes"] == truth, group["key"]
         assert group["connections"] == sum(truth.values())
     assert {g["key"] for g in doc["groups"]} == {k for c in per_node.values() for k in c}
+    (host,) = doc["hosts"]  # every client of this test is on loopback
+    assert host["key"] == "127.0.0.1"
+    assert host["nodes"] == {a: sum(c.values()) for a, c in per_node.items()}
     web = next(g for g in doc["groups"] if g["key"] == "web")
     assert web["connections"] == sum(range(1, 7))
     first = doc["culprits"][0]

@@ -115,8 +115,11 @@ def _doc(scene: Scene, *args: str) -> dict[str, Any]:
 
 def test_every_group_counted_as_client_list_says(scene: Scene) -> None:
     doc = _doc(scene, "--top", "1000")
-    truth = Counter(str(c["name"]) for c in _listed(scene.admin) if c["name"] != "rediscope")
+    listed = [c for c in _listed(scene.admin) if c["name"] != "rediscope"]
+    truth = Counter(str(c["name"]) for c in listed)
     assert {g["key"]: g["connections"] for g in doc["groups"]} == dict(truth)
+    hosts = Counter(str(c["addr"]).rpartition(":")[0] for c in listed)
+    assert {g["key"]: g["connections"] for g in doc["hosts"]} == dict(hosts)
     groups = {g["key"]: g for g in doc["groups"]}
     assert groups["orders-pool"]["connections"] == POOL
     assert groups["txn"]["in_multi"] == 1 and groups["worker"]["blocked"] == 1

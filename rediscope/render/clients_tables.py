@@ -26,9 +26,14 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else short_duration(value)
 
 
-def _groups(report: ClientsReport, width: int | None) -> RenderableType:
+def _groups(
+    width: int | None,
+    groups: tuple[ClientGroup, ...],
+    by: str,
+    total: int,
+) -> RenderableType:
     cols = [
-        Col(report.by, "key"),
+        Col(by, "key"),
         Col("conns", "num"),
         Col("idle p50", "num", drop=5),
         Col("idle max", "num"),
@@ -43,7 +48,7 @@ def _groups(report: ClientsReport, width: int | None) -> RenderableType:
     ]
     rows: list[list[RenderableType]] = [
         [
-            _key(g, report.by),
+            _key(g, by),
             human_count(g.connections),
             ("~" if g.median_sampled else "") + _seconds(g.idle_median_s),
             _seconds(g.idle_max_s),
@@ -56,11 +61,10 @@ def _groups(report: ClientsReport, width: int | None) -> RenderableType:
             human_bytes(g.omem),
             human_bytes(g.qbuf),
         ]
-        for g in report.groups
+        for g in groups
     ]
-    shown = len(report.groups)
-    more = f" ({shown} of {report.groups_total})" if shown < report.groups_total else ""
-    return fit_table(cols, rows, width, f"connections by {report.by}{more}")
+    more = f" ({len(groups)} of {total})" if len(groups) < total else ""
+    return fit_table(cols, rows, width, f"connections by {by}{more}")
 
 
 def _nodes(report: ClientsReport, width: int | None) -> RenderableType:
@@ -141,7 +145,9 @@ def _gates(report: ClientsReport) -> list[RenderableType]:
 def clients_table(report: ClientsReport, width: int | None = None, **_: Any) -> RenderableType:
     parts: list[RenderableType] = [target_line(report.target), _summary(report)]
     if report.groups:
-        parts.append(_groups(report, width))
+        parts.append(_groups(width, report.groups, report.by, report.groups_total))
+        if report.by != "addr":
+            parts.append(_groups(width, report.hosts, "addr", report.hosts_total))
     else:
         parts.append(Text("no client is connected but rediscope itself", style="dim"))
     if len(report.nodes) > 1 or any(n.error for n in report.nodes):

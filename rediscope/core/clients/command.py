@@ -80,6 +80,7 @@ def clients(
     nodes = target.nodes if target.mode == "cluster" else target.nodes[:1]
     probes = [ClientsProbe.open(spec, node) for node in nodes]
     groups, culprits = Groups(opts.by), Culprits(opts)
+    hosts = Groups("addr", seed=1)  # by source host as well, whatever --by is
     interrupted = False
     try:
         for probe in probes:
@@ -93,7 +94,7 @@ def clients(
             for probe in probes:
                 probe.end(opts.window > 0)
             for probe in probes:
-                probe.read(groups, culprits, sink)
+                probe.read((groups, hosts), culprits, sink)
         except KeyboardInterrupt:
             interrupted = True
         results = tuple(p.result() for p in probes)
@@ -112,6 +113,8 @@ def clients(
         totals=_totals(groups, results),
         groups=groups.top(opts.top),
         groups_total=len(groups.tallies),
+        hosts=hosts.top(opts.top),
+        hosts_total=len(hosts.tallies),
         culprits=culprits.result(),
         gates=tuple(g.check(results) for g in gates),
         interrupted=interrupted,

@@ -195,6 +195,8 @@ class ClientsReport:
     groups: tuple[ClientGroup, ...]
     groups_total: int
     culprits: tuple[Culprit, ...]
+    hosts: tuple[ClientGroup, ...] = ()  # grouped by source host, whatever --by is
+    hosts_total: int = 0
     gates: tuple[GateResult, ...] = ()
     interrupted: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)

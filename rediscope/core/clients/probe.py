@@ -108,8 +108,8 @@ class ClientsProbe:
             return dict(DEFAULT_LIMITS)
         return parse_limits(value.decode() if isinstance(value, bytes) else str(value))
 
-    def read(self, groups: Groups, culprits: Culprits, sink: RowSink | None) -> None:
-        """CLIENT LIST, every row to the groups and the culprits (and the sink). A failure of
+    def read(self, groups: tuple[Groups, ...], culprits: Culprits, sink: RowSink | None) -> None:
+        """CLIENT LIST, every row to each grouping and the culprits (and the sink). A failure of
         the socket is this node's; one of the sink (a closed stdout) is the caller's."""
         if self.raw is None:
             return
@@ -127,7 +127,8 @@ class ClientsProbe:
             if sink is not None:
                 sink(row)
             if not row.own:
-                groups.add(row)
+                for grouping in groups:
+                    grouping.add(row)
                 culprits.add(row)
 
     def _count(self, row: ClientRow) -> None:
