@@ -143,3 +143,28 @@ def test_churn_over_every_node(cluster6: list[LocalServer]) -> None:
     received = report.totals.connections_received
     assert received is not None and abs(received - opened) <= opened // 10, received
     assert all(abs((n.connections_received or 0) - opened // 6) <= 1 for n in report.nodes)
+
+
+@pytest.fixture
+def cluster_to_break() -> Iterator[list[LocalServer]]:
+    """A 3-primary cluster of its own: the test stops a node."""
+    require_binary("redis-server")
+    require_binary("redis-cli")
+    servers = start_cluster(primaries=3)
+    try:
+        yield servers
+    finally:
+        for s in servers:
+            s.cleanup()
+
+
+def test_a_node_down_is_named_and_the_others_reported(cluster_to_break: list[LocalServer]) -> None:
+    seed, *_, down = cluster_to_break
+    down.stop()  # by PID; the others still list it
+    result = invoke("clients", "-p", str(seed.port), "--window", "0", "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    doc = result.json()
+    assert doc["complete"] is False
+    errors = {n["address"]: n["error"] for n in doc["nodes"]}
+    assert errors.pop(f"127.0.0.1:{down.port}") and not any(errors.values())
+    assert f"127.0.0.1:{down.port}" in result.stderr and "Traceback" not in result.stderr
