@@ -68,7 +68,7 @@ def main() -> None:
             server.cleanup()
     doc = json.loads(out)
     counted = sum(g["connections"] for g in doc["groups"] if g["key"].startswith("app-"))
-    print(f"\n{n:,} connections, CLIENT LIST reply {len(listing.encode()) / 1e6:.1f} MB\n")
+    print(f"\n{n:,} connections, CLIENT LIST reply {len(listing.encode()) / 1e6:.2f} MB\n")
     print(f"{'':24}{'wall s':>10}{'peak RSS MB':>14}")
     print(f"{'redis-cli CLIENT LIST':24}{cli_s:>10.2f}{cli_rss / 1e6:>14.1f}")
     print(f"{'rediscope clients':24}{ours_s:>10.2f}{ours_rss / 1e6:>14.1f}")
