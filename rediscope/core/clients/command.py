@@ -78,11 +78,12 @@ def clients(
             )
     target, _ident = identify(spec)
     nodes = target.nodes if target.mode == "cluster" else target.nodes[:1]
-    probes = [ClientsProbe.open(spec, node) for node in nodes]
     groups, culprits = Groups(opts.by), Culprits(opts)
     hosts = Groups("addr", seed=1)  # by source host as well, whatever --by is
     interrupted = False
+    probes: list[ClientsProbe] = []
     try:
+        probes += (ClientsProbe.open(spec, node) for node in nodes)  # all before a sample
         for probe in probes:
             probe.start()
         try:
