@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "memory": ("memory", False),
     "bigkeys": ("bigkeys", False),
     "patterns": ("patterns", False),
+    "diff": ("diff", False),
     "hotkeys": ("hotkeys", False),
     "audit": ("audit", False),
     "top": ("top", False),

@@ -14,6 +14,7 @@ from rediscope.render import (  # noqa: F401
     backup_tables,
     capacity_tables,
     clients_tables,
+    diff_tables,
     health_tables,
     hotkeys_tables,
     restore_tables,
