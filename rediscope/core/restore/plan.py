@@ -4,6 +4,7 @@ unless --merge or --replace says what to do with them."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,8 @@ class Input:
     entry: BackupFile | None  # its manifest entry (a file of a backup rediscope took)
     rdb_version: int = 0
     magic: str = "REDIS"
+    crc_checked: bool = False  # its CRC-64 was read and matches (its values are verified)
+    damaged: bool = False  # its check failed (restored with --partial up to the damage)
 
     @property
     def dbs(self) -> set[int] | None:
@@ -100,7 +103,7 @@ def checked(inputs: list[Input], partial: bool) -> list[Input]:
                 f"{i.path.name}: {_where_damaged(i.path, exc)}; nothing was written",
                 "--partial restores the keys before the damage",
             ) from None
-        out.append(Input(i.path, i.entry, check.version, check.magic))
+        out.append(Input(i.path, i.entry, check.version, check.magic, check.crc_checked))
     return out
 
 
@@ -112,7 +115,7 @@ def _header_only(i: Input) -> Input:
     digits = head[len(magic) :]
     if not digits.isdigit():
         raise RestoreRefused(f"{i.path.name} is not an RDB file; nothing was written")
-    return Input(i.path, i.entry, int(digits), magic)
+    return Input(i.path, i.entry, int(digits), magic, damaged=True)
 
 
 def _where_damaged(path: Path, exc: RdbError) -> str:
@@ -120,7 +123,7 @@ def _where_damaged(path: Path, exc: RdbError) -> str:
         deep_count(path)
     except RdbError as located:
         return str(located)
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):
         pass
     return str(exc)
 
@@ -131,7 +134,11 @@ def read_facts(inputs: list[Input]) -> FileFacts:
     for i in inputs:
         with open_decompressed(i.path) as fh:
             reader = RawReader(fh, i.path.name, lambda _b: None)
-            reader.read()
+            try:
+                reader.read()
+            except RdbError:
+                if not i.damaged:  # --partial: the types before the damage
+                    raise
         facts = reader.facts
         if merged is None:
             merged = facts
