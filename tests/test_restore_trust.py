@@ -217,6 +217,7 @@ def test_damage_inside_a_value_is_never_called_intact(
     damaged.write_bytes(bytes(data))
     code, _, err = restore_cli(damaged, four_dbs.port, "--yes")
     assert code == 1 and "nothing was written" in err and held(four_dbs) == {}
+    assert "cannot be located" in err and "before the damage" not in err
     code, out, err = restore_cli(damaged, four_dbs.port, "--yes", "--partial", "--format", "json")
     assert code == 1
     doc = load_json(out)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rediscope.core.localserver import LocalServer
+from rediscope.errors import RediscopeError
 from tests.conftest import _start, run_cli, setuser, wait_until
 
 
@@ -92,12 +93,13 @@ def test_a_user_without_sync_is_told_so_and_what_to_do(tmp_path: Path) -> None:
 
 
 def test_a_server_still_loading_is_named(tmp_path: Path) -> None:
-    server = _start(
-        LocalServer(
-            dir=tmp_path,
-            config={"key-load-delay": "2000", "loading-process-events-interval-bytes": "1024"},
-        )
-    )
+    config = {"key-load-delay": "2000", "loading-process-events-interval-bytes": "1024"}
+    try:  # answering while loading a small file needs the interval setting (7.0+)
+        server = _start(LocalServer(dir=tmp_path, config=config))
+    except RediscopeError as exc:
+        if "loading-process-events-interval-bytes" not in str(exc):
+            raise
+        pytest.skip("this server has no loading-process-events-interval-bytes (7.0+)")
     try:
         filled(server, 20_000)
         server.client().save()

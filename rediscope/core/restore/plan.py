@@ -13,6 +13,7 @@ from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.connection import connect
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.rdbfile.check import RdbError, check_file, open_decompressed
+from rediscope.core.rdbfile.reader import ChecksumMismatch
 from rediscope.core.restore.records import FileFacts, RawReader, unreadable
 from rediscope.core.restore.target import RestoreTarget, dump_version, rdb_version
 from rediscope.errors import RediscopeError, UsageError
@@ -99,9 +100,13 @@ def checked(inputs: list[Input], partial: bool) -> list[Input]:
             if partial:
                 out.append(_header_only(i))
                 continue
+            where, located = _where_damaged(i.path, exc)
             raise RestoreRefused(
-                f"{i.path.name}: {_where_damaged(i.path, exc)}; nothing was written",
-                "--partial restores the keys before the damage",
+                f"{i.path.name}: {where}; nothing was written",
+                "--partial restores the keys before the damage (unverified)"
+                if located
+                else "every record reads, so the damage is inside a value and cannot be "
+                "located: --partial restores every key, counted unverified",
             ) from None
         out.append(Input(i.path, i.entry, check.version, check.magic, check.crc_checked))
     return out
@@ -118,14 +123,18 @@ def _header_only(i: Input) -> Input:
     return Input(i.path, i.entry, int(digits), magic, damaged=True)
 
 
-def _where_damaged(path: Path, exc: RdbError) -> str:
+def _where_damaged(path: Path, exc: RdbError) -> tuple[str, bool]:
+    """Where the damage is (the first record that does not read), and whether one does not:
+    when every record reads, only the checksum tells of damage inside some value."""
     try:
         deep_count(path)
+    except ChecksumMismatch:
+        return str(exc), False
     except RdbError as located:
-        return str(located)
+        return str(located), True
     except (OSError, EOFError, zlib.error):
-        pass
-    return str(exc)
+        return str(exc), True
+    return str(exc), False
 
 
 def read_facts(inputs: list[Input]) -> FileFacts:
