@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from rediscope.core.localserver import LocalServer
-from tests.conftest import _start, load_json, run_cli, setuser, wait_until
+from rediscope.core.localserver import LocalServer, start_cluster
+from tests.conftest import _start, load_json, require_binary, run_cli, setuser, wait_until
 from tests.test_rdb import saved
 
 
@@ -239,3 +239,33 @@ def test_a_gzip_damaged_mid_stream_under_partial_reports_what_was_restored(
     doc = load_json(out)
     assert not doc["complete"] and doc["error"]
     assert doc["restored"] == held(four_dbs).get("db0", 0) == doc["unverified"]
+
+
+def test_a_cluster_node_killed_mid_restore_leaves_the_others_counted_exactly(
+    writer: LocalServer,
+) -> None:
+    require_binary("redis-cli")  # the cluster is made with redis-cli --cluster create
+    path = keys_file(writer, 30_000)
+    nodes = start_cluster(primaries=3)
+    try:
+        proc = _start_restore(path, nodes[0].port, "--timeout", "2")
+        try:
+            wait_until("keys restored", lambda: sum(held(n).get("db0", 0) for n in nodes) >= 3000)
+            os.kill(nodes[1].pid, signal.SIGKILL)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 1, err
+        assert "Traceback" not in err and "internal error" not in err
+        assert f"127.0.0.1:{nodes[1].port}" in err and err.count("error:") == 1
+        doc = load_json(out)
+        assert not doc["complete"] and doc["target"]["mode"] == "cluster"
+        rows = {row["node"]: row for row in doc["per_node"]}
+        for n in (nodes[0], nodes[2]):  # the survivors: what they confirmed is what they hold
+            assert rows[f"127.0.0.1:{n.port}"]["restored"] == held(n).get("db0", 0) > 0
+            assert rows[f"127.0.0.1:{n.port}"]["unconfirmed"] == 0
+    finally:
+        for n in nodes:
+            n.cleanup()
