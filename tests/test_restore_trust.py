@@ -269,3 +269,16 @@ def test_a_cluster_node_killed_mid_restore_leaves_the_others_counted_exactly(
     finally:
         for n in nodes:
             n.cleanup()
+
+
+def test_the_db_check_asks_nothing_of_a_restore_into_db_0(
+    writer: LocalServer, four_dbs: LocalServer
+) -> None:
+    path = keys_file(writer, 100)
+    admin = four_dbs.client()
+    setuser(admin, "noselect", "on >pw ~* &* +@all -select")  # db 0 needs no SELECT
+    admin.close()
+    url = f"redis://noselect:pw@127.0.0.1:{four_dbs.port}"
+    r = run_cli("backup", "restore", str(path), "--url", url, "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert held(four_dbs) == {"db0": 100}

@@ -136,8 +136,10 @@ def dump_version(target: RestoreTarget, index: int) -> int | None:
 
 def missing_dbs(target: RestoreTarget, dbs: set[int]) -> tuple[str, list[int], int] | None:
     """The first primary lacking one of DBS (SELECT refuses it): its address, the dbs it
-    lacks, and how many dbs it has. None when every primary has them all."""
-    for i, primary in enumerate(target.primaries):
+    lacks, and how many dbs it has. None when every primary has them all. Db 0 every server
+    has: it is not asked for (a restore user may lack +select when it needs none)."""
+    dbs = dbs - {0}
+    for i, primary in enumerate(target.primaries if dbs else ()):
         conn = target.connection(i)
         try:
             with translate_errors(primary.spec, "SELECT"):
