@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer, start_cluster
+from rediscope.core.restore import RestoreOptions, restore
 from tests.conftest import _start, load_json, require_binary, run_cli, setuser, wait_until
 from tests.test_rdb import saved
 
@@ -282,3 +284,23 @@ def test_the_db_check_asks_nothing_of_a_restore_into_db_0(
     r = run_cli("backup", "restore", str(path), "--url", url, "--yes")
     assert r.exit_code == 0, r.stderr
     assert held(four_dbs) == {"db0": 100}
+
+
+def test_a_target_lost_while_the_last_batch_drains_is_not_a_complete_restore(
+    writer: LocalServer, four_dbs: LocalServer
+) -> None:
+    """Fewer keys than a batch: they go out only when the file ends (Stream.finish). The
+    target is killed just before that, from the progress callback."""
+    path = keys_file(writer, 100)
+
+    def kill(*_: object) -> None:
+        assert four_dbs.process is not None
+        if four_dbs.process.poll() is None:
+            os.kill(four_dbs.pid, signal.SIGKILL)
+            four_dbs.process.wait()
+
+    spec = ConnectionSpec(host="127.0.0.1", port=four_dbs.port, timeout=2)
+    report = restore(spec, path, RestoreOptions(), progress=kill)
+    assert not report.complete and report.restored == 0
+    assert report.error is not None and f"127.0.0.1:{four_dbs.port}" in report.error
+    assert report.outcome().status == 1

@@ -92,14 +92,17 @@ def _write_file(
     except (OSError, EOFError, zlib.error) as exc:  # the writers' socket errors are TargetLost
         end.error = f"stopped reading {i.path.name}: cannot decompress: {exc}"
     except TargetLost:
-        t = stream.counts.total()
-        end.error = (
+        pass  # named below: a primary lost while draining (Stream.finish) is noted, not raised
+    except KeyboardInterrupt:
+        end.interrupted = True
+    t = stream.counts.total()
+    if stream.counts.lost:
+        lost = (
             f"{'; '.join(stream.counts.lost)}: the restore stopped there with {t.restored:,} "
             f"keys confirmed and {t.unconfirmed:,} sent without a reply (the target may hold them)"
         )
-    except KeyboardInterrupt:
-        end.interrupted = True
-    n = stream.counts.total().restored - before
+        end.error = lost if end.error is None else f"{end.error}; {lost}"
+    n = t.restored - before
     if not i.crc_checked:
         end.unverified += n
         if end.error and i.damaged:
