@@ -304,3 +304,15 @@ def test_a_target_lost_while_the_last_batch_drains_is_not_a_complete_restore(
     assert not report.complete and report.restored == 0
     assert report.error is not None and f"127.0.0.1:{four_dbs.port}" in report.error
     assert report.outcome().status == 1
+
+
+def test_a_file_that_is_no_gzip_at_all_is_one_line_with_partial_too(
+    four_dbs: LocalServer, tmp_path: Path
+) -> None:
+    junk = tmp_path / "junk.rdb.gz"
+    junk.write_bytes(b"no gzip here" * 400)
+    for extra in ((), ("--partial",)):
+        code, _, err = restore_cli(junk, four_dbs.port, "--yes", *extra)
+        assert code == 1 and "Not a gzipped file" in err and "nothing was written" in err
+        assert err.count("error:") == 1 and "--partial restores" not in err
+    assert held(four_dbs) == {}

@@ -13,10 +13,13 @@ from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.connection import connect
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.rdbfile.check import RdbError, check_file, open_decompressed
-from rediscope.core.rdbfile.reader import ChecksumMismatch
+from rediscope.core.rdbfile.reader import ChecksumMismatch, RdbCorrupt
 from rediscope.core.restore.records import FileFacts, RawReader, unreadable
 from rediscope.core.restore.target import RestoreTarget, dump_version, rdb_version
 from rediscope.errors import RediscopeError, UsageError
+
+#: the RDB header: magic and version (REDIS0012, VALKEY080)
+_HEADER = 9
 
 
 class RestoreRefused(RediscopeError):
@@ -100,13 +103,9 @@ def checked(inputs: list[Input], partial: bool) -> list[Input]:
             if partial:
                 out.append(_header_only(i))
                 continue
-            where, located = _where_damaged(i.path, exc)
+            where, kind = _where_damaged(i.path, exc)
             raise RestoreRefused(
-                f"{i.path.name}: {where}; nothing was written",
-                "--partial restores the keys before the damage (unverified)"
-                if located
-                else "every record reads, so the damage is inside a value and cannot be "
-                "located: --partial restores every key, counted unverified",
+                f"{i.path.name}: {where}; nothing was written", _HINTS[kind]
             ) from None
         out.append(Input(i.path, i.entry, check.version, check.magic, check.crc_checked))
     return out
@@ -114,8 +113,11 @@ def checked(inputs: list[Input], partial: bool) -> list[Input]:
 
 def _header_only(i: Input) -> Input:
     """A damaged file's RDB version and magic from its header (--partial)."""
-    with open_decompressed(i.path) as fh:
-        head = fh.read(9)
+    try:
+        with open_decompressed(i.path) as fh:
+            head = fh.read(_HEADER)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RestoreRefused(f"{i.path.name} cannot be read: {exc}; nothing was written") from None
     magic = "VALKEY" if head.startswith(b"VALKEY") else "REDIS"
     digits = head[len(magic) :]
     if not digits.isdigit():
@@ -123,18 +125,37 @@ def _header_only(i: Input) -> Input:
     return Input(i.path, i.entry, int(digits), magic, damaged=True)
 
 
-def _where_damaged(path: Path, exc: RdbError) -> tuple[str, bool]:
-    """Where the damage is (the first record that does not read), and whether one does not:
-    when every record reads, only the checksum tells of damage inside some value."""
+#: what --partial would do, by where the damage is
+_HINTS = {
+    "record": "--partial restores the keys before the damage (unverified)",
+    "value": "every record reads, so the damage is inside a value and cannot be located: "
+    "--partial restores every key, counted unverified",
+    "file": None,  # not an RDB file at all: nothing to restore
+}
+
+
+def _where_damaged(path: Path, exc: RdbError) -> tuple[str, str]:
+    """Where the damage is (the first record that does not read), and what kind: a record,
+    somewhere inside a value (every record reads, only the checksum tells), or the header."""
     try:
         deep_count(path)
     except ChecksumMismatch:
-        return str(exc), False
+        return str(exc), "value"
+    except RdbCorrupt as located:
+        return str(located), "file" if located.offset <= _HEADER else "record"
     except RdbError as located:
-        return str(located), True
+        return str(located), "record"
+    except (OSError, EOFError, zlib.error):  # the container: past its start, or not at all
+        return str(exc), "record" if _readable_head(path) else "file"
+    return str(exc), "value"
+
+
+def _readable_head(path: Path) -> bool:
+    try:
+        with open_decompressed(path) as fh:
+            return fh.read(_HEADER).startswith((b"REDIS", b"VALKEY"))
     except (OSError, EOFError, zlib.error):
-        return str(exc), True
-    return str(exc), False
+        return False
 
 
 def read_facts(inputs: list[Input]) -> FileFacts:

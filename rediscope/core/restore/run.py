@@ -105,7 +105,7 @@ def _write_file(
     n = t.restored - before
     if not i.crc_checked:
         end.unverified += n
-        if end.error and i.damaged:
+        if end.error and i.damaged and n:
             end.error += f"; the {n:,} keys restored from it are {_UNVERIFIED}"
         elif not end.error:
             end.notes.append(
