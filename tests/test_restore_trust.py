@@ -316,3 +316,26 @@ def test_a_file_that_is_no_gzip_at_all_is_one_line_with_partial_too(
         assert code == 1 and "Not a gzipped file" in err and "nothing was written" in err
         assert err.count("error:") == 1 and "--partial restores" not in err
     assert held(four_dbs) == {}
+
+
+def test_ctrl_c_while_the_target_hangs_reports_what_it_confirmed(
+    writer: LocalServer, four_dbs: LocalServer
+) -> None:
+    path = keys_file(writer, 30_000)
+    proc = _start_restore(path, four_dbs.port, "--timeout", "3")
+    try:
+        wait_until("keys restored", lambda: held(four_dbs).get("db0", 0) >= 2000)
+        os.kill(four_dbs.pid, signal.SIGSTOP)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.kill(four_dbs.pid, signal.SIGCONT)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "internal error" not in err
+    doc = load_json(out)
+    assert doc["interrupted"] and not doc["complete"] and doc["restored"] >= 2000
+    wait_until("the restore's connection to close", lambda: _only_one_client(four_dbs))
+    assert doc["restored"] <= held(four_dbs)["db0"] <= doc["restored"] + doc["unconfirmed"]

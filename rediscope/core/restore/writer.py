@@ -139,6 +139,9 @@ class NodeWriter:
             self.conn.send(b"".join(parts))  # type: ignore[arg-type]  # bytes commands only
         except (redis.RedisError, OSError) as exc:
             self.lost(exc)
+        except KeyboardInterrupt:  # part of a request sent: nothing more can go on this socket
+            self._abandon()
+            raise
         while len(self.inflight) > 1:
             self.collect()
 
@@ -158,6 +161,9 @@ class NodeWriter:
                 self.conn.send(piece)  # type: ignore[arg-type]
         except (redis.RedisError, OSError) as exc:
             self.lost(exc)
+        except KeyboardInterrupt:
+            self._abandon()
+            raise
         while len(self.inflight) > 1:
             self.collect()
 
@@ -170,6 +176,9 @@ class NodeWriter:
             replies = self.conn.read(len(entries))
         except (redis.RedisError, OSError) as exc:
             self.lost(exc)
+        except KeyboardInterrupt:  # some replies read and dropped: the rest cannot be matched
+            self._abandon()
+            raise
         self.inflight.popleft()
         dry = self.dry_run
         if sent.size >= 0 and not dry and replies.count(b"OK") == len(replies):
@@ -228,13 +237,7 @@ class NodeWriter:
     def lost(self, exc: BaseException) -> NoReturn:
         """The primary stopped answering: what was sent without a reply is counted
         unconfirmed (the target may hold it), what was not sent is dropped; TargetLost."""
-        self.dead = True
-        for sent in self.inflight:
-            for e in sent.entries:
-                if e is not None:
-                    self.counts.add(e[0].db, self.address, "unconfirmed")
-        self.inflight.clear()
-        self.pending, self.pending_bytes = [], 0
+        self._abandon()
         if isinstance(exc, socket.timeout | redis.TimeoutError):
             why = f"timed out after {self.conn.spec.timeout:g}s (--timeout): no reply"
         elif isinstance(exc, RediscopeError):
@@ -243,6 +246,17 @@ class NodeWriter:
             why = f"closed the connection ({exc or type(exc).__name__})"
         self.counts.lost.append(f"the target {self.address} {why}")
         raise TargetLost(self.counts.lost[-1])
+
+    def _abandon(self) -> None:
+        """No more on this connection: what was sent without its reply read is counted
+        unconfirmed, what was not sent is dropped."""
+        self.dead = True
+        for sent in self.inflight:
+            for e in sent.entries:
+                if e is not None:
+                    self.counts.add(e[0].db, self.address, "unconfirmed")
+        self.inflight.clear()
+        self.pending, self.pending_bytes = [], 0
 
     def drain(self) -> None:
         """Everything sent and every reply read (nothing, once the primary is lost)."""
