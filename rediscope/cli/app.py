@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "hotkeys": ("hotkeys", False),
     "audit": ("audit", False),
     "top": ("top", False),
+    "clients": ("clients", False),
     "demo": ("demo", False),
     "backup": ("backup", True),
     "capacity": ("capacity", True),

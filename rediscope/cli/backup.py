@@ -62,6 +62,17 @@ def run_(
             show_default=False,
         ),
     ] = None,
+    max_time: Annotated[
+        float | None,
+        typer.Option(
+            "--max-time",
+            min=1,
+            help="Give up when taking the RDB (the whole SYNC, or BGSAVE and its copy) takes "
+            "longer than SECONDS (--timeout is the most SYNC waits without RDB bytes; keepalive "
+            "newlines do not count).",
+            show_default=False,
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Report on success too.")
     ] = False,
@@ -107,6 +118,7 @@ def run_(
             rdb_path=rdb_path,
             policy=policy,
             progress=progress,
+            max_time=max_time,
         )
     if verbose or run.fmt == "json":
         run.emit(report)

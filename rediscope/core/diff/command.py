@@ -18,7 +18,7 @@ from rediscope.core.diff.join import (
     per_day,
 )
 from rediscope.core.diff.read import Inference, ReadSide, read_side
-from rediscope.core.diff.report import SORTS, DiffReport, Gate, PatternDelta
+from rediscope.core.diff.report import SORTS, DiffReport, GrowthGate, PatternDelta
 from rediscope.core.diff.sides import LIVE, parse_time, resolve
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import ProgressFn
@@ -106,13 +106,15 @@ def _sort_key(sort: str) -> Callable[[PatternDelta], tuple[Any, ...]]:
     return keys[sort]
 
 
-def _gates(gates: Gates, total_pct: float | None, rows: list[PatternDelta]) -> tuple[Gate, ...]:
+def _gates(
+    gates: Gates, total_pct: float | None, rows: list[PatternDelta]
+) -> tuple[GrowthGate, ...]:
     out = []
     if gates.grown_pct is not None:
         limit = gates.grown_pct
         tripped = total_pct is not None and total_pct > limit
         out.append(
-            Gate(
+            GrowthGate(
                 option="fail-if-grown",
                 threshold_pct=limit,
                 value_pct=total_pct,
@@ -129,7 +131,7 @@ def _gates(gates: Gates, total_pct: float | None, rows: list[PatternDelta]) -> t
         names = ", ".join(f"{r.pattern} +{r.growth_pct:.1f}%" for r in over[:5])
         more = f" and {len(over) - 5} more" if len(over) > 5 else ""
         out.append(
-            Gate(
+            GrowthGate(
                 option="fail-if-pattern-grown",
                 threshold_pct=limit,
                 value_pct=top,

@@ -96,7 +96,7 @@ class KeysBound:
 
 
 @dataclass(frozen=True)
-class Gate:
+class GrowthGate:
     option: str  # fail-if-grown | fail-if-pattern-grown
     threshold_pct: float
     value_pct: float | None  # the total's growth, or the largest pattern growth
@@ -127,7 +127,7 @@ class DiffReport:
     by_db: tuple[GroupDelta, ...]
     keys_grown: tuple[KeyGrowth, ...] | None  # None: a side is a saved report
     keys_bound: KeysBound | None
-    gates: tuple[Gate, ...]
+    gates: tuple[GrowthGate, ...]
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
