@@ -217,6 +217,156 @@ static PyObject *elements(PyObject *Py_UNUSED(self), PyObject *args) {
     return Py_BuildValue("nnL", c.p, done, (long long)total);
 }
 
+/* restores(): key records as RESTORE commands, framed as DUMP frames a payload (type byte, the
+ * value's own bytes, the 2-byte RDB version, the CRC-64 of all that), for `backup restore`.
+ * Only records whose value is one string (a string or a compact encoding) and whose only
+ * prefix is an expiry still ahead; it stops at anything else, as records() does. */
+static uint64_t crc_table[256];
+
+static void crc_init(void) {
+    for (int i = 0; i < 256; i++) {
+        uint64_t c = (uint64_t)i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ ((c & 1) ? 0x95ac9329ac4bc9b5ULL : 0);
+        crc_table[i] = c;
+    }
+}
+
+static uint64_t crc64(uint64_t crc, const unsigned char *p, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+typedef struct { char *p; Py_ssize_t len, cap; } Out;
+
+static int out_put(Out *o, const void *data, Py_ssize_t n) {
+    if (o->len + n > o->cap) {
+        Py_ssize_t cap = (o->cap ? o->cap * 2 : 1 << 16);
+        while (cap < o->len + n) cap *= 2;
+        char *p = PyMem_Realloc(o->p, (size_t)cap);
+        if (p == NULL) { PyErr_NoMemory(); return -1; }
+        o->p = p, o->cap = cap;
+    }
+    memcpy(o->p + o->len, data, (size_t)n);
+    o->len += n;
+    return 0;
+}
+
+static int out_text(Out *o, const char *fmt, long long v) {
+    char tmp[48];
+    int n = snprintf(tmp, sizeof tmp, fmt, v);
+    return out_put(o, tmp, n);
+}
+
+/* The value types held in one string (records.py's _ONE_STRING). */
+static int one_string(int t) {
+    return t == 0 || t == 9 || t == 10 || t == 11 || t == 12 || t == 13 || t == 16 || t == 17 ||
+           t == 20;
+}
+
+/* One record as a RESTORE into O: 1 done, 0 to stop (nothing written). */
+static int one_restore(Cur *c, int first_op, int64_t now, const unsigned char *tail, Out *o,
+                       uint64_t *types, int64_t *size) {
+    int64_t expire = 0;
+    int has_expire = 0;
+    while (c->p < c->len && (c->buf[c->p] == OP_EXPIRETIME_MS || c->buf[c->p] == OP_EXPIRETIME)) {
+        int width = c->buf[c->p] == OP_EXPIRETIME_MS ? 8 : 4;
+        if (c->p + 1 + width > c->len) return 0;
+        const unsigned char *b = c->buf + c->p + 1;
+        expire = width == 8 ? le64_signed(b) : (int64_t)le32(b) * 1000;
+        has_expire = 1;
+        c->p += 1 + width;
+    }
+    if (c->p >= c->len || c->buf[c->p] >= first_op || !one_string(c->buf[c->p])) return 0;
+    if (has_expire && expire <= now) return 0;  /* the Python reader counts it expired */
+    int rtype = c->buf[c->p++];
+    int64_t n;
+    int enc;
+    char num[24];
+    const unsigned char *key;
+    if (length_or_enc(c, &n, &enc) < 0) return 0;
+    if (!enc) {
+        if (n > c->len - c->p) return 0;
+        key = c->buf + c->p;
+        c->p += (Py_ssize_t)n;
+    } else {
+        int width = int_width(n);
+        if (width == 0 || c->p + width > c->len) return 0;  /* an LZF key: Python's */
+        n = snprintf(num, sizeof num, "%lld", (long long)le_signed(c->buf + c->p, width));
+        key = (const unsigned char *)num;
+        c->p += width;
+    }
+    Py_ssize_t begin = c->p;
+    Val v;
+    if (read_string(c, &v) < 0) return 0;
+    Py_ssize_t vlen = c->p - begin;
+    unsigned char head = (unsigned char)rtype, trailer[10];
+    uint64_t crc = crc64(crc64(crc64(0, &head, 1), c->buf + begin, vlen), tail, 2);
+    memcpy(trailer, tail, 2);
+    for (int i = 0; i < 8; i++) trailer[2 + i] = (unsigned char)(crc >> (8 * i));
+    int r = 0;
+    if (has_expire) {
+        char ms[24];
+        int m = snprintf(ms, sizeof ms, "%lld", (long long)expire);
+        r |= out_text(o, "*5\r\n$7\r\nRESTORE\r\n$%lld\r\n", n);
+        r |= out_put(o, key, n);
+        r |= out_text(o, "\r\n$%lld\r\n", m);
+        r |= out_put(o, ms, m);
+        r |= out_put(o, "\r\n", 2);
+    } else {
+        r |= out_text(o, "*4\r\n$7\r\nRESTORE\r\n$%lld\r\n", n);
+        r |= out_put(o, key, n);
+        r |= out_put(o, "\r\n$1\r\n0\r\n", 9);
+    }
+    r |= out_text(o, "$%lld\r\n", (long long)(vlen + 11));
+    r |= out_put(o, &head, 1);
+    r |= out_put(o, c->buf + begin, vlen);
+    r |= out_put(o, trailer, 10);
+    r |= out_put(o, has_expire ? "\r\n$6\r\nABSTTL\r\n" : "\r\n", has_expire ? 14 : 2);
+    if (r) return -1;
+    *types |= (uint64_t)1 << rtype;
+    *size += vlen + 11;
+    return 1;
+}
+
+static PyObject *restores(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer view, tailv;
+    Py_ssize_t pos, max_keys, max_bytes;
+    int first_op;
+    long long now;
+    if (!PyArg_ParseTuple(args, "y*niLy*nn", &view, &pos, &first_op, &now, &tailv, &max_keys,
+                          &max_bytes))
+        return NULL;
+    PyObject *res = NULL;
+    if (tailv.len != 2) {
+        PyErr_SetString(PyExc_ValueError, "a 2-byte version tail expected");
+        goto done;
+    }
+    Cur c = {(const unsigned char *)view.buf, view.len, pos};
+    if (pos < 0 || pos > view.len) c.p = view.len;
+    Out o = {NULL, 0, 0};
+    uint64_t types = 0;
+    int64_t size = 0;
+    Py_ssize_t keys = 0;
+    int r = 1;
+    while (keys < max_keys && o.len < max_bytes) {
+        Py_ssize_t start = c.p;
+        r = one_restore(&c, first_op, (int64_t)now, tailv.buf, &o, &types, &size);
+        if (r <= 0) {
+            c.p = start;
+            break;
+        }
+        keys++;
+    }
+    if (r >= 0)
+        res = Py_BuildValue("ny#nLK", c.p, o.p ? o.p : "", o.len, keys, (long long)size,
+                            (unsigned long long)types);
+    PyMem_Free(o.p);
+done:
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&tailv);
+    return res;
+}
+
 static PyMethodDef methods[] = {
     {"elements", elements, METH_VARARGS,
      "elements(buf, pos, count, mode) -> (pos, read, sds_bytes): the elements of a hashtable "
@@ -225,6 +375,9 @@ static PyMethodDef methods[] = {
      "records(buf, pos, first_opcode, clock_ms, flags, columns, max_rows) -> (pos, keys, "
      "expired, empty, with_idle, with_freq): key records read from buf[pos:] into the nine "
      "column lists, up to the first record left to the Python reader."},
+    {"restores", restores, METH_VARARGS,
+     "restores(buf, pos, first_opcode, now_ms, version_tail, max_keys, max_bytes) -> (pos, "
+     "commands, keys, payload_bytes, type_bits): RESTOREs of the key records at buf[pos:]."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fast", NULL, -1, methods,
@@ -238,5 +391,6 @@ PyMODINIT_FUNC PyInit__fast(void) {
         names[i] = PyBytes_FromString(text[i]);
         if (names[i] == NULL) return NULL;
     }
+    crc_init();
     return PyModule_Create(&module);
 }

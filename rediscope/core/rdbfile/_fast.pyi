@@ -11,3 +11,13 @@ def records(
     /,
 ) -> tuple[int, int, int, int, int, int]: ...
 def elements(buf: bytes, pos: int, count: int, mode: int, /) -> tuple[int, int, int]: ...
+def restores(
+    buf: bytes,
+    pos: int,
+    first_opcode: int,
+    now_ms: int,
+    version_tail: bytes,
+    max_keys: int,
+    max_bytes: int,
+    /,
+) -> tuple[int, bytes, int, int, int]: ...

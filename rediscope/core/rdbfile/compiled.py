@@ -10,16 +10,18 @@ from typing import Any
 
 Records = Callable[..., tuple[int, int, int, int, int, int]]
 Elements = Callable[[bytes, int, int, int], tuple[int, int, int]]
+Restores = Callable[[bytes, int, int, int, bytes, int, int], tuple[int, bytes, int, int, int]]
 
 records: Records | None = None
 elements: Elements | None = None
+restores: Restores | None = None  # key records as RESTORE commands (backup restore)
 if not os.environ.get("REDISCOPE_PURE_PYTHON"):
     try:
         from rediscope.core.rdbfile import _fast
     except ImportError:
         pass
     else:
-        records, elements = _fast.records, _fast.elements
+        records, elements, restores = _fast.records, _fast.elements, _fast.restores
 
 #: whether the compiled loops are in use (tests/test_rdb_fast.py requires them in CI)
 FAST = records is not None

@@ -4,11 +4,15 @@ CRC-64 of all that), so no value is decoded or re-encoded on the way to the targ
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
+import hiredis
+
 from rediscope.core.pipeline.records import Batch
+from rediscope.core.rdbfile import compiled
 from rediscope.core.rdbfile.check import _MODEL, crc64
 from rediscope.core.rdbfile.reader import (
     OP_FUNCTION2,
@@ -85,6 +89,40 @@ class RawKey:
     empty: bool = False  # an empty collection: a server drops it on load
 
 
+@dataclass(frozen=True, slots=True)
+class Framed:
+    """Key records of one db as their RESTORE commands, joined (the compiled reader frames
+    them, no per-key Python work): plain keys, no LRU/LFU, any TTL still ahead."""
+
+    db: int
+    commands: bytes
+    keys: int
+    size: int  # the payloads' bytes
+
+    def records(self) -> list[tuple[RawKey, bytes]]:
+        """Each command's record and its own bytes (read back only when a reply is not OK)."""
+        reader = hiredis.Reader()
+        reader.feed(self.commands)
+        out = []
+        for _ in range(self.keys):
+            args = reader.gets()
+            _restore, key, at, payload = args[:4]
+            expire = int(at) if len(args) == 5 else None
+            rec = RawKey(
+                self.db, key, payload[0], _ONE_STRING[payload[0]], payload, expire, None, None
+            )
+            out.append((rec, _resp_of(args)))
+        return out
+
+
+def _resp_of(args: list[bytes]) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
+
+
+#: keys and bytes per Framed at most
+FrameLimits = tuple[int, int]
+
+
 @dataclass
 class FileFacts:
     """What a reading of the whole file found (dbs, value types, functions)."""
@@ -120,9 +158,10 @@ class RawReader(RdbReader):
         self,
         fh: IO[bytes],
         label: str,
-        sink: Callable[[list[RawKey]], None],
+        sink: Callable[[list[RawKey] | Framed], None],
         batch: int = 500,
         version: int | None = None,
+        frame: FrameLimits | None = None,
     ) -> None:
         super().__init__(fh, label, lambda _i: 0, self._never)
         self.sink = sink
@@ -131,15 +170,67 @@ class RawReader(RdbReader):
         self._tail = b""
         self.facts = FileFacts(self.info)
         self._out: list[RawKey] = []
+        #: the plain keys framed in C, up to these limits per Framed (None: every key here)
+        self.frame = frame if compiled.restores is not None else None
+        self._f_parts: list[bytes] = []  # framed RESTOREs not yet handed on, of self._db
+        self._f_keys = self._f_bytes = self._f_size = self._f_bits = 0
 
     @staticmethod
     def _never(_b: Batch) -> None:  # the analysis rows are not made here
         return None
 
-    def _flush(self) -> None:
+    def _flush(self) -> None:  # the reader's: at a SELECTDB, at the end
+        self._flush_framed()
+        self._flush_out()
+
+    def _flush_out(self) -> None:
         if self._out:
             out, self._out = self._out, []
             self.sink(out)
+
+    def _records(self) -> None:
+        if self.frame is None:
+            super()._records()
+            return
+        record = self._record
+        while True:  # the compiled loop up to a record it leaves here, that record, again
+            self._framed()
+            if not record():
+                return
+
+    def _framed(self) -> None:
+        """The compiled loop from here: its RESTOREs kept until there are enough for a
+        request (a record it leaves to the code here does not cut one short)."""
+        restores, (keys_max, bytes_max) = compiled.restores, self.frame or (0, 0)
+        assert restores is not None
+        s, facts, first = self.s, self.facts, self._first_opcode
+        tail = self._tail or self._version_tail()
+        while True:
+            keys_left, bytes_left = keys_max - self._f_keys, bytes_max - self._f_bytes
+            now = int(time.time() * 1000)
+            pos, commands, keys, size, bits = restores(
+                s.buf, s.pos, first, now, tail, keys_left, bytes_left
+            )
+            if not keys:
+                return
+            s.pos, self._key = pos, None
+            self.info.keys += keys
+            facts.dbs.add(self._db)
+            if bits != self._f_bits:
+                facts.rtypes.update(t for t in range(64) if bits >> t & 1)
+                self._f_bits = bits
+            self._f_parts.append(commands)
+            self._f_keys += keys
+            self._f_bytes += len(commands)
+            self._f_size += size
+            if self._f_keys >= keys_max or self._f_bytes >= bytes_max:
+                self._flush_framed()
+
+    def _flush_framed(self) -> None:
+        if self._f_keys:
+            framed = Framed(self._db, b"".join(self._f_parts), self._f_keys, self._f_size)
+            self._f_parts, self._f_keys, self._f_bytes, self._f_size = [], 0, 0, 0
+            self.sink(framed)
 
     def _key_record(
         self, rtype: int, expire_ms: int | None, idle: int | None, freq: int | None
@@ -174,7 +265,7 @@ class RawReader(RdbReader):
             RawKey(self._db, key, rtype, tname, payload, expire_ms, idle, freq, module, empty)
         )
         if len(out) >= self.batch_size:
-            self._flush()
+            self._flush_out()
 
     def _version_tail(self) -> bytes:
         self._tail = (self.version or self.info.rdb_version).to_bytes(2, "little")

@@ -18,7 +18,7 @@ from rediscope.core.restore import plan
 from rediscope.core.restore.functions import restore_functions
 from rediscope.core.restore.plan import Input, RestoreOptions
 from rediscope.core.restore.prepare import Prepared, prepare
-from rediscope.core.restore.records import FileFacts, RawKey, RawReader
+from rediscope.core.restore.records import FileFacts, Framed, RawKey, RawReader
 from rediscope.core.restore.report import (
     Functions,
     RestoreReport,
@@ -53,7 +53,7 @@ def _stream_file(
 
     with open_decompressed(i.path) as fh:
 
-        def take(batch: list[RawKey]) -> None:
+        def take(batch: list[RawKey] | Framed) -> None:
             ctime = reader.info.aux.get("ctime", "")
             stream.file_clock_ms = int(ctime) * 1000 if ctime.isdigit() else 0
             stream.take(batch)
@@ -61,7 +61,14 @@ def _stream_file(
                 msg = f"restore: {stream.sent:,} keys"
                 progress(done + reader.s.offset, total and done + total, msg)
 
-        reader = RawReader(fh, i.path.name, take, batch=stream.batch, version=stream.version)
+        reader = RawReader(
+            fh,
+            i.path.name,
+            take,
+            batch=stream.batch,
+            version=stream.version,
+            frame=stream.frame_limits(),
+        )
         facts.append(reader.facts)
         try:
             reader.read()

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 
 import redis
 
+from rediscope.core.rdbfile import compiled
 from rediscope.core.resp import RawConnection, encode
 from rediscope.core.restore.plan import RestoreOptions
-from rediscope.core.restore.records import RawKey, payload_size
+from rediscope.core.restore.records import Framed, FrameLimits, RawKey, payload_size
 from rediscope.core.restore.target import RestoreTarget
 from rediscope.core.restore.writer import (
     BATCH_KEYS,
+    FRAMED_BYTES,
+    FRAMED_KEYS,
     Counts,
     Entry,
     NodeWriter,
@@ -65,6 +68,27 @@ class Stream:
             w = self.writers[address] = NodeWriter(conn, address, self.counts, self.opts.dry_run)
         return w
 
+    def frame_limits(self) -> FrameLimits | None:
+        """Keys and bytes per request of RESTOREs framed in C, when every key may go that way
+        (a plain restore to one server, nothing filtered); else None."""
+        o = self.opts
+        if not self.plain or self.target.cluster or compiled.restores is None:
+            return None
+        if self.glob is not None or self.want_type is not None or o.db is not None:
+            return None
+        return (FRAMED_KEYS if o.rate is None else self.batch, FRAMED_BYTES)
+
+    def take_framed(self, framed: Framed) -> None:
+        db_map = self.opts.db_map
+        to_db = db_map.get(framed.db, framed.db) if db_map else framed.db
+        w = self._by_index.get(0)
+        if w is None:
+            w = self._by_index[0] = self.writer(self.target.primaries[0].address)
+        w.add_framed(framed, to_db)
+        self.sent += framed.keys
+        self.counts.to_db[framed.db] = to_db
+        self._pace()
+
     def _wanted(self, rec: RawKey) -> bool:
         o = self.opts
         if o.db is not None and rec.db != o.db:
@@ -95,8 +119,11 @@ class Stream:
             args.append(b"REPLACE")
         return _resp(args)
 
-    def take(self, batch: list[RawKey]) -> None:
+    def take(self, batch: list[RawKey] | Framed) -> None:
         """One batch of records from the reader: filtered, routed, written, paced."""
+        if isinstance(batch, Framed):
+            self.take_framed(batch)
+            return
         now = int(time.time() * 1000)
         counts, target, command_of = self.counts, self.target, self._command
         filtered = self.glob is not None or self.want_type is not None or self.opts.db is not None

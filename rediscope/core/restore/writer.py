@@ -13,12 +13,15 @@ import redis
 
 from rediscope.core.keynames import display_key
 from rediscope.core.resp import RawConnection, encode
-from rediscope.core.restore.records import RawKey
+from rediscope.core.restore.records import Framed, RawKey
 from rediscope.errors import RediscopeError
 
 #: keys per pipelined request, and the payload bytes after which a request goes out earlier
 BATCH_KEYS = 500
 BATCH_BYTES = 4 << 20
+#: the same for requests framed in C (Framed): larger, as nothing is done per key here
+FRAMED_KEYS = 4000
+FRAMED_BYTES = 1 << 20
 #: failures kept with their key and error (the counts are always whole)
 MAX_FAILURES = 10_000
 
@@ -86,6 +89,8 @@ Entry = tuple[RawKey, int, bytes | list[bytes], int]
 class Sent:
     entries: list[Entry | None]  # None: a SELECT's reply
     size: int = -1  # payload bytes when every entry is a RESTORE into one source db (else -1)
+    framed: Framed | None = None  # RESTOREs framed in C, after the entries (a SELECT's)
+    to_db: int = 0  # the db the framed RESTOREs went to
 
 
 class NodeWriter:
@@ -145,6 +150,32 @@ class NodeWriter:
         while len(self.inflight) > 1:
             self.collect()
 
+    def add_framed(self, framed: Framed, to_db: int) -> None:
+        """RESTOREs framed in C as their own request, after what is pending."""
+        self.send()
+        head = b""
+        if to_db != self.db:
+            head, self.db = encode(b"SELECT", str(to_db).encode()), to_db
+        self.inflight.append(Sent([None] if head else [], framed.size, framed, to_db))
+        try:
+            if head:
+                self.conn.send(head)
+            self.conn.send(framed.commands)
+        except (redis.RedisError, OSError) as exc:
+            self.lost(exc)
+        except KeyboardInterrupt:
+            self._abandon()
+            raise
+        while len(self.inflight) > 1:
+            self.collect()
+
+    def _entries(self, sent: Sent) -> list[Entry | None]:
+        """A request's entries, those framed in C read back from their commands."""
+        if sent.framed is None:
+            return sent.entries
+        rows = sent.framed.records()
+        return [*sent.entries, *((rec, sent.to_db, cmd, len(rec.payload)) for rec, cmd in rows)]
+
     def _send_big(self, entry: Entry) -> None:
         """A command carrying a big value: sent piece by piece as its own request, after what
         is pending (so the value is never copied whole)."""
@@ -171,9 +202,9 @@ class NodeWriter:
         """The replies of the oldest request: when all are OK (most requests) counted in one
         go, else one by one."""
         sent = self.inflight[0]
-        entries = sent.entries
+        entries, framed = sent.entries, sent.framed
         try:
-            replies = self.conn.read(len(entries))
+            replies = self.conn.read(len(entries) + (framed.keys if framed else 0))
         except (redis.RedisError, OSError) as exc:
             self.lost(exc)
         except KeyboardInterrupt:  # some replies read and dropped: the rest cannot be matched
@@ -182,9 +213,13 @@ class NodeWriter:
         self.inflight.popleft()
         dry = self.dry_run
         if sent.size >= 0 and not dry and replies.count(b"OK") == len(replies):
-            db = entries[0][0].db  # type: ignore[index]
-            self.counts.add(db, self.address, "restored", len(replies), sent.size)
+            if framed is not None:
+                self.counts.add(framed.db, self.address, "restored", framed.keys, sent.size)
+            else:
+                db = entries[0][0].db  # type: ignore[index]
+                self.counts.add(db, self.address, "restored", len(replies), sent.size)
             return
+        entries = self._entries(sent)
         ok: dict[int, list[int]] = {}
         for entry, reply in zip(entries, replies, strict=True):
             if entry is None:
@@ -252,6 +287,8 @@ class NodeWriter:
         unconfirmed, what was not sent is dropped."""
         self.dead = True
         for sent in self.inflight:
+            if sent.framed is not None:
+                self.counts.add(sent.framed.db, self.address, "unconfirmed", sent.framed.keys)
             for e in sent.entries:
                 if e is not None:
                     self.counts.add(e[0].db, self.address, "unconfirmed")
