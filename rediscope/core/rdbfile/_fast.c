@@ -219,8 +219,9 @@ static PyObject *elements(PyObject *Py_UNUSED(self), PyObject *args) {
 
 /* restores(): key records as RESTORE commands, framed as DUMP frames a payload (type byte, the
  * value's own bytes, the 2-byte RDB version, the CRC-64 of all that), for `backup restore`.
- * Only records whose value is one string (a string or a compact encoding) and whose only
- * prefix is an expiry still ahead; it stops at anything else, as records() does. */
+ * Only records whose value is one string (a string or a compact encoding) and whose expiry,
+ * if any, is still ahead (with their IDLETIME or FREQ, as stream.py's _command adds them); it
+ * stops at anything else, as records() does. */
 static uint64_t crc_table[256];
 
 static void crc_init(void) {
@@ -243,7 +244,7 @@ static int out_put(Out *o, const void *data, Py_ssize_t n) {
         Py_ssize_t cap = (o->cap ? o->cap * 2 : 1 << 16);
         while (cap < o->len + n) cap *= 2;
         char *p = PyMem_Realloc(o->p, (size_t)cap);
-        if (p == NULL) { PyErr_NoMemory(); return -1; }
+        if (p == NULL) return PyErr_NoMemory(), -1;
         o->p = p, o->cap = cap;
     }
     memcpy(o->p + o->len, data, (size_t)n);
@@ -257,6 +258,16 @@ static int out_text(Out *o, const char *fmt, long long v) {
     return out_put(o, tmp, n);
 }
 
+/* One RESP argument: its bytes, or a number's text. */
+static int out_arg(Out *o, const void *data, Py_ssize_t n) {
+    return out_text(o, "$%lld\r\n", n) | out_put(o, data, n) | out_put(o, "\r\n", 2);
+}
+
+static int out_num(Out *o, long long v) {
+    char tmp[24];
+    return out_arg(o, tmp, snprintf(tmp, sizeof tmp, "%lld", v));
+}
+
 /* The value types held in one string (records.py's _ONE_STRING). */
 static int one_string(int t) {
     return t == 0 || t == 9 || t == 10 || t == 11 || t == 12 || t == 13 || t == 16 || t == 17 ||
@@ -266,22 +277,28 @@ static int one_string(int t) {
 /* One record as a RESTORE into O: 1 done, 0 to stop (nothing written). */
 static int one_restore(Cur *c, int first_op, int64_t now, const unsigned char *tail, Out *o,
                        uint64_t *types, int64_t *size) {
-    int64_t expire = 0;
-    int has_expire = 0;
-    while (c->p < c->len && (c->buf[c->p] == OP_EXPIRETIME_MS || c->buf[c->p] == OP_EXPIRETIME)) {
-        int width = c->buf[c->p] == OP_EXPIRETIME_MS ? 8 : 4;
+    int64_t expire = 0, idle = -1;
+    int has_expire = 0, freq = -1;
+    for (unsigned char op; c->p < c->len && ((op = c->buf[c->p]) == OP_IDLE || op == OP_FREQ ||
+                                             op == OP_EXPIRETIME_MS || op == OP_EXPIRETIME);) {
+        if (op == OP_IDLE) {
+            c->p += 1;
+            if (length(c, &idle) < 0) return 0;
+            continue;
+        }
+        int width = op == OP_FREQ ? 1 : op == OP_EXPIRETIME_MS ? 8 : 4;
         if (c->p + 1 + width > c->len) return 0;
         const unsigned char *b = c->buf + c->p + 1;
-        expire = width == 8 ? le64_signed(b) : (int64_t)le32(b) * 1000;
-        has_expire = 1;
+        if (op == OP_FREQ) freq = b[0];
+        else expire = width == 8 ? le64_signed(b) : (int64_t)le32(b) * 1000, has_expire = 1;
         c->p += 1 + width;
     }
     if (c->p >= c->len || c->buf[c->p] >= first_op || !one_string(c->buf[c->p])) return 0;
     if (has_expire && expire <= now) return 0;  /* the Python reader counts it expired */
     int rtype = c->buf[c->p++];
-    int64_t n;
+    int64_t n;  /* the key's length */
     int enc;
-    char num[24];
+    char num[24];  /* an integer key's text */
     const unsigned char *key;
     if (length_or_enc(c, &n, &enc) < 0) return 0;
     if (!enc) {
@@ -299,29 +316,18 @@ static int one_restore(Cur *c, int first_op, int64_t now, const unsigned char *t
     Val v;
     if (read_string(c, &v) < 0) return 0;
     Py_ssize_t vlen = c->p - begin;
-    unsigned char head = (unsigned char)rtype, trailer[10];
+    unsigned char head = (unsigned char)rtype, trailer[10] = {tail[0], tail[1]};
     uint64_t crc = crc64(crc64(crc64(0, &head, 1), c->buf + begin, vlen), tail, 2);
-    memcpy(trailer, tail, 2);
     for (int i = 0; i < 8; i++) trailer[2 + i] = (unsigned char)(crc >> (8 * i));
-    int r = 0;
-    if (has_expire) {
-        char ms[24];
-        int m = snprintf(ms, sizeof ms, "%lld", (long long)expire);
-        r |= out_text(o, "*5\r\n$7\r\nRESTORE\r\n$%lld\r\n", n);
-        r |= out_put(o, key, n);
-        r |= out_text(o, "\r\n$%lld\r\n", m);
-        r |= out_put(o, ms, m);
-        r |= out_put(o, "\r\n", 2);
-    } else {
-        r |= out_text(o, "*4\r\n$7\r\nRESTORE\r\n$%lld\r\n", n);
-        r |= out_put(o, key, n);
-        r |= out_put(o, "\r\n$1\r\n0\r\n", 9);
-    }
-    r |= out_text(o, "$%lld\r\n", (long long)(vlen + 11));
-    r |= out_put(o, &head, 1);
-    r |= out_put(o, c->buf + begin, vlen);
-    r |= out_put(o, trailer, 10);
-    r |= out_put(o, has_expire ? "\r\n$6\r\nABSTTL\r\n" : "\r\n", has_expire ? 14 : 2);
+    int64_t meta = idle >= 0 ? idle : freq;
+    int r = out_text(o, "*%lld\r\n$7\r\nRESTORE\r\n", 4 + has_expire + (meta >= 0) * 2);
+    r |= out_arg(o, key, n);
+    r |= has_expire ? out_num(o, expire) : out_arg(o, "0", 1);
+    r |= out_text(o, "$%lld\r\n", (long long)(vlen + 11)) | out_put(o, &head, 1);
+    r |= out_put(o, c->buf + begin, vlen) | out_put(o, trailer, 10) | out_put(o, "\r\n", 2);
+    if (has_expire) r |= out_arg(o, "ABSTTL", 6);
+    if (meta >= 0)  /* as stream.py's _command: the idle time first */
+        r |= out_arg(o, idle >= 0 ? "IDLETIME" : "FREQ", idle >= 0 ? 8 : 4) | out_num(o, meta);
     if (r) return -1;
     *types |= (uint64_t)1 << rtype;
     *size += vlen + 11;
@@ -337,16 +343,13 @@ static PyObject *restores(PyObject *Py_UNUSED(self), PyObject *args) {
                           &max_bytes))
         return NULL;
     PyObject *res = NULL;
-    if (tailv.len != 2) {
-        PyErr_SetString(PyExc_ValueError, "a 2-byte version tail expected");
+    if (tailv.len != 2 && PyErr_Format(PyExc_ValueError, "a 2-byte version tail expected") == NULL)
         goto done;
-    }
     Cur c = {(const unsigned char *)view.buf, view.len, pos};
     if (pos < 0 || pos > view.len) c.p = view.len;
     Out o = {NULL, 0, 0};
-    uint64_t types = 0;
-    int64_t size = 0;
-    Py_ssize_t keys = 0;
+    uint64_t types = 0;  /* a bit per value type framed */
+    int64_t size = 0, keys = 0;
     int r = 1;
     while (keys < max_keys && o.len < max_bytes) {
         Py_ssize_t start = c.p;
@@ -358,7 +361,7 @@ static PyObject *restores(PyObject *Py_UNUSED(self), PyObject *args) {
         keys++;
     }
     if (r >= 0)
-        res = Py_BuildValue("ny#nLK", c.p, o.p ? o.p : "", o.len, keys, (long long)size,
+        res = Py_BuildValue("ny#LLK", c.p, o.p ? o.p : "", o.len, (long long)keys, (long long)size,
                             (unsigned long long)types);
     PyMem_Free(o.p);
 done:

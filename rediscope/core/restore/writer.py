@@ -107,6 +107,7 @@ class NodeWriter:
         self.inflight: deque[Sent] = deque()
         self.redirects: list[tuple[Entry, str]] = []
         self.dead = False  # the primary stopped answering: nothing more is sent to it
+        self.held: tuple[Framed, int] | None = None  # a framed request not sent yet, its db
 
     def add(self, entry: Entry, batch_keys: int = BATCH_KEYS) -> None:
         if type(entry[2]) is list:
@@ -120,6 +121,12 @@ class NodeWriter:
 
     def send(self) -> None:
         """The pending batch out; then the replies of the one before it, if any."""
+        held, self.held = self.held, None
+        if held is not None:
+            self._send_framed(*held)
+        self._send_pending()
+
+    def _send_pending(self) -> None:
         pending = self.pending
         if not pending:
             return
@@ -151,8 +158,14 @@ class NodeWriter:
             self.collect()
 
     def add_framed(self, framed: Framed, to_db: int) -> None:
-        """RESTOREs framed in C as their own request, after what is pending."""
-        self.send()
+        """RESTOREs framed in C as their own request, held until the next one is ready (or
+        the drain), as a batch is: the one before it goes out now."""
+        held, self.held = self.held, (framed, to_db)
+        if held is not None:
+            self._send_framed(*held)
+
+    def _send_framed(self, framed: Framed, to_db: int) -> None:
+        self._send_pending()
         head = b""
         if to_db != self.db:
             head, self.db = encode(b"SELECT", str(to_db).encode()), to_db
@@ -293,7 +306,7 @@ class NodeWriter:
                 if e is not None:
                     self.counts.add(e[0].db, self.address, "unconfirmed")
         self.inflight.clear()
-        self.pending, self.pending_bytes = [], 0
+        self.pending, self.pending_bytes, self.held = [], 0, None
 
     def drain(self) -> None:
         """Everything sent and every reply read (nothing, once the primary is lost)."""
