@@ -86,7 +86,7 @@ def _restore(path: Path, port: int, env: dict[str, str] | None = None) -> dict[s
     return load_json(r.stdout)  # type: ignore[no-any-return]
 
 
-def _commands(path: Path, frame: tuple[int, int] | None) -> list[list[bytes]]:
+def _commands(path: Path, frame: tuple[int, int, bool] | None) -> list[list[bytes]]:
     """Every RESTORE the reader hands on for PATH (FRAME: framed in C up to those limits)."""
     out: list[list[bytes]] = []
     parse = hiredis.Reader()
@@ -116,7 +116,7 @@ def test_the_compiled_framing_builds_the_commands_the_python_path_builds(
     rdb: tuple[Path, bytes, int],
 ) -> None:
     path = rdb[0]
-    framed = sorted(_commands(path, (FRAMED_KEYS, 1 << 20)), key=lambda a: a[1])
+    framed = sorted(_commands(path, (FRAMED_KEYS, 1 << 20, True)), key=lambda a: a[1])
     plain = sorted(_commands(path, None), key=lambda a: a[1])
     assert len(framed) == rdb[2] and framed == plain
     for a in framed:  # each payload carries its own CRC-64, as DUMP's

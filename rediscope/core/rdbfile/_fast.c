@@ -270,13 +270,12 @@ static int out_num(Out *o, long long v) {
 
 /* The value types held in one string (records.py's _ONE_STRING). */
 static int one_string(int t) {
-    return t == 0 || t == 9 || t == 10 || t == 11 || t == 12 || t == 13 || t == 16 || t == 17 ||
-           t == 20;
+    return t == 0 || (t >= 9 && t <= 13) || t == 16 || t == 17 || t == 20;
 }
 
-/* One record as a RESTORE into O: 1 done, 0 to stop (nothing written). */
-static int one_restore(Cur *c, int first_op, int64_t now, const unsigned char *tail, Out *o,
-                       uint64_t *types, int64_t *size) {
+/* One record as a RESTORE into O: 1 done, 2 expired (skipped), 0 to stop (nothing written). */
+static int one_restore(Cur *c, int first_op, int64_t now, int skip_expired,
+                       const unsigned char *tail, Out *o, uint64_t *types, int64_t *size) {
     int64_t expire = 0, idle = -1;
     int has_expire = 0, freq = -1;
     for (unsigned char op; c->p < c->len && ((op = c->buf[c->p]) == OP_IDLE || op == OP_FREQ ||
@@ -294,8 +293,8 @@ static int one_restore(Cur *c, int first_op, int64_t now, const unsigned char *t
         c->p += 1 + width;
     }
     if (c->p >= c->len || c->buf[c->p] >= first_op || !one_string(c->buf[c->p])) return 0;
-    if (has_expire && expire <= now) return 0;  /* the Python reader counts it expired */
-    int rtype = c->buf[c->p++];
+    int rtype = c->buf[c->p++], gone = has_expire && expire <= now;
+    if (gone && !skip_expired) return 0;  /* --keep-expired: Python's */
     int64_t n;  /* the key's length */
     int enc;
     char num[24];  /* an integer key's text */
@@ -316,6 +315,8 @@ static int one_restore(Cur *c, int first_op, int64_t now, const unsigned char *t
     Val v;
     if (read_string(c, &v) < 0) return 0;
     Py_ssize_t vlen = c->p - begin;
+    *types |= (uint64_t)1 << rtype;
+    if (gone) return 2;  /* skipped, counted expired */
     unsigned char head = (unsigned char)rtype, trailer[10] = {tail[0], tail[1]};
     uint64_t crc = crc64(crc64(crc64(0, &head, 1), c->buf + begin, vlen), tail, 2);
     for (int i = 0; i < 8; i++) trailer[2 + i] = (unsigned char)(crc >> (8 * i));
@@ -329,7 +330,6 @@ static int one_restore(Cur *c, int first_op, int64_t now, const unsigned char *t
     if (meta >= 0)  /* as stream.py's _command: the idle time first */
         r |= out_arg(o, idle >= 0 ? "IDLETIME" : "FREQ", idle >= 0 ? 8 : 4) | out_num(o, meta);
     if (r) return -1;
-    *types |= (uint64_t)1 << rtype;
     *size += vlen + 11;
     return 1;
 }
@@ -337,10 +337,10 @@ static int one_restore(Cur *c, int first_op, int64_t now, const unsigned char *t
 static PyObject *restores(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer view, tailv;
     Py_ssize_t pos, max_keys, max_bytes;
-    int first_op;
+    int first_op, skip_expired;
     long long now;
-    if (!PyArg_ParseTuple(args, "y*niLy*nn", &view, &pos, &first_op, &now, &tailv, &max_keys,
-                          &max_bytes))
+    if (!PyArg_ParseTuple(args, "y*niLpy*nn", &view, &pos, &first_op, &now, &skip_expired,
+                          &tailv, &max_keys, &max_bytes))
         return NULL;
     PyObject *res = NULL;
     if (tailv.len != 2 && PyErr_Format(PyExc_ValueError, "a 2-byte version tail expected") == NULL)
@@ -349,20 +349,20 @@ static PyObject *restores(PyObject *Py_UNUSED(self), PyObject *args) {
     if (pos < 0 || pos > view.len) c.p = view.len;
     Out o = {NULL, 0, 0};
     uint64_t types = 0;  /* a bit per value type framed */
-    int64_t size = 0, keys = 0;
+    int64_t size = 0, keys = 0, expired = 0;
     int r = 1;
     while (keys < max_keys && o.len < max_bytes) {
         Py_ssize_t start = c.p;
-        r = one_restore(&c, first_op, (int64_t)now, tailv.buf, &o, &types, &size);
+        r = one_restore(&c, first_op, (int64_t)now, skip_expired, tailv.buf, &o, &types, &size);
         if (r <= 0) {
             c.p = start;
             break;
         }
-        keys++;
+        keys += r == 1, expired += r == 2;
     }
     if (r >= 0)
-        res = Py_BuildValue("ny#LLK", c.p, o.p ? o.p : "", o.len, (long long)keys, (long long)size,
-                            (unsigned long long)types);
+        res = Py_BuildValue("ny#LLKL", c.p, o.p ? o.p : "", o.len, (long long)keys,
+                            (long long)size, (unsigned long long)types, (long long)expired);
     PyMem_Free(o.p);
 done:
     PyBuffer_Release(&view);
@@ -379,8 +379,9 @@ static PyMethodDef methods[] = {
      "expired, empty, with_idle, with_freq): key records read from buf[pos:] into the nine "
      "column lists, up to the first record left to the Python reader."},
     {"restores", restores, METH_VARARGS,
-     "restores(buf, pos, first_opcode, now_ms, version_tail, max_keys, max_bytes) -> (pos, "
-     "commands, keys, payload_bytes, type_bits): RESTOREs of the key records at buf[pos:]."},
+     "restores(buf, pos, first_opcode, now_ms, skip_expired, version_tail, max_keys, "
+     "max_bytes) -> (pos, commands, keys, payload_bytes, type_bits, expired): RESTOREs of the "
+     "key records at buf[pos:]."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fast", NULL, -1, methods,

@@ -16,8 +16,9 @@ def restores(
     pos: int,
     first_opcode: int,
     now_ms: int,
+    skip_expired: bool,
     version_tail: bytes,
     max_keys: int,
     max_bytes: int,
     /,
-) -> tuple[int, bytes, int, int, int]: ...
+) -> tuple[int, bytes, int, int, int, int]: ...

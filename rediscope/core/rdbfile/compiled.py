@@ -10,7 +10,9 @@ from typing import Any
 
 Records = Callable[..., tuple[int, int, int, int, int, int]]
 Elements = Callable[[bytes, int, int, int], tuple[int, int, int]]
-Restores = Callable[[bytes, int, int, int, bytes, int, int], tuple[int, bytes, int, int, int]]
+Restores = Callable[
+    [bytes, int, int, int, bool, bytes, int, int], tuple[int, bytes, int, int, int, int]
+]
 
 records: Records | None = None
 elements: Elements | None = None

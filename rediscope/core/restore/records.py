@@ -98,6 +98,7 @@ class Framed:
     commands: bytes
     keys: int
     size: int  # the payloads' bytes
+    expired: int = 0  # keys passed over: their TTL had run out
 
     def records(self) -> list[tuple[RawKey, bytes]]:
         """Each command's record and its own bytes (read back only when a reply is not OK)."""
@@ -119,8 +120,8 @@ def _resp_of(args: list[bytes]) -> bytes:
     return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
 
 
-#: keys and bytes per Framed at most
-FrameLimits = tuple[int, int]
+#: keys and bytes per Framed at most; whether a key whose TTL ran out is passed over (counted)
+FrameLimits = tuple[int, int, bool]
 
 
 @dataclass
@@ -173,7 +174,7 @@ class RawReader(RdbReader):
         #: the plain keys framed in C, up to these limits per Framed (None: every key here)
         self.frame = frame if compiled.restores is not None else None
         self._f_parts: list[bytes] = []  # framed RESTOREs not yet handed on, of self._db
-        self._f_keys = self._f_bytes = self._f_size = self._f_bits = 0
+        self._f_keys = self._f_bytes = self._f_size = self._f_bits = self._f_expired = 0
 
     @staticmethod
     def _never(_b: Batch) -> None:  # the analysis rows are not made here
@@ -201,35 +202,37 @@ class RawReader(RdbReader):
     def _framed(self) -> None:
         """The compiled loop from here: its RESTOREs kept until there are enough for a
         request (a record it leaves to the code here does not cut one short)."""
-        restores, (keys_max, bytes_max) = compiled.restores, self.frame or (0, 0)
+        restores, (keys_max, bytes_max, skip) = compiled.restores, self.frame or (0, 0, False)
         assert restores is not None
         s, facts, first = self.s, self.facts, self._first_opcode
         tail = self._tail or self._version_tail()
         while True:
             keys_left, bytes_left = keys_max - self._f_keys, bytes_max - self._f_bytes
             now = int(time.time() * 1000)
-            pos, commands, keys, size, bits = restores(
-                s.buf, s.pos, first, now, tail, keys_left, bytes_left
+            pos, commands, keys, size, bits, expired = restores(
+                s.buf, s.pos, first, now, skip, tail, keys_left, bytes_left
             )
-            if not keys:
+            if pos == s.pos:
                 return
             s.pos, self._key = pos, None
-            self.info.keys += keys
+            self.info.keys += keys + expired
             facts.dbs.add(self._db)
-            if bits != self._f_bits:
+            if bits | self._f_bits != self._f_bits:
+                self._f_bits |= bits
                 facts.rtypes.update(t for t in range(64) if bits >> t & 1)
-                self._f_bits = bits
             self._f_parts.append(commands)
             self._f_keys += keys
             self._f_bytes += len(commands)
             self._f_size += size
+            self._f_expired += expired
             if self._f_keys >= keys_max or self._f_bytes >= bytes_max:
                 self._flush_framed()
 
     def _flush_framed(self) -> None:
-        if self._f_keys:
-            framed = Framed(self._db, b"".join(self._f_parts), self._f_keys, self._f_size)
-            self._f_parts, self._f_keys, self._f_bytes, self._f_size = [], 0, 0, 0
+        if self._f_keys or self._f_expired:
+            parts, self._f_parts = self._f_parts, []
+            framed = Framed(self._db, b"".join(parts), self._f_keys, self._f_size, self._f_expired)
+            self._f_keys = self._f_bytes = self._f_size = self._f_expired = 0
             self.sink(framed)
 
     def _key_record(

@@ -76,16 +76,19 @@ class Stream:
             return None
         if self.glob is not None or self.want_type is not None or o.db is not None:
             return None
-        return (FRAMED_KEYS if o.rate is None else self.batch, FRAMED_BYTES)
+        return (FRAMED_KEYS if o.rate is None else self.batch, FRAMED_BYTES, not o.keep_expired)
 
     def take_framed(self, framed: Framed) -> None:
         db_map = self.opts.db_map
         to_db = db_map.get(framed.db, framed.db) if db_map else framed.db
-        w = self._by_index.get(0)
-        if w is None:
-            w = self._by_index[0] = self.writer(self.target.primaries[0].address)
-        w.add_framed(framed, to_db)
-        self.sent += framed.keys
+        if framed.expired:
+            self.counts.add(framed.db, None, "expired", framed.expired)
+        if framed.keys:
+            w = self._by_index.get(0)
+            if w is None:
+                w = self._by_index[0] = self.writer(self.target.primaries[0].address)
+            w.add_framed(framed, to_db)
+            self.sent += framed.keys
         self.counts.to_db[framed.db] = to_db
         self._pace()
 
