@@ -5,6 +5,7 @@ way, and a request it framed is still counted key by key when the target refuses
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from rediscope.core.rdbfile import compiled
 from rediscope.core.rdbfile.check import crc64
 from rediscope.core.restore.records import Framed, RawKey, RawReader
 from rediscope.core.restore.writer import FRAMED_KEYS
-from tests.conftest import _start, load_json, run_cli
+from tests.conftest import _start, load_json, run_cli, wait_until
 from tests.test_rdb import saved
 
 DEBUG = {"enable-debug-command": "yes"}
@@ -158,3 +159,32 @@ def test_keys_already_on_the_target_are_counted_one_by_one_inside_a_framed_reque
     assert doc["failed"] == 0
     assert c.get("s:7") == b"mine" and c.get("s:8") == b"v8" * 1
     assert c.dbsize() + 2000 == keys  # db0's keys; dbs 2 and 5 hold 1,000 each
+
+
+def test_keys_whose_ttl_ran_out_are_counted_the_same_with_and_without_keep_expired(
+    empty: LocalServer, tmp_path: Path
+) -> None:
+    (tmp_path / "w").mkdir()
+    writer = _start(LocalServer(dir=tmp_path / "w"))
+    try:
+        c = writer.client()
+        c.mset({f"live:{i}": i for i in range(100)})
+        at = int(time.time() * 1000) + 1500
+        for i in range(30):
+            c.set(f"soon:{i}", i, pxat=at)
+        path = saved(writer)  # the 30 keys are in the file, with a TTL that passes next
+    finally:
+        writer.cleanup()
+    wait_until("their TTL to pass", lambda: time.time() * 1000 > at + 50)
+    for env in (None, PURE):
+        empty.client().flushall()
+        doc = _restore(path, empty.port, env)
+        assert doc["restored"] == 100 and doc["skipped"]["expired"] == 30  # type: ignore[index]
+        empty.client().flushall()
+        r = run_cli(
+            "backup", "restore", str(path), "--yes", "--keep-expired",
+            "--format", "json", "--url", f"redis://127.0.0.1:{empty.port}", env=env,
+        )  # fmt: skip
+        assert r.exit_code == 0, r.stderr
+        doc = load_json(r.stdout)
+        assert doc["restored"] == 130 and doc["skipped"]["expired"] == 0
