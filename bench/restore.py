@@ -105,10 +105,12 @@ def _restore(root: Path, rdb: Path, keys: int, run: int) -> Timing:
         target.stop()
 
 
-def _load(root: Path, keys: int, keyspace: str) -> tuple[int, Path]:
+def _load(root: Path, keys: int, keyspace: str, commands: bool) -> tuple[int, Path]:
     """The source loaded and saved: its key count, its RDB file; the commands in
-    root/commands.resp."""
-    n = _pipe_file(root / "commands.resp", keys, keyspace)
+    root/commands.resp (when COMMANDS, or the keyspace is loaded from them)."""
+    if commands or keyspace == "strings":
+        n = _pipe_file(root / "commands.resp", keys, keyspace)
+        print(f"{n:,} commands for {keys:,} keys", file=sys.stderr)
     source = _fresh(root, "source")
     try:
         if keyspace == "strings":
@@ -116,7 +118,6 @@ def _load(root: Path, keys: int, keyspace: str) -> tuple[int, Path]:
             keys = int(source.client().dbsize())
         else:
             keys = load(source, keys)
-        print(f"{n:,} commands for {keys:,} keys", file=sys.stderr)
         return keys, _saved(source)
     finally:
         source.stop()
@@ -132,7 +133,7 @@ def main() -> None:
     rows, ratios = [], []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        keys, rdb = _load(root, args.keys, args.keyspace)
+        keys, rdb = _load(root, args.keys, args.keyspace, not args.no_pipe)
         mb = rdb.stat().st_size / 1e6
         for run in range(args.runs):
             anchor = None
