@@ -217,19 +217,15 @@ static PyObject *elements(PyObject *Py_UNUSED(self), PyObject *args) {
     return Py_BuildValue("nnL", c.p, done, (long long)total);
 }
 
-/* restores(): key records as RESTORE commands, framed as DUMP frames a payload (type byte, the
- * value's own bytes, the 2-byte RDB version, the CRC-64 of all that), for `backup restore`.
- * Only records whose value is one string (a string or a compact encoding) and whose expiry,
- * if any, is still ahead (with their IDLETIME or FREQ, as stream.py's _command adds them); it
- * stops at anything else, as records() does. */
+/* restores(): key records as RESTORE commands (`backup restore`), the payload framed as DUMP
+ * frames it (type byte, the value's own bytes, 2-byte RDB version, CRC-64 of all that). Only a
+ * value held in one string (a string, a compact encoding), with its TTL, IDLETIME or FREQ as
+ * stream.py's _command adds them; it stops at anything else, as records() does. */
 static uint64_t crc_table[256];
 
-static void crc_init(void) {
-    for (int i = 0; i < 256; i++) {
-        uint64_t c = (uint64_t)i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ ((c & 1) ? 0x95ac9329ac4bc9b5ULL : 0);
-        crc_table[i] = c;
-    }
+static void crc_init(void) {  /* Redis's: the Jones polynomial, reflected */
+    for (uint64_t i = 0, c, k; i < 256; crc_table[i++] = c)
+        for (c = i, k = 0; k < 8; k++) c = (c >> 1) ^ ((c & 1) ? 0x95ac9329ac4bc9b5ULL : 0);
 }
 
 static uint64_t crc64(uint64_t crc, const unsigned char *p, Py_ssize_t n) {
@@ -252,21 +248,31 @@ static int out_put(Out *o, const void *data, Py_ssize_t n) {
     return 0;
 }
 
-static int out_text(Out *o, const char *fmt, long long v) {
-    char tmp[48];
-    int n = snprintf(tmp, sizeof tmp, fmt, v);
-    return out_put(o, tmp, n);
+/* V's decimal text into OUT (24 bytes): its length (snprintf's, without its cost). */
+static int decimal(char *out, long long v) {
+    char tmp[24];
+    int n = 0, len = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do tmp[n++] = (char)('0' + u % 10); while (u /= 10);
+    if (v < 0) out[len++] = '-';
+    while (n) out[len++] = tmp[--n];
+    return len;
+}
+
+/* A RESP header: KIND ('*' or '$'), V, CRLF. */
+static int out_text(Out *o, char kind, long long v) {
+    char tmp[28] = {kind};
+    int n = 1 + decimal(tmp + 1, v);
+    tmp[n] = '\r', tmp[n + 1] = '\n';
+    return out_put(o, tmp, n + 2);
 }
 
 /* One RESP argument: its bytes, or a number's text. */
 static int out_arg(Out *o, const void *data, Py_ssize_t n) {
-    return out_text(o, "$%lld\r\n", n) | out_put(o, data, n) | out_put(o, "\r\n", 2);
+    return out_text(o, '$', n) | out_put(o, data, n) | out_put(o, "\r\n", 2);
 }
 
-static int out_num(Out *o, long long v) {
-    char tmp[24];
-    return out_arg(o, tmp, snprintf(tmp, sizeof tmp, "%lld", v));
-}
+static int out_num(Out *o, long long v) { char t[24]; return out_arg(o, t, decimal(t, v)); }
 
 /* The value types held in one string (records.py's _ONE_STRING). */
 static int one_string(int t) {
@@ -281,8 +287,7 @@ static int one_restore(Cur *c, int first_op, int64_t now, int skip_expired,
     for (unsigned char op; c->p < c->len && ((op = c->buf[c->p]) == OP_IDLE || op == OP_FREQ ||
                                              op == OP_EXPIRETIME_MS || op == OP_EXPIRETIME);) {
         if (op == OP_IDLE) {
-            c->p += 1;
-            if (length(c, &idle) < 0) return 0;
+            if (c->p++, length(c, &idle) < 0) return 0;
             continue;
         }
         int width = op == OP_FREQ ? 1 : op == OP_EXPIRETIME_MS ? 8 : 4;
@@ -307,7 +312,7 @@ static int one_restore(Cur *c, int first_op, int64_t now, int skip_expired,
     } else {
         int width = int_width(n);
         if (width == 0 || c->p + width > c->len) return 0;  /* an LZF key: Python's */
-        n = snprintf(num, sizeof num, "%lld", (long long)le_signed(c->buf + c->p, width));
+        n = decimal(num, (long long)le_signed(c->buf + c->p, width));
         key = (const unsigned char *)num;
         c->p += width;
     }
@@ -321,10 +326,10 @@ static int one_restore(Cur *c, int first_op, int64_t now, int skip_expired,
     uint64_t crc = crc64(crc64(crc64(0, &head, 1), c->buf + begin, vlen), tail, 2);
     for (int i = 0; i < 8; i++) trailer[2 + i] = (unsigned char)(crc >> (8 * i));
     int64_t meta = idle >= 0 ? idle : freq;
-    int r = out_text(o, "*%lld\r\n$7\r\nRESTORE\r\n", 4 + has_expire + (meta >= 0) * 2);
+    int r = out_text(o, '*', 4 + has_expire + (meta >= 0) * 2) | out_arg(o, "RESTORE", 7);
     r |= out_arg(o, key, n);
     r |= has_expire ? out_num(o, expire) : out_arg(o, "0", 1);
-    r |= out_text(o, "$%lld\r\n", (long long)(vlen + 11)) | out_put(o, &head, 1);
+    r |= out_text(o, '$', (long long)(vlen + 11)) | out_put(o, &head, 1);
     r |= out_put(o, c->buf + begin, vlen) | out_put(o, trailer, 10) | out_put(o, "\r\n", 2);
     if (has_expire) r |= out_arg(o, "ABSTTL", 6);
     if (meta >= 0)  /* as stream.py's _command: the idle time first */
@@ -351,13 +356,9 @@ static PyObject *restores(PyObject *Py_UNUSED(self), PyObject *args) {
     uint64_t types = 0;  /* a bit per value type framed */
     int64_t size = 0, keys = 0, expired = 0;
     int r = 1;
-    while (keys < max_keys && o.len < max_bytes) {
-        Py_ssize_t start = c.p;
+    for (Py_ssize_t start = c.p; keys < max_keys && o.len < max_bytes; start = c.p) {
         r = one_restore(&c, first_op, (int64_t)now, skip_expired, tailv.buf, &o, &types, &size);
-        if (r <= 0) {
-            c.p = start;
-            break;
-        }
+        if (r <= 0 && (c.p = start) >= 0) break;  /* that record is left to Python */
         keys += r == 1, expired += r == 2;
     }
     if (r >= 0)
@@ -379,9 +380,8 @@ static PyMethodDef methods[] = {
      "expired, empty, with_idle, with_freq): key records read from buf[pos:] into the nine "
      "column lists, up to the first record left to the Python reader."},
     {"restores", restores, METH_VARARGS,
-     "restores(buf, pos, first_opcode, now_ms, skip_expired, version_tail, max_keys, "
-     "max_bytes) -> (pos, commands, keys, payload_bytes, type_bits, expired): RESTOREs of the "
-     "key records at buf[pos:]."},
+     "restores(buf, pos, first_op, now_ms, skip_expired, tail, max_keys, max_bytes) -> (pos, "
+     "commands, keys, payload_bytes, type_bits, expired): RESTOREs of the records at buf[pos:]."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fast", NULL, -1, methods,
