@@ -5,6 +5,7 @@ way, and a request it framed is still counted key by key when the target refuses
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from rediscope.core.restore.records import Framed, RawKey, RawReader
 from rediscope.core.restore.writer import FRAMED_KEYS
 from tests.conftest import _start, load_json, run_cli, wait_until
 from tests.test_rdb import saved
+from tests.test_rdb_fast import damaged
 
 DEBUG = {"enable-debug-command": "yes"}
 PURE = {"REDISCOPE_PURE_PYTHON": "1"}  # the Python reader and framing alone
@@ -188,3 +190,32 @@ def test_keys_whose_ttl_ran_out_are_counted_the_same_with_and_without_keep_expir
         assert r.exit_code == 0, r.stderr
         doc = load_json(r.stdout)
         assert doc["restored"] == 130 and doc["skipped"]["expired"] == 0
+
+
+@pytest.mark.skipif(not compiled.FAST, reason="the compiled reader is not built")
+def test_the_compiled_framing_of_damaged_bytes_stays_in_bounds_and_whole(
+    rdb: tuple[Path, bytes, int],
+) -> None:
+    """From any offset of a damaged file: it stops inside the buffer, and what it framed is
+    exactly KEYS whole commands, each payload with its own CRC-64."""
+    restores = compiled.restores
+    assert restores is not None
+    data = rdb[0].read_bytes()[:200_000]
+    rnd = random.Random(35)
+    framed = 0
+    for _ in range(300):
+        buf = damaged(data, rnd)
+        start = rnd.randrange(0, len(buf))
+        pos, commands, keys, size, _bits, _expired = restores(
+            buf, start, 244, 0, rnd.random() < 0.5, b"\x0a\x00", 50, 1 << 16
+        )
+        assert start <= pos <= len(buf)
+        parse = hiredis.Reader()
+        parse.feed(commands)
+        got = [parse.gets() for _ in range(keys)]
+        assert parse.gets() is False and size == sum(len(a[3]) for a in got)
+        for a in got:
+            assert a[0] == b"RESTORE"
+            assert int.from_bytes(a[3][-8:], "little") == crc64(a[3][:-8])
+        framed += keys
+    assert framed > 300  # most offsets land in the middle of a record: some do not
