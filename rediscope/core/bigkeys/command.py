@@ -9,6 +9,7 @@ from typing import ClassVar
 from rediscope.core.collectors.bigkeys import BigKeysCollector
 from rediscope.core.collectors.topn import KeyEntry
 from rediscope.core.connection import ConnectionSpec
+from rediscope.core.pipeline.modtypes import readable
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import LIVE, Collector, ProgressFn, ScanSummary, SourceInfo
 from rediscope.core.pipeline.source import KeySource
@@ -28,6 +29,8 @@ class BigKey:
     bytes: int | None
     elements: int | None
     ttl_s: float | None  # None: no expiry
+    #: a module type's readable name (json, bloom, vector set...); None for a built-in type
+    type_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class TypeSummary:
     share: float  # of the bytes of all keys scanned
     biggest: BigKey | None  # most elements (for strings: longest)
     estimated: bool
+    #: keys whose element count is known (a module type without a cheap count: 0)
+    elements_known: int = 0
+    #: a module type's readable name (json, bloom, vector set...); None for a built-in type
+    type_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,11 @@ def to_big_keys(source: KeySource, target: Target, entries: Sequence[KeyEntry]) 
     for e in entries:
         encoding, ttl_ms = details.get((e.node, e.db, e.key), (None, None))
         ttl_s = None if ttl_ms is None or ttl_ms < 0 else ttl_ms / 1000
-        out.append(BigKey(e.key, e.db, e.node, e.type, encoding, e.bytes, e.elements, ttl_s))
+        out.append(
+            BigKey(
+                e.key, e.db, e.node, e.type, encoding, e.bytes, e.elements, ttl_s, readable(e.type)
+            )
+        )
     return out
 
 
@@ -113,7 +124,7 @@ def bigkeys(
             biggest[entry.type] = (entry, listed_key)
     total_bytes = sum(t[1] for t in col.totals.values()) or 1
     summaries = []
-    for tname, (k, b, e) in sorted(col.totals.items(), key=lambda kv: (-kv[1][1], kv[0])):
+    for tname, (k, b, e, known) in sorted(col.totals.items(), key=lambda kv: (-kv[1][1], kv[0])):
         summaries.append(
             TypeSummary(
                 type=tname,
@@ -121,10 +132,12 @@ def bigkeys(
                 bytes=round(b * factor),
                 elements=round(e * factor),
                 avg_bytes=round(b / k, 1) if k else 0.0,
-                avg_elements=round(e / k, 1) if k else 0.0,
+                avg_elements=round(e / known, 1) if known else 0.0,
                 share=round(b / total_bytes, 4),
                 biggest=biggest[tname][1] if tname in biggest else None,
                 estimated=scan.sampled,
+                elements_known=round(known * factor),
+                type_name=readable(tname),
             )
         )
     return BigKeysReport(

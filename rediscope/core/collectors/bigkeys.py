@@ -21,7 +21,8 @@ class BigKeysCollector:
         self.min_elements = min_elements
         self.by_bytes = TopN(top)
         self.by_elements: dict[str, TopN] = {}
-        self.totals: dict[str, list[int]] = {}  # type -> [keys, bytes, elements]
+        #: type -> [keys, bytes, elements, keys whose element count is known]
+        self.totals: dict[str, list[int]] = {}
         self.offenders: list[KeyEntry] = []
         self.over = 0
 
@@ -38,7 +39,7 @@ class BigKeysCollector:
             tname = raw_type.decode()
             t = totals.get(tname)
             if t is None:
-                t = totals[tname] = [0, 0, 0]
+                t = totals[tname] = [0, 0, 0, 0]
                 self.by_elements[tname] = TopN(self.top)
             t[0] += 1
             if mem is not None:
@@ -49,6 +50,7 @@ class BigKeysCollector:
                     floor, floor_key = by_bytes.floor(), by_bytes.floor_key()
             if length is not None:
                 t[2] += length
+                t[3] += 1
                 heap = self.by_elements[tname]
                 lf = heap.floor()
                 if length > lf or (length == lf and key < heap.floor_key()):
@@ -68,11 +70,10 @@ class BigKeysCollector:
         self.by_bytes.merge(other.by_bytes)
         for tname, heap in other.by_elements.items():
             self.by_elements.setdefault(tname, TopN(self.top)).merge(heap)
-        for tname, (k, b, e) in other.totals.items():
-            t = self.totals.setdefault(tname, [0, 0, 0])
-            t[0] += k
-            t[1] += b
-            t[2] += e
+        for tname, theirs in other.totals.items():
+            t = self.totals.setdefault(tname, [0, 0, 0, 0])
+            for i, v in enumerate(theirs):
+                t[i] += v
         self.over += other.over
         room = self.MAX_OFFENDERS - len(self.offenders)
         self.offenders.extend(other.offenders[:room])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -19,6 +20,7 @@ from rediscope.core.memory.advice import recommendations
 from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals
 from rediscope.core.patterns.command import PatternStats, stats_from
 from rediscope.core.patterns.inference import Rule
+from rediscope.core.pipeline.modtypes import readable
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import Collector, ProgressFn, ScanSummary
 from rediscope.core.pipeline.source import KeySource
@@ -119,7 +121,7 @@ def memory(
         complete=scan.complete,
         scan=scan,
         totals=totals,
-        by_type=_shares(mem.by_type, mem.sum, factor, lambda b: b.decode()),
+        by_type=_type_rows(mem, factor),
         by_encoding=_encoding_rows(mem, factor),
         by_db=_shares(mem.by_db, mem.sum, factor, lambda d: f"db{d}"),
         by_node=_shares(mem.by_node, mem.sum, factor),
@@ -195,7 +197,20 @@ def _totals(
         keys_bytes_estimate=estimate,
         estimate_ci95=ci,
         keys=sum(n.dbsize for n in scan.nodes),
+        keys_unknown=round(sum(mem.unknown.values()) * scan.extrapolation),
+        unknown_share=_unknown_share(mem),
     )
+
+
+def _unknown_share(mem: MemoryCollector) -> float:
+    """The share of the keys whose bytes are unknown: of the serialized bytes from files, else
+    of the keys."""
+    unknown = sum(mem.unknown.values())
+    if not unknown:
+        return 0.0
+    if mem.serialized:
+        return round(mem.unknown_serialized / mem.serialized, 6)
+    return round(unknown / mem.n, 6) if mem.n else 0.0
 
 
 def _top_patterns(table: dict[str, Any], scan: ScanSummary) -> tuple[PatternStats, ...]:
@@ -221,6 +236,18 @@ def _top_patterns(table: dict[str, Any], scan: ScanSummary) -> tuple[PatternStat
     return (*stats[:TOP_PATTERNS], other)
 
 
+def _type_rows(mem: MemoryCollector, factor: float) -> tuple[Share, ...]:
+    """Bytes by type, with the readable name of a module type and its keys of unknown bytes."""
+    return tuple(
+        replace(
+            r,
+            type_name=readable(r.name),
+            keys_unknown=round(mem.unknown.get(r.name.encode(), 0) * factor),
+        )
+        for r in _shares(mem.by_type, mem.sum, factor, lambda b: b.decode())
+    )
+
+
 def _encoding_rows(mem: MemoryCollector, factor: float) -> tuple[Share, ...]:
     rows = (
         Share(
@@ -229,6 +256,7 @@ def _encoding_rows(mem: MemoryCollector, factor: float) -> tuple[Share, ...]:
             keys=round(v[0] * factor),
             bytes=round(v[1] * factor),
             share=round(v[1] / mem.sum, 6) if mem.sum else 0.0,
+            type_name=readable(t.decode()),
         )
         for (t, e), v in mem.by_encoding.items()
     )

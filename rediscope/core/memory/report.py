@@ -38,6 +38,10 @@ class Totals:
     keys_bytes_estimate: int  # for the whole keyspace (= keys_bytes on a full scan)
     estimate_ci95: int | None  # +/- bytes (95% confidence) when sampled
     keys: int  # keys held (INFO keyspace) over the scanned dbs
+    #: keys whose bytes are unknown (from an RDB: a module type with no model), not in
+    #: keys_bytes; and their share of the keys' serialized bytes (of the keys, live)
+    keys_unknown: int = 0
+    unknown_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ class Share:
     bytes: int
     share: float
     type: str | None = None  # for by_encoding
+    #: by_type and by_encoding: a module type's readable name (json, bloom...); else None
+    type_name: str | None = None
+    #: by_type: keys of the type whose bytes are unknown (counted in keys, not in bytes)
+    keys_unknown: int = 0
 
 
 @dataclass(frozen=True)
