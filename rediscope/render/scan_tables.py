@@ -28,6 +28,7 @@ from rediscope.render.base import (
     target_line,
 )
 from rediscope.render.fit import Col, fit_table
+from rediscope.render.sizes_tables import size_tables
 
 KEY_COLUMNS = (
     Col("#", "num", drop=6),
@@ -82,6 +83,7 @@ def bigkeys_table(
     empty = empty_scan(report.scan)
     if empty is not None:
         return Group(*parts, empty)
+    parts += size_tables(report.size_distribution, width)
     title = f"top {plural(len(report.keys), 'key')} by memory"
     parts.append(key_table(title, report.keys, cluster, width))
     parts.append(_by_type_table(report))
@@ -335,6 +337,7 @@ def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> Re
         scan_line(report.scan, report.source),
     ]
     parts.append(_memory_totals(report))
+    parts += size_tables(report.size_distribution, width)
     empty = empty_scan(report.scan)
     if empty is not None:  # the server's figures above, and where the keys are
         return Group(*parts, empty)

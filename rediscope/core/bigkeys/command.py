@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rediscope.core.collectors.bigkeys import BigKeysCollector
+from rediscope.core.collectors.sizes import SizeHistogramCollector, histograms
 from rediscope.core.collectors.topn import KeyEntry
 from rediscope.core.connection import ConnectionSpec
+from rediscope.core.diagnostics import keysizes
+from rediscope.core.diagnostics.keysizes import SizeDistribution
 from rediscope.core.pipeline.modtypes import readable
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import LIVE, Collector, ProgressFn, ScanSummary, SourceInfo
@@ -67,6 +70,8 @@ class BigKeysReport:
     notes: tuple[str, ...]
     #: where the keys came from: kind live, or rdb with the files read
     source: SourceInfo = LIVE
+    #: the server's own histogram of key sizes (INFO KEYSIZES, Redis 8+); None where it has none
+    size_distribution: SizeDistribution | None = None
 
     def outcome(self) -> Outcome:
         return scan_outcome(self.scan)
@@ -103,12 +108,17 @@ def bigkeys(
     progress: ProgressFn | None = None,
 ) -> BigKeysReport:
     def make() -> list[Collector]:
-        return [BigKeysCollector(top, min_bytes, min_elements)]
+        sizes = [SizeHistogramCollector()] if opts.sample is not None else []
+        return [BigKeysCollector(top, min_bytes, min_elements), *sizes]
 
     src = as_source(source)
     target, scan, collectors = src.scan(opts, make, progress)
     col = collectors[0]
     assert isinstance(col, BigKeysCollector)
+    hists = histograms(collectors[1:])
+    sizes, size_notes = keysizes.for_scan(
+        src.spec, target, opts.db, scan.sampled, hists, scan.extrapolation
+    )
     factor = scan.extrapolation
     by_bytes = col.by_bytes.ranked()
     by_elements = [e for t in sorted(col.by_elements) for e in col.by_elements[t].ranked()]
@@ -152,6 +162,7 @@ def bigkeys(
         min_elements=min_elements,
         over_threshold=col.over,
         over_threshold_keys=tuple(over),
-        notes=scan.notes,
+        notes=(*scan.notes, *size_notes),
         source=src.source_info(),
+        size_distribution=sizes,
     )

@@ -14,7 +14,9 @@ from rediscope.core.collectors.memory import (
     MemoryCollector,
 )
 from rediscope.core.collectors.patterns import OTHER, PatternCollector
+from rediscope.core.collectors.sizes import SizeHistogramCollector, histograms
 from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.diagnostics import keysizes
 from rediscope.core.info import info, version_tuple
 from rediscope.core.memory.advice import recommendations
 from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals
@@ -102,15 +104,21 @@ def memory(
             MemoryCollector(),
             BigKeysCollector(top),
             PatternCollector(separators, rules, frozenset({"memory", "ttl"})),
+            *([SizeHistogramCollector()] if opts.sample is not None else []),
         ]
 
     src = as_source(source)
     target, scan, collectors = src.scan(opts, make, progress)
-    mem, big, pat = collectors
+    mem, big, pat = collectors[:3]
     assert isinstance(mem, MemoryCollector) and isinstance(big, BigKeysCollector)
     assert isinstance(pat, PatternCollector)
     infos, limits, limits_source = _server_side(src, target)
     notes = list(scan.notes)
+    hists = histograms(collectors[3:])
+    sizes, size_notes = keysizes.for_scan(
+        src.spec, target, opts.db, scan.sampled, hists, scan.extrapolation
+    )
+    notes += size_notes
     if limits_source == "defaults":
         notes.append("CONFIG GET was denied: encoding limits are Redis 7 defaults")
     table = pat.finish()
@@ -132,6 +140,7 @@ def memory(
         limits_source=limits_source,
         notes=tuple(notes),
         source=src.source_info(),
+        size_distribution=sizes,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rediscope.core.bigkeys.command import BigKey
+from rediscope.core.diagnostics.keysizes import SizeDistribution
 from rediscope.core.patterns.command import PatternStats
 from rediscope.core.pipeline.records import LIVE, ScanSummary, SourceInfo
 from rediscope.core.report import Outcome, scan_outcome
@@ -85,6 +86,8 @@ class MemoryReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: where the keys came from: kind live, or rdb with the files read
     source: SourceInfo = LIVE
+    #: the server's own histogram of key sizes (INFO KEYSIZES, Redis 8+); None where it has none
+    size_distribution: SizeDistribution | None = None
 
     def outcome(self) -> Outcome:
         return scan_outcome(self.scan)
