@@ -99,34 +99,14 @@ def to_big_keys(source: KeySource, target: Target, entries: Sequence[KeyEntry]) 
     return out
 
 
-def bigkeys(
-    source: ConnectionSpec | KeySource,
-    opts: ScanOptions,
-    top: int = 20,
-    min_bytes: int | None = None,
-    min_elements: int | None = None,
-    progress: ProgressFn | None = None,
-) -> BigKeysReport:
-    def make() -> list[Collector]:
-        sizes = [SizeHistogramCollector()] if opts.sample is not None else []
-        return [BigKeysCollector(top, min_bytes, min_elements), *sizes]
-
-    src = as_source(source)
-    target, scan, collectors = src.scan(opts, make, progress)
-    col = collectors[0]
-    assert isinstance(col, BigKeysCollector)
-    hists = histograms(collectors[1:])
-    sizes, size_notes = keysizes.for_scan(
-        src.spec, target, opts.db, scan.sampled, hists, scan.extrapolation
-    )
+def _summaries(
+    col: BigKeysCollector,
+    per_type: list[BigKey],
+    by_elements: list[KeyEntry],
+    scan: ScanSummary,
+) -> list[TypeSummary]:
+    """Per type: keys, bytes, elements (extrapolated when sampled), the key with most."""
     factor = scan.extrapolation
-    by_bytes = col.by_bytes.ranked()
-    by_elements = [e for t in sorted(col.by_elements) for e in col.by_elements[t].ranked()]
-    offenders = sorted(col.offenders, key=lambda e: (-e.score, e.key))
-    listed = to_big_keys(src, target, [*by_bytes, *by_elements, *offenders])
-    keys = listed[: len(by_bytes)]
-    per_type = listed[len(by_bytes) : len(by_bytes) + len(by_elements)]
-    over = listed[len(by_bytes) + len(by_elements) :]
     biggest: dict[str, tuple[KeyEntry, BigKey]] = {}  # type -> its key with most elements
     for listed_key, entry in zip(per_type, by_elements, strict=True):
         best = biggest.get(entry.type)
@@ -150,6 +130,37 @@ def bigkeys(
                 type_name=readable(tname),
             )
         )
+    return summaries
+
+
+def bigkeys(
+    source: ConnectionSpec | KeySource,
+    opts: ScanOptions,
+    top: int = 20,
+    min_bytes: int | None = None,
+    min_elements: int | None = None,
+    progress: ProgressFn | None = None,
+) -> BigKeysReport:
+    def make() -> list[Collector]:
+        sizes = [SizeHistogramCollector()] if opts.sample is not None else []
+        return [BigKeysCollector(top, min_bytes, min_elements), *sizes]
+
+    src = as_source(source)
+    target, scan, collectors = src.scan(opts, make, progress)
+    col = collectors[0]
+    assert isinstance(col, BigKeysCollector)
+    hists = histograms(collectors[1:])
+    sizes, size_notes = keysizes.for_scan(
+        src.spec, target, opts.db, scan.sampled, hists, scan.extrapolation
+    )
+    by_bytes = col.by_bytes.ranked()
+    by_elements = [e for t in sorted(col.by_elements) for e in col.by_elements[t].ranked()]
+    offenders = sorted(col.offenders, key=lambda e: (-e.score, e.key))
+    listed = to_big_keys(src, target, [*by_bytes, *by_elements, *offenders])
+    keys = listed[: len(by_bytes)]
+    per_type = listed[len(by_bytes) : len(by_bytes) + len(by_elements)]
+    over = listed[len(by_bytes) + len(by_elements) :]
+    summaries = _summaries(col, per_type, by_elements, scan)
     return BigKeysReport(
         target=target,
         complete=scan.complete,
