@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from rediscope.core.diagnostics.keysizes import SizeBucket, TypeSizes, bucket_min, build, parse
-from rediscope.core.localserver import LocalServer
+from rediscope.core.localserver import SERVER_BIN_ENV, LocalServer, start_cluster
 from rediscope.render.sizes_tables import histogram
 from tests.conftest import _start, invoke, load_json
 from tests.test_modules_live import REDIS_82, need
@@ -104,3 +105,35 @@ def test_a_server_without_keysizes_reports_none(plain: LocalServer) -> None:
     assert plain.dir is not None
     rdb = invoke("bigkeys", "--rdb", str(plain.dir / "dump.rdb"), "--format", "json")
     assert load_json(rdb.stdout)["size_distribution"] is None
+
+
+@pytest.fixture
+def redis82_cluster() -> Iterator[list[LocalServer]]:
+    need(REDIS_82)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(SERVER_BIN_ENV, str(REDIS_82.parent))
+        servers = start_cluster(3)
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.cleanup()
+
+
+def test_a_cluster_sums_every_primarys_histogram(redis82_cluster: list[LocalServer]) -> None:
+    c = redis.RedisCluster(host="127.0.0.1", port=redis82_cluster[0].port)
+    for i in range(300):
+        c.set(f"k:{i}", "x" * 10)  # every one in the 8..15 bytes bucket, on all three shards
+    c.close()
+    port = str(redis82_cluster[0].port)
+    dist = load_json(invoke("bigkeys", "-p", port, "--format", "json").stdout)["size_distribution"]
+    assert dist["nodes"] == 3
+    assert dist["types"] == [
+        {
+            "db": 0,
+            "type": "string",
+            "unit": "bytes",
+            "keys": 300,
+            "buckets": [{"min": 8, "max": 15, "keys": 300}],
+        }
+    ]

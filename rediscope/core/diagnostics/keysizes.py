@@ -114,8 +114,10 @@ def build(hists: dict[tuple[int, str], dict[int, int]], nodes: int) -> SizeDistr
 
 def read(spec: ConnectionSpec, target: Target, db: int | None) -> SizeDistribution | None:
     """The summed histograms of every primary (only DB with -n); None when a primary cannot
-    be read or has no such section (a server before Redis 8, or Valkey)."""
+    be read, or none has the section (a server before Redis 8, or Valkey). A primary with no
+    keys of those types answers an empty section, as one without it does: it adds nothing."""
     hists: dict[tuple[int, str], dict[int, int]] = {}
+    found = False
     for node in target.primaries:
         conn = client(node_spec(spec, node))
         try:
@@ -124,8 +126,9 @@ def read(spec: ConnectionSpec, target: Target, db: int | None) -> SizeDistributi
             return None
         finally:
             conn.close()
-        if not parse(data, hists):
-            return None
+        found = parse(data, hists) or found
+    if not found:
+        return None
     if db is not None:
         hists = {k: v for k, v in hists.items() if k[0] == db}
     return build(hists, len(target.primaries))
