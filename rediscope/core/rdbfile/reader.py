@@ -3,6 +3,7 @@ db selection, expiry/LRU/LFU prefixes, one record per key, EOF and the CRC-64 tr
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class FileInfo:
     complete: bool = False
 
 
+@functools.lru_cache(maxsize=256)  # a file holds a few module types, each on many keys
 def module_name(module_id: int) -> str:
     """The 9-character type name packed in a module id (its low 10 bits are the encver)."""
     module_id >>= 10
