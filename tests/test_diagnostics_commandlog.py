@@ -54,6 +54,12 @@ def test_the_largest_request_and_reply_are_named_and_ours_left_out(
     assert BIG < reply["value"] < BIG + 100
     assert "GET blob" in reply["message"] and "1 more from rediscope" in reply["message"]
     assert any("COMMANDLOG" in n for n in doc["notes"])
+    nagios = invoke(
+        "health", "-p", str(valkey81.port), "--window", "0", *CHECKS, "--format", "nagios"
+    )
+    assert (
+        f"'commandlog_large_request'={int(request['value'])}B;10485760;104857600;;" in nagios.stdout
+    )
     code, doc = health(valkey81, *CHECKS, "--warn", "commandlog_large_reply=1000000")
     assert code == 1 and doc["status"] == "WARNING"
     warned = next(c for c in doc["checks"] if c["status"] == "WARNING")
