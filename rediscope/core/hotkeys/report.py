@@ -87,7 +87,7 @@ class Flag:
 
 
 @dataclass(frozen=True)
-class HotSlot:
+class SlotTraffic:
     """A cluster slot that takes the traffic (hotkeys/slots.py)."""
 
     slot: int
@@ -119,7 +119,7 @@ class HotkeysReport:
     interrupted: bool = False
     errors: tuple[str, ...] = ()  # nodes that failed during the window
     #: on a cluster, the slots that take the traffic (hotkeys/slots.py), hottest first
-    hot_slots: tuple[HotSlot, ...] = ()
+    hot_slots: tuple[SlotTraffic, ...] = ()
 
     def outcome(self) -> Outcome:
         """A MONITOR window with failed nodes or Ctrl-C, or an LFU scan's own end."""

@@ -10,7 +10,7 @@ from redis.crc import key_slot
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.diagnostics import slotstats
 from rediscope.core.diagnostics.slotstats import SlotStat, Unsupported
-from rediscope.core.hotkeys.report import HotKey, HotSlot
+from rediscope.core.hotkeys.report import HotKey, SlotTraffic
 from rediscope.core.target import Target, node_spec
 
 SHOWN = 10
@@ -35,7 +35,7 @@ def _server_side(spec: ConnectionSpec, target: Target) -> dict[int, SlotStat]:
 
 def hot_slots(
     spec: ConnectionSpec, target: Target, keys: tuple[HotKey, ...]
-) -> tuple[tuple[HotSlot, ...], str | None]:
+) -> tuple[tuple[SlotTraffic, ...], str | None]:
     """The slots of a cluster that take the traffic, hottest first, and a note saying what
     was used; nothing on a server that is not a cluster."""
     if target.mode != "cluster":
@@ -50,7 +50,7 @@ def hot_slots(
         hits = [k.hits for k in listed if k.hits is not None]
         node = stat.node if stat else (listed[0].node if listed else None)
         out.append(
-            HotSlot(
+            SlotTraffic(
                 slot,
                 node,
                 len(listed),
