@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import typer
@@ -145,6 +145,8 @@ def rediscope_command(
                 elif code == ExitStatus.ERROR:
                     code = error_exit
                 raise fail(exc.message, exc.hint, code) from None
+            except BrokenPipeError:
+                closed_pipe()
             except (typer.Exit, typer.Abort, click.exceptions.ClickException):
                 raise
             except Exception as exc:
@@ -164,3 +166,11 @@ def rediscope_command(
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def closed_pipe() -> NoReturn:
+    """The reader of stdout went away (`| head`): end quietly, as cat does. stdout points at
+    /dev/null so that the interpreter's last flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(ExitStatus.CLOSED_PIPE)

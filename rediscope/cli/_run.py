@@ -24,6 +24,7 @@ from rich.progress import (
 )
 
 from rediscope.cli._options_retention import retention_policy
+from rediscope.cli._options_scan import DEFAULT
 
 if TYPE_CHECKING:  # imported where used: a scan needs neither backups nor table renderers
     from rediscope.core.backup import RetentionPolicy
@@ -82,13 +83,13 @@ class Run:
         return ScanOptions(
             match=v.get("match"),
             type=v.get("type_"),
-            scan_count=v.get("scan_count", 1000),
+            scan_count=v.get("scan_count", DEFAULT.scan_count),
             rate=v.get("rate"),
             sample=v.get("sample"),
             replica=bool(v.get("replica")),
-            samples=v.get("samples", 5),
+            samples=v.get("samples", DEFAULT.samples),
             lengths=not v.get("no_lengths"),
-            type_lookup=v.get("type_lookup", "predict"),
+            type_lookup=v.get("type_lookup", DEFAULT.type_lookup),
             gentle=bool(v.get("gentle")),
             db=spec.db if spec.db_explicit else None,
         )

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from rediscope import __version__
+from rediscope.cli._boundary import closed_pipe
 
 #: command name -> (module under rediscope.cli, registered as a group of that name or not)
 COMMANDS: dict[str, tuple[str, bool]] = {
@@ -102,4 +103,7 @@ def __getattr__(name: str) -> typer.Typer:
 
 def main() -> None:
     name = _named(sys.argv[1:])
-    build([name] if name else None)(prog_name="rediscope")
+    try:
+        build([name] if name else None)(prog_name="rediscope")
+    except BrokenPipeError:  # written outside a command (help, completion)
+        closed_pipe()

@@ -80,10 +80,10 @@ def bigkeys_table(
         target_line(report.target),
         scan_line(report.scan, report.source),
     ]
-    empty = empty_scan(report.scan)
+    parts += size_tables(report.size_distribution, width)  # the server's own, scan or not
+    empty = empty_scan(report.scan, report.source)
     if empty is not None:
         return Group(*parts, empty)
-    parts += size_tables(report.size_distribution, width)
     title = f"top {plural(len(report.keys), 'key')} by memory"
     parts.append(key_table(title, report.keys, cluster, width))
     parts.append(_by_type_table(report))
@@ -239,7 +239,7 @@ def patterns_table(
         target_line(report.target),
         scan_line(report.scan, report.source),
     ]
-    empty = empty_scan(report.scan)
+    empty = empty_scan(report.scan, report.source)
     if empty is not None:
         return Group(*parts, empty)
     memory = any(p.bytes is not None for p in report.patterns)
@@ -338,7 +338,7 @@ def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> Re
     ]
     parts.append(_memory_totals(report))
     parts += size_tables(report.size_distribution, width)
-    empty = empty_scan(report.scan)
+    empty = empty_scan(report.scan, report.source)
     if empty is not None:  # the server's figures above, and where the keys are
         return Group(*parts, empty)
     parts.append(_shares("by type", report.by_type, "type", est, width))

@@ -45,7 +45,7 @@ from rediscope.core.failures import translate_errors
 from rediscope.core.info import identity, info, keyspace_dbs
 from rediscope.core.rdbfile.check import RdbError, check_file
 from rediscope.core.report import ReportBase
-from rediscope.core.target import Node, Target, discover, node_spec
+from rediscope.core.target import Node, Target, identify, node_spec
 from rediscope.errors import CommandDenied, UsageError
 
 
@@ -231,8 +231,7 @@ def run_backup(
     """Discover the target, lock DEST, write one verified backup with its manifest last, prune."""
     _check_options(dest, method, compression)
     started = time.monotonic()
-    target, ident, conn = discover(spec)
-    conn.close()
+    target, ident = identify(spec)
     name = _safe_name(name) if name else default_name(spec)
     req = _Request(dest, method, compression, rdb_path, progress)
     with dir_lock(dest):

@@ -22,7 +22,7 @@ from rediscope.core.target import Target
 from rediscope.exitcodes import ExitStatus
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BigKey:
     key: bytes
     db: int
@@ -36,7 +36,7 @@ class BigKey:
     type_name: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TypeSummary:
     type: str
     keys: int
@@ -93,7 +93,15 @@ def to_big_keys(source: KeySource, target: Target, entries: Sequence[KeyEntry]) 
         ttl_s = None if ttl_ms is None or ttl_ms < 0 else ttl_ms / 1000
         out.append(
             BigKey(
-                e.key, e.db, e.node, e.type, encoding, e.bytes, e.elements, ttl_s, readable(e.type)
+                key=e.key,
+                db=e.db,
+                node=e.node,
+                type=e.type,
+                encoding=encoding,
+                bytes=e.bytes,
+                elements=e.elements,
+                ttl_s=ttl_s,
+                type_name=readable(e.type),
             )
         )
     return out
@@ -112,9 +120,10 @@ def _summaries(
         best = biggest.get(entry.type)
         if best is None or (entry.score, entry.key) > (best[0].score, best[0].key):
             biggest[entry.type] = (entry, listed_key)
-    total_bytes = sum(t[1] for t in col.totals.values()) or 1
+    total_bytes = sum(t.bytes for t in col.totals.values()) or 1
     summaries = []
-    for tname, (k, b, e, known) in sorted(col.totals.items(), key=lambda kv: (-kv[1][1], kv[0])):
+    for tname, tally in sorted(col.totals.items(), key=lambda kv: (-kv[1].bytes, kv[0])):
+        k, b, e, known = tally.keys, tally.bytes, tally.elements, tally.counted
         summaries.append(
             TypeSummary(
                 type=tname,
@@ -146,12 +155,11 @@ def bigkeys(
         return [BigKeysCollector(top, min_bytes, min_elements), *sizes]
 
     src = as_source(source)
-    target, scan, collectors = src.scan(opts, make, progress)
-    col = collectors[0]
-    assert isinstance(col, BigKeysCollector)
-    hists = histograms(collectors[1:])
+    result = src.scan(opts, make, progress)
+    target, scan = result.target, result.summary
+    col = result.collector(BigKeysCollector)
     sizes, size_notes = keysizes.for_scan(
-        src.spec, target, opts.db, scan.sampled, hists, scan.extrapolation
+        src.spec, target, opts.db, scan.sampled, histograms(result.collectors), scan.extrapolation
     )
     by_bytes = col.by_bytes.ranked()
     by_elements = [e for t in sorted(col.by_elements) for e in col.by_elements[t].ranked()]

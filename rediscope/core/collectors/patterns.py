@@ -89,7 +89,7 @@ class PatternCollector:
     MAX_PATTERNS = 50_000
 
     #: the costliest collector per key (pattern inference): the one run in a worker process
-    #: beside others when the reading is fast (collectors/offload.py)
+    #: beside others when the reading is fast (pipeline/offload.py)
     offload_cost = 1
 
     def __init__(
@@ -152,7 +152,7 @@ class PatternCollector:
             _add_group(agg, idx, batch)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (collectors/offload.py) without what it only keeps to go faster."""
+        """Pickled (pipeline/offload.py) without what it only keeps to go faster."""
         state = self.__dict__.copy()
         state["_alias"] = {}
         state["inferer"] = PatternInferer(self.separators, self.rules)

@@ -15,6 +15,7 @@ from rediscope.core.health.model import (
     OK,
     Check,
     HealthOptions,
+    Status,
     declare,
     level,
 )
@@ -96,7 +97,7 @@ class Checker:
     def make(
         self,
         check_id: str,
-        status: str,
+        status: Status,
         value: float | None,
         message: str,
         hint: str | None = None,
@@ -107,15 +108,15 @@ class Checker:
     ) -> Check:
         w, c = self.opts.thresholds(check_id) if use_defaults else (warn, crit)
         return Check(
-            check_id,
-            status,
-            None if value is None else round(value, 4),
-            CHECKS[check_id].unit,
-            w,
-            c,
-            message,
-            hint,
-            node,
+            id=check_id,
+            status=status,
+            value=None if value is None else round(value, 4),
+            unit=CHECKS[check_id].unit,
+            warn=w,
+            crit=c,
+            message=message,
+            hint=hint,
+            node=node,
         )
 
 

@@ -20,7 +20,7 @@ from rediscope.core.health.model import (
 from rediscope.core.health.probe import Checker, NodeProbe
 from rediscope.core.info import ServerIdentity, identity
 from rediscope.core.sentinel import follow
-from rediscope.core.target import Node, Target, cluster_nodes, node_spec
+from rediscope.core.target import Mode, Node, Target, cluster_nodes, node_spec
 from rediscope.errors import RediscopeError
 
 
@@ -62,7 +62,7 @@ def _probes(spec: ConnectionSpec, seed: NodeProbe) -> tuple[Target, list[NodePro
     """Every node of a cluster (each probed once), else the seed itself."""
     ident = identity(seed.before)
     if not ident.cluster_enabled:
-        mode = "sentinel" if spec.sentinels else "standalone"
+        mode: Mode = "sentinel" if spec.sentinels else "standalone"
         return Target(spec.redacted_url, mode, (Node(spec.address, ident.role_name),)), [seed]
     assert seed.conn is not None
     target = Target(spec.redacted_url, "standalone", (Node(spec.address, "primary"),))

@@ -27,13 +27,10 @@ def hotkeys(
     progress: ProgressFn | None = None,
 ) -> HotkeysReport:
     opts.validate()
-    target, _ident, conn = discover(spec)
-    try:
+    with discover(spec) as (target, _ident, conn):
         has_server = server_has_hotkeys(spec)
         with translate_errors(spec, "INFO memory"):
             policy = str(info(conn, "memory").get("maxmemory_policy", "noeviction"))
-    finally:
-        conn.close()
     method, reason = opts.method, "asked for"
     if method == "auto":
         if has_server and target.mode == "standalone":

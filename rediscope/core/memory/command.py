@@ -15,6 +15,7 @@ from rediscope.core.collectors.memory import (
 )
 from rediscope.core.collectors.patterns import OTHER, PatternCollector
 from rediscope.core.collectors.sizes import SizeHistogramCollector, histograms
+from rediscope.core.collectors.topn import Tally
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.diagnostics import keysizes
 from rediscope.core.info import info, version_tuple
@@ -74,7 +75,7 @@ def _limits(spec: ConnectionSpec, version: tuple[int, ...]) -> tuple[dict[str, i
 
 
 def _shares(
-    items: dict[Any, list[int]],
+    items: dict[Any, Tally],
     total: int,
     factor: float,
     name: Any = str,
@@ -82,9 +83,9 @@ def _shares(
     rows = [
         Share(
             name=name(k),
-            keys=round(v[0] * factor),
-            bytes=round(v[1] * factor),
-            share=round(v[1] / total, 6) if total else 0.0,
+            keys=round(v.keys * factor),
+            bytes=round(v.bytes * factor),
+            share=round(v.bytes / total, 6) if total else 0.0,
         )
         for k, v in items.items()
     ]
@@ -108,13 +109,14 @@ def memory(
         ]
 
     src = as_source(source)
-    target, scan, collectors = src.scan(opts, make, progress)
-    mem, big, pat = collectors[:3]
-    assert isinstance(mem, MemoryCollector) and isinstance(big, BigKeysCollector)
-    assert isinstance(pat, PatternCollector)
+    result = src.scan(opts, make, progress)
+    target, scan = result.target, result.summary
+    mem = result.collector(MemoryCollector)
+    big = result.collector(BigKeysCollector)
+    pat = result.collector(PatternCollector)
     infos, limits, limits_source = _server_side(src, target)
     notes = list(scan.notes)
-    hists = histograms(collectors[3:])
+    hists = histograms(result.collectors)
     sizes, size_notes = keysizes.for_scan(
         src.spec, target, opts.db, scan.sampled, hists, scan.extrapolation
     )
@@ -262,9 +264,9 @@ def _encoding_rows(mem: MemoryCollector, factor: float) -> tuple[Share, ...]:
         Share(
             name=e.decode(),
             type=t.decode(),
-            keys=round(v[0] * factor),
-            bytes=round(v[1] * factor),
-            share=round(v[1] / mem.sum, 6) if mem.sum else 0.0,
+            keys=round(v.keys * factor),
+            bytes=round(v.bytes * factor),
+            share=round(v.bytes / mem.sum, 6) if mem.sum else 0.0,
             type_name=readable(t.decode()),
         )
         for (t, e), v in mem.by_encoding.items()

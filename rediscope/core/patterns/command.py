@@ -109,9 +109,9 @@ def patterns(
     def make() -> list[Collector]:
         return [PatternCollector(separators, rules, frozenset(needs))]
 
-    target, scan, collectors = src.scan(opts, make, progress)
-    col = collectors[0]
-    assert isinstance(col, PatternCollector)
+    result = src.scan(opts, make, progress)
+    target, scan = result.target, result.summary
+    col = result.collector(PatternCollector)
     table = col.finish()
     if src.spec is None and idle:
         access = src.access()  # a file: what it carries (IDLE or FREQ opcodes), known now

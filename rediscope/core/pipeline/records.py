@@ -62,7 +62,7 @@ class NodeScan:
     unmeasured: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScanSummary:
     nodes: tuple[NodeScan, ...]
     keys_scanned: int
@@ -133,3 +133,12 @@ class ProgressFn(Protocol):
 
 #: one key a report names: (node address, db, key)
 KeyRef = tuple[str, int, bytes]
+
+
+class StopFlag(Protocol):
+    """A scan's stop flag: a threading.Event, or a multiprocessing Event that worker processes
+    see too (scan/workers.py)."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...

@@ -138,6 +138,10 @@ class RdbReader:
             self._header()
             self._records()
             self._trailer()
+            if not self.s.at_end():
+                raise Malformed(
+                    "trailing data after the RDB's end (two files or compressed members joined?)"
+                )
         except (Truncated, Malformed, RdbError) as exc:
             self._flush()
             self.info.bytes_read = self.s.offset
@@ -150,8 +154,15 @@ class RdbReader:
         return self.info
 
     def _header(self) -> None:
-        head = self.s.read(9)
+        try:
+            head = self.s.read(9)
+        except Truncated:  # shorter than a header: a truncated one, or no RDB at all
+            head = self.s.buf[self.s.pos :]
+            if head and any(m.startswith(head[:6]) for m in (b"REDIS0", b"VALKEY")):
+                raise
         m = _MAGIC.match(head)
+        if not head:
+            raise RdbError("not an RDB file: it is empty")
         if not m:
             shown = head.decode("ascii", "replace")
             raise RdbError(f"not an RDB file (header {shown!r}, expected REDIS0nnn or VALKEYnnn)")

@@ -14,19 +14,18 @@ from typing import IO, Any, cast
 from rediscope.core.backup.fetch import stream_sync
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.rdbfile.source import RdbInput, RdbSource
-from rediscope.core.target import discover, node_spec
+from rediscope.core.target import identify, node_spec
 from rediscope.errors import RediscopeError
 
 
 def sync_source(spec: ConnectionSpec) -> RdbSource:
     """One replication stream per primary (every shard of a cluster)."""
-    target, _ident, conn = discover(spec)
-    conn.close()
+    target, _ident = identify(spec)
     nodes = target.primaries or target.nodes
     inputs = [
         RdbInput(f"sync://{n.address}", n.address, _opener(node_spec(spec, n))) for n in nodes
     ]
-    return RdbSource(inputs)
+    return RdbSource(inputs, server=spec)
 
 
 def _opener(spec: ConnectionSpec) -> Callable[[], IO[bytes]]:

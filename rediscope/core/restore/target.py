@@ -16,7 +16,7 @@ from rediscope.core.failures import is_denied, translate_errors
 from rediscope.core.info import ServerIdentity
 from rediscope.core.resp import RawConnection
 from rediscope.core.restore.records import frame
-from rediscope.core.target import Node, Target, discover, node_spec
+from rediscope.core.target import Node, Target, identify, node_spec
 from rediscope.errors import CommandDenied, RediscopeError, UsageError
 
 SLOTS = 16384
@@ -40,8 +40,7 @@ class RestoreTarget:
 
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec = spec
-        target, ident, conn = discover(spec)
-        conn.close()
+        target, ident = identify(spec)
         self.target: Target = target
         self.identity: ServerIdentity = ident
         if ident.role != "master":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,7 +12,7 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.pipeline.options import ScanOptions
-from rediscope.core.pipeline.records import Batch, Collector, NodeScan
+from rediscope.core.pipeline.records import Batch, Collector, NodeScan, StopFlag
 from rediscope.core.resp import RawConnection
 from rediscope.core.scan.probe import Capabilities, probe
 from rediscope.core.scan.replies import (
@@ -42,7 +41,7 @@ class NodeScanner:
         opts: ScanOptions,
         collectors: Sequence[Collector],
         needs: set[str],
-        stop: threading.Event,
+        stop: StopFlag,
         progress: Callable[[int], None],
         notes: list[str],
     ) -> None:

@@ -4,13 +4,12 @@ asked) their length commands in the request after."""
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rediscope.core.pipeline.options import ScanOptions
-from rediscope.core.pipeline.records import NodeScan
+from rediscope.core.pipeline.records import NodeScan, StopFlag
 from rediscope.core.resp import RawConnection
 from rediscope.core.scan.pace import TIME, Pacer
 from rediscope.core.scan.predict import Predictor
@@ -27,7 +26,7 @@ class Scanner(Protocol):
     opts: ScanOptions
     needs: set[str]
     caps: Capabilities
-    stop: threading.Event
+    stop: StopFlag
     result: NodeScan
     sent: int  # keys dispatched over all dbs (for --sample)
 

@@ -24,7 +24,7 @@ SECTIONS = (
 
 
 @dataclass(frozen=True)
-class Sample:
+class NodeSample:
     """One node's INFO at one moment (None data: the node did not answer)."""
 
     address: str
@@ -33,7 +33,7 @@ class Sample:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CommandRate:
     name: str
     calls: int  # in the interval
@@ -91,7 +91,7 @@ class NodeView:
 
 
 @dataclass(frozen=True)
-class Totals:
+class TopTotals:
     ops: int
     ops_per_s: float
     reads_per_s: float
@@ -140,7 +140,7 @@ class TopReport(ReportBase):
     seq: int  # 1 for the first interval
     interval_s: float
     nodes: tuple[NodeView, ...]
-    totals: Totals
+    totals: TopTotals
     commands: tuple[CommandRate, ...]  # every node's, merged, by calls/s
     cluster_state: str | None
     buffers: tuple[ClientBuffer, ...] = ()  # the biggest output buffers, when they grow

@@ -15,13 +15,13 @@ from rediscope.core.diagnostics.slotstats import SOURCE as SLOT_SOURCE
 from rediscope.core.failures import describe_error
 from rediscope.core.info import info
 from rediscope.core.resp import text
-from rediscope.core.target import discover, node_spec
+from rediscope.core.target import identify, node_spec
 from rediscope.core.top.model import (
     SECTIONS,
     ClientBuffer,
     HotSlot,
+    NodeSample,
     NodeView,
-    Sample,
     TopReport,
 )
 from rediscope.core.top.rates import at_us, merged_commands, node_view, totals
@@ -59,13 +59,12 @@ class Watcher:
 
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec = spec
-        target, _ident, conn = discover(spec)
-        conn.close()
+        target, _ident = identify(spec)
         self.target = target
         nodes = target.nodes if target.mode == "cluster" else target.nodes[:1]
         self.roles = {n.address: n.role for n in nodes}
         self.conns: dict[str, redis.Redis] = {}
-        self.prev: dict[str, Sample] = {}
+        self.prev: dict[str, NodeSample] = {}
         self.kinds: dict[str, str] = {}
         self.seq = 0
         self.slots = SlotWatch()
@@ -76,22 +75,22 @@ class Watcher:
             conn = self.conns[address] = client(node_spec(self.spec, address))
         return conn
 
-    def _sample(self, address: str) -> Sample:
+    def _sample(self, address: str) -> NodeSample:
         now_us = time.time_ns() // 1000
         try:
             data = info(self._conn(address), *SECTIONS)
         except (redis.RedisError, OSError) as exc:
             with contextlib.suppress(Exception):
                 self.conns.pop(address).close()
-            return Sample(
+            return NodeSample(
                 address, now_us, None, describe_error(exc, node_spec(self.spec, address)).message
             )
-        return Sample(address, at_us(data, now_us), data)
+        return NodeSample(address, at_us(data, now_us), data)
 
     def kind(self, command: str) -> str:
         return self.kinds.get(command, "other")
 
-    def _learn_kinds(self, samples: list[Sample]) -> None:
+    def _learn_kinds(self, samples: list[NodeSample]) -> None:
         """read / write for commands not seen before, from the server's own flags."""
         names = {
             k[len("cmdstat_") :]

@@ -31,7 +31,7 @@ class Offloaded:
     def __init__(self, collector: Collector) -> None:
         self.needs = collector.needs
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rediscope.core.collectors.offload"],
+            [sys.executable, "-m", "rediscope.core.pipeline.offload"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -150,7 +150,20 @@ def _worker() -> int:
             out.flush()
             return 0
         node, db, keys, types, memory, ttl_ms, idle, freq = columns
-        collector.add(Batch(node, db, keys, types, memory, None, ttl_ms, None, idle, freq))
+        collector.add(
+            Batch(
+                node=node,
+                db=db,
+                keys=keys,
+                types=types,
+                memory=memory,
+                lengths=None,
+                ttl_ms=ttl_ms,
+                encoding=None,
+                idle=idle,
+                freq=freq,
+            )
+        )
     return 1
 
 
