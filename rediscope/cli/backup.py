@@ -106,7 +106,8 @@ def list_(
 ) -> None:
     """List the backups in DIR: time, age, size, ratio, RDB version, keys, and their state:
     each file checked to be there with its manifest's size (`--verify`: re-read in full).
-    A missing or damaged backup is shown as such; with --verify a bad one exits 1.
+    A missing, damaged or future-dated backup is shown as such, and files without a manifest
+    as ORPHAN; with --verify a bad one exits 1.
 
     \b
     Example:
@@ -117,6 +118,8 @@ def list_(
     for b in report.backups:
         for problem in b.problems:
             run.note(f"{b.state}: {b.base}: {problem}")
+    for orphan in report.orphans:
+        run.note(f"orphan: {orphan.file}: {orphan.reason}")
     run.conclude(report.outcome())
 
 
@@ -151,10 +154,12 @@ def verify(
     ] = None,
 ) -> None:
     """Re-check backups: sha256 against the .sha256 file and the RDB checks (magic, version,
-    EOF opcode, CRC-64), decompressing as a stream. Exit 1 naming each bad file.
-    --load proves a backup restores: a throwaway server loads a copy of each file (it needs
-    memory for the dataset), then is stopped; a file that does not load, or loads other key
-    counts, is BAD.
+    EOF opcode, CRC-64), decompressing as a stream; each result says which checks ran. Exit 1
+    naming each bad file, or when there was nothing to verify; files without a manifest are
+    shown as ORPHAN. --load proves a backup restores: a throwaway server (unix socket only,
+    random password) loads a copy of each file (it needs memory for the dataset), then is
+    stopped; a file that does not load, or loads other key counts, is BAD; a loader older than
+    the backup exits 2.
 
     \b
     Examples:
@@ -175,18 +180,32 @@ def prune(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Show what would be removed and which rule keeps each survivor."
+            "--dry-run",
+            help="Show what would be removed and why, and which rule keeps each survivor.",
+        ),
+    ] = False,
+    orphans: Annotated[
+        bool,
+        typer.Option(
+            "--orphans",
+            help="Also remove orphans: backup files without a manifest (left by a crash or an "
+            "older version), as `backup list` shows them.",
         ),
     ] = False,
 ) -> None:
-    """Remove old backups by retention rules (restic's forget semantics, OR-ed; the newest
-    verified backup is never removed; only files this tool made are touched).
+    """Remove old backups by retention rules, per target (restic's forget semantics, OR-ed,
+    over the intact backups only; the newest intact backup of each target is never removed;
+    only files this tool made are touched).
 
     \b
     Example:
       rediscope backup prune /var/backups/redis --keep-daily 7 --keep-weekly 4 --dry-run
     """
-    run.emit(core.prune(dest, run.retention(), dry_run=dry_run))
+    report = core.prune(dest, run.retention(), dry_run=dry_run, orphans=orphans)
+    run.emit(report)
+    for orphan in report.orphans:
+        if orphan.file not in report.removed_orphans:
+            run.note(f"orphan: {orphan.file}: {orphan.reason}")
 
 
 app.command("restore")(restore_command)

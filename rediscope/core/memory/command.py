@@ -15,7 +15,7 @@ from rediscope.core.collectors.memory import (
 )
 from rediscope.core.collectors.patterns import OTHER, PatternCollector
 from rediscope.core.collectors.sizes import SizeHistogramCollector, histograms
-from rediscope.core.collectors.topn import Tally
+from rediscope.core.collectors.topn import KeyTally
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.diagnostics import keysizes
 from rediscope.core.info import info, version_tuple
@@ -75,7 +75,7 @@ def _limits(spec: ConnectionSpec, version: tuple[int, ...]) -> tuple[dict[str, i
 
 
 def _shares(
-    items: dict[Any, Tally],
+    items: dict[Any, KeyTally],
     total: int,
     factor: float,
     name: Any = str,

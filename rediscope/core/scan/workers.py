@@ -24,7 +24,7 @@ PARALLEL_ENV = "REDISCOPE_PARALLEL"
 TICK_S = 0.1
 
 
-class Scanner(Protocol):
+class NodeRunner(Protocol):
     """What a worker runs and sends back (scan/live.py's NodeScanner)."""
 
     result: Any
@@ -56,13 +56,13 @@ def stop_event() -> Any:
 
 
 def run_in_processes(
-    scanners: Sequence[Scanner], tick: Callable[[int], None], on_interrupt: Callable[[], None]
+    scanners: Sequence[NodeRunner], tick: Callable[[int], None], on_interrupt: Callable[[], None]
 ) -> None:
     """Run every scanner in a worker; each one's result, collectors and new notes are put
     back on it. TICK gets the keys done; ON_INTERRUPT runs at Ctrl-C (it sets the stop
     event), after which the workers' partial results are still collected."""
     ctx = multiprocessing.get_context("fork")
-    running: dict[Connection, tuple[Scanner, Any]] = {}
+    running: dict[Connection, tuple[NodeRunner, Any]] = {}
     try:
         for s in scanners:
             parent, child = ctx.Pipe(duplex=False)
@@ -86,7 +86,7 @@ def run_in_processes(
             process.join()
 
 
-def _take(conn: Connection, scanner: Scanner, tick: Callable[[int], None]) -> bool:
+def _take(conn: Connection, scanner: NodeRunner, tick: Callable[[int], None]) -> bool:
     """One message from a worker; True when it was the last."""
     try:
         kind, value = conn.recv()
@@ -104,7 +104,7 @@ def _take(conn: Connection, scanner: Scanner, tick: Callable[[int], None]) -> bo
     return True
 
 
-def _work(scanner: Scanner, conn: Connection) -> None:
+def _work(scanner: NodeRunner, conn: Connection) -> None:
     """In the worker: scan, ticking progress through the pipe, then send what was measured."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent sets the stop event
     notes_before = len(scanner.notes)
