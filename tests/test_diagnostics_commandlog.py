@@ -66,6 +66,24 @@ def test_the_largest_request_and_reply_are_named_and_ours_left_out(
     assert warned["id"] == "commandlog_large_reply" and warned["hint"]
 
 
+def test_denied_it_is_left_out_with_a_note_unless_asked_for(valkey81: LocalServer) -> None:
+    """An ACL made before COMMANDLOG existed keeps a healthy server OK; named, UNKNOWN."""
+    rules = "on >pw ~* -@all +ping +info +client|setname +slowlog|get +config|get"
+    valkey81.client().execute_command("ACL", "SETUSER", "old", *rules.split())
+    env = {"REDISCLI_AUTH": "pw"}
+    args = ("health", "--user", "old", "-p", str(valkey81.port), "--window", "0")
+    slack = ("--warn", "latency=1000", "--crit", "latency=2000", "--format", "json")
+    r = invoke(*args, *slack, env=env)
+    doc = load_json(r.stdout)
+    assert r.exit_code == 0 and doc["status"] == "OK", r.stdout
+    assert not any(c["id"].startswith("commandlog") for c in doc["checks"])
+    assert any("commandlog_large_reply left out" in n and "denied" in n for n in doc["notes"])
+    r = invoke(*args, *CHECKS, "--format", "json", env=env)
+    named = load_json(r.stdout)
+    assert r.exit_code == 3 and {c["status"] for c in named["checks"]} == {"UNKNOWN"}
+    assert all("+commandlog|get" in (c["hint"] or "") for c in named["checks"])
+
+
 def test_a_quiet_log_is_ok_with_no_value(valkey81: LocalServer) -> None:
     valkey81.client().set("small", "v")
     code, doc = health(valkey81, *CHECKS)

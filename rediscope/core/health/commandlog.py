@@ -1,7 +1,9 @@
 """COMMANDLOG checks (Valkey 8.1+): the largest request and the largest reply the server
 logged in the window, beside the slowlog check. Asked, never inferred from a version: a server
 without COMMANDLOG ("unknown command") gives no result, and --checks names them as not
-applying; rediscope's own entries (its client name) are left out."""
+applying; rediscope's own entries (its client name) are left out. Denied to the user, they are
+UNKNOWN when asked for by name (--checks), else left out with a note: an ACL made before
+COMMANDLOG existed does not turn a healthy server UNKNOWN."""
 
 from __future__ import annotations
 
@@ -36,6 +38,12 @@ def _check(c: Checker, p: NodeProbe, check_id: str, kind: str, what: str) -> Che
     try:
         entries = _entries(p, kind)
     except redis.RedisError as exc:
+        if check_id not in c.opts.checks:  # not asked for by name: a note, not UNKNOWN
+            p.notes.append(
+                f"{check_id} left out on {p.label or 'the server'}: "
+                f"{denied_reason(exc, f'COMMANDLOG GET {kind}')} (grant +commandlog|get)"
+            )
+            return None
         return c.make(
             check_id,
             UNKNOWN,

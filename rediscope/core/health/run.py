@@ -155,7 +155,8 @@ def health(
     not_applicable = inapplicable(opts, checks, ident.cluster_enabled, bool(spec.sentinels))
     status, code = HealthReport.verdict(checks, not_applicable, opts.fail_on)
     used = sorted({c.id for c in checks if c.id.startswith("commandlog_") and c.value is not None})
-    notes = (f"{', '.join(used)}: read from the server's COMMANDLOG",) if used else ()
+    notes = [f"{', '.join(used)}: read from the server's COMMANDLOG"] if used else []
+    notes += [n for p in probes for n in p.notes]
     return HealthReport(
         target=target,
         complete=all(p.error is None for p in probes),
@@ -163,6 +164,6 @@ def health(
         exit_code=code,
         window_s=opts.window,
         checks=tuple(checks),
-        notes=notes,
+        notes=tuple(notes),
         not_applicable=not_applicable,
     )
