@@ -114,6 +114,8 @@ def test_a_module_type_with_no_model_is_unknown_and_the_total_says_its_share(
     assert table.exit_code == 0, table.stderr
     row = next(line for line in table.stdout.splitlines() if "TSDB-TYPE (timeseries)" in line)
     assert "unknown" in row and "1 key of unknown bytes" in table.stdout
+    module_rows = [e for e in doc["by_encoding"] if e["name"] == "module"]
+    assert [(e["type"], e["keys_unknown"]) for e in module_rows] == [("TSDB-TYPE", 1)]
 
 
 def test_the_json_model_reads_every_kind_of_root() -> None:

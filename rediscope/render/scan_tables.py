@@ -301,7 +301,7 @@ def _shares(title: str, items: tuple[Share, ...], first: str, est: str, width: i
             *([label(r.type or "")] if typed else []),
             est + human_count(r.keys),
             _share_bytes(r, est),
-            pct(r.share),
+            "-" if r.keys_unknown >= r.keys > 0 else pct(r.share),
         ]
         for r in items[:20]
     ]

@@ -268,6 +268,8 @@ def _encoding_rows(mem: MemoryCollector, factor: float) -> tuple[Share, ...]:
             bytes=round(v.bytes * factor),
             share=round(v.bytes / mem.sum, 6) if mem.sum else 0.0,
             type_name=readable(t.decode()),
+            # a module value's keys of unknown bytes: those of its type (all are "module")
+            keys_unknown=round(mem.unknown.get(t, 0) * factor) if e == b"module" else 0,
         )
         for (t, e), v in mem.by_encoding.items()
     )
