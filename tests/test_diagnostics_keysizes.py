@@ -87,6 +87,10 @@ def test_a_sample_says_how_its_figures_compare(redis82: LocalServer) -> None:
     strings = comparison["string"]
     assert strings["server_keys"] == 6000 and strings["scan_keys"] > 0
     assert 0 <= strings["distance"] < 0.5  # a sample of the same keyspace has its shape
+    args = ("--url", redis82.url, "--sample", "200", "--match", "l:*", "--format", "json")
+    filtered = load_json(invoke("bigkeys", *args).stdout)
+    assert filtered["size_distribution"]["comparison"] == []  # not the keyspace counted
+    assert any("filtered" in n for n in filtered["notes"])
     table = invoke("bigkeys", "--url", redis82.url, "--sample", "2000", env={"COLUMNS": "160"})
     assert "size distribution (INFO KEYSIZES" in table.stdout
     assert "the sample beside INFO KEYSIZES" in table.stdout

@@ -158,9 +158,8 @@ def bigkeys(
     result = src.scan(opts, make, progress)
     target, scan = result.target, result.summary
     col = result.collector(BigKeysCollector)
-    sizes, size_notes = keysizes.for_scan(
-        src.spec, target, opts.db, scan.sampled, histograms(result.collectors), scan.extrapolation
-    )
+    hists = histograms(result.collectors)
+    sizes, size_notes = keysizes.for_scan(src.spec, target, opts, scan, hists)
     by_bytes = col.by_bytes.ranked()
     by_elements = [e for t in sorted(col.by_elements) for e in col.by_elements[t].ranked()]
     offenders = sorted(col.offenders, key=lambda e: (-e.score, e.key))

@@ -16,6 +16,8 @@ from typing import Any
 import redis
 
 from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import ScanSummary
 from rediscope.core.target import Target, node_spec
 
 SOURCE = "INFO KEYSIZES"
@@ -159,30 +161,34 @@ def compare(
 def for_scan(
     spec: ConnectionSpec | None,
     target: Target,
-    db: int | None,
-    sampled: bool,
+    opts: ScanOptions,
+    scan: ScanSummary,
     scanned: dict[str, dict[int, int]] | None,
-    factor: float,
 ) -> tuple[SizeDistribution | None, list[str]]:
     """The distribution for a scan's report (None from files, or where a server lacks it),
-    compared with the sample's histograms when the scan was sampled; and the notes saying
+    compared with the sample's histograms when the scan was sampled over every key (a sample
+    filtered by --match or --type is not the keyspace the server counts); and the notes saying
     what was used."""
     if spec is None:
         return None, []
-    dist = read(spec, target, db)
+    dist = read(spec, target, opts.db)
     if dist is None:
         return None, []
     notes = [
         f"size_distribution: {SOURCE} of {dist.nodes} primar{'y' if dist.nodes == 1 else 'ies'}"
         " (the server's own histogram, read without a scan)"
     ]
-    if sampled and scanned is not None:
-        dist = compare(dist, scanned, factor)
-        worst = max(dist.comparison, key=lambda c: c.distance, default=None)
-        if worst is not None:
-            notes.append(
-                f"the sample set beside {SOURCE}: {worst.type} histograms differ by "
-                f"{worst.distance:.0%} at most ({worst.scan_keys:,} keys estimated, "
-                f"{worst.server_keys:,} held)"
-            )
+    if not scan.sampled or scanned is None:
+        return dist, notes
+    if opts.match is not None or opts.type is not None:
+        notes.append(f"the sample is filtered (--match/--type): not compared with {SOURCE}")
+        return dist, notes
+    dist = compare(dist, scanned, scan.extrapolation)
+    worst = max(dist.comparison, key=lambda c: c.distance, default=None)
+    if worst is not None:
+        notes.append(
+            f"the sample set beside {SOURCE}: {worst.type} histograms differ by "
+            f"{worst.distance:.0%} at most ({worst.scan_keys:,} keys estimated, "
+            f"{worst.server_keys:,} held)"
+        )
     return dist, notes

@@ -117,9 +117,7 @@ def memory(
     infos, limits, limits_source = _server_side(src, target)
     notes = list(scan.notes)
     hists = histograms(result.collectors)
-    sizes, size_notes = keysizes.for_scan(
-        src.spec, target, opts.db, scan.sampled, hists, scan.extrapolation
-    )
+    sizes, size_notes = keysizes.for_scan(src.spec, target, opts, scan, hists)
     notes += size_notes
     if limits_source == "defaults":
         notes.append("CONFIG GET was denied: encoding limits are Redis 7 defaults")
