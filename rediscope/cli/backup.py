@@ -12,6 +12,7 @@ import typer
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.cli.restore import restore_command
 from rediscope.core import backup as core
+from rediscope.core.capacity.analyze import analyze_backup
 from rediscope.errors import UsageError
 
 app = typer.Typer(
@@ -61,9 +62,38 @@ def run_(
             show_default=False,
         ),
     ] = None,
+    max_time: Annotated[
+        float | None,
+        typer.Option(
+            "--max-time",
+            min=1,
+            help="Give up when taking the RDB (the whole SYNC, or BGSAVE and its copy) takes "
+            "longer than SECONDS (--timeout is the most SYNC waits without RDB bytes; keepalive "
+            "newlines do not count).",
+            show_default=False,
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Report on success too.")
     ] = False,
+    analyze: Annotated[
+        bool,
+        typer.Option(
+            "--analyze",
+            help="Then read the backup offline (no load on the server) and store its top 200 "
+            "key patterns by bytes in the capacity history, beside an INFO sample, for "
+            "`capacity report --by-pattern`.",
+        ),
+    ] = False,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="With --analyze: the capacity history (default "
+            "$XDG_STATE_HOME/rediscope/history.sqlite).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Take a verified RDB backup into DEST (one file per shard on a cluster), then rotate.
     Silent on success, for cron; exit 1 failed, 3 cannot connect, 75 another run holds the lock.
@@ -71,7 +101,10 @@ def run_(
     \b
     Example (crontab; the password comes from $REDISCLI_AUTH):
       17 * * * * rediscope backup run /var/backups/redis --keep-hourly 24 --keep-daily 7
+      17 3 * * * rediscope backup run /var/backups/redis --keep-daily 30 --analyze
     """
+    if history is not None and not analyze:
+        raise UsageError("--history is for --analyze")
     policy = run.retention()
     if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) must be EFBIG, not a kill
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -85,11 +118,18 @@ def run_(
             rdb_path=rdb_path,
             policy=policy,
             progress=progress,
+            max_time=max_time,
         )
     if verbose or run.fmt == "json":
         run.emit(report)
         for note in report.notes:
             run.note(f"note: {note}")
+    if analyze:  # the backup is written and verified: read it for the capacity history
+        analyzed = analyze_backup(run.spec(), dest, report.manifest, history)
+        for note in analyzed.notes:
+            run.note(f"note: {note}")
+        if verbose:
+            run.note(f"analyzed: {len(analyzed.sample.rows)} pattern rows into {analyzed.history}")
 
 
 @app.command("list")

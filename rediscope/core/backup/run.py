@@ -148,6 +148,7 @@ class _Request:
     compression: str
     rdb_path: str | None
     progress: ProgressFn | None
+    max_time: float | None = None  # seconds for the whole SYNC or BGSAVE (--max-time)
 
 
 def _fetch_all(
@@ -247,13 +248,14 @@ def run_backup(
     policy: RetentionPolicy | None = None,
     progress: ProgressFn | None = None,
     now: Callable[[], datetime] | None = None,
+    max_time: float | None = None,
 ) -> BackupRunReport:
     """Discover the target, lock DEST, write one verified backup with its manifest last, prune."""
     _check_options(dest, method, compression)
     started = time.monotonic()
     target, ident = identify(spec)
     name = _safe_name(name) if name else default_name(spec)
-    req = _Request(dest, method, compression, rdb_path, progress)
+    req = _Request(dest, method, compression, rdb_path, progress, max_time)
     with dir_lock(dest):
         cleaned = clean_temp_files(dest)
         notes = [f"removed {cleaned} temp file(s) left by an interrupted run"] if cleaned else []
@@ -329,7 +331,7 @@ def _backup_one(
     used = "sync" if req.method in ("sync", "auto") else "bgsave"
     if used == "sync":
         try:
-            stream_sync(shard.spec, writer.write, progress)
+            stream_sync(shard.spec, writer.write, progress, req.max_time)
         except CommandDenied as exc:
             if req.method == "sync":
                 raise
@@ -337,7 +339,9 @@ def _backup_one(
             notes.append(f"SYNC is not allowed ({exc.message}); fell back to BGSAVE")
             used = "bgsave"
     if used == "bgsave":
-        bgsave_copy(shard.spec, req.rdb_path, writer.write, progress)
+        bgsave_copy(
+            shard.spec, req.rdb_path, writer.write, progress, timeout=req.max_time or 3600.0
+        )
     try:
         check, sha, size = writer.finish()
     except RdbError as exc:

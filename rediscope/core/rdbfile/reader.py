@@ -38,6 +38,11 @@ class RdbCorrupt(RdbError):
         self.key = key
 
 
+class ChecksumMismatch(RdbCorrupt):
+    """Every record read, and the CRC-64 trailer does not match them: the damage is inside
+    a value, and where cannot be told."""
+
+
 @dataclass
 class FileInfo:
     """What the file says of itself besides its keys."""
@@ -337,7 +342,7 @@ class RdbReader:
         value = int.from_bytes(self.s.read(8), "little")
         self.info.checksum = f"{value:016x}" if value else None
         if value and value != computed:
-            raise RdbCorrupt(
+            raise ChecksumMismatch(
                 f"CRC-64 mismatch (trailer {value:016x}, content {computed:016x}): the file is "
                 f"damaged somewhere before the trailer",
                 trailer_at,
