@@ -9,9 +9,9 @@ import typer
 
 from rediscope.cli._options_scan import SEPARATORS, RdbPaths
 from rediscope.cli.common import Run, rediscope_command
+from rediscope.core.capacity import command as core
 from rediscope.core.capacity.analyze import record_with_patterns
 from rediscope.core.capacity.bypattern import report_by_pattern
-from rediscope.core.capacity import command as core
 from rediscope.core.capacity.history import default_history_path
 from rediscope.core.units import parse_duration
 from rediscope.errors import UsageError
