@@ -5,6 +5,7 @@ union fold that lines pattern names up."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,9 @@ import redis
 from conftest import invoke, load_json
 
 from rediscope.core.collectors.patterns import PatternCollector
+from rediscope.core.collectors.topn import KeyEntry, TopN
 from rediscope.core.diff.join import fold_union
-from rediscope.core.diff.tally import SideTally
+from rediscope.core.diff.tally import SideCollector, SideTally
 from rediscope.core.localserver import LocalServer
 from rediscope.core.pipeline.offload import Offloaded
 from rediscope.core.pipeline.records import Batch
@@ -341,3 +343,24 @@ def test_a_side_that_breaks_off_is_reported_incomplete_with_exit_1(
     assert res.exit_code == 1 and "truncated" in res.stderr
     doc = load_json(res.stdout)
     assert not doc["complete"] and not doc["new"]["complete"] and doc["errors"]
+
+
+def test_side_collector_keeps_the_topn_ranking_whatever_the_order() -> None:
+    """The biggest keys by bytes, equal sizes by the smaller name (prefixes included), as
+    collectors/topn.py ranks them, whatever order the keys arrive in."""
+    rng = random.Random(7)
+    keys = [f"k{rng.randint(0, 500)}{'x' * rng.randint(0, 2)}".encode() for _ in range(3000)]
+    keys = sorted(set(keys))
+    sizes = {k: rng.choice((10, 20, 20, 30, 30, 30)) for k in keys}
+    reference = TopN(50)
+    for k in keys:
+        reference.push(KeyEntry(sizes[k], key=k))
+    want = [(e.score, e.key) for e in reference.ranked()]
+    for order in (keys, keys[::-1], rng.sample(keys, len(keys))):
+        side = SideCollector(50)
+        for start in range(0, len(order), 100):
+            chunk = order[start : start + 100]
+            n = len(chunk)
+            side.add(Batch("n", 0, chunk, [b"string"] * n, [sizes[k] for k in chunk], [1] * n))
+        assert [(e.score, e.key) for e in side.ranked()] == want
+        assert side.full

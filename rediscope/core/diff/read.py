@@ -119,9 +119,9 @@ def _tally(pat: PatternCollector, side: SideCollector, scan: ScanSummary) -> Sid
         by_db={f"db{d}": scaled(v) for d, v in side.by_db.items()},
         bytes_known=scan.measured("memory"),
         factor=factor,
-        top=side.top.ranked(),
-        top_full=len(side.top) >= side.top.size,
-        top_size=side.top.size,
+        top=side.ranked(),
+        top_full=side.full,
+        top_size=side.size,
     )
 
 

@@ -124,6 +124,7 @@ def memory(
     table = pat.finish()
     factor = scan.extrapolation
     totals = _totals(infos or [], mem, _ci95(mem, scan), round(mem.sum * factor), scan)
+    notes += _keys_beyond_used(totals)
     return MemoryReport(
         target=target,
         complete=scan.complete,
@@ -142,6 +143,21 @@ def memory(
         source=src.source_info(),
         size_distribution=sizes,
     )
+
+
+def _keys_beyond_used(totals: Totals) -> list[str]:
+    """Why the keys' bytes can add up to more than the server's used_memory: each MEMORY USAGE
+    counts what the key points at in full (shared integers and strings, the allocator's size
+    classes, a sample's average for big collections), while used_memory counts each byte once."""
+    used = totals.used_memory
+    if used is None or totals.keys_bytes_estimate <= used:
+        return []
+    return [
+        f"the keys' MEMORY USAGE adds up to {totals.keys_bytes_estimate - used:,} bytes more "
+        "than used_memory: each key's figure counts shared objects and allocator rounding as "
+        "its own, and big collections from a sample (--samples), while used_memory counts every "
+        "byte once; compare keys with each other, the server total with maxmemory"
+    ]
 
 
 def _server_side(
