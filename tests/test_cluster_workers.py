@@ -46,6 +46,7 @@ def _stable(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_processes_give_the_report_threads_give(cluster: list[LocalServer]) -> None:
+    _flush(cluster)  # what an earlier test may have left
     try:
         _fill(cluster, 6000)
         port = str(cluster[0].port)
@@ -63,6 +64,7 @@ def test_processes_give_the_report_threads_give(cluster: list[LocalServer]) -> N
 
 
 def test_ctrl_c_gives_every_nodes_partial_report(cluster: list[LocalServer]) -> None:
+    _flush(cluster)
     try:
         _fill(cluster, 30_000)
         for node in cluster:
