@@ -10,7 +10,7 @@ from rediscope.core.restore.writer import Counts
 from rediscope.core.units import plural
 
 _HOW = {
-    "replace": ", OVERWRITING the keys it also has",
+    "replace": ", OVERWRITING the keys the backup also has",
     "merge": ", keeping the keys already there",
     "refuse-nonempty": "",
 }
