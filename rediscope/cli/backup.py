@@ -27,7 +27,7 @@ Dir = Annotated[Path, typer.Argument(help="The backup directory.", file_okay=Fal
 
 
 @app.command("run")
-@rediscope_command(section="backup", retention=True)
+@rediscope_command(section="backup", retention=True, db="refuse")
 def run_(
     run: Run,
     dest: Dir,
