@@ -104,6 +104,10 @@ class _Shard:
 
 
 def _check_options(dest: Path, method: str, compression: str) -> None:
+    """The options checked before anything is written; a file-size limit (ulimit -f) made an
+    EFBIG error (the run cleans up and says so), not a kill by SIGXFSZ."""
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     if compression not in EXTENSIONS:
         raise UsageError("--compress must be gzip, zstd or none")
     if compression == "zstd":
@@ -253,8 +257,6 @@ def run_backup(
 ) -> BackupRunReport:
     """Discover the target, lock DEST, write one verified backup with its manifest last, prune."""
     _check_options(dest, method, compression)
-    if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) must be EFBIG, not a kill
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     started = time.monotonic()
     target, ident = identify(spec)
     name = _safe_name(name) if name else default_name(spec)
