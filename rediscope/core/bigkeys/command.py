@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rediscope.core.collectors.bigkeys import BigKeysCollector
+from rediscope.core.collectors.sketch import Distribution
 from rediscope.core.collectors.topn import KeyEntry
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.pipeline.options import ScanOptions
@@ -41,6 +42,9 @@ class TypeSummary:
     share: float  # of the bytes of all keys scanned
     biggest: BigKey | None  # most elements (for strings: longest)
     estimated: bool
+    #: p50/p90/p99/max of the keys' bytes and elements (None: not measured)
+    bytes_dist: Distribution | None = None
+    elements_dist: Distribution | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,6 @@ def bigkeys(
     result = src.scan(opts, make, progress)
     target, scan = result.target, result.summary
     col = result.collector(BigKeysCollector)
-    factor = scan.extrapolation
     by_bytes = col.by_bytes.ranked()
     by_elements = [e for t in sorted(col.by_elements) for e in col.by_elements[t].ranked()]
     offenders = sorted(col.offenders, key=lambda e: (-e.score, e.key))
@@ -122,23 +125,7 @@ def bigkeys(
         best = biggest.get(entry.type)
         if best is None or (entry.score, entry.key) > (best[0].score, best[0].key):
             biggest[entry.type] = (entry, listed_key)
-    total_bytes = sum(t.bytes for t in col.totals.values()) or 1
-    summaries = []
-    for tname, tally in sorted(col.totals.items(), key=lambda kv: (-kv[1].bytes, kv[0])):
-        k, b, e = tally.keys, tally.bytes, tally.elements
-        summaries.append(
-            TypeSummary(
-                type=tname,
-                keys=round(k * factor),
-                bytes=round(b * factor),
-                elements=round(e * factor),
-                avg_bytes=round(b / k, 1) if k else 0.0,
-                avg_elements=round(e / k, 1) if k else 0.0,
-                share=round(b / total_bytes, 4),
-                biggest=biggest[tname][1] if tname in biggest else None,
-                estimated=scan.sampled,
-            )
-        )
+    summaries = _type_summaries(col, {t: b for t, (_e, b) in biggest.items()}, scan)
     return BigKeysReport(
         target=target,
         complete=scan.complete,
@@ -154,3 +141,31 @@ def bigkeys(
         notes=scan.notes,
         source=src.source_info(),
     )
+
+
+def _type_summaries(
+    col: BigKeysCollector, biggest: dict[str, BigKey], scan: ScanSummary
+) -> list[TypeSummary]:
+    """Per type, by bytes: totals (extrapolated when sampled), averages and distributions."""
+    factor = scan.extrapolation
+    total_bytes = sum(t.bytes for t in col.totals.values()) or 1
+    summaries = []
+    for tname, tally in sorted(col.totals.items(), key=lambda kv: (-kv[1].bytes, kv[0])):
+        k, b, e = tally.keys, tally.bytes, tally.elements
+        bytes_dist, elements_dist = col.sizes.of(tname)
+        summaries.append(
+            TypeSummary(
+                type=tname,
+                keys=round(k * factor),
+                bytes=round(b * factor),
+                elements=round(e * factor),
+                avg_bytes=round(b / k, 1) if k else 0.0,
+                avg_elements=round(e / k, 1) if k else 0.0,
+                share=round(b / total_bytes, 4),
+                biggest=biggest.get(tname),
+                estimated=scan.sampled,
+                bytes_dist=bytes_dist,
+                elements_dist=elements_dist,
+            )
+        )
+    return summaries

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+from rediscope.core.collectors.sketch import SizeSketch
 from rediscope.core.patterns.inference import PatternFolder, PatternInferer, Rule
 from rediscope.core.pipeline.records import Batch
 
@@ -42,7 +43,7 @@ KeyName = bytes  # (a field below is called `bytes`)
 class _Agg:
     """Per-pattern aggregate (slots: fast and small)."""
 
-    __slots__ = ("bytes", "examples", "freq", "idle", "keys", "ttl", "types")
+    __slots__ = ("bytes", "examples", "freq", "idle", "keys", "lengths", "sizes", "ttl", "types")
 
     def __init__(self) -> None:
         self.keys = 0
@@ -52,9 +53,18 @@ class _Agg:
         self.idle = [0] * len(IDLE_BUCKETS)
         self.freq = [0] * len(FREQ_BUCKETS)
         self.examples: list[bytes] = []
+        self.sizes: SizeSketch | None = None  # bytes per key, where measured
+        self.lengths: SizeSketch | None = None  # elements per key, where measured
 
     def merge(self, other: _Agg) -> _Agg:
         self.keys += other.keys
+        for name in ("sizes", "lengths"):
+            theirs = getattr(other, name)
+            if theirs is not None:
+                mine = getattr(self, name)
+                if mine is None:
+                    setattr(self, name, mine := SizeSketch())
+                mine.merge(theirs)
         self.bytes += other.bytes
         for t, n in other.types.items():
             self.types[t] = self.types.get(t, 0) + n
@@ -185,7 +195,15 @@ def _add_group(agg: _Agg, idx: list[int], batch: Batch) -> None:
     for t, n in Counter(pick(batch.types)).items():
         types[t] = types.get(t, 0) + n
     if batch.memory is not None:
-        agg.bytes += sum(filter(None, pick(batch.memory)))  # None: not measured
+        sizes = pick(batch.memory)
+        agg.bytes += sum(filter(None, sizes))  # None: not measured
+        if agg.sizes is None:
+            agg.sizes = SizeSketch()
+        agg.sizes.add_many(sizes)
+    if batch.lengths is not None:
+        if agg.lengths is None:
+            agg.lengths = SizeSketch()
+        agg.lengths.add_many(pick(batch.lengths))
     if batch.ttl_ms is not None:
         ttls = pick(batch.ttl_ms)
         no_ttl = ttls.count(-1)

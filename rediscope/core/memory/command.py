@@ -17,7 +17,7 @@ from rediscope.core.collectors.topn import Tally
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.info import info, version_tuple
 from rediscope.core.memory.advice import recommendations
-from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals
+from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals, TypeSizes
 from rediscope.core.patterns.command import PatternStats, stats_from
 from rediscope.core.patterns.inference import Rule
 from rediscope.core.pipeline.options import ScanOptions
@@ -132,7 +132,17 @@ def memory(
         limits_source=limits_source,
         notes=tuple(notes),
         source=src.source_info(),
+        sizes=_sizes(big),
     )
+
+
+def _sizes(big: BigKeysCollector) -> tuple[TypeSizes, ...]:
+    """Per type, by bytes: the distributions of the keys' bytes and elements."""
+    rows = []
+    for name, tally in sorted(big.totals.items(), key=lambda kv: (-kv[1].bytes, kv[0])):
+        bytes_dist, elements_dist = big.sizes.of(name)
+        rows.append(TypeSizes(name, tally.keys, bytes_dist, elements_dist))
+    return tuple(rows)
 
 
 def _server_side(

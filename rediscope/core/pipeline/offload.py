@@ -25,8 +25,8 @@ _FRAME = 8  # each message: its length (8 bytes, little-endian), then the pickle
 
 class Offloaded:
     """Stands in for a collector while a worker process runs it; result() is the collector.
-    The collector may read the keys, types, memory, TTLs, idle times and LFU counters (the
-    others are not sent: pickling is the cost of the move)."""
+    The collector may read the keys, types, memory, lengths, TTLs, idle times and LFU counters
+    (the others are not sent: pickling is the cost of the move)."""
 
     def __init__(self, collector: Collector) -> None:
         self.needs = collector.needs
@@ -44,8 +44,8 @@ class Offloaded:
             raise
 
     def add(self, batch: Batch) -> None:
-        b = batch  # the columns a collector may read; not the lengths, encodings, RDB sizes
-        self._send((b.node, b.db, b.keys, b.types, b.memory, b.ttl_ms, b.idle, b.freq))
+        b = batch  # the columns a collector may read; not the encodings, RDB sizes
+        self._send((b.node, b.db, b.keys, b.types, b.memory, b.lengths, b.ttl_ms, b.idle, b.freq))
 
     def merge(self, other: Any) -> None:
         raise TypeError("merge the collector result() returns")
@@ -149,7 +149,7 @@ def _worker() -> int:
             out.write(len(data).to_bytes(_FRAME, "little") + data)
             out.flush()
             return 0
-        node, db, keys, types, memory, ttl_ms, idle, freq = columns
+        node, db, keys, types, memory, lengths, ttl_ms, idle, freq = columns
         collector.add(
             Batch(
                 node=node,
@@ -157,7 +157,7 @@ def _worker() -> int:
                 keys=keys,
                 types=types,
                 memory=memory,
-                lengths=None,
+                lengths=lengths,
                 ttl_ms=ttl_ms,
                 encoding=None,
                 idle=idle,
