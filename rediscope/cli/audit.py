@@ -7,6 +7,7 @@ from typing import Annotated
 import click
 import typer
 
+from rediscope.cli._export import Output
 from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.audit import audit as core_audit
@@ -36,6 +37,7 @@ def audit(
     ] = None,
     rdb: RdbPaths = None,
     sync: Sync = False,
+    output: Output = None,
 ) -> None:
     """Find the caching-pattern mistakes that cause outages: keys that should expire and do
     not, TTLs that expire together (stampedes), locks without a lease, unbounded counters and
@@ -48,6 +50,7 @@ def audit(
       rediscope audit --rdb /var/backups/redis --format json      # from a backup
       rediscope audit --fail-on critical                          # a CI gate
     """
+    run.output = output
     rule_list = tuple(load_rules(rules)) if rules else ()
     with run.progress("audit") as progress:
         report = core_audit(
