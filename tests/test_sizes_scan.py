@@ -10,9 +10,17 @@ import redis
 
 from rediscope.core.localserver import LocalServer
 from tests.conftest import assert_valid_json_output, invoke
-from tests.test_sizes_sketch import exact, within
 
 QS = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
+
+
+def exact(ordered: list[int], q: float) -> int:
+    """Nearest rank: the value at 1-based rank ceil(q * n) of the values in order."""
+    return ordered[max(1, -(-round(q * 10_000) * len(ordered) // 10_000)) - 1]
+
+
+def within(got: int, want: int) -> bool:
+    return abs(got - want) <= 0.01 * want
 
 
 def _load(c: redis.Redis) -> dict[str, list[int]]:

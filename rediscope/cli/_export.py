@@ -19,7 +19,7 @@ from rediscope.render.rows import csv_header, csv_rows, jsonl_rows
 ROW_FORMATS = ("jsonl", "csv")
 
 #: the formats of memory, bigkeys and patterns
-SCAN_FORMATS = ("table", "json", "jsonl", "csv")
+SCAN_FORMATS = ("table", "json", "jsonl", "csv", "html")
 
 Output = Annotated[
     str | None,

@@ -267,6 +267,10 @@ class Run:
             return
         if self.fmt == "json":
             text = dumps(report)
+        elif self.fmt == "html":
+            from rediscope.render.html import render_html  # the page's sections and pictures
+
+            text = render_html(report, **self.view)
         else:
             from rediscope.render.text import render_text  # health's and capacity's formats
 

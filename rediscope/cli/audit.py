@@ -17,7 +17,7 @@ app = typer.Typer()
 
 
 @app.command()
-@rediscope_command(scan=True)
+@rediscope_command(scan=True, formats=("table", "json", "html"))
 def audit(
     run: Run,
     separators: Annotated[str, SEPARATORS] = ":",
@@ -49,6 +49,7 @@ def audit(
       rediscope audit --url redis://db1:6379
       rediscope audit --rdb /var/backups/redis --format json      # from a backup
       rediscope audit --fail-on critical                          # a CI gate
+      rediscope audit --format html -o audit.html                 # a page to share
     """
     run.output = output
     rule_list = tuple(load_rules(rules)) if rules else ()

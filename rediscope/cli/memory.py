@@ -47,6 +47,7 @@ def memory(
       rediscope memory --sample 20000 --format json     # a huge keyspace: estimated, with a CI
       rediscope memory --rdb /var/backups/redis         # from the newest backup (docs/offline.md)
       rediscope memory --url redis://db1:6379 --sync    # the replication stream: one fork
+      rediscope memory --format html -o memory.html     # a page to share (docs/html.md)
       rediscope memory --format csv --min-bytes 1MB     # every key over 1 MB as a row
     """
     check_row_options(run.fmt, min_bytes=min_bytes)
@@ -56,6 +57,7 @@ def memory(
         run.finish(run.export(rdb, sync, size))
         return
     rule_list = tuple(load_rules(rules)) if rules else ()
+    run.view = {"separators": separators}  # the HTML treemap nests patterns by them
     with run.progress("scanning") as progress:
         report = core_memory(
             run.key_source(rdb, sync),

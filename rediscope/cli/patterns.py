@@ -68,6 +68,7 @@ def patterns(
       rediscope patterns --separators ':/|#' --rules my-patterns.yaml --format json
       rediscope patterns --rdb dump.rdb.gz             # from an RDB file (docs/offline.md)
       rediscope patterns --format jsonl --match 'user:*' # the keys as rows (docs/export.md)
+      rediscope patterns --memory --format html -o patterns.html   # a treemap (docs/html.md)
     """
     check_row_options(run.fmt, min_bytes=min_bytes)
     run.output = output
