@@ -83,3 +83,29 @@ def test_state_is_bounded_by_the_range_not_the_count() -> None:
     for _ in range(50):
         sketch.add_many([r.randrange(1, 1 << 20) for _ in range(10_000)])
     assert len(sketch.counts) <= 256 + 128 * 13  # exact below 256, 128 bins per octave above
+
+
+def test_per_type_sketches_of_batches_equal_one_sketch_per_type() -> None:
+    from rediscope.core.collectors.sketch import SizesByType
+
+    r = random.Random(5)
+    kinds = [b"string", b"hash", b"list"]
+    sizes = SizesByType()
+    whole: dict[str, list[int]] = {}
+    lengths: dict[str, list[int]] = {}
+    for _ in range(30):
+        types = [r.choice(kinds) for _ in range(500)]
+        memory = [None if r.random() < 0.05 else int(r.lognormvariate(6, 2)) for _ in types]
+        elements = [r.randrange(0, 5000) for _ in types]
+        sizes.add(types, memory, elements)
+        for t, m, e in zip(types, memory, elements, strict=True):
+            if m is not None:
+                whole.setdefault(t.decode(), []).append(m)
+            lengths.setdefault(t.decode(), []).append(e)
+    for name, values in whole.items():
+        one = SizeSketch()
+        one.add_many(values)
+        assert sizes.of(name)[0] == one.distribution()
+        ref = SizeSketch()
+        ref.add_many(lengths[name])
+        assert sizes.of(name)[1] == ref.distribution()

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import cast
 
 _SUB = 7  # 2^7 = 128 bins per octave
 _EXACT = 1 << (_SUB + 1)  # below 256, a bin per value
@@ -38,6 +40,13 @@ def bin_range(b: int) -> tuple[int, int]:
 
 
 _LUT = [bin_of(v) for v in range(1 << 14)]  # the common sizes, looked up
+_TOP = len(_LUT)
+
+
+def bins(values: list[int]) -> list[int]:
+    """bin_of() of each value (non-negative), without a call per value."""
+    lut, top = _LUT, _TOP
+    return [lut[v] if v < top else ((s := v.bit_length() - 8) << _SUB) + (v >> s) for v in values]
 
 
 @dataclass(frozen=True)
@@ -68,12 +77,12 @@ class SizeSketch:
     def add_many(self, values: Iterable[int | None]) -> None:
         """Values; None (not measured) is left out."""
         got = [v for v in values if v is not None and v >= 0]
-        if not got:
-            return
-        lut, top = _LUT, len(_LUT)
-        self.counts.update([lut[v] if v < top else bin_of(v) for v in got])
-        self.n += len(got)
-        lo, hi = min(got), max(got)
+        if got:
+            self.counts.update(bins(got))
+            self._extend(len(got), min(got), max(got))
+
+    def _extend(self, n: int, lo: int, hi: int) -> None:
+        self.n += n
         self.lo = lo if self.lo < 0 else min(self.lo, lo)
         self.hi = max(self.hi, hi)
 
@@ -135,22 +144,32 @@ class SizesByType:
     def add(
         self, types: list[bytes], memory: list[int | None] | None, lengths: list[int | None] | None
     ) -> None:
+        """One batch: its keys grouped by type once, then each column's values of a type
+        picked out (itemgetter), binned and counted. Values are sizes (never negative);
+        None (not measured) is left out."""
+        groups: dict[bytes, list[int]] = {}
+        for i, t in enumerate(types):
+            group = groups.get(t)
+            if group is None:
+                groups[t] = [i]
+            else:
+                group.append(i)
         for column, sketches in ((memory, self.bytes), (lengths, self.elements)):
             if column is None:
                 continue
-            by_type: dict[bytes, list[int | None]] = {}
-            for t, v in zip(types, column, strict=True):
-                got = by_type.get(t)
-                if got is None:
-                    by_type[t] = [v]
-                else:
-                    got.append(v)
-            for t, values in by_type.items():
+            for t, idx in groups.items():
+                picked = [column[idx[0]]] if len(idx) == 1 else list(itemgetter(*idx)(column))
+                if None in picked:
+                    picked = [v for v in picked if v is not None]
+                    if not picked:
+                        continue
+                values = cast("list[int]", picked)
                 name = t.decode()
                 sketch = sketches.get(name)
                 if sketch is None:
                     sketch = sketches[name] = SizeSketch()
-                sketch.add_many(values)
+                sketch.counts.update(bins(values))
+                sketch._extend(len(values), min(values), max(values))
 
     def merge(self, other: SizesByType) -> None:
         for mine, theirs in ((self.bytes, other.bytes), (self.elements, other.elements)):
