@@ -161,7 +161,9 @@ def bigkeys_page(report: BigKeysReport, **_: Any) -> str:
 @_page(AuditReport)
 def audit_page(report: AuditReport, **_: Any) -> str:
     counts = ", ".join(f"{report.summary.get(s, 0)} {s}" for s in reversed(SEVERITIES))
-    sections = [f"<h2>Findings: {esc(counts)}</h2>"]
+    line = f"{len(report.findings)} finding(s) in {report.patterns:,} patterns: {counts}"
+    line += f"; maxmemory-policy {report.policy}" if report.policy else ""
+    sections = [f"<h2>Findings: {esc(counts)}</h2><p>{esc(line)}</p>"]
     if not report.findings:
         sections.append("<p>No finding: nothing in the keyspace matched a check.</p>")
     for severity in reversed(SEVERITIES):
@@ -170,7 +172,7 @@ def audit_page(report: AuditReport, **_: Any) -> str:
             sections.append(f'<h3 class="sev-{severity}">{esc(severity)} ({len(found)})</h3>')
         for f in found:
             size = "" if f.bytes is None else f", {human_bytes(f.bytes)}"
-            examples = ", ".join(f.examples[:3])
+            examples = ", ".join(f.examples[:5])
             sections.append(
                 f'<div class="finding {esc(severity)}"><b class="sev-{esc(severity)}">'
                 f"{esc(f.id)}</b> &middot; <code>{esc(f.pattern)}</code> ({esc(f.role)}) &middot; "
