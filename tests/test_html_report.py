@@ -169,3 +169,10 @@ def test_the_browser_checks_can_fail(tmp_path: Path) -> None:
         assert_self_contained(bad.read_text())
     _dom, err = browse(bad, tmp_path, "--dump-dom")
     assert any("boom" in line for line in console_messages(err))
+
+
+def test_an_empty_keyspace_says_so(plain: LocalServer) -> None:
+    res = invoke("bigkeys", "-p", str(plain.port), "--format", "html")
+    assert res.exit_code == 0, res.stderr
+    assert "the server holds no keys" in res.stdout
+    assert_self_contained(res.stdout)

@@ -24,7 +24,12 @@ def patterns(
     separators: Annotated[str, SEPARATORS] = ":",
     rules: Annotated[str | None, RULES] = None,
     memory: Annotated[
-        bool, typer.Option("--memory", help="Also measure bytes per pattern (MEMORY USAGE).")
+        bool,
+        typer.Option(
+            "--memory",
+            help="Also measure each key's bytes (MEMORY USAGE) and length: bytes per pattern "
+            "and their p50/p90/p99/max.",
+        ),
     ] = False,
     sort: Annotated[
         str,

@@ -11,7 +11,7 @@ from html import escape
 from rediscope import __version__
 from rediscope.core.pipeline.records import ScanSummary, SourceInfo
 from rediscope.core.target import Target
-from rediscope.render.base import scan_line, target_line
+from rediscope.render.base import empty_scan, scan_line, target_line
 
 STYLE = """
 :root{color-scheme:light;--fg:#1d2330;--dim:#5b6475;--line:#d9dde5;--bg:#fff;--band:#f4f6f9}
@@ -75,6 +75,9 @@ def header(
     ]
     if scan is not None:
         parts.append(f'<p class="meta">{esc(scan_line(scan, source).plain)}</p>')
+        empty = empty_scan(scan, source)
+        if empty is not None:
+            parts.append(f"<p><b>{esc(empty.plain)}</b></p>")
     return "<header>" + "".join(parts) + "</header>"
 
 
