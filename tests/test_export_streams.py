@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import redis
 
@@ -57,3 +58,17 @@ def test_a_reader_that_closes_the_pipe_ends_the_export_quietly(plain: LocalServe
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_output_file_takes_every_format(plain: LocalServer, tmp_path: Path) -> None:
+    c = plain.client()
+    c.set("one", "v")
+    c.close()
+    for fmt in ("table", "json", "csv"):
+        out = tmp_path / f"out.{fmt}"
+        res = invoke("bigkeys", "-p", str(plain.port), "--format", fmt, "-o", str(out))
+        assert res.exit_code == 0 and res.stdout == "", res.stderr
+        assert "one" in out.read_text()
+    assert json.loads((tmp_path / "out.json").read_text())["command"] == "bigkeys"
+    res = invoke("bigkeys", "-p", str(plain.port), "-o", str(tmp_path / "no" / "such.txt"))
+    assert res.exit_code == 2 and res.stderr.startswith("rediscope: error: cannot write")
