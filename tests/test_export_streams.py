@@ -72,3 +72,29 @@ def test_output_file_takes_every_format(plain: LocalServer, tmp_path: Path) -> N
     assert json.loads((tmp_path / "out.json").read_text())["command"] == "bigkeys"
     res = invoke("bigkeys", "-p", str(plain.port), "-o", str(tmp_path / "no" / "such.txt"))
     assert res.exit_code == 2 and res.stderr.startswith("rediscope: error: cannot write")
+
+
+def test_rows_of_several_rdb_files_are_written_here_whole(
+    plain: LocalServer, tmp_path: Path
+) -> None:
+    """Several files are otherwise read in worker processes: rows are written in this one."""
+    c = plain.client()
+    files = []
+    for part in ("a", "b", "c"):
+        c.flushall()
+        pipe = c.pipeline(transaction=False)
+        for i in range(2000):
+            pipe.set(f"{part}:{i}", "x" * (i % 300))
+        pipe.execute()
+        c.save()
+        assert plain.dir is not None
+        path = tmp_path / f"{part}.rdb"
+        path.write_bytes((plain.dir / "dump.rdb").read_bytes())
+        files += ["--rdb", str(path)]
+    c.close()
+    res = invoke("bigkeys", *files, "--format", "jsonl")
+    assert res.exit_code == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert sorted(r["key"] for r in rows) == sorted(
+        f"{p}:{i}" for p in ("a", "b", "c") for i in range(2000)
+    )

@@ -42,6 +42,17 @@ Sync = Annotated[
         rich_help_panel=SCAN,
     ),
 ]
+SyncMaxTime = Annotated[
+    float | None,
+    typer.Option(
+        "--max-time",
+        min=1,
+        help="With --sync: give up when the whole transfer takes longer than SECONDS (--timeout "
+        "is the most it waits without RDB bytes; keepalive newlines do not count).",
+        rich_help_panel=SCAN,
+        show_default=False,
+    ),
+]
 RdbPaths = Annotated[
     list[str] | None,
     typer.Option(

@@ -96,11 +96,15 @@ class Run:
             db=spec.db if spec.db_explicit else None,
         )
 
-    def key_source(self, rdb: list[str] | None, sync: bool = False) -> ConnectionSpec | KeySource:
-        """The RDB files of --rdb (no server contacted), the replication stream of --sync,
-        else the server (a live scan)."""
+    def key_source(
+        self, rdb: list[str] | None, sync: bool = False, max_time: float | None = None
+    ) -> ConnectionSpec | KeySource:
+        """The RDB files of --rdb (no server contacted), the replication stream of --sync
+        (bounded by --max-time), else the server (a live scan)."""
         if rdb and sync:
             raise UsageError("--rdb and --sync are two sources: give one")
+        if max_time is not None and not sync:
+            raise UsageError("--max-time bounds the transfer of --sync: give --sync too")
         if rdb:
             from rediscope.core.backup.inputs import rdb_inputs
             from rediscope.core.rdbfile.source import RdbSource
@@ -109,7 +113,7 @@ class Run:
         if sync:
             from rediscope.core.rdbfile.sync import sync_source
 
-            return sync_source(self.spec())
+            return sync_source(self.spec(), max_time)
         return self.spec()
 
     def retention(self) -> RetentionPolicy:
@@ -239,11 +243,12 @@ class Run:
         sync: bool,
         min_bytes: int | None = None,
         min_elements: int | None = None,
+        max_time: float | None = None,
     ) -> RowsReport:
         """--format jsonl|csv: every key scanned as a row, written while the scan goes."""
         from rediscope.core.export.run import export_rows
 
-        source, opts = self.key_source(rdb, sync), self.scan_options()
+        source, opts = self.key_source(rdb, sync, max_time), self.scan_options()
         with (
             writing(self.output),
             opened(self.output) as out,

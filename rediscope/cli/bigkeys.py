@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from rediscope.cli._export import ROW_FORMATS, SCAN_FORMATS, Output
-from rediscope.cli._options_scan import RdbPaths, Sync
+from rediscope.cli._options_scan import RdbPaths, Sync, SyncMaxTime
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.bigkeys.command import bigkeys as core_bigkeys
 from rediscope.core.units import parse_size
@@ -51,6 +51,7 @@ def bigkeys(
     rdb: RdbPaths = None,
     sync: Sync = False,
     output: Output = None,
+    max_time: SyncMaxTime = None,
 ) -> None:
     """Find the biggest keys by memory and by element count, on every node, in one pass.
 
@@ -66,11 +67,11 @@ def bigkeys(
     if run.fmt in ROW_FORMATS:
         if fail_if_found:
             raise UsageError("--fail-if-found needs a report: --format table or json")
-        run.finish(run.export(rdb, sync, size, min_elements))
+        run.finish(run.export(rdb, sync, size, min_elements, max_time))
         return
     with run.progress("scanning") as progress:
         report = core_bigkeys(
-            run.key_source(rdb, sync),
+            run.key_source(rdb, sync, max_time),
             run.scan_options(),
             top=top,
             min_bytes=size,

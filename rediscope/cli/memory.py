@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from rediscope.cli._export import ROW_FORMATS, SCAN_FORMATS, Output, check_row_options
-from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync, SyncMaxTime
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.memory.command import memory as core_memory
 from rediscope.core.patterns.inference import load_rules
@@ -37,6 +37,7 @@ def memory(
     rdb: RdbPaths = None,
     sync: Sync = False,
     output: Output = None,
+    max_time: SyncMaxTime = None,
 ) -> None:
     """Where does the memory go? Totals, by type, encoding, db, pattern and node, top keys,
     and recommendations with the evidence behind each.
@@ -54,13 +55,13 @@ def memory(
     run.output = output
     if run.fmt in ROW_FORMATS:
         size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
-        run.finish(run.export(rdb, sync, size))
+        run.finish(run.export(rdb, sync, size, max_time=max_time))
         return
     rule_list = tuple(load_rules(rules)) if rules else ()
     run.view = {"separators": separators}  # the HTML treemap nests patterns by them
     with run.progress("scanning") as progress:
         report = core_memory(
-            run.key_source(rdb, sync),
+            run.key_source(rdb, sync, max_time),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

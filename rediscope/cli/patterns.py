@@ -8,7 +8,7 @@ import click
 import typer
 
 from rediscope.cli._export import ROW_FORMATS, SCAN_FORMATS, Output, check_row_options
-from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync, SyncMaxTime
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.patterns.command import patterns as core_patterns
 from rediscope.core.patterns.inference import load_rules
@@ -63,6 +63,7 @@ def patterns(
     rdb: RdbPaths = None,
     sync: Sync = False,
     output: Output = None,
+    max_time: SyncMaxTime = None,
 ) -> None:
     """The shape of the keyspace: key patterns with counts, types, TTL coverage and idle times.
 
@@ -79,13 +80,13 @@ def patterns(
     run.output = output
     if run.fmt in ROW_FORMATS:
         size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
-        run.finish(run.export(rdb, sync, size))
+        run.finish(run.export(rdb, sync, size, max_time=max_time))
         return
     rule_list = tuple(load_rules(rules)) if rules else ()
     run.view = {"tree": tree, "top": top}
     with run.progress("scanning") as progress:
         report = core_patterns(
-            run.key_source(rdb, sync),
+            run.key_source(rdb, sync, max_time),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

@@ -12,6 +12,7 @@ from rediscope.core.audit import SEVERITIES, AuditReport
 from rediscope.core.bigkeys.command import BigKeysReport
 from rediscope.core.memory.report import MemoryReport, Share
 from rediscope.core.patterns.command import PatternsReport
+from rediscope.core.pipeline.modtypes import label
 from rediscope.core.report import Report
 from rediscope.core.units import plural
 from rediscope.render.audit_tables import _evidence as evidence_text
@@ -23,6 +24,7 @@ from rediscope.render.html_sections import (
     pattern_treemap,
     sizes_section,
 )
+from rediscope.render.scan_tables import _share_bytes as share_bytes
 
 _PAGES: dict[type[Any], Callable[..., str]] = {}
 
@@ -45,11 +47,11 @@ def _shares(title: str, items: tuple[Share, ...], first: str, est: str) -> str:
     headers = [first, *(["type"] if typed else []), "keys", "memory", "share"]
     rows = [
         [
-            r.name,
-            *([r.type or ""] if typed else []),
+            label(r.name) if first == "type" else r.name,
+            *([label(r.type or "")] if typed else []),
             est + human_count(r.keys),
-            est + human_bytes(r.bytes),
-            pct(r.share),
+            share_bytes(r, est),
+            "-" if r.keys_unknown >= r.keys > 0 else pct(r.share),
         ]
         for r in items[:20]
     ]
@@ -64,6 +66,12 @@ def _memory_totals(report: MemoryReport) -> str:
         keys_line += (
             f"; estimate for all {t.keys:,} keys: ~{human_bytes(t.keys_bytes_estimate)}"
             f" ± {human_bytes(t.estimate_ci95)} (95% confidence)"
+        )
+    if t.keys_unknown:
+        of = "the file's key bytes" if report.source.kind == "rdb" else "the keys"
+        keys_line += (
+            f"; {plural(t.keys_unknown, 'key')} of unknown bytes not counted"
+            f" ({t.unknown_share:.1%} of {of})"
         )
     if t.maxmemory is None:
         limit = "unknown"
@@ -135,8 +143,10 @@ def bigkeys_page(report: BigKeysReport, **_: Any) -> str:
     est = "~" if report.scan.sampled else ""
     cluster = report.target.mode == "cluster"
     rows = [
-        [t.type, est + human_count(t.keys), est + human_bytes(t.bytes), f"{t.share:.1%}",
-         human_bytes(t.avg_bytes), est + human_count(t.elements), human_count(t.avg_elements)]
+        [label(t.type), est + human_count(t.keys), est + human_bytes(t.bytes), f"{t.share:.1%}",
+         human_bytes(t.avg_bytes),
+         est + human_count(t.elements) if t.elements_known > 0 else "unknown",
+         human_count(t.avg_elements) if t.elements_known > 0 else "unknown"]
         for t in report.by_type
     ]  # fmt: skip
     headers = ["type", "keys", "memory", "share", "avg size", "elements", "avg elements"]

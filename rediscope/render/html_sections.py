@@ -12,6 +12,7 @@ from rediscope.core.bigkeys.command import BigKey
 from rediscope.core.collectors.sketch import Distribution
 from rediscope.core.keynames import display_key
 from rediscope.core.patterns.command import PatternStats
+from rediscope.core.pipeline.modtypes import label
 from rediscope.render.base import human_bytes, human_count, human_ttl, pct
 from rediscope.render.html_page import esc, table
 from rediscope.render.html_svg import Cell, histogram, treemap
@@ -117,7 +118,7 @@ def pattern_table(stats: Sequence[PatternStats], memory: bool, est: str) -> str:
         row: list[object] = [p.pattern, est + human_count(p.keys), pct(p.share)]
         if memory:
             row += [est + human_bytes(p.bytes), pct(p.bytes_share)]
-        row += [",".join(p.types) or "-", ttl_summary(p.ttl)]
+        row += [",".join(label(t) for t in p.types) or "-", ttl_summary(p.ttl)]
         row.append(display_key(p.examples[0]) if p.examples else "-")
         if memory:
             row += dist_cells(p.bytes_dist, True)
@@ -139,15 +140,15 @@ def sizes_section(rows: Sequence[SizeRow]) -> str:
     headers = ["type", "keys", *(f"bytes {q}" for q in QUANTILES)]
     headers += [f"elements {q}" for q in QUANTILES]
     cells = [
-        [name, human_count(keys), *dist_cells(b, True), *dist_cells(e, False)]
+        [label(name), human_count(keys), *dist_cells(b, True), *dist_cells(e, False)]
         for name, keys, b, e in rows
     ]
     pictures = []
     for name, _keys, b, e in rows:
         if b is not None:
-            pictures.append(histogram(b.buckets, human_bytes, f"{name}: keys by bytes"))
+            pictures.append(histogram(b.buckets, human_bytes, f"{label(name)}: keys by bytes"))
         if e is not None:
-            pictures.append(histogram(e.buckets, human_count, f"{name}: keys by elements"))
+            pictures.append(histogram(e.buckets, human_count, f"{label(name)}: keys by elements"))
     return (
         "<h2>Key sizes by type</h2>"
         '<p class="note">p90: 90% of the keys are at most this. Histograms: keys per '
@@ -164,7 +165,8 @@ def key_table(title: str, keys: Sequence[BigKey], cluster: bool) -> str:
     headers += ["node"] if cluster else []
     rows = []
     for i, k in enumerate(keys, 1):
-        row: list[object] = [i, display_key(k.key), k.type, k.encoding or "-"]
-        row += [human_bytes(k.bytes), human_count(k.elements), human_ttl(k.ttl_s), k.db]
+        elements = "unknown" if k.elements is None and k.type_name else human_count(k.elements)
+        row: list[object] = [i, display_key(k.key), label(k.type), k.encoding or "-"]
+        row += [human_bytes(k.bytes), elements, human_ttl(k.ttl_s), k.db]
         rows.append([*row, k.node] if cluster else row)
     return f"<h2>{esc(title)}</h2>" + table(headers, rows, numeric=[0, 4, 5, 6, 7], keys=[1])

@@ -27,10 +27,14 @@ def _headline(r: RestoreReport) -> Text:
         line += f"; skipped: {skipped}"
     if r.failed:
         line += f"; FAILED: {r.failed:,}"
+    if r.unconfirmed:
+        line += f"; UNCONFIRMED: {r.unconfirmed:,} (sent, no reply: the target may hold them)"
+    if r.unverified:
+        line += f"; unverified: {r.unverified:,} (no CRC-64 vouches for their values)"
     f = r.functions
     if f.in_file:
         line += f"; functions: {f.restored} restored, {f.skipped} skipped, {f.failed} failed"
-    style = "bold red" if r.failed or r.error else "green" if not r.dry_run else ""
+    style = "bold red" if r.failed or r.error or r.unconfirmed else "green" if not r.dry_run else ""
     head = Text(line, style=style)
     versions = f"RDB version: file {r.file_rdb_version}, target " + (
         "unknown" if r.target_rdb_version is None else str(r.target_rdb_version)

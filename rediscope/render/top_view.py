@@ -191,6 +191,29 @@ def _replication(r: TopReport) -> Table | None:
     return table
 
 
+def _hot_slots(r: TopReport) -> Table:
+    """A cluster's hottest slots: CPU time and network bytes per second in the interval where
+    the server counts them, their totals since the stats were reset, the keys."""
+    title = f"hot slots (CLUSTER SLOT-STATS by {r.hot_slots_by})"
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    for col in ("slot", "node", "keys", "cpu µs/s", "net/s", "cpu µs total", "net total"):
+        table.add_column(col, justify="left" if col == "node" else "right")
+    for h in r.hot_slots:
+        net = (
+            None if h.network_bytes_in is None else h.network_bytes_in + (h.network_bytes_out or 0)
+        )
+        table.add_row(
+            str(h.slot),
+            h.node,
+            f"{h.keys:,}",
+            "-" if h.cpu_usec_per_s is None else _rate(h.cpu_usec_per_s),
+            "-" if h.network_bytes_per_s is None else human_bytes(h.network_bytes_per_s) + "/s",
+            "-" if h.cpu_usec is None else f"{h.cpu_usec:,}",
+            human_bytes(net),
+        )
+    return table
+
+
 def top_screen(r: TopReport, state: ViewState, width: int, height: int) -> RenderableType:
     """The live screen, fitted to WIDTH x HEIGHT: the commands table gets the rows left."""
     parts: list[RenderableType] = [_header(r, state), _summary(r, state, width)]
@@ -198,6 +221,9 @@ def top_screen(r: TopReport, state: ViewState, width: int, height: int) -> Rende
     if state.per_node and (len(r.nodes) > 1 or not r.nodes[0].up):
         parts.append(_nodes_table(r))
         used += len(r.nodes) + 4
+    if r.hot_slots and height - used > 14:
+        parts.append(_hot_slots(r))
+        used += len(r.hot_slots) + 4
     repl = _replication(r)
     if repl is not None and height - used > 12:
         parts.append(repl)

@@ -52,6 +52,7 @@ class BigKeysCollector:
                     floor, floor_key = by_bytes.floor(), by_bytes.floor_key()
             if length is not None:
                 t.elements += length
+                t.counted += 1
                 heap = self.by_elements[tname]
                 lf = heap.floor()
                 if length > lf or (length == lf and key < heap.floor_key()):

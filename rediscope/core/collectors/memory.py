@@ -3,7 +3,7 @@ recommendations need (big strings, big collections, non-compact encodings)."""
 
 from __future__ import annotations
 
-from rediscope.core.collectors.topn import KeyEntry, SizedTally, Tally, TopN, merge_tallies
+from rediscope.core.collectors.topn import KeyEntry, KeyTally, SizedTally, TopN, merge_tallies
 from rediscope.core.pipeline.records import Batch
 
 BIG_STRING = 100 * 1024
@@ -23,23 +23,29 @@ class MemoryCollector:
     needs: frozenset[str] = frozenset({"memory", "length", "encoding", "ttl"})
 
     def __init__(self) -> None:
-        self.by_type: dict[bytes, Tally] = {}
-        self.by_encoding: dict[tuple[bytes, bytes], Tally] = {}
-        self.by_db: dict[int, Tally] = {}
-        self.by_node: dict[str, Tally] = {}
+        self.by_type: dict[bytes, KeyTally] = {}
+        self.by_encoding: dict[tuple[bytes, bytes], KeyTally] = {}
+        self.by_db: dict[int, KeyTally] = {}
+        self.by_node: dict[str, KeyTally] = {}
         self.n = 0
         self.sum = 0
         self.sumsq = 0.0
         # how many, their bytes, and the biggest few as examples
-        self.big_strings = Tally()
+        self.big_strings = KeyTally()
         self.big_strings_top = TopN(EXAMPLES)
-        self.big_collections = Tally()
+        self.big_collections = KeyTally()
         self.big_collections_top = TopN(EXAMPLES)
         # type -> non-compact collections with few elements (and the most elements of one)
         self.noncompact: dict[bytes, SizedTally] = {}
+        #: keys whose bytes are unknown (a module type with no model, from an RDB), per type
+        self.unknown: dict[bytes, int] = {}
+        #: the serialized bytes (RDB records) of those keys, and of every key read from a file
+        self.unknown_serialized = 0
+        self.serialized = 0
 
     def add(self, batch: Batch) -> None:
         n = len(batch.keys)
+        self._unknown(batch)
         memory = batch.memory or [0] * n
         lengths = batch.lengths or [None] * n
         encodings = batch.encoding or [None] * n
@@ -55,13 +61,13 @@ class MemoryCollector:
             sumsq += mem * mem
             slot = by_type.get(t)
             if slot is None:
-                slot = by_type[t] = Tally()
+                slot = by_type[t] = KeyTally()
             slot.keys += 1
             slot.bytes += mem
             e = (t, enc or b"?")
             slot = by_enc.get(e)
             if slot is None:
-                slot = by_enc[e] = Tally()
+                slot = by_enc[e] = KeyTally()
             slot.keys += 1
             slot.bytes += mem
             if t == b"string":
@@ -87,23 +93,40 @@ class MemoryCollector:
                     nc.keys += 1
                     nc.bytes += mem
                     nc.most = max(nc.most, length)
-        slot_db = self.by_db.setdefault(db, Tally())
+        slot_db = self.by_db.setdefault(db, KeyTally())
         slot_db.keys += n
         slot_db.bytes += total
-        slot_node = self.by_node.setdefault(node, Tally())
+        slot_node = self.by_node.setdefault(node, KeyTally())
         slot_node.keys += n
         slot_node.bytes += total
         self.n += n
         self.sum += total
         self.sumsq += sumsq
 
+    def _unknown(self, batch: Batch) -> None:
+        """From files: the keys' serialized bytes, and those of keys whose bytes are unknown."""
+        sizes = batch.serialized
+        if sizes is not None:
+            self.serialized += sum(sizes)
+        if batch.memory is None or None not in batch.memory:
+            return
+        for i, mem in enumerate(batch.memory):
+            if mem is None:
+                t = batch.types[i]
+                self.unknown[t] = self.unknown.get(t, 0) + 1
+                self.unknown_serialized += sizes[i] if sizes is not None else 0
+
     def merge(self, other: MemoryCollector) -> None:
         if other is self:
             return
-        merge_tallies(self.by_type, other.by_type, Tally)
-        merge_tallies(self.by_encoding, other.by_encoding, Tally)
-        merge_tallies(self.by_db, other.by_db, Tally)
-        merge_tallies(self.by_node, other.by_node, Tally)
+        for t, c in other.unknown.items():
+            self.unknown[t] = self.unknown.get(t, 0) + c
+        self.unknown_serialized += other.unknown_serialized
+        self.serialized += other.serialized
+        merge_tallies(self.by_type, other.by_type, KeyTally)
+        merge_tallies(self.by_encoding, other.by_encoding, KeyTally)
+        merge_tallies(self.by_db, other.by_db, KeyTally)
+        merge_tallies(self.by_node, other.by_node, KeyTally)
         self.n += other.n
         self.sum += other.sum
         self.sumsq += other.sumsq

@@ -43,11 +43,25 @@ KeyName = bytes  # (a field below is called `bytes`)
 class _Agg:
     """Per-pattern aggregate (slots: fast and small)."""
 
-    __slots__ = ("bytes", "examples", "freq", "idle", "keys", "lengths", "sizes", "ttl", "types")
+    __slots__ = (
+        "bytes",
+        "elements",
+        "examples",
+        "freq",
+        "idle",
+        "keys",
+        "lengths",
+        "measured",
+        "sizes",
+        "ttl",
+        "types",
+    )
 
     def __init__(self) -> None:
         self.keys = 0
         self.bytes = 0
+        self.elements = 0  # summed element counts (when the collector needs "length")
+        self.measured = 0  # keys whose element count is in `elements`
         self.types: dict[bytes, int] = {}
         self.ttl = [0] * len(TTL_BUCKETS)
         self.idle = [0] * len(IDLE_BUCKETS)
@@ -66,6 +80,8 @@ class _Agg:
                     setattr(self, name, mine := SizeSketch())
                 mine.merge(theirs)
         self.bytes += other.bytes
+        self.elements += other.elements
+        self.measured += other.measured
         for t, n in other.types.items():
             self.types[t] = self.types.get(t, 0) + n
         self.ttl = [a + b for a, b in zip(self.ttl, other.ttl, strict=True)]
@@ -148,6 +164,7 @@ class PatternCollector:
         """The batch's keys grouped by pattern first, then each group summed into its row
         (per-column loops over a group are much cheaper than one loop over every field)."""
         infer = self.inferer.infer
+        lengths = batch.lengths if "length" in self.needs else None
         groups: dict[str, list[int]] = {}
         for i, pattern in enumerate([infer(k) for k in batch.keys]):
             group = groups.get(pattern)
@@ -160,6 +177,14 @@ class PatternCollector:
             if agg is None:
                 agg = self._slot(pattern)
             _add_group(agg, idx, batch)
+            if lengths is not None:
+                counted = [n for n in map(lengths.__getitem__, idx) if n is not None]
+                agg.elements += sum(counted)
+                agg.measured += len(counted)
+                if counted:
+                    if agg.lengths is None:
+                        agg.lengths = SizeSketch()
+                    agg.lengths.add_many(counted)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (pipeline/offload.py) without what it only keeps to go faster."""
@@ -200,10 +225,6 @@ def _add_group(agg: _Agg, idx: list[int], batch: Batch) -> None:
         if agg.sizes is None:
             agg.sizes = SizeSketch()
         agg.sizes.add_many(sizes)
-    if batch.lengths is not None:
-        if agg.lengths is None:
-            agg.lengths = SizeSketch()
-        agg.lengths.add_many(pick(batch.lengths))
     if batch.ttl_ms is not None:
         ttls = pick(batch.ttl_ms)
         no_ttl = ttls.count(-1)

@@ -12,7 +12,7 @@ from rediscope.core.pipeline.records import Batch
 ROW_NEEDS = frozenset({"memory", "length", "ttl", "encoding"})
 
 
-class RowSink(Protocol):
+class KeyRowSink(Protocol):
     """Where rows go. One sink serves every node's collector: nodes are scanned in parallel
     threads, so write() must be safe to call from several at once."""
 
@@ -46,9 +46,12 @@ class RowCollector:
     """Writes each key of each batch to the sink; with thresholds, only the keys of at least
     MIN_BYTES bytes or MIN_ELEMENTS elements (either: bigkeys' rule)."""
 
+    #: its sink writes as the batches come: it runs in this process, never in a worker
+    in_process = True
+
     def __init__(
         self,
-        sink: RowSink,
+        sink: KeyRowSink,
         min_bytes: int | None = None,
         min_elements: int | None = None,
         needs: frozenset[str] = ROW_NEEDS,

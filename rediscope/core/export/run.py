@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rediscope.core.collectors.rows import ROW_NEEDS, RowCollector, RowSink
+from rediscope.core.collectors.rows import ROW_NEEDS, KeyRowSink, RowCollector
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import LIVE, Collector, ProgressFn, ScanSummary, SourceInfo
@@ -35,7 +35,7 @@ class RowsReport:
 def export_rows(
     source: ConnectionSpec | KeySource,
     opts: ScanOptions,
-    sink: RowSink,
+    sink: KeyRowSink,
     min_bytes: int | None = None,
     min_elements: int | None = None,
     progress: ProgressFn | None = None,

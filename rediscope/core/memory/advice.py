@@ -10,7 +10,7 @@ from rediscope.core.collectors.memory import (
     COMPACT,
     MemoryCollector,
 )
-from rediscope.core.collectors.topn import Tally, TopN
+from rediscope.core.collectors.topn import KeyTally, TopN
 from rediscope.core.memory.report import Recommendation, Totals
 from rediscope.core.units import FRAGMENTATION_MIN_USED, plural
 
@@ -48,7 +48,7 @@ def recommendations(
     ]
 
 
-def _big(rec_id: str, found: Tally, top: TopN, factor: float, text: str) -> Recommendation:
+def _big(rec_id: str, found: KeyTally, top: TopN, factor: float, text: str) -> Recommendation:
     keys = round(found.keys * factor)
     evidence = {"keys": keys, "bytes": round(found.bytes * factor), "examples": examples(top)}
     return Recommendation(rec_id, "warning", text, evidence, DOCS)

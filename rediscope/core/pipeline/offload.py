@@ -25,11 +25,13 @@ _FRAME = 8  # each message: its length (8 bytes, little-endian), then the pickle
 
 class Offloaded:
     """Stands in for a collector while a worker process runs it; result() is the collector.
-    The collector may read the keys, types, memory, lengths, TTLs, idle times and LFU counters
-    (the others are not sent: pickling is the cost of the move)."""
+    The collector may read the keys, types, memory, TTLs, idle times and LFU counters, and the
+    element counts when it needs "length" (the others are not sent: pickling is the cost of
+    the move)."""
 
     def __init__(self, collector: Collector) -> None:
         self.needs = collector.needs
+        self._lengths = "length" in collector.needs  # sent only to a collector that reads them
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "rediscope.core.pipeline.offload"],
             stdin=subprocess.PIPE,
@@ -45,7 +47,8 @@ class Offloaded:
 
     def add(self, batch: Batch) -> None:
         b = batch  # the columns a collector may read; not the encodings, RDB sizes
-        self._send((b.node, b.db, b.keys, b.types, b.memory, b.lengths, b.ttl_ms, b.idle, b.freq))
+        lengths = b.lengths if self._lengths else None
+        self._send((b.node, b.db, b.keys, b.types, b.memory, lengths, b.ttl_ms, b.idle, b.freq))
 
     def merge(self, other: Any) -> None:
         raise TypeError("merge the collector result() returns")
