@@ -18,6 +18,7 @@ import pytest
 
 from rediscope.core.demo.keyspace import load_demo
 from rediscope.core.localserver import LocalServer
+from rediscope.render.base import human_bytes
 from tests.conftest import IN_CI, invoke
 
 #: every attribute that makes a browser fetch something
@@ -115,6 +116,9 @@ def test_memory_page_renders_in_chromium_and_names_the_patterns(
     assert_self_contained(html)
     assert len(html.encode()) < 2 * 1024 * 1024
     assert "complete" in html and f"127.0.0.1:{demo.port}" in html
+    doc = invoke("memory", "-p", str(demo.port), "--format", "json").json()
+    for row in doc["by_type"]:  # the table's figures, in the table's units
+        assert f'<td class="n">{human_bytes(row["bytes"])}</td>' in html, row
 
     dom, err = browse(out, tmp_path, "--dump-dom")
     assert console_messages(err) == []

@@ -77,8 +77,10 @@ def _memory_totals(report: MemoryReport) -> str:
         limit = "unknown"
     elif t.maxmemory == 0:
         limit = "no limit"
-    else:
+    elif t.used_memory is None:
         limit = human_bytes(t.maxmemory)
+    else:
+        limit = f"{human_bytes(t.maxmemory)} ({t.used_memory / t.maxmemory:.0%} used)"
     frag = "-" if t.mem_fragmentation_ratio is None else f"{t.mem_fragmentation_ratio:.2f}"
     rows = [
         ["used_memory", "unknown" if t.used_memory is None else human_bytes(t.used_memory)],
@@ -88,7 +90,7 @@ def _memory_totals(report: MemoryReport) -> str:
         ],
         ["rss / fragmentation", f"{human_bytes(t.used_memory_rss)} / {frag}"],
         ["maxmemory", f"{limit}, policy {t.maxmemory_policy or 'unknown'}"],
-        ["keys", keys_line],
+        ["keys (estimated)" if report.source.kind == "rdb" else "keys (MEMORY USAGE)", keys_line],
     ]
     return "<h2>Totals</h2>" + table(["figure", "value"], rows)
 
