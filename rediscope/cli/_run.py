@@ -183,9 +183,11 @@ class Run:
         return resolve(ConnectionOptions(url=url), None, environ={})
 
     @contextlib.contextmanager
-    def byte_progress(self, label: str) -> Iterator[ByteProgress | None]:
-        """A transfer progress bar on stderr (only when stderr is a terminal)."""
-        if not self.stderr.is_terminal:
+    def byte_progress(self, label: str, show: bool = True) -> Iterator[ByteProgress | None]:
+        """A transfer progress bar on stderr (only when stderr is a terminal, and SHOW: not
+        --no-progress), drawn at the first update: a question asked before the transfer
+        (restore's) never sits beside an empty bar."""
+        if not (show and self.stderr.is_terminal):
             yield None
             return
         columns = (
@@ -195,13 +197,19 @@ class Run:
             TransferSpeedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=self.stderr, transient=True) as bar:
-            task = bar.add_task(label, total=None)
+        bar = Progress(*columns, console=self.stderr, transient=True)
+        task = bar.add_task(label, total=None)
 
-            def update(done: int, total: int | None, status: str | None = None) -> None:
-                bar.update(task, completed=done, total=total, description=status or label)
+        def update(done: int, total: int | None, status: str | None = None) -> None:
+            if not bar.live.is_started:
+                bar.start()
+            bar.update(task, completed=done, total=total, description=status or label)
 
+        try:
             yield update
+        finally:
+            if bar.live.is_started:
+                bar.stop()
 
     def defaults(self) -> dict[str, Any]:
         """This command's defaults from the profile."""

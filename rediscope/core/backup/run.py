@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -252,6 +253,8 @@ def run_backup(
 ) -> BackupRunReport:
     """Discover the target, lock DEST, write one verified backup with its manifest last, prune."""
     _check_options(dest, method, compression)
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) must be EFBIG, not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     started = time.monotonic()
     target, ident = identify(spec)
     name = _safe_name(name) if name else default_name(spec)
