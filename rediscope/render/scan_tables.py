@@ -28,6 +28,7 @@ from rediscope.render.base import (
     target_line,
 )
 from rediscope.render.fit import Col, fit_table
+from rediscope.render.size_tables import dist_cells, pattern_size_cols, sizes_table
 from rediscope.render.sizes_tables import size_tables
 
 KEY_COLUMNS = (
@@ -87,6 +88,8 @@ def bigkeys_table(
     title = f"top {plural(len(report.keys), 'key')} by memory"
     parts.append(key_table(title, report.keys, cluster, width))
     parts.append(_by_type_table(report))
+    sizes = [(t.type, t.keys, t.bytes_dist, t.elements_dist) for t in report.by_type]
+    parts.append(sizes_table(sizes, width))
     per_type_n = min(report.top, PER_TYPE_SHOWN)
     shown: dict[str, int] = {}
     per_type = []
@@ -189,6 +192,8 @@ def _pattern_table(
     if access:
         cols.append(Col("idle" if access == "idletime" else "lfu freq", drop=5))
     cols.append(Col("example", "key", drop=6))
+    if memory:
+        cols += pattern_size_cols(7)
     rows = []
     for p in stats:
         row: list[RenderableType] = [Text(p.pattern), est + human_count(p.keys), pct(p.share)]
@@ -198,6 +203,8 @@ def _pattern_table(
         if access:
             row.append(_access_summary(p))
         row.append(key_text(p.examples[0]) if p.examples else Text("-"))
+        if memory:
+            row += dist_cells(p.bytes_dist, True)
         rows.append(row)
     return fit_table(cols, rows, width, title)
 
@@ -342,6 +349,8 @@ def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> Re
     if empty is not None:  # the server's figures above, and where the keys are
         return Group(*parts, empty)
     parts.append(_shares("by type", report.by_type, "type", est, width))
+    sizes = [(t.type, t.keys, t.bytes_dist, t.elements_dist) for t in report.sizes]
+    parts.append(sizes_table(sizes, width))
     parts.append(_shares("by encoding", report.by_encoding, "encoding", est, width))
     if len(report.by_db) > 1:
         parts.append(_shares("by db", report.by_db, "db", est, width))

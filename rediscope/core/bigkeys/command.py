@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from rediscope.core.collectors.bigkeys import BigKeysCollector
 from rediscope.core.collectors.sizes import SizeHistogramCollector, histograms
+from rediscope.core.collectors.sketch import Distribution
 from rediscope.core.collectors.topn import KeyEntry
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.diagnostics import keysizes
@@ -51,6 +52,9 @@ class TypeSummary:
     elements_known: int = 0
     #: a module type's readable name (json, bloom, vector set...); None for a built-in type
     type_name: str | None = None
+    #: p50/p90/p99/max of the keys' bytes and elements (None: not measured)
+    bytes_dist: Distribution | None = None
+    elements_dist: Distribution | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ def _summaries(
     summaries = []
     for tname, tally in sorted(col.totals.items(), key=lambda kv: (-kv[1].bytes, kv[0])):
         k, b, e, known = tally.keys, tally.bytes, tally.elements, tally.counted
+        bytes_dist, elements_dist = col.sizes.of(tname)
         summaries.append(
             TypeSummary(
                 type=tname,
@@ -137,6 +142,8 @@ def _summaries(
                 estimated=scan.sampled,
                 elements_known=round(known * factor),
                 type_name=readable(tname),
+                bytes_dist=bytes_dist,
+                elements_dist=elements_dist,
             )
         )
     return summaries

@@ -20,7 +20,7 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.diagnostics import keysizes
 from rediscope.core.info import info, version_tuple
 from rediscope.core.memory.advice import recommendations
-from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals
+from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals, TypeSizeDists
 from rediscope.core.patterns.command import PatternStats, stats_from
 from rediscope.core.patterns.inference import Rule
 from rediscope.core.pipeline.modtypes import readable
@@ -104,7 +104,7 @@ def memory(
         return [
             MemoryCollector(),
             BigKeysCollector(top),
-            PatternCollector(separators, rules, frozenset({"memory", "ttl"})),
+            PatternCollector(separators, rules, frozenset({"memory", "ttl", "length"})),
             *([SizeHistogramCollector()] if opts.sample is not None else []),
         ]
 
@@ -142,6 +142,7 @@ def memory(
         notes=tuple(notes),
         source=src.source_info(),
         size_distribution=sizes,
+        sizes=_sizes(big),
     )
 
 
@@ -158,6 +159,15 @@ def _keys_beyond_used(totals: Totals) -> list[str]:
         "its own, and big collections from a sample (--samples), while used_memory counts every "
         "byte once; compare keys with each other, the server total with maxmemory"
     ]
+
+
+def _sizes(big: BigKeysCollector) -> tuple[TypeSizeDists, ...]:
+    """Per type, by bytes: the distributions of the keys' bytes and elements."""
+    rows = []
+    for name, tally in sorted(big.totals.items(), key=lambda kv: (-kv[1].bytes, kv[0])):
+        bytes_dist, elements_dist = big.sizes.of(name)
+        rows.append(TypeSizeDists(name, tally.keys, bytes_dist, elements_dist))
+    return tuple(rows)
 
 
 def _server_side(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rediscope.core.bigkeys.command import BigKey
+from rediscope.core.collectors.sketch import Distribution
 from rediscope.core.diagnostics.keysizes import SizeDistribution
 from rediscope.core.patterns.command import PatternStats
 from rediscope.core.pipeline.records import LIVE, ScanSummary, SourceInfo
@@ -59,6 +60,16 @@ class Share:
 
 
 @dataclass(frozen=True)
+class TypeSizeDists:
+    """How the keys of one type are sized: p50/p90/p99/max of bytes and of elements."""
+
+    type: str
+    keys: int  # keys of this type measured
+    bytes_dist: Distribution | None
+    elements_dist: Distribution | None
+
+
+@dataclass(frozen=True)
 class Recommendation:
     id: str
     severity: str  # info | warning | critical
@@ -86,6 +97,8 @@ class MemoryReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: where the keys came from: kind live, or rdb with the files read
     source: SourceInfo = LIVE
+    #: per type, biggest first: the distributions of key sizes
+    sizes: tuple[TypeSizeDists, ...] = ()
     #: the server's own histogram of key sizes (INFO KEYSIZES, Redis 8+); None where it has none
     size_distribution: SizeDistribution | None = None
 
