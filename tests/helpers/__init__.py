@@ -15,6 +15,7 @@ from tests.helpers.cli import (
     run_cli,
     schema_validator,
     start_slow_bigkeys,
+    stopped_at_exit,
 )
 from tests.helpers.paths import DATA, IN_CI, ROOT, SERVERS, SHARED, need_dir, skip_or_fail
 from tests.helpers.servers import (
@@ -66,6 +67,7 @@ __all__ = [
     "skip_or_fail",
     "start_server",
     "start_slow_bigkeys",
+    "stopped_at_exit",
     "three_primaries",
     "wait_for_scans",
     "wait_until",

@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,3 +100,15 @@ def assert_valid_json_output(result: Result, command: str) -> dict[str, Any]:
     doc = result.json()
     assert doc["command"] == command
     return doc  # type: ignore[no-any-return]
+
+
+@contextmanager
+def stopped_at_exit(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """PROC, killed (by its PID) and reaped when the block ends if it still runs: a test that
+    fails while a CLI process runs leaves nothing behind."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=20)

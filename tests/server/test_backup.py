@@ -8,7 +8,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,15 @@ import redis
 
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
-from tests.helpers import ADMIN_PASSWORD, assert_valid_json_output, invoke, load_json, run_cli
+from tests.helpers import (
+    ADMIN_PASSWORD,
+    assert_valid_json_output,
+    invoke,
+    load_json,
+    run_cli,
+    stopped_at_exit,
+    wait_until,
+)
 
 
 def _fill(c: redis.Redis) -> None:
@@ -196,6 +203,15 @@ def _slow_server(tmp: Path) -> LocalServer:
     ).start()
 
 
+def _syncing(server: LocalServer) -> bool:
+    """A replica (the backup's SYNC) is attached to SERVER."""
+    c = server.client(socket_timeout=2)
+    try:
+        return bool(c.client_list(_type="replica"))
+    finally:
+        c.close()
+
+
 def _listed(dest: Path) -> int:
     return len(load_json(invoke("backup", "list", str(dest), "--format", "json").stdout)["backups"])
 
@@ -207,10 +223,15 @@ def test_killed_mid_transfer_leaves_nothing_and_next_run_cleans(tmp_path: Path) 
     try:
         c = server.client()
         c.mset({f"k{i}": "v" for i in range(1000)})
-        proc = _backup_proc(server.port, dest)
-        time.sleep(1.5)
-        proc.kill()
-        proc.wait()
+        with stopped_at_exit(_backup_proc(server.port, dest)) as proc:
+            # killed once its transfer is under way: SYNC sent, its temp file made
+            wait_until("the backup's SYNC", lambda: _syncing(server))
+            wait_until(
+                "its temp file",
+                lambda: any(p.name.startswith(".rediscope-tmp-") for p in dest.iterdir()),
+            )
+            proc.kill()
+            proc.wait()
         assert _listed(dest) == 0
         assert any(p.name.startswith(".rediscope-tmp-") for p in dest.iterdir())
         res = run_cli("backup", "run", str(dest), "-p", str(server.port), "--format", "json")
@@ -228,12 +249,13 @@ def test_two_runs_at_once_one_waits_out_with_75(tmp_path: Path) -> None:
     dest.mkdir()
     server = _slow_server(tmp_path)
     try:
-        first = _backup_proc(server.port, dest)
-        time.sleep(1.0)
-        second = run_cli("backup", "run", str(dest), "-p", str(server.port))
-        assert second.exit_code == ExitStatus.BUSY
-        assert f"pid {first.pid}" in second.stderr and second.stderr.count("\n") == 1
-        first.communicate(timeout=30)
+        with stopped_at_exit(_backup_proc(server.port, dest)) as first:
+            # the first holds the lock and waits out the server's SYNC delay
+            wait_until("the first run's SYNC", lambda: _syncing(server))
+            second = run_cli("backup", "run", str(dest), "-p", str(server.port))
+            assert second.exit_code == ExitStatus.BUSY
+            assert f"pid {first.pid}" in second.stderr and second.stderr.count("\n") == 1
+            first.communicate(timeout=30)
         assert first.returncode == 0
         assert _listed(dest) == 1
     finally:
@@ -247,14 +269,10 @@ def test_server_closing_mid_stream_fails_cleanly(tmp_path: Path) -> None:
     try:
         admin = server.client()
         admin.set("a", 1)
-        proc = _backup_proc(server.port, dest)
-
-        def kill_replica() -> None:
-            time.sleep(1.5)
-            admin.client_kill_filter(_type="replica")
-
-        threading.Thread(target=kill_replica).start()
-        _, err = proc.communicate(timeout=30)
+        with stopped_at_exit(_backup_proc(server.port, dest)) as proc:
+            wait_until("the backup's SYNC", lambda: _syncing(server))
+            admin.client_kill_filter(_type="replica")  # mid-stream: the server waits 3 s
+            _, err = proc.communicate(timeout=30)
         assert proc.returncode == ExitStatus.ERROR, err
         assert "closed the connection" in err and err.count("\n") == 1
         assert _listed(dest) == 0
@@ -272,7 +290,9 @@ def test_disk_full_fails_keeps_old_and_prunes_nothing(plain: LocalServer, tmp_pa
     for i in range(3000):
         pipe.set(f"big:{i}", os.urandom(1000))  # incompressible: the file outgrows the limit
     pipe.execute()
-    time.sleep(1.05)
+    # backups are named to the second: the next one gets a name of its own
+    done = int(time.time())
+    wait_until("the next second", lambda: int(time.time()) > done)
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,10 @@ from tests.helpers import (
     invoke,
     load_json,
     run_cli,
+    scan_started,
     start_slow_bigkeys,
+    stopped_at_exit,
+    wait_until,
 )
 
 LENGTH = {
@@ -320,10 +322,11 @@ def _slow_scan(port: int) -> subprocess.Popen[str]:
 def test_ctrl_c_prints_partial_result_and_exits_130(plain: LocalServer) -> None:
     c = plain.client()
     c.mset({f"k:{i}": "v" for i in range(30_000)})
-    proc = _slow_scan(plain.port)
-    time.sleep(2.5)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    with stopped_at_exit(_slow_scan(plain.port)) as proc:
+        # interrupted once the scan is under way (a few SCANs answered), not after a guess
+        wait_until("the scan to be under way", lambda: scan_started(plain, 5))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
     assert proc.returncode == ExitStatus.INTERRUPTED, err
     doc = load_json(out)
     assert doc["complete"] is False and doc["scan"]["interrupted"] is True
@@ -338,10 +341,10 @@ def test_server_killed_mid_scan_reports_what_it_had(tmp_path: Path) -> None:
         c = server.client()
         c.mset({f"k:{i}": "v" for i in range(30_000)})
         c.close()
-        proc = _slow_scan(server.port)
-        time.sleep(2.5)
-        os.kill(server.pid, signal.SIGKILL)
-        out, err = proc.communicate(timeout=20)
+        with stopped_at_exit(_slow_scan(server.port)) as proc:
+            wait_until("the scan to be under way", lambda: scan_started(server, 5))
+            os.kill(server.pid, signal.SIGKILL)
+            out, err = proc.communicate(timeout=20)
     finally:
         server.cleanup()
     assert proc.returncode == ExitStatus.ERROR, err
