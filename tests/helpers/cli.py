@@ -103,7 +103,7 @@ def assert_valid_json_output(result: Result, command: str) -> dict[str, Any]:
 
 
 @contextmanager
-def stopped_at_exit(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+def stopped_at_exit(proc: subprocess.Popen[Any]) -> Iterator[subprocess.Popen[Any]]:
     """PROC, killed (by its PID) and reaped when the block ends if it still runs: a test that
     fails while a CLI process runs leaves nothing behind."""
     try:

@@ -96,8 +96,10 @@ def build(c: redis.Redis | redis.RedisCluster, mistakes: bool) -> None:
 @pytest.fixture
 def app_server(tmp_path: Path) -> Iterator[LocalServer]:
     server = start_server(LocalServer(dir=tmp_path))
-    yield server
-    server.cleanup()
+    try:
+        yield server
+    finally:
+        server.cleanup()
 
 
 def _findings(*args: str) -> tuple[set[tuple[str, str]], dict[str, object]]:

@@ -12,7 +12,7 @@ import pytest
 
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
-from tests.helpers import assert_valid_json_output, invoke
+from tests.helpers import assert_valid_json_output, invoke, wait_until
 
 
 def _grow(server: LocalServer, rounds: int, history: Path) -> None:
@@ -206,10 +206,12 @@ def test_report_reads_the_history_without_the_server_and_says_what_exists(
 ) -> None:
     history = str(tmp_path / "h.sqlite")
     server = LocalServer().start()  # its own temp dir, removed by cleanup()
-    port = str(server.port)
-    for _ in range(2):
-        assert invoke("capacity", "record", "-p", port, "--history", history).exit_code == 0
-    server.cleanup()  # the server is gone: the history is still there to read
+    try:
+        port = str(server.port)
+        for _ in range(2):
+            assert invoke("capacity", "record", "-p", port, "--history", history).exit_code == 0
+    finally:
+        server.cleanup()  # the server is gone: the history is still there to read
     res = invoke("capacity", "report", "-p", port, "--history", history, "--format", "json")
     doc = assert_valid_json_output(res, "capacity report")
     assert res.exit_code == 0 and doc["samples"] == 2 == doc["samples_recorded"]
@@ -250,15 +252,14 @@ def test_record_samples_each_node_of_a_primary_with_a_replica(tmp_path: Path) ->
     (tmp_path / "p").mkdir()
     (tmp_path / "r").mkdir()
     primary = LocalServer(dir=tmp_path / "p").start()
-    replica = LocalServer(
-        dir=tmp_path / "r", config={"replicaof": f"127.0.0.1 {primary.port}"}
-    ).start()
+    replica = LocalServer(dir=tmp_path / "r", config={"replicaof": f"127.0.0.1 {primary.port}"})
     try:
-        deadline = time.monotonic() + 10
+        replica.start()
         # discovery lists a replica once it is online (its first sync done)
-        while primary.client().info("replication").get("slave0", {}).get("state") != "online":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until(
+            "the replica to be online",
+            lambda: primary.client().info("replication").get("slave0", {}).get("state") == "online",
+        )
         doc = invoke(
             "capacity",
             "record",

@@ -51,8 +51,10 @@ def live_keys(c: redis.Redis) -> dict[tuple[int, bytes], dict[str, Any]]:
 def writer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     d = tmp_path_factory.mktemp("rdbwriter")
     server = start_server(LocalServer(dir=d, config={"repl-diskless-sync-delay": "0"}))
-    yield server
-    server.cleanup()
+    try:
+        yield server
+    finally:
+        server.cleanup()
 
 
 def expire_times(c: redis.Redis, keys: list[tuple[int, bytes]]) -> dict[tuple[int, bytes], int]:
@@ -229,18 +231,20 @@ def test_verify_deep_parses_every_record_and_catches_damage_inside_a_value(
     (tmp_path / "server").mkdir()
     config = {"rdbchecksum": "no", "rdbcompression": "no", "repl-diskless-sync-delay": "0"}
     writer = start_server(LocalServer(dir=tmp_path / "server", config=config))
-    c = writer.client()
-    populate(c)
-    dest = tmp_path / "backups"
-    dest.mkdir()
-    ran = run_cli("backup", "run", str(dest), "-p", str(writer.port), "--compress", "none")
-    assert ran.exit_code == 0, ran.stderr
-    deep = run_cli("backup", "verify", str(dest), "--deep", "--format", "json").json()
-    counts = deep["files"][0]["keys"]
-    assert counts["db0"]["string"] == 8 and counts["db3"] == {"string": 1}
-    assert sum(n for per_db in counts.values() for n in per_db.values()) == c.dbsize() + 1
-    c.close()
-    writer.stop()
+    try:  # stopped whether the test passes or fails (a failure once left it serving)
+        c = writer.client()
+        populate(c)
+        dest = tmp_path / "backups"
+        dest.mkdir()
+        ran = run_cli("backup", "run", str(dest), "-p", str(writer.port), "--compress", "none")
+        assert ran.exit_code == 0, ran.stderr
+        deep = run_cli("backup", "verify", str(dest), "--deep", "--format", "json").json()
+        counts = deep["files"][0]["keys"]
+        assert counts["db0"]["string"] == 8 and counts["db3"] == {"string": 1}
+        assert sum(n for per_db in counts.values() for n in per_db.values()) == c.dbsize() + 1
+        c.close()
+    finally:
+        writer.stop()
     (rdb,) = dest.glob("*.rdb")
     data = bytearray(rdb.read_bytes())
     header = (8).to_bytes(4, "little") + (5).to_bytes(4, "little")  # set:ints, an intset

@@ -33,8 +33,10 @@ from tests.helpers.rdb import (
 @pytest.fixture(scope="module")
 def writer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     server = start_server(LocalServer(dir=tmp_path_factory.mktemp("fastrdb")))
-    yield server
-    server.cleanup()
+    try:
+        yield server
+    finally:
+        server.cleanup()
 
 
 def _extra(c: redis.Redis) -> None:

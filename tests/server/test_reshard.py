@@ -33,6 +33,7 @@ from tests.helpers import (
     scan_calls,
     start_slow_bigkeys,
     wait_for_scans,
+    wait_until,
 )
 from tests.helpers.security import SECRET, apply_role
 
@@ -45,14 +46,16 @@ def cluster3() -> Iterator[list[LocalServer]]:
     require_binary("redis-server")
     require_binary("redis-cli")
     servers = start_cluster(primaries=3)
-    c = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
-    for i in range(0, OTHERS, 500):
-        c.mset_nonatomic({f"k:{j}": "x" * (j % 50) for j in range(i, i + 500)})
-    c.mset_nonatomic({f"{{mig}}:{j}": "y" * (j % 70) for j in range(MOVING)})
-    c.close()
-    yield servers
-    for s in servers:
-        s.cleanup()
+    try:
+        c = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
+        for i in range(0, OTHERS, 500):
+            c.mset_nonatomic({f"k:{j}": "x" * (j % 50) for j in range(i, i + 500)})
+        c.mset_nonatomic({f"{{mig}}:{j}": "y" * (j % 70) for j in range(MOVING)})
+        c.close()
+        yield servers
+    finally:
+        for s in servers:
+            s.cleanup()
 
 
 def _owner(servers: list[LocalServer], slot: int) -> LocalServer:
@@ -184,11 +187,15 @@ def test_a_migration_still_moving_keys_at_the_end_is_reported(cluster3: list[Loc
     src = _owner(cluster3, slot)
     dst = next(s for s in cluster3 if s is not src)
     assert _truth(cluster3) == OTHERS + MOVING
+    before = {s.port: scan_calls(s) for s in cluster3}
     proc = _slow_scan(cluster3[0].port, "--sample", "500")
-    time.sleep(0.2)
-    dst.client().execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", _node_id(src))
-    src.client().execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", _node_id(dst))
     try:
+        wait_until(
+            "the scan to be under way",
+            lambda: any(scan_calls(s) >= before[s.port] + 2 for s in cluster3),
+        )
+        dst.client().execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", _node_id(src))
+        src.client().execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", _node_id(dst))
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:  # one key at a time
             names = src.client().execute_command("CLUSTER", "GETKEYSINSLOT", slot, 1)
@@ -199,6 +206,9 @@ def test_a_migration_still_moving_keys_at_the_end_is_reported(cluster3: list[Loc
             time.sleep(0.02)
         out, err = proc.communicate(timeout=30)
     finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=20)
         _open_migration(src, dst, slot, None)
         _close_migration(cluster3, dst, slot)
     assert proc.returncode == 1, err
@@ -213,18 +223,20 @@ def cluster_ha() -> Iterator[list[LocalServer]]:
     """A 3-primary + 3-replica cluster of its own: the test kills a primary."""
     require_binary("redis-server")
     servers = start_cluster(primaries=3, replicas=1)
-    c = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
-    for i in range(0, OTHERS, 500):
-        c.mset_nonatomic({f"k:{j}": "x" * (j % 50) for j in range(i, i + 500)})
-    c.mset_nonatomic({f"{{mig}}:{j}": "y" * (j % 70) for j in range(MOVING)})
-    c.close()
-    deadline = time.monotonic() + 30
-    while sum(s.client().dbsize() for s in servers) != 2 * (OTHERS + MOVING):
-        assert time.monotonic() < deadline, "replicas did not catch up"
-        time.sleep(0.2)
-    yield servers
-    for s in servers:
-        s.cleanup()
+    try:
+        c = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
+        for i in range(0, OTHERS, 500):
+            c.mset_nonatomic({f"k:{j}": "x" * (j % 50) for j in range(i, i + 500)})
+        c.mset_nonatomic({f"{{mig}}:{j}": "y" * (j % 70) for j in range(MOVING)})
+        c.close()
+        wait_until(
+            "the replicas to catch up",
+            lambda: sum(s.client().dbsize() for s in servers) == 2 * (OTHERS + MOVING),
+        )
+        yield servers
+    finally:
+        for s in servers:
+            s.cleanup()
 
 
 def test_a_primary_killed_mid_scan_is_rescanned_on_its_promoted_replica(

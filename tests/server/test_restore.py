@@ -54,15 +54,17 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     """The server under test, with every type and encoding it writes, LFU counters on."""
     d = tmp_path_factory.mktemp("restore-source")
     server = start_server(LocalServer(dir=d, config={**DEBUG, "maxmemory-policy": "allkeys-lfu"}))
-    c = server.client()
-    populate(c)
-    c.set("s:huge", os.urandom(3 << 20))  # longer than the read buffer: sent in pieces
-    c.rpush("l:huge", *(os.urandom(200) for _ in range(20_000)))
-    for _ in range(200):
-        c.get("s:small")  # an LFU counter well above a fresh key's
-    c.close()
-    yield server
-    server.cleanup()
+    try:
+        c = server.client()
+        populate(c)
+        c.set("s:huge", os.urandom(3 << 20))  # longer than the read buffer: sent in pieces
+        c.rpush("l:huge", *(os.urandom(200) for _ in range(20_000)))
+        for _ in range(200):
+            c.get("s:small")  # an LFU counter well above a fresh key's
+        c.close()
+        yield server
+    finally:
+        server.cleanup()
 
 
 @pytest.fixture
@@ -70,8 +72,10 @@ def empty(tmp_path: Path) -> Iterator[LocalServer]:
     server = start_server(
         LocalServer(dir=tmp_path, config={**DEBUG, "maxmemory-policy": "allkeys-lfu"})
     )
-    yield server
-    server.cleanup()
+    try:
+        yield server
+    finally:
+        server.cleanup()
 
 
 def test_every_type_comes_back_with_the_same_digest_and_ttls(
@@ -293,9 +297,11 @@ def test_the_restore_drill_loads_each_backup_and_counts_its_keys(
 def restore_cluster() -> Iterator[list[LocalServer]]:
     """A 3-primary cluster of its own (restores need it empty), DEBUG on."""
     servers = start_cluster(primaries=3, config=dict(DEBUG))
-    yield servers
-    for server in servers:
-        server.cleanup()
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.cleanup()
 
 
 def _owner(cluster: list[LocalServer], key: bytes) -> LocalServer:

@@ -34,19 +34,21 @@ def acl_target(tmp_path: Path) -> LocalServer:
     server = LocalServer(
         dir=tmp_path, password=ADMIN_PASSWORD, config={"maxmemory-policy": "allkeys-lfu"}
     ).start()
-    c = server.client()
-    pipe = c.pipeline(transaction=False)
-    for i in range(2000):
-        pipe.hset(f"user:{i}", mapping={"a": i})
-        pipe.set(f"session:{i}", "x" * 50, ex=600)
-    pipe.rpush("big:list", *range(6000))
-    pipe.execute()
-    c1 = server.client(db=2)
-    c1.set("other", 1)
-    c1.close()
-    c.close()
-    yield server
-    server.cleanup()
+    try:
+        c = server.client()
+        pipe = c.pipeline(transaction=False)
+        for i in range(2000):
+            pipe.hset(f"user:{i}", mapping={"a": i})
+            pipe.set(f"session:{i}", "x" * 50, ex=600)
+        pipe.rpush("big:list", *range(6000))
+        pipe.execute()
+        c1 = server.client(db=2)
+        c1.set("other", 1)
+        c1.close()
+        c.close()
+        yield server
+    finally:
+        server.cleanup()
 
 
 def test_docs_acl_lines_work_as_written(acl_target: LocalServer, tmp_path: Path) -> None:

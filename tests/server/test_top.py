@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from rediscope.core.localserver import LocalServer
-from tests.helpers import load_json, run_cli, start_server, wait_until
+from tests.helpers import load_json, run_cli, start_server, stopped_at_exit, wait_until
 
 LEAVE_SCREEN = b"\x1b[?1049l"  # the alternate screen's end: the terminal as it was
 
@@ -30,8 +30,10 @@ LEAVE_SCREEN = b"\x1b[?1049l"  # the alternate screen's end: the terminal as it 
 @pytest.fixture
 def watched(tmp_path: Path) -> Iterator[LocalServer]:
     server = start_server(LocalServer(dir=tmp_path))
-    yield server
-    server.cleanup()
+    try:
+        yield server
+    finally:
+        server.cleanup()
 
 
 def _top(*args: str, stdout: int = subprocess.PIPE) -> subprocess.Popen[str]:
@@ -114,11 +116,17 @@ def test_piped_lines_arrive_one_by_one_and_each_parses(watched: LocalServer) -> 
 
 def test_a_killed_server_ends_a_piped_top_with_exit_3(tmp_path: Path) -> None:
     server = start_server(LocalServer(dir=tmp_path))
-    proc = _top("-p", str(server.port), "--interval", "0.2", "--timeout", "1", "--format", "json")
-    assert proc.stdout is not None
-    json.loads(proc.stdout.readline())
-    server.cleanup()
-    out, err = proc.communicate(timeout=60)
+    try:
+        proc = _top(
+            "-p", str(server.port), "--interval", "0.2", "--timeout", "1", "--format", "json"
+        )
+        with stopped_at_exit(proc):
+            assert proc.stdout is not None
+            json.loads(proc.stdout.readline())
+            server.cleanup()
+            out, err = proc.communicate(timeout=60)
+    finally:
+        server.cleanup()
     assert proc.returncode == 3, err
     assert "Traceback" not in err and "answered" in err
     for line in out.splitlines():
@@ -194,12 +202,15 @@ def test_the_live_screen_answers_keys_and_gives_the_terminal_back(
 
 def test_ctrl_c_and_a_dead_server_on_the_live_screen(tmp_path: Path) -> None:
     server = start_server(LocalServer(dir=tmp_path))
-    screen = Screen(server.port, 24, 80)
-    screen.wait_for(b"commands (by calls")
-    server.stop()
-    screen.wait_for(b"DOWN")
-    server.start()  # the same port: top connects again by itself
-    screen.wait_for(b"primary  up")  # the header names the role only of a node that answers
-    os.killpg(screen.proc.pid, signal.SIGINT)
-    assert screen.finish() == 0 and LEAVE_SCREEN in screen.seen
-    server.cleanup()
+    try:
+        screen = Screen(server.port, 24, 80)
+        with stopped_at_exit(screen.proc):
+            screen.wait_for(b"commands (by calls")
+            server.stop()
+            screen.wait_for(b"DOWN")
+            server.start()  # the same port: top connects again by itself
+            screen.wait_for(b"primary  up")  # the header names the role only of a node that answers
+            os.killpg(screen.proc.pid, signal.SIGINT)
+            assert screen.finish() == 0 and LEAVE_SCREEN in screen.seen
+    finally:
+        server.cleanup()

@@ -28,19 +28,8 @@ from tests.helpers import (
     start_slow_bigkeys,
     three_primaries,
     wait_for_scans,
+    wait_until,
 )
-
-
-def _wait(what: str, check: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -81,7 +70,7 @@ def sentinel_set(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelS
             dir=root / "r", config={"replicaof": f"127.0.0.1 {primary.port}"}
         ).start()
         servers.append(replica)
-        _wait(
+        wait_until(
             "the replica link",
             lambda: replica.client().info("replication").get("master_link_status") == "up",
         )
@@ -110,10 +99,10 @@ def sentinel_set(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelS
                     return False
             return True
 
-        _wait("the sentinels to find each other and the replica", ready, 40)
+        wait_until("the sentinels to find each other and the replica", ready, 40)
         primary.client().mset({f"user:{i}": f"v{i}" for i in range(500)})
         primary.client().rpush("big:list", *range(3000))
-        _wait("replication", lambda: replica.client().dbsize() == 501)
+        wait_until("replication", lambda: replica.client().dbsize() == 501)
         yield SentinelSet(primary, replica, sentinels)
     finally:
         for s in servers:
@@ -144,7 +133,7 @@ def test_every_command_resolves_through_sentinel(sentinel_set: SentinelSet, tmp_
         ["memory"],
         ["patterns"],
         ["hotkeys", "--duration", "1s"],
-        ["health", "--window", "0"],
+        ["health", "--window", "0", *SLACK],  # OK on a loaded machine too
     ):
         res = invoke(*cmd, *args, "--format", "json")
         assert res.exit_code == 0, (cmd, res.stdout[-500:], res.stderr)
@@ -173,9 +162,11 @@ def test_after_failover_the_next_run_follows_the_new_primary(sentinel_set: Senti
     c = redis.Redis(port=s.sentinels[0].port)
     c.execute_command("SENTINEL", "FAILOVER", "mymaster")
     c.close()
-    _wait("the failover", lambda: s.current_primary_port() != old, 30)
+    wait_until("the failover", lambda: s.current_primary_port() != old, 30)
     new = s.current_primary_port()
-    _wait("the new primary", lambda: redis.Redis(port=new).info("replication")["role"] == "master")
+    wait_until(
+        "the new primary", lambda: redis.Redis(port=new).info("replication")["role"] == "master"
+    )
     doc = invoke("ping", *s.args(), "--format", "json").json()
     assert doc["role"] == "primary"
     primary = next(n for n in doc["target"]["nodes"] if n["role"] == "primary")
@@ -208,14 +199,18 @@ def cluster6() -> Iterator[list[LocalServer]]:
     require_binary("redis-server")
     require_binary("redis-cli")
     servers = start_cluster(primaries=3, replicas=1)
-    c = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
-    for i in range(0, 6000, 500):
-        c.mset_nonatomic({f"k:{j}": "x" * (j % 50) for j in range(i, i + 500)})
-    c.close()
-    _wait("replicas to catch up", lambda: sum(s.client().dbsize() for s in servers) == 12000)
-    yield servers
-    for s in servers:
-        s.cleanup()
+    try:
+        c = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
+        for i in range(0, 6000, 500):
+            c.mset_nonatomic({f"k:{j}": "x" * (j % 50) for j in range(i, i + 500)})
+        c.close()
+        wait_until(
+            "replicas to catch up", lambda: sum(s.client().dbsize() for s in servers) == 12000
+        )
+        yield servers
+    finally:
+        for s in servers:
+            s.cleanup()
 
 
 def _primaries(servers: list[LocalServer]) -> list[LocalServer]:
@@ -247,7 +242,7 @@ def test_failover_during_a_scan_still_gives_the_full_total(cluster6: list[LocalS
     wait_for_scans(primaries, before)  # the scan is walking every primary
     replica = next(s for s in cluster6 if s.client().info("replication")["role"] == "slave")
     replica.client().execute_command("CLUSTER", "FAILOVER")
-    _wait("the failover", lambda: replica.client().info("replication")["role"] == "master")
+    wait_until("the failover", lambda: replica.client().info("replication")["role"] == "master")
     # the failover happened during the scan, or this test would prove nothing
     assert proc.poll() is None, "the scan ended before the failover"
     out, err = proc.communicate(timeout=60)
@@ -301,7 +296,7 @@ def test_cluster_backup_one_verified_file_per_shard_and_capacity_per_node(
     history = str(tmp_path / "h.sqlite")
     for _ in range(3):
         assert invoke("capacity", "record", "-p", port, "--history", history).exit_code == 0
-        time.sleep(0.2)
+        time.sleep(0.2)  # samples a moment apart (a series in time), not a wait for an event
     doc = invoke("capacity", "report", "-p", port, "--history", history, "--format", "json").json()
     assert len(doc["nodes"]) == 3 and doc["samples"] == 9
     assert doc["used_memory"] == sum(n["used_memory"] for n in doc["nodes"])
