@@ -42,6 +42,17 @@ Sync = Annotated[
         rich_help_panel=SCAN,
     ),
 ]
+SyncMaxTime = Annotated[
+    float | None,
+    typer.Option(
+        "--max-time",
+        min=1,
+        help="With --sync: give up when the whole transfer takes longer than SECONDS (--timeout "
+        "is the most it waits without RDB bytes; keepalive newlines do not count).",
+        rich_help_panel=SCAN,
+        show_default=False,
+    ),
+]
 RdbPaths = Annotated[
     list[str] | None,
     typer.Option(
@@ -134,7 +145,8 @@ SCAN_PARAMS: list[Param] = [
             typer.Option(
                 "--sample",
                 min=1,
-                help="Stop after N keys per node and extrapolate totals (marked as estimates).",
+                help="Stop after N keys per node and extrapolate totals (marked as estimates). Not "
+                "--samples (the elements MEMORY USAGE looks at per key).",
                 rich_help_panel=SCAN,
                 show_default=False,
             ),
@@ -148,7 +160,8 @@ SCAN_PARAMS: list[Param] = [
             typer.Option(
                 "--samples",
                 min=0,
-                help="MEMORY USAGE SAMPLES for collections (0 = exact, slower).",
+                help="MEMORY USAGE SAMPLES: elements looked at per collection (0 = all, exact, slower). "
+                "Not --sample (how many keys are scanned).",
                 rich_help_panel=SCAN,
             ),
         ],

@@ -94,11 +94,15 @@ class Run:
             db=spec.db if spec.db_explicit else None,
         )
 
-    def key_source(self, rdb: list[str] | None, sync: bool = False) -> ConnectionSpec | KeySource:
-        """The RDB files of --rdb (no server contacted), the replication stream of --sync,
-        else the server (a live scan)."""
+    def key_source(
+        self, rdb: list[str] | None, sync: bool = False, max_time: float | None = None
+    ) -> ConnectionSpec | KeySource:
+        """The RDB files of --rdb (no server contacted), the replication stream of --sync
+        (bounded by --max-time), else the server (a live scan)."""
         if rdb and sync:
             raise UsageError("--rdb and --sync are two sources: give one")
+        if max_time is not None and not sync:
+            raise UsageError("--max-time bounds the transfer of --sync: give --sync too")
         if rdb:
             from rediscope.core.backup.inputs import rdb_inputs
             from rediscope.core.rdbfile.source import RdbSource
@@ -107,7 +111,7 @@ class Run:
         if sync:
             from rediscope.core.rdbfile.sync import sync_source
 
-            return sync_source(self.spec())
+            return sync_source(self.spec(), max_time)
         return self.spec()
 
     def retention(self) -> RetentionPolicy:
@@ -177,9 +181,11 @@ class Run:
         return resolve(ConnectionOptions(url=url), None, environ={})
 
     @contextlib.contextmanager
-    def byte_progress(self, label: str) -> Iterator[ByteProgress | None]:
-        """A transfer progress bar on stderr (only when stderr is a terminal)."""
-        if not self.stderr.is_terminal:
+    def byte_progress(self, label: str, show: bool = True) -> Iterator[ByteProgress | None]:
+        """A transfer progress bar on stderr (only when stderr is a terminal, and SHOW: not
+        --no-progress), drawn at the first update: a question asked before the transfer
+        (restore's) never sits beside an empty bar."""
+        if not (show and self.stderr.is_terminal):
             yield None
             return
         columns = (
@@ -189,13 +195,19 @@ class Run:
             TransferSpeedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=self.stderr, transient=True) as bar:
-            task = bar.add_task(label, total=None)
+        bar = Progress(*columns, console=self.stderr, transient=True)
+        task = bar.add_task(label, total=None)
 
-            def update(done: int, total: int | None, status: str | None = None) -> None:
-                bar.update(task, completed=done, total=total, description=status or label)
+        def update(done: int, total: int | None, status: str | None = None) -> None:
+            if not bar.live.is_started:
+                bar.start()
+            bar.update(task, completed=done, total=total, description=status or label)
 
+        try:
             yield update
+        finally:
+            if bar.live.is_started:
+                bar.stop()
 
     def defaults(self) -> dict[str, Any]:
         """This command's defaults from the profile."""

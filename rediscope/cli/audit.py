@@ -7,7 +7,7 @@ from typing import Annotated
 import click
 import typer
 
-from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync, SyncMaxTime
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.audit import audit as core_audit
 from rediscope.core.patterns.inference import load_rules
@@ -36,6 +36,7 @@ def audit(
     ] = None,
     rdb: RdbPaths = None,
     sync: Sync = False,
+    max_time: SyncMaxTime = None,
 ) -> None:
     """Find the caching-pattern mistakes that cause outages: keys that should expire and do
     not, TTLs that expire together (stampedes), locks without a lease, unbounded counters and
@@ -51,7 +52,7 @@ def audit(
     rule_list = tuple(load_rules(rules)) if rules else ()
     with run.progress("audit") as progress:
         report = core_audit(
-            run.key_source(rdb, sync),
+            run.key_source(rdb, sync, max_time),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rediscope.cli._options_scan import RdbPaths, Sync
+from rediscope.cli._options_scan import RdbPaths, Sync, SyncMaxTime
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.bigkeys.command import bigkeys as core_bigkeys
 from rediscope.core.units import parse_size
@@ -47,6 +47,7 @@ def bigkeys(
     ] = False,
     rdb: RdbPaths = None,
     sync: Sync = False,
+    max_time: SyncMaxTime = None,
 ) -> None:
     """Find the biggest keys by memory and by element count, on every node, in one pass.
 
@@ -59,7 +60,7 @@ def bigkeys(
     size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
     with run.progress("scanning") as progress:
         report = core_bigkeys(
-            run.key_source(rdb, sync),
+            run.key_source(rdb, sync, max_time),
             run.scan_options(),
             top=top,
             min_bytes=size,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync, SyncMaxTime
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.memory.command import memory as core_memory
 from rediscope.core.patterns.inference import load_rules
@@ -25,6 +25,7 @@ def memory(
     ] = 20,
     rdb: RdbPaths = None,
     sync: Sync = False,
+    max_time: SyncMaxTime = None,
 ) -> None:
     """Where does the memory go? Totals, by type, encoding, db, pattern and node, top keys,
     and recommendations with the evidence behind each.
@@ -39,7 +40,7 @@ def memory(
     rule_list = tuple(load_rules(rules)) if rules else ()
     with run.progress("scanning") as progress:
         report = core_memory(
-            run.key_source(rdb, sync),
+            run.key_source(rdb, sync, max_time),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

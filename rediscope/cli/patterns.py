@@ -7,7 +7,7 @@ from typing import Annotated
 import click
 import typer
 
-from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync, SyncMaxTime
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.patterns.command import patterns as core_patterns
 from rediscope.core.patterns.inference import load_rules
@@ -46,6 +46,7 @@ def patterns(
     ] = False,
     rdb: RdbPaths = None,
     sync: Sync = False,
+    max_time: SyncMaxTime = None,
 ) -> None:
     """The shape of the keyspace: key patterns with counts, types, TTL coverage and idle times.
 
@@ -60,7 +61,7 @@ def patterns(
     run.view = {"tree": tree, "top": top}
     with run.progress("scanning") as progress:
         report = core_patterns(
-            run.key_source(rdb, sync),
+            run.key_source(rdb, sync, max_time),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

@@ -181,7 +181,20 @@ def test_backup_tables() -> None:
     prune = PruneReport(local, True, "/var/backups/redis", True, (listed(names[1]),), ())
     assert "would remove nothing" in text(prune)
     verdicts = (FileVerdict("a.rdb.gz", False, "sha256 mismatch", None, None),)
-    assert "BAD: sha256 mismatch" in text(VerifyReport(local, True, "/b", verdicts, False))
+    shown = text(VerifyReport(local, True, "/b", verdicts, False))
+    assert "BAD" in shown and "a.rdb.gz: sha256 mismatch" in shown.splitlines()
+    long_error = "Fatal error loading the DB: " + "x" * 150  # a loader's message: its own line
+    stamped = (
+        FileVerdict(
+            "db1.example.internal-6379-20261130T100000Z.rdb.gz", False, long_error, 12, None
+        ),
+        FileVerdict("db1.example.internal-6379-20261129T100000Z.rdb.gz", True, None, 12, "ab" * 8),
+    )
+    narrow = text(VerifyReport(local, True, "/b", stamped, True), width=80)
+    assert "backups of db1.example.internal-6379" in narrow
+    assert "20261130T100000Z.rdb.gz" in narrow and "20261129T100000Z.rdb.gz" in narrow
+    table_lines = narrow.split("Fatal error")[0].splitlines()
+    assert all(len(line) <= 80 for line in table_lines)
     file = BackupFile("a.rdb.gz", "0" * 64, 10, 40, "0" * 16, True, 11, None, None, [], {"db0": 3})
     run = BackupRunReport(TARGET, True, "a", "/b", "a.manifest.json", "sync", "gzip", (file,),
                           10, 40, 0.5, (), ())  # fmt: skip

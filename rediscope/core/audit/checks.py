@@ -4,7 +4,7 @@ returns findings with their evidence and the fix."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from rediscope.core.audit.collector import Agg
@@ -123,7 +123,7 @@ def expiry_storm(p: Pattern, t: Thresholds) -> Finding | None:
     minutes: dict[int, int] = {}
     for s, n in a.expiry.items():
         minutes[s // 60] = minutes.get(s // 60, 0) + n
-    minute, peak_min = max(minutes.items(), key=lambda kv: (kv[1], -kv[0]))
+    minute_at, peak_min = peak_window(a.expiry, 60)  # any 60 s, not calendar minutes
     by_second = peak >= t.storm_second_keys and peak / a.with_ttl >= t.storm_second_share
     by_minute = (
         peak_min >= t.storm_minute_keys
@@ -145,7 +145,7 @@ def expiry_storm(p: Pattern, t: Thresholds) -> Finding | None:
             "peak_second_keys": peak,
             "peak_second_at": second,
             "peak_minute_keys": peak_min,
-            "peak_minute_at": minute * 60,
+            "peak_minute_at": minute_at,
             "share": round(share, 4),
             "by_second": _busiest(a.expiry),
             "by_minute": [[m * 60, n] for m, n in _busiest(minutes)],
@@ -155,6 +155,21 @@ def expiry_storm(p: Pattern, t: Thresholds) -> Finding | None:
         fix="Keys written together with the same TTL expire together, and every reader misses "
         "at once (a cache stampede): add jitter to the TTL (ttl + random(0, ttl/10)).",
     )
+
+
+def peak_window(counts: dict[int, int], width: int) -> tuple[int, int]:
+    """The busiest window of WIDTH seconds anywhere in a per-second histogram: (its first
+    second, its keys). A sliding window: a burst across a minute boundary counts whole."""
+    seconds = sorted(counts)
+    best_at, best, inside, lo = seconds[0], 0, 0, 0
+    for at in seconds:
+        inside += counts[at]
+        while seconds[lo] <= at - width:
+            inside -= counts[seconds[lo]]
+            lo += 1
+        if inside > best:
+            best_at, best = seconds[lo], inside
+    return best_at, best
 
 
 def _busiest(counts: dict[int, int], n: int = 10) -> list[list[int]]:
@@ -233,8 +248,8 @@ def counter_unbounded(p: Pattern, t: Thresholds) -> Finding | None:
 
 def rate_limit_unbounded(p: Pattern, t: Thresholds) -> Finding | None:
     a = p.agg
-    if p.role != "rate_limit" or not a.no_ttl:
-        return None
+    if p.role != "rate_limit" or not a.no_ttl or not p.types.keys() & {"string", "zset"}:
+        return None  # only counters and sorted-set windows are windows (a config hash is not)
     return Finding(
         id="rate_limit_unbounded",
         severity="warning",
@@ -284,21 +299,28 @@ def eviction_mismatch(policy: str, patterns: list[Pattern]) -> Finding | None:
     """The maxmemory-policy against the keyspace's shape."""
     total = sum(p.agg.bytes for p in patterns) or 1
     no_ttl = sum(p.agg.bytes_no_ttl for p in patterns)
-    if policy.startswith("volatile-") and no_ttl / total >= 0.9:
-        return _eviction(
+    no_ttl_keys = sum(p.agg.no_ttl for p in patterns)
+    if policy.startswith("volatile-") and no_ttl / total >= 0.5:
+        found = _eviction(
             policy,
-            "critical",
+            "critical" if no_ttl / total >= 0.9 else "warning",
+            no_ttl_keys,
             no_ttl,
             no_ttl / total,
             "without TTL",
             f"{policy} evicts only keys with a TTL, and {no_ttl / total:.0%} of the bytes have "
-            "none: at maxmemory writes fail (OOM). Use an allkeys-* policy, or TTLs.",
+            f"none: only {1 - no_ttl / total:.0%} can be evicted before writes fail (OOM) at "
+            "maxmemory. Use an allkeys-* policy, or TTLs.",
+        )
+        return replace(
+            found, evidence={**found.evidence, "evictable_share": round(1 - no_ttl / total, 4)}
         )
     cache = sum(p.agg.bytes for p in patterns if p.role in ("cache",))
     if policy == "noeviction" and cache / total >= 0.5:
         return _eviction(
             policy,
             "warning",
+            sum(p.agg.keys for p in patterns if p.role == "cache"),
             cache,
             cache / total,
             "in cache patterns",
@@ -311,6 +333,7 @@ def eviction_mismatch(policy: str, patterns: list[Pattern]) -> Finding | None:
         return _eviction(
             policy,
             "warning",
+            sum(p.agg.keys for p in keep),
             kept,
             kept / total,
             "in session and lock patterns",
@@ -321,14 +344,14 @@ def eviction_mismatch(policy: str, patterns: list[Pattern]) -> Finding | None:
 
 
 def _eviction(
-    policy: str, severity: Severity, size: int, share: float, what: str, fix: str
+    policy: str, severity: Severity, keys: int, size: int, share: float, what: str, fix: str
 ) -> Finding:
     return Finding(
         id="eviction_mismatch",
         severity=severity,
         pattern="(keyspace)",
         role="unknown",
-        keys=0,
+        keys=keys,
         bytes=size,
         evidence={"policy": policy, "share_of_bytes": round(share, 4), "bytes_are": what},
         examples=(),

@@ -100,6 +100,7 @@ def _json_strings(router: Router, p: Pattern) -> Finding | None:
         keys=len(heads),
         bytes=sum(s for s, _, _ in heads),
         evidence={
+            "strings_sampled": len(p.agg.strings.items),
             "sizes": [s for s, _, _ in heads],
             "prefix": heads[0][2].decode("utf-8", "replace"),
         },
@@ -135,6 +136,7 @@ def _dangling(router: Router, p: Pattern, looks_like_key: re.Pattern[bytes]) -> 
         keys=len(worst),
         bytes=None,
         evidence={
+            "sets_sampled": len(p.agg.longest.items),
             "members_sampled": checked,
             "members_missing": missing,
             "share_missing": round(missing / checked, 4),

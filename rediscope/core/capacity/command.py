@@ -11,6 +11,7 @@ import redis
 
 from rediscope.core.capacity.fit import NodeCapacity, Segment, node_capacity
 from rediscope.core.capacity.history import SAMPLE_FIELDS, History, Sample
+from rediscope.core.capacity.patternmodel import ByPattern
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error
 from rediscope.core.info import info
@@ -30,6 +31,8 @@ class RecordReport(ReportBase):
     samples: tuple[dict[str, Any], ...]
     errors: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    #: --patterns: the pattern rows stored (the top patterns by bytes and "(other)")
+    patterns_recorded: int | None = None
 
     def outcome(self) -> Outcome:
         """Exit 1 when a node could not be sampled (the others were recorded)."""
@@ -135,6 +138,8 @@ class CapacityReport(ReportBase):
         "when no fork was observed"
     )
     notes: tuple[str, ...] = ()
+    #: --by-pattern: the growth of each key pattern over the analyzed snapshots (else None)
+    by_pattern: ByPattern | None = None
 
     def gate(self, within_s: float, strict: bool = False) -> tuple[bool, str | None]:
         """`--fail-within`: (fails, what to say). Without a projection it fails only when

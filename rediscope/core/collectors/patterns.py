@@ -42,11 +42,23 @@ KeyName = bytes  # (a field below is called `bytes`)
 class _Agg:
     """Per-pattern aggregate (slots: fast and small)."""
 
-    __slots__ = ("bytes", "examples", "freq", "idle", "keys", "ttl", "types")
+    __slots__ = (
+        "bytes",
+        "elements",
+        "examples",
+        "freq",
+        "idle",
+        "keys",
+        "measured",
+        "ttl",
+        "types",
+    )
 
     def __init__(self) -> None:
         self.keys = 0
         self.bytes = 0
+        self.elements = 0  # summed element counts (when the collector needs "length")
+        self.measured = 0  # keys whose element count is in `elements`
         self.types: dict[bytes, int] = {}
         self.ttl = [0] * len(TTL_BUCKETS)
         self.idle = [0] * len(IDLE_BUCKETS)
@@ -56,6 +68,8 @@ class _Agg:
     def merge(self, other: _Agg) -> _Agg:
         self.keys += other.keys
         self.bytes += other.bytes
+        self.elements += other.elements
+        self.measured += other.measured
         for t, n in other.types.items():
             self.types[t] = self.types.get(t, 0) + n
         self.ttl = [a + b for a, b in zip(self.ttl, other.ttl, strict=True)]
@@ -89,7 +103,7 @@ class PatternCollector:
     MAX_PATTERNS = 50_000
 
     #: the costliest collector per key (pattern inference): the one run in a worker process
-    #: beside others when the reading is fast (collectors/offload.py)
+    #: beside others when the reading is fast (pipeline/offload.py)
     offload_cost = 1
 
     def __init__(
@@ -138,6 +152,7 @@ class PatternCollector:
         """The batch's keys grouped by pattern first, then each group summed into its row
         (per-column loops over a group are much cheaper than one loop over every field)."""
         infer = self.inferer.infer
+        lengths = batch.lengths if "length" in self.needs else None
         groups: dict[str, list[int]] = {}
         for i, pattern in enumerate([infer(k) for k in batch.keys]):
             group = groups.get(pattern)
@@ -150,9 +165,13 @@ class PatternCollector:
             if agg is None:
                 agg = self._slot(pattern)
             _add_group(agg, idx, batch)
+            if lengths is not None:
+                counted = [n for n in map(lengths.__getitem__, idx) if n is not None]
+                agg.elements += sum(counted)
+                agg.measured += len(counted)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (collectors/offload.py) without what it only keeps to go faster."""
+        """Pickled (pipeline/offload.py) without what it only keeps to go faster."""
         state = self.__dict__.copy()
         state["_alias"] = {}
         state["inferer"] = PatternInferer(self.separators, self.rules)

@@ -202,25 +202,25 @@ class _Merged:
         self.seen = sum(s.seen for s in sessions)
 
     def hot_keys(self, top: int, inferer: PatternInferer) -> list[HotKey]:
-        hits = sum(v[0] for v in self.keys.counts.values()) or 1
+        hits = sum(v.hits for v in self.keys.counts.values()) or 1
         return [
             HotKey(
                 key=k[0],
                 db=k[1],
                 node=self.node_of.get(k, ""),
-                hits=v[0],
-                reads=v[1],
-                writes=v[2],
-                share=round(v[0] / hits, 6),
+                hits=v.hits,
+                reads=v.reads,
+                writes=v.writes,
+                share=round(v.hits / hits, 6),
                 pattern=inferer.infer(k[0]),
             )
             for k, v in self.keys.top(top)
         ]
 
     def hot_patterns(self, top: int) -> tuple[HotPattern, ...]:
-        hits = sum(v[0] for v in self.patterns.counts.values()) or 1
+        hits = sum(v.hits for v in self.patterns.counts.values()) or 1
         return tuple(
-            HotPattern(p, v[0], v[1], v[2], round(v[0] / hits, 6))
+            HotPattern(p, v.hits, v.reads, v.writes, round(v.hits / hits, 6))
             for p, v in self.patterns.top(top)
         )
 

@@ -133,3 +133,12 @@ class ProgressFn(Protocol):
 
 #: one key a report names: (node address, db, key)
 KeyRef = tuple[str, int, bytes]
+
+
+class StopFlag(Protocol):
+    """A scan's stop flag: a threading.Event, or a multiprocessing Event that worker processes
+    see too (scan/workers.py)."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...

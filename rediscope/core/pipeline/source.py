@@ -36,6 +36,9 @@ class ScanResult:
 class KeySource(Protocol):
     #: the live server; None when the keys come from files
     spec: ConnectionSpec | None
+    #: a server whose values a check may sample: the live one, or the primary whose
+    #: replication stream --sync reads; None for files
+    server: ConnectionSpec | None
 
     def scan(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -11,6 +10,7 @@ import redis
 
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import StopFlag
 from rediscope.core.scan.live import NodeScanner
 from rediscope.core.target import (
     Node,
@@ -30,7 +30,7 @@ class Rounds(Protocol):
 
     spec: ConnectionSpec
     opts: ScanOptions
-    stop: threading.Event
+    stop: StopFlag
     interrupted: bool
 
     def say(self, status: str | None) -> None: ...

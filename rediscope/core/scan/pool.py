@@ -10,10 +10,11 @@ from concurrent.futures import wait as futures_wait
 
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.pipeline.options import ScanOptions
-from rediscope.core.pipeline.records import Collector, NodeScan, ProgressFn, ScanSummary
+from rediscope.core.pipeline.records import Collector, NodeScan, ProgressFn, ScanSummary, StopFlag
 from rediscope.core.pipeline.source import ScanResult
 from rediscope.core.scan.cluster import ClusterScan
 from rediscope.core.scan.live import NodeScanner
+from rediscope.core.scan.workers import run_in_processes, stop_event, use_processes
 from rediscope.core.target import (
     Node,
     Target,
@@ -63,7 +64,7 @@ class Pool:
         self.needs = needs
         self.progress = progress
         self.notes: list[str] = []
-        self.stop = threading.Event()
+        self.stop: StopFlag = stop_event()
         self.lock = threading.Lock()
         self.done = 0
         self.total = 0
@@ -80,6 +81,11 @@ class Pool:
         """What the scan is doing between walks, for the progress bar."""
         self.status = status
         self.tick(0)
+
+    def _interrupt(self) -> None:
+        """Ctrl-C: every node stops at its next batch; what they measured is kept."""
+        self.interrupted = True
+        self.stop.set()
 
     def round(self, nodes: Sequence[Node], rescan: int = 0) -> list[NodeScanner]:
         """Scan `nodes` in parallel; Ctrl-C stops every node at its next batch."""
@@ -99,14 +105,16 @@ class Pool:
         for s in scanners:
             s.result.rescan = rescan
         self.total += sum(s.plan() for s in scanners)  # before the work starts
+        if use_processes(len(scanners)):  # every core (scan/workers.py)
+            run_in_processes(scanners, self.tick, self._interrupt)
+            return scanners
         with ThreadPoolExecutor(max_workers=len(scanners), thread_name_prefix="scan") as pool:
             futures = [pool.submit(s.run) for s in scanners]
             try:
                 while futures_wait(futures, timeout=0.25).not_done:
                     pass
             except KeyboardInterrupt:
-                self.interrupted = True
-                self.stop.set()
+                self._interrupt()
         for f in futures:
             f.result()
         return scanners
