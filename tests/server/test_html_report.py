@@ -19,7 +19,8 @@ import pytest
 from rediscope.core.demo.keyspace import load_demo
 from rediscope.core.localserver import LocalServer
 from rediscope.render.base import human_bytes
-from tests.conftest import IN_CI, invoke
+from tests.helpers.cli import invoke
+from tests.helpers.paths import IN_CI
 
 #: every attribute that makes a browser fetch something
 FETCHING = re.compile(r"""\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?([^"'\s>]*)""", re.I)

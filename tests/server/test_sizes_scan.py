@@ -9,7 +9,7 @@ from pathlib import Path
 import redis
 
 from rediscope.core.localserver import LocalServer
-from tests.conftest import assert_valid_json_output, invoke
+from tests.helpers.cli import assert_valid_json_output, invoke
 
 QS = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
 

@@ -15,7 +15,7 @@ import redis
 from rediscope.core.localserver import LocalServer
 from rediscope.core.pipeline.records import Batch
 from rediscope.render.rows import COLUMNS, csv_rows, jsonl_rows
-from tests.conftest import invoke, schema_validator
+from tests.helpers.cli import invoke, schema_validator
 
 BINARY = b"bin:\x00\xff"
 

@@ -13,7 +13,7 @@ import redis
 
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
-from tests.conftest import invoke
+from tests.helpers.cli import invoke
 
 
 def test_cluster_rows_are_every_key_of_every_primary_once(cluster: list[LocalServer]) -> None:
