@@ -1,8 +1,8 @@
 """A long fuzz run of the RDB reader, outside the suite: damaged copies of the given files read
 by the compiled loop and by the Python reader, which must agree on every row, file fact and
-error. tests/test_rdb_fast.py runs a short version of it on every CI run.
+error. tests/server/test_rdb_fast.py runs a short version of it on every CI run.
 
-    python -m tests.fuzz_rdb_paths --seconds 240 --seed 1 ../shared/rdb/*.rdb dump.rdb
+    python -m tests.fuzz_rdb_paths --seconds 240 --seed 1 tests/data/*.rdb dump.rdb
 
 Under AddressSanitizer: build _fast.c with `-fsanitize=address,undefined` into a copy of the
 package and run this with LD_PRELOAD set to gcc's libasan.so and libubsan.so (docs/performance.md).
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rediscope.core.rdbfile import compiled, stream
 from rediscope.core.rdbfile.reader import RdbReader
-from tests.test_rdb_fast import CLOCK, PythonReader, _read, damaged
+from tests.helpers.rdb import CLOCK, PythonReader, damaged, read_with
 
 
 def main() -> int:
@@ -36,9 +36,9 @@ def main() -> int:
         data = damaged(rnd.choice(sources), rnd)
         path.write_bytes(data)
         stream.CHUNK = rnd.choice([300, 1000, 1 << 20])
-        fast = _read(RdbReader, path, CLOCK)
+        fast = read_with(RdbReader, path, CLOCK)
         elements, compiled.elements = compiled.elements, None
-        slow = _read(PythonReader, path, CLOCK)
+        slow = read_with(PythonReader, path, CLOCK)
         compiled.elements = elements
         if fast != slow:
             differences += 1

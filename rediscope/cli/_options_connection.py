@@ -317,3 +317,32 @@ CONFIG_PARAMS: list[tuple[str, Any, Any]] = [
 
 
 CONN_NAMES = [name for name, _, _ in CONNECTION_PARAMS]
+
+
+def _db_option(names: tuple[str, ...], help_: str, hidden: bool = False) -> Any:
+    return Annotated[
+        int | None,
+        typer.Option(
+            *names, min=0, help=help_, rich_help_panel=CONN, show_default=False, hidden=hidden
+        ),
+    ]
+
+
+# What -n/--db means to a command: the target's db (every command but two), the backup's db
+# (`backup restore`: --from-db), or nothing at all (`top`, `backup run` read every db): refused.
+DB_OPTIONS: dict[str, Any] = {
+    "target": None,  # the declaration in CONNECTION_PARAMS
+    "from-db": _db_option(
+        ("--from-db", "--db", "-n"),
+        "Restore only db N of the backup (the backup's db, not the target's: --db-map "
+        "picks where it goes).",
+    ),
+    "refuse": _db_option(("--db", "-n"), "Not taken: this command reads every db.", True),
+}
+
+
+def connection_params(db: str) -> list[tuple[str, Any, Any]]:
+    """CONNECTION_PARAMS with -n/--db declared as DB (a key of DB_OPTIONS) says."""
+    if DB_OPTIONS[db] is None:
+        return CONNECTION_PARAMS
+    return [(n, DB_OPTIONS[db] if n == "db" else a, d) for n, a, d in CONNECTION_PARAMS]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +26,7 @@ Dir = Annotated[Path, typer.Argument(help="The backup directory.", file_okay=Fal
 
 
 @app.command("run")
-@rediscope_command(section="backup", retention=True)
+@rediscope_command(section="backup", retention=True, db="refuse")
 def run_(
     run: Run,
     dest: Dir,
@@ -106,8 +105,6 @@ def run_(
     if history is not None and not analyze:
         raise UsageError("--history is for --analyze")
     policy = run.retention()
-    if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) must be EFBIG, not a kill
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     with run.byte_progress("backup") as progress:
         report = core.run_backup(
             run.spec(),

@@ -141,7 +141,7 @@ def _remember(report: TopReport | None, state: ViewState) -> None:
 
 
 @app.command()
-@rediscope_command()
+@rediscope_command(db="refuse")
 def top(
     run: Run,
     interval: Annotated[

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ SERVER_BIN_ENV = "REDISCOPE_SERVER_BIN"
 #: options of Redis 7.0+ that an older server does not know and behaves without as if they
 #: were set (DEBUG and MODULE were always enabled before 7.0): left out for such a server
 NEWER_OPTIONS = ("enable-debug-command", "enable-module-command", "enable-protected-configs")
+#: called with every server process as it is started: the test suite registers one to stop, by
+#: PID, whatever a failed test left running (the servers run in their own session, so they
+#: outlive the process that started them)
+STARTED_HOOKS: list[Callable[[subprocess.Popen[bytes]], None]] = []
 
 
 def search_dirs() -> list[str]:
@@ -134,6 +139,8 @@ class LocalServer:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
             )
+            for hook in STARTED_HOOKS:
+                hook(self.process)
             if self._wait_ready(wait):
                 return self
             last_error = self._startup_error()

@@ -40,7 +40,7 @@ def _perf_label(check_id: str, node: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9_.:-]", "_", name)
 
 
-_UOM = {"ms": "ms", "%": "%", "s": "s"}
+_UOM = {"ms": "ms", "%": "%", "s": "s", "bytes": "B"}
 
 
 def _num(value: float) -> str:

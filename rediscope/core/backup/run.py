@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -103,6 +104,10 @@ class _Shard:
 
 
 def _check_options(dest: Path, method: str, compression: str) -> None:
+    """The options checked before anything is written; a file-size limit (ulimit -f) made an
+    EFBIG error (the run cleans up and says so), not a kill by SIGXFSZ."""
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     if compression not in EXTENSIONS:
         raise UsageError("--compress must be gzip, zstd or none")
     if compression == "zstd":

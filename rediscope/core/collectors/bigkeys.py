@@ -3,6 +3,7 @@ over a threshold (bigkeys, and memory's top keys)."""
 
 from __future__ import annotations
 
+from rediscope.core.collectors.sketch import SizesByType
 from rediscope.core.collectors.topn import KeyEntry, TopN, TypeTally, merge_tallies
 from rediscope.core.pipeline.records import Batch
 
@@ -24,6 +25,7 @@ class BigKeysCollector:
         self.totals: dict[str, TypeTally] = {}
         self.offenders: list[KeyEntry] = []
         self.over = 0
+        self.sizes = SizesByType()  # per type: the distributions of bytes and elements
 
     def add(self, batch: Batch) -> None:
         by_bytes, totals = self.by_bytes, self.totals
@@ -32,6 +34,7 @@ class BigKeysCollector:
         lengths = batch.lengths or [None] * len(batch.keys)
         min_b, min_e = self.min_bytes, self.min_elements
         floor, floor_key = by_bytes.floor(), by_bytes.floor_key()
+        self.sizes.add(batch.types, batch.memory, batch.lengths)
         for key, raw_type, mem, length in zip(
             batch.keys, batch.types, memory, lengths, strict=True
         ):
@@ -49,6 +52,7 @@ class BigKeysCollector:
                     floor, floor_key = by_bytes.floor(), by_bytes.floor_key()
             if length is not None:
                 t.elements += length
+                t.counted += 1
                 heap = self.by_elements[tname]
                 lf = heap.floor()
                 if length > lf or (length == lf and key < heap.floor_key()):
@@ -69,6 +73,7 @@ class BigKeysCollector:
         for tname, heap in other.by_elements.items():
             self.by_elements.setdefault(tname, TopN(self.top)).merge(heap)
         merge_tallies(self.totals, other.totals, TypeTally)
+        self.sizes.merge(other.sizes)
         self.over += other.over
         room = self.MAX_OFFENDERS - len(self.offenders)
         self.offenders.extend(other.offenders[:room])

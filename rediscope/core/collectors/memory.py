@@ -37,9 +37,15 @@ class MemoryCollector:
         self.big_collections_top = TopN(EXAMPLES)
         # type -> non-compact collections with few elements (and the most elements of one)
         self.noncompact: dict[bytes, SizedTally] = {}
+        #: keys whose bytes are unknown (a module type with no model, from an RDB), per type
+        self.unknown: dict[bytes, int] = {}
+        #: the serialized bytes (RDB records) of those keys, and of every key read from a file
+        self.unknown_serialized = 0
+        self.serialized = 0
 
     def add(self, batch: Batch) -> None:
         n = len(batch.keys)
+        self._unknown(batch)
         memory = batch.memory or [0] * n
         lengths = batch.lengths or [None] * n
         encodings = batch.encoding or [None] * n
@@ -97,9 +103,26 @@ class MemoryCollector:
         self.sum += total
         self.sumsq += sumsq
 
+    def _unknown(self, batch: Batch) -> None:
+        """From files: the keys' serialized bytes, and those of keys whose bytes are unknown."""
+        sizes = batch.serialized
+        if sizes is not None:
+            self.serialized += sum(sizes)
+        if batch.memory is None or None not in batch.memory:
+            return
+        for i, mem in enumerate(batch.memory):
+            if mem is None:
+                t = batch.types[i]
+                self.unknown[t] = self.unknown.get(t, 0) + 1
+                self.unknown_serialized += sizes[i] if sizes is not None else 0
+
     def merge(self, other: MemoryCollector) -> None:
         if other is self:
             return
+        for t, c in other.unknown.items():
+            self.unknown[t] = self.unknown.get(t, 0) + c
+        self.unknown_serialized += other.unknown_serialized
+        self.serialized += other.serialized
         merge_tallies(self.by_type, other.by_type, KeyTally)
         merge_tallies(self.by_encoding, other.by_encoding, KeyTally)
         merge_tallies(self.by_db, other.by_db, KeyTally)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+from rediscope.core.collectors.sketch import SizeSketch
 from rediscope.core.patterns.inference import PatternFolder, PatternInferer, Rule
 from rediscope.core.pipeline.records import Batch
 
@@ -49,7 +50,9 @@ class _Agg:
         "freq",
         "idle",
         "keys",
+        "lengths",
         "measured",
+        "sizes",
         "ttl",
         "types",
     )
@@ -64,9 +67,18 @@ class _Agg:
         self.idle = [0] * len(IDLE_BUCKETS)
         self.freq = [0] * len(FREQ_BUCKETS)
         self.examples: list[bytes] = []
+        self.sizes: SizeSketch | None = None  # bytes per key, where measured
+        self.lengths: SizeSketch | None = None  # elements per key, where measured
 
     def merge(self, other: _Agg) -> _Agg:
         self.keys += other.keys
+        for name in ("sizes", "lengths"):
+            theirs = getattr(other, name)
+            if theirs is not None:
+                mine = getattr(self, name)
+                if mine is None:
+                    setattr(self, name, mine := SizeSketch())
+                mine.merge(theirs)
         self.bytes += other.bytes
         self.elements += other.elements
         self.measured += other.measured
@@ -169,6 +181,10 @@ class PatternCollector:
                 counted = [n for n in map(lengths.__getitem__, idx) if n is not None]
                 agg.elements += sum(counted)
                 agg.measured += len(counted)
+                if counted:
+                    if agg.lengths is None:
+                        agg.lengths = SizeSketch()
+                    agg.lengths.add_many(counted)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (pipeline/offload.py) without what it only keeps to go faster."""
@@ -204,7 +220,11 @@ def _add_group(agg: _Agg, idx: list[int], batch: Batch) -> None:
     for t, n in Counter(pick(batch.types)).items():
         types[t] = types.get(t, 0) + n
     if batch.memory is not None:
-        agg.bytes += sum(filter(None, pick(batch.memory)))  # None: not measured
+        sizes = pick(batch.memory)
+        agg.bytes += sum(filter(None, sizes))  # None: not measured
+        if agg.sizes is None:
+            agg.sizes = SizeSketch()
+        agg.sizes.add_many(sizes)
     if batch.ttl_ms is not None:
         ttls = pick(batch.ttl_ms)
         no_ttl = ttls.count(-1)

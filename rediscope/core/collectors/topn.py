@@ -21,14 +21,17 @@ class KeyTally:
 
 @dataclass(slots=True)
 class TypeTally(KeyTally):
-    """Keys of one type, their bytes and their elements."""
+    """Keys of one type, their bytes and their elements (summed over the keys whose element
+    count is known: `counted`; a module type without a cheap count has none)."""
 
     elements: int = 0
+    counted: int = 0
 
     def merge(self, other: KeyTally) -> None:
         KeyTally.merge(self, other)
         if isinstance(other, TypeTally):
             self.elements += other.elements
+            self.counted += other.counted
 
 
 @dataclass(slots=True)

@@ -43,7 +43,8 @@ class CheckSpec:
     crit: float | None
     unit: str
     what: str
-    per_node: Callable[..., Check] | None = None
+    #: None from it: the check does not apply to this node (the server lacks what it reads)
+    per_node: Callable[..., Check | None] | None = None
 
 
 #: every check, in the order reports list them (filled by the modules that declare them)
@@ -60,10 +61,11 @@ def declare(
 
 def node_check(
     check_id: str, warn: float | None, crit: float | None, unit: str, what: str
-) -> Callable[[Callable[..., Check]], Callable[..., Check]]:
-    """Declare a check run on every node: `fn(checker, probe, policy_on_cache) -> Check`."""
+) -> Callable[[Callable[..., Check | None]], Callable[..., Check | None]]:
+    """Declare a check run on every node: `fn(checker, probe, policy_on_cache) -> Check`, or
+    None where the node lacks what the check reads (it then does not apply there)."""
 
-    def register(fn: Callable[..., Check]) -> Callable[..., Check]:
+    def register(fn: Callable[..., Check | None]) -> Callable[..., Check | None]:
         CHECKS[check_id] = CheckSpec(check_id, warn, crit, unit, what, fn)
         return fn
 

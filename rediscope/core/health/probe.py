@@ -33,6 +33,8 @@ class NodeProbe:
         self.after: dict[str, Any] = {}
         self.error: RediscopeError | None = None
         self.rtts: list[float] = []
+        #: what a check that gave no result here has to say about it (the report's notes)
+        self.notes: list[str] = []
 
     def first(self) -> None:
         try:

@@ -100,6 +100,18 @@ class Flag:
     hints: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class SlotTraffic:
+    """A cluster slot that takes the traffic (hotkeys/slots.py)."""
+
+    slot: int
+    node: str | None  # the primary that serves it (None: not known)
+    hot_keys: int  # keys of the report in this slot
+    hits: int | None  # their hits summed (None: the method counts no hits)
+    cpu_usec: int | None  # the server's own CPU time for the slot (SLOT-STATS), else None
+    keys: int | None  # keys the slot holds (SLOT-STATS), else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class HotkeysReport:
     command: ClassVar[str] = "hotkeys"
@@ -120,6 +132,8 @@ class HotkeysReport:
     lfu: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     errors: tuple[str, ...] = ()  # nodes that failed during the window
+    #: on a cluster, the slots that take the traffic (hotkeys/slots.py), hottest first
+    hot_slots: tuple[SlotTraffic, ...] = ()
 
     def outcome(self) -> Outcome:
         """A MONITOR window with failed nodes or Ctrl-C, or an LFU scan's own end."""

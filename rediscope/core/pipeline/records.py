@@ -3,6 +3,7 @@ Collector protocol, and the per-node and whole-scan summaries."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,6 +34,13 @@ class Collector(Protocol):
     def add(self, batch: Batch) -> None: ...
 
     def merge(self, other: Any) -> None: ...
+
+
+def runs_here(collectors: Sequence[Any]) -> bool:
+    """Whether a collector must get its batches in this process: one that writes each batch
+    out as it comes (collectors/rows.py: `in_process = True`) cannot run in a worker process,
+    so no node or file is then read in one (scan/workers.py, rdbfile/parallel.py)."""
+    return any(getattr(c, "in_process", False) for c in collectors)
 
 
 @dataclass

@@ -10,7 +10,7 @@
  * itself, errors included. Every read is bounds-checked against the buffer first; no length
  * field from the file is used for an allocation.
  *
- * The memory estimate is memest.py's model; tests/test_rdb_fast.py checks that both paths give
+ * The memory estimate is memest.py's model; tests/server/test_rdb_fast.py and tests/unit/test_rdb_fast_bytes.py check that both paths give
  * identical rows on every fixture and on damaged files. */
 
 #define PY_SSIZE_T_CLEAN

@@ -25,7 +25,7 @@ if not os.environ.get("REDISCOPE_PURE_PYTHON"):
     else:
         records, elements, restores = _fast.records, _fast.elements, _fast.restores
 
-#: whether the compiled loops are in use (tests/test_rdb_fast.py requires them in CI)
+#: whether the compiled loops are in use (tests/unit/test_rdb_fast_bytes.py requires them in CI)
 FAST = records is not None
 
 #: what the compiled loops take as a count or a clock (a C long long)

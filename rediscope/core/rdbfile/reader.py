@@ -3,6 +3,7 @@ db selection, expiry/LRU/LFU prefixes, one record per key, EOF and the CRC-64 tr
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from rediscope.core.pipeline.records import Batch
 from rediscope.core.rdbfile import compiled, memest
 from rediscope.core.rdbfile.check import RdbError
 from rediscope.core.rdbfile.memest import SDS
+from rediscope.core.rdbfile.modules import module_value
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
 
@@ -63,6 +65,7 @@ class FileInfo:
     complete: bool = False
 
 
+@functools.lru_cache(maxsize=256)  # a file holds a few module types, each on many keys
 def module_name(module_id: int) -> str:
     """The 9-character type name packed in a module id (its low 10 bits are the encver)."""
     module_id >>= 10
@@ -309,7 +312,8 @@ class RdbReader:
             info.keys_with_freq += 1
         cols = self._cols
         kl = len(key)
-        mem += (SDS[kl] if kl < 4000 else memest.sds(kl)) + memest.DICT_ENTRY  # the key's cost
+        if mem is not None:  # None: a module value of a type with no model (unknown)
+            mem += (SDS[kl] if kl < 4000 else memest.sds(kl)) + memest.DICT_ENTRY  # the key
         row = (key, vtype, mem, n, ttl, enc, idle, freq, s.base + s.pos - begin)
         for col, item in zip(cols, row, strict=True):
             col.append(item)
@@ -319,10 +323,11 @@ class RdbReader:
     def _value(self, rtype: int) -> Value:
         """A value of a type with no reader of its own: a module's, or none known."""
         if rtype == 7:
-            name = module_name(self.s.length())
-            skip_module_value(self.s)
+            module_id = self.s.length()
+            name = module_name(module_id)
+            memory, elements = module_value(self.s, name, module_id & 1023)
             self.info.modules[name] = self.info.modules.get(name, 0) + 1
-            return Value(name.encode(), b"module", 0, memest.ROBJ)
+            return Value(name.encode(), b"module", elements, memory)
         if rtype == 6:
             raise Malformed("a module value in the 4.0 release-candidate format (type 6)")
         raise Malformed(f"unknown value type {rtype}")

@@ -26,6 +26,7 @@ from rediscope.core.pipeline.records import (
     ProgressFn,
     SourceFile,
     SourceInfo,
+    runs_here,
 )
 from rediscope.core.pipeline.source import ScanResult
 from rediscope.core.rdbfile import compiled
@@ -127,7 +128,7 @@ class RdbSource:
         opts.validate()
         started = time.monotonic()
         workers = workers_for(len(self.inputs), any(i.streamed for i in self.inputs))
-        if workers > 1:
+        if workers > 1 and not runs_here(make_collectors()):
             reads, interrupted = self._read_in_parallel(opts, make_collectors, progress, workers)
         else:
             reads, interrupted = self._read_in_turn(opts, make_collectors, progress)

@@ -197,7 +197,7 @@ def check_cluster_dbs(dbs: set[int], opts: RestoreOptions) -> None:
         raise UsageError(
             f"the backup has keys in db {listed}, and a cluster has only db 0",
             f"--db-map {','.join(f'{d}:0' for d in others)} sends them to db 0, "
-            "or --db 0 restores db 0 alone",
+            "or --from-db 0 restores db 0 alone",
         )
 
 

@@ -26,6 +26,7 @@ class Prepared:
     target_version: int | None  # None: not known (a dry run of an empty target)
     version: int  # the payloads' RDB version
     refused: str | None = None  # a dry run: why the restore itself would be refused
+    dbs: frozenset[int] = frozenset()  # the backup's dbs the restore writes from
 
 
 def file_dbs(inputs: list[Input]) -> set[int]:
@@ -63,8 +64,30 @@ def check_target_dbs(target: RestoreTarget, dbs: set[int], opts: RestoreOptions)
         f"the target {address} has dbs 0-{count - 1} (databases {count}); the restore would "
         f"write into db {listed}, from {', '.join(whence)}; nothing was written",
         f"--db-map FROM:TO sends a db of the backup into one the target has (0 to {count - 1}), "
-        "-n/--db N restores one db of the backup alone",
+        "--from-db N (-n) restores one db of the backup alone",
     )
+
+
+def _check_from_db(inputs: list[Input], opts: RestoreOptions) -> None:
+    """-n/--from-db N of a backup whose manifest says it has no keys in db N: refused, naming
+    the dbs it has (a file without a manifest: the restore's count says so, afterwards)."""
+    known = [i.dbs for i in inputs]
+    if opts.db is None or any(d is None for d in known):
+        return
+    have: set[int] = set().union(*(d for d in known if d is not None))
+    if opts.db not in have:
+        raise plan.RestoreRefused(
+            f"-n/--from-db {opts.db} matches nothing: the backup has no keys in db {opts.db} "
+            f"({has_keys_in(have)}); nothing was written",
+            "-n/--from-db picks a db of the backup; --db-map FROM:TO picks the target's",
+        )
+
+
+def has_keys_in(dbs: set[int] | frozenset[int]) -> str:
+    """ "it has keys in dbs 0, 1" (or "it holds no keys")."""
+    if not dbs:
+        return "it holds no keys"
+    return f"it has keys in db{'s' if len(dbs) > 1 else ''} {', '.join(map(str, sorted(dbs)))}"
 
 
 def prepare(
@@ -72,6 +95,7 @@ def prepare(
 ) -> Prepared:
     """Every check before the first write. A dry run makes the same ones and raises the same
     refusals, except that an occupied target is reported (`refused`) with the plan."""
+    _check_from_db(inputs, opts)
     dbs = plan.source_dbs(inputs, opts)
     if dbs is None:
         dbs = file_dbs(inputs)
@@ -94,4 +118,4 @@ def prepare(
             refused = f"the target already holds keys ({'; '.join(busy)})"
             if not opts.dry_run:
                 raise plan.RestoreRefused(f"{refused}; nothing was written", _BUSY_HINT)
-    return Prepared(tv, version, refused)
+    return Prepared(tv, version, refused, frozenset(dbs))

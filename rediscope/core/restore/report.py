@@ -74,6 +74,10 @@ class RestoreReport(ReportBase):
     error: str | None = None  # why it stopped early: the file's damage, a lost primary
     refused: str | None = None  # a dry run: why the restore itself would be refused
     notes: tuple[str, ...] = ()
+    #: what `backup list` shows against the backup (DAMAGED: a .sha256 gone, a wrong size)
+    backup_problems: tuple[str, ...] = ()
+    #: the checks every file passed before the first write: crc64, header-eof, records
+    checks: tuple[str, ...] = ()
 
     def outcome(self) -> Outcome:
         """0 when everything meant to be restored was; 130 interrupted; 1 otherwise (a dry

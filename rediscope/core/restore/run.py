@@ -5,6 +5,7 @@ what the target confirmed."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import zlib
 from collections.abc import Callable
@@ -15,7 +16,9 @@ from rediscope.core.connection import ConnectionSpec
 from rediscope.core.rdbfile.check import RdbError, open_decompressed
 from rediscope.core.rdbfile.reader import ChecksumMismatch
 from rediscope.core.restore import plan
+from rediscope.core.restore.ask import matched_nothing, question
 from rediscope.core.restore.functions import restore_functions
+from rediscope.core.restore.integrity import integrity
 from rediscope.core.restore.plan import Input, RestoreOptions
 from rediscope.core.restore.prepare import Prepared, prepare
 from rediscope.core.restore.records import FileFacts, Framed, RawKey, RawReader
@@ -32,6 +35,7 @@ from rediscope.core.restore.writer import TargetLost
 
 Progress = Callable[..., None]  # (bytes done, bytes in all or None, status)
 Confirm = Callable[[str], None]  # raises to stop (the prompt's "no")
+Warn = Callable[[str], None]  # said before the first write
 _UNVERIFIED = "unverified: the file's CRC-64, which covers every value, does not vouch for them"
 
 
@@ -128,14 +132,21 @@ def restore(
     opts: RestoreOptions,
     progress: Progress | None = None,
     confirm: Confirm | None = None,
+    warn: Warn | None = None,
 ) -> RestoreReport:
-    """Restore the backup at SOURCE into the server (or cluster) of SPEC."""
+    """Restore the backup at SOURCE into the server (or cluster) of SPEC. WARN is told,
+    before anything is written, that the backup is damaged and what vouches for it instead;
+    CONFIRM is asked the question (before any progress is drawn)."""
     notes: list[str] = []
     inputs = plan.checked(plan.restore_inputs(source), opts.partial)
+    checked = integrity(inputs)
+    warning = checked.warning()
+    if warning and warn is not None:
+        warn(warning)
     target = RestoreTarget(spec)
     ready = prepare(target, inputs, opts, notes)
     if confirm is not None and not opts.dry_run:
-        confirm(_summary(target, inputs, opts))
+        confirm(question(target, inputs, opts, ready))
     stream = Stream(target, opts, ready.version)
     end = Ended(notes=notes)
     facts: list[FileFacts] = []
@@ -147,6 +158,8 @@ def restore(
                 break
     finally:
         stream.close()
+    if end.error is None and not end.interrupted:
+        end.error = matched_nothing(opts, stream.counts)
     libraries = next((f.functions for f in facts if f.functions), [])
     if opts.skip_functions or end.interrupted or end.error:
         functions = Functions(len(libraries), 0, len(libraries), 0)
@@ -156,19 +169,8 @@ def restore(
         )
     if any(f.functions_pre_ga for f in facts):
         notes.append("function libraries in the 7.0 release-candidate format were skipped")
-    return _report(stream, inputs, opts, ready, functions, end, notes)
-
-
-def _summary(target: RestoreTarget, inputs: list[Input], opts: RestoreOptions) -> str:
-    """What the confirmation prompt states: from where, into what, how."""
-    files = ", ".join(i.path.name for i in inputs)
-    nodes = ", ".join(p.address for p in target.primaries)
-    how = {
-        "replace": "keys the backup also has are OVERWRITTEN",
-        "merge": "keys already there are kept",
-        "refuse-nonempty": "the destination dbs are empty",
-    }[opts.mode]
-    return f"restore {files} into {target.target.mode} {nodes} ({how})"
+    report = _report(stream, inputs, opts, ready, functions, end, notes)
+    return dataclasses.replace(report, backup_problems=checked.problems, checks=checked.checks)
 
 
 def _report(

@@ -10,7 +10,14 @@ from concurrent.futures import wait as futures_wait
 
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.pipeline.options import ScanOptions
-from rediscope.core.pipeline.records import Collector, NodeScan, ProgressFn, ScanSummary, StopFlag
+from rediscope.core.pipeline.records import (
+    Collector,
+    NodeScan,
+    ProgressFn,
+    ScanSummary,
+    StopFlag,
+    runs_here,
+)
 from rediscope.core.pipeline.source import ScanResult
 from rediscope.core.scan.cluster import ClusterScan
 from rediscope.core.scan.live import NodeScanner
@@ -105,7 +112,8 @@ class Pool:
         for s in scanners:
             s.result.rescan = rescan
         self.total += sum(s.plan() for s in scanners)  # before the work starts
-        if use_processes(len(scanners)):  # every core (scan/workers.py)
+        if use_processes(len(scanners)) and not runs_here(scanners[0].collectors):
+            # every core (scan/workers.py)
             run_in_processes(scanners, self.tick, self._interrupt)
             return scanners
         with ThreadPoolExecutor(max_workers=len(scanners), thread_name_prefix="scan") as pool:

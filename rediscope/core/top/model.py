@@ -117,6 +117,22 @@ class ClientBuffer:
 
 
 @dataclass(frozen=True)
+class HotSlot:
+    """A cluster slot that takes the work (CLUSTER SLOT-STATS): its counters since the stats
+    were reset (None: the server does not count them: cluster-slot-stats-enabled no) and, when
+    the slot was also among the hottest the interval before, their rates."""
+
+    slot: int
+    node: str
+    keys: int
+    cpu_usec: int | None
+    network_bytes_in: int | None
+    network_bytes_out: int | None
+    cpu_usec_per_s: float | None
+    network_bytes_per_s: float | None  # in and out
+
+
+@dataclass(frozen=True)
 class TopReport(ReportBase):
     command: ClassVar[str] = "top"
     target: Target
@@ -129,3 +145,7 @@ class TopReport(ReportBase):
     cluster_state: str | None
     buffers: tuple[ClientBuffer, ...] = ()  # the biggest output buffers, when they grow
     notes: tuple[str, ...] = ()
+    #: a cluster's hottest slots (CLUSTER SLOT-STATS, Valkey 8.0+ / Redis 8.2+), hottest first
+    hot_slots: tuple[HotSlot, ...] = ()
+    #: what they are ordered by: cpu-usec, key-count; None where no node has SLOT-STATS
+    hot_slots_by: str | None = None
