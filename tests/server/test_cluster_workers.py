@@ -7,11 +7,15 @@ import json
 import signal
 from typing import Any
 
+import pytest
 import redis
 
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
 from tests.helpers import load_json, run_cli, scan_calls, start_slow_bigkeys, wait_for_scans
+
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
 
 
 def _fill(cluster: list[LocalServer], n: int) -> None:

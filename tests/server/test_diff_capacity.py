@@ -9,11 +9,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rediscope.core.capacity.bypattern import summarize
 from rediscope.core.capacity.history import History, PatternRow, PatternSample, Sample
 from rediscope.core.collectors.patterns import OTHER, _Agg
 from rediscope.core.localserver import LocalServer
 from tests.helpers import ACL_PASSWORD, ACL_RULES, invoke, load_json, setuser
+
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
 
 TARGET = "redis://db1:6379/0"
 DAY = 86400.0

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rediscope.core.localserver import LocalServer
 from tests.helpers import invoke
+
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
 
 
 def test_top_interval_and_timeout_take_durations(plain: LocalServer) -> None:

@@ -17,6 +17,9 @@ from rediscope.core.pipeline.records import Batch
 from rediscope.render.rows import COLUMNS, csv_rows, jsonl_rows
 from tests.helpers.cli import invoke, schema_validator
 
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
+
 BINARY = b"bin:\x00\xff"
 
 

@@ -9,11 +9,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import redis
 
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
 from tests.helpers.cli import invoke
+
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
 
 
 def test_cluster_rows_are_every_key_of_every_primary_once(cluster: list[LocalServer]) -> None:

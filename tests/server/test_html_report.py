@@ -22,6 +22,9 @@ from rediscope.render.base import human_bytes
 from tests.helpers.cli import invoke
 from tests.helpers.paths import IN_CI
 
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
+
 #: every attribute that makes a browser fetch something
 FETCHING = re.compile(r"""\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?([^"'\s>]*)""", re.I)
 

@@ -9,12 +9,17 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer
 from rediscope.core.resp import RawConnection
 from rediscope.core.scan.pace import BUDGET_US, MIN_PER_KEY_US, Pacer
 from tests.helpers import invoke, scan_started, wait_until
 from tests.helpers.scans import comparable, every_command_logged, mixed, paced_scan, report
+
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
 
 
 def test_a_rate_out_of_reach_keeps_each_request_small(plain: LocalServer) -> None:

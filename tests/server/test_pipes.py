@@ -7,8 +7,13 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
+
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
 
 
 def test_a_reader_that_closes_the_pipe_ends_top_quietly(plain: LocalServer) -> None:

@@ -24,6 +24,9 @@ from tests.helpers.rdb import damaged, saved
 from tests.helpers.servers import start_server as _start
 from tests.helpers.servers import wait_until
 
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
+
 DEBUG = {"enable-debug-command": "yes"}
 PURE = {"REDISCOPE_PURE_PYTHON": "1"}  # the Python reader and framing alone
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 import redis
 
 from rediscope.core.localserver import LocalServer
 from tests.helpers.cli import assert_valid_json_output, invoke
+
+#: client-side behaviour: the matrix runs it on the distribution's server only (.ci/matrix)
+pytestmark = pytest.mark.once
 
 QS = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
 
