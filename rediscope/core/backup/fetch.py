@@ -13,7 +13,7 @@ from rediscope.core.backup.files import BackupError, ProgressFn
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error, is_denied, translate_errors
 from rediscope.core.info import info
-from rediscope.core.rdbfile.check import CHUNK
+from rediscope.core.rdbfile.check import CHUNK, VALKEY_FORMAT_RELEASE
 from rediscope.core.resp import RawConnection
 from rediscope.errors import CommandDenied
 
@@ -25,12 +25,7 @@ def stream_sync(
     `$<len>` (disk) and `$EOF:<40-byte mark>` (diskless) transfers; constant memory."""
     conn = RawConnection(spec, db=0)
     try:
-        for args in ((b"REPLCONF", b"capa", b"eof"), (b"REPLCONF", b"rdb-only", b"1")):
-            reply = conn.call(*args)
-            if is_denied(reply) and args[1] == b"capa":
-                raise CommandDenied(
-                    "REPLCONF/SYNC", str(reply), "grant +sync +replconf, or use --method bgsave"
-                )
+        _announce(conn)
         conn.send(b"SYNC\r\n")
         header = _read_line(conn)
         if header.startswith(b"-"):
@@ -62,6 +57,24 @@ def stream_sync(
         raise describe_error(exc, spec, "SYNC") from None
     finally:
         conn.close()
+
+
+def _announce(conn: RawConnection) -> None:
+    """What this replica understands: the EOF-marked (diskless) transfer, the RDB alone, and
+    (Valkey 8.0+) the newest Valkey release whose RDB format the reader knows, so that a
+    Valkey 9 primary sends its own format (VALKEY080) rather than RDB 11, in which a hash with
+    field expiry cannot be written. A server without `REPLCONF version` (Redis) refuses that
+    one option and always sends its own format: the refusal is not an error."""
+    for args in (
+        (b"REPLCONF", b"capa", b"eof"),
+        (b"REPLCONF", b"rdb-only", b"1"),
+        (b"REPLCONF", b"version", VALKEY_FORMAT_RELEASE.encode()),
+    ):
+        reply = conn.call(*args)
+        if is_denied(reply) and args[1] == b"capa":
+            raise CommandDenied(
+                "REPLCONF/SYNC", str(reply), "grant +sync +replconf, or use --method bgsave"
+            )
 
 
 def _read_line(conn: RawConnection) -> bytes:

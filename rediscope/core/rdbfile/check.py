@@ -20,6 +20,9 @@ _MODEL = anycrc.Model("CRC64-REDIS")
 _MAGIC = re.compile(rb"^(REDIS\d{4}|VALKEY\d{3})")
 EOF_OPCODE = 0xFF
 CHUNK = 1 << 20
+#: the newest Valkey release whose RDB format the reader knows (VALKEY080): a SYNC announces
+#: it (`REPLCONF version`) so that a Valkey primary sends that format, not an older one
+VALKEY_FORMAT_RELEASE = "9.1.0"
 
 
 def crc64(data: bytes, crc: int = 0) -> int:
