@@ -11,7 +11,7 @@ from typing import IO, Any
 from rediscope.core.keynames import display_key
 from rediscope.core.pipeline.records import Batch
 from rediscope.core.rdbfile import compiled, memest
-from rediscope.core.rdbfile.check import RdbError
+from rediscope.core.rdbfile.check import RdbError, RdbTooNew, check_version
 from rediscope.core.rdbfile.memest import SDS
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
@@ -138,7 +138,7 @@ class RdbReader:
         except (Truncated, Malformed, RdbError) as exc:
             self._flush()
             self.info.bytes_read = self.s.offset
-            if isinstance(exc, RdbCorrupt):
+            if isinstance(exc, RdbCorrupt | RdbTooNew):
                 raise
             raise RdbCorrupt(str(exc), self.s.offset, self._key) from None
         self._flush()
@@ -153,13 +153,12 @@ class RdbReader:
             shown = head.decode("ascii", "replace")
             raise RdbError(f"not an RDB file (header {shown!r}, expected REDIS0nnn or VALKEYnnn)")
         valkey = m.group(3) is not None
-        self.info.magic = "VALKEY" if valkey else "REDIS"
-        self.info.rdb_version = int(m.group(3) or m.group(2))
+        magic, version = ("VALKEY" if valkey else "REDIS"), int(m.group(3) or m.group(2))
+        check_version(magic, version)  # the tables below are the ones of the file's magic
+        self.info.magic, self.info.rdb_version = magic, version
         if valkey:
             self.readers = VALKEY_READERS
             self._first_opcode = OP_SLOT_IMPORT
-        elif not 1 <= self.info.rdb_version <= 12:
-            raise RdbError(f"RDB version {self.info.rdb_version} is newer than this reader knows")
 
     def _records(self) -> None:
         """Until EOF; a key record with no prefix (most of them) without a call in between."""
