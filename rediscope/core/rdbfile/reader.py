@@ -12,6 +12,7 @@ from rediscope.core.keynames import display_key
 from rediscope.core.pipeline.records import Batch
 from rediscope.core.rdbfile import compiled, memest
 from rediscope.core.rdbfile.check import RdbError, RdbTooNew, check_version
+from rediscope.core.rdbfile.layout import REDIS_7, layout_of
 from rediscope.core.rdbfile.memest import SDS
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
@@ -122,11 +123,17 @@ class RdbReader:
         self._cols = _columns()
         self._clock: int | None = None
         self._first_opcode = OP_SLOT_INFO  # below it, a byte is a value type
+        self.layout = REDIS_7  # the writer's memory layout (from the aux fields)
 
     def _flush(self) -> None:
-        """The rows read so far as one batch (columns, as the collectors take them)."""
+        """The rows read so far as one batch (columns, as the collectors take them), each
+        key's memory estimate corrected for the writer's layout."""
         if self._cols[0]:
             cols, self._cols = self._cols, _columns()
+            layout = self.layout
+            if layout is not REDIS_7:
+                fix = layout.correct
+                cols[2][:] = map(fix, cols[1], cols[5], cols[3], cols[2])
             self.emit(Batch(self.label, self._db, *cols))
 
     def read(self) -> FileInfo:
@@ -159,6 +166,7 @@ class RdbReader:
         if valkey:
             self.readers = VALKEY_READERS
             self._first_opcode = OP_SLOT_IMPORT
+            self.layout = layout_of({}, magic)
 
     def _records(self) -> None:
         """Until EOF; a key record with no prefix (most of them) without a call in between."""
@@ -237,6 +245,7 @@ class RdbReader:
             name, value = s.string(), s.string()
             self.info.aux[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
             s.listpack_lists = _listpack_lists(self.info.aux)
+            self.layout = layout_of(self.info.aux, self.info.magic)
             s.valkey = self.info.magic == "VALKEY" or "valkey-ver" in self.info.aux
         elif op == OP_MODULE_AUX:
             self.info.module_aux.append(module_name(s.length()))
