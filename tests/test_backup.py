@@ -8,7 +8,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,14 @@ import redis
 from rediscope.core.localserver import LocalServer
 from rediscope.core.rdbfile.check import crc64
 from rediscope.exitcodes import ExitStatus
-from tests.conftest import ADMIN_PASSWORD, assert_valid_json_output, invoke, load_json, run_cli
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    assert_valid_json_output,
+    invoke,
+    load_json,
+    run_cli,
+    wait_until,
+)
 
 
 def test_crc64_check_value() -> None:
@@ -202,6 +208,23 @@ def _slow_server(tmp: Path) -> LocalServer:
     ).start()
 
 
+def _wait_transfer(server: LocalServer, dest: Path) -> None:
+    """Until a backup run is this server's replica (its SYNC sent, the transfer not started
+    within the slow server's 3 s) with its temp file in DEST: an event, not a guessed delay
+    (a busy machine can take longer than that to start Python)."""
+    c = server.client()
+    try:
+        wait_until(
+            "the backup's SYNC",
+            lambda: (
+                c.client_list(_type="replica")
+                and any(p.name.startswith(".rediscope-tmp-") for p in dest.iterdir())
+            ),
+        )
+    finally:
+        c.close()
+
+
 def _listed(dest: Path) -> int:
     return len(load_json(invoke("backup", "list", str(dest), "--format", "json").stdout)["backups"])
 
@@ -214,7 +237,7 @@ def test_killed_mid_transfer_leaves_nothing_and_next_run_cleans(tmp_path: Path) 
         c = server.client()
         c.mset({f"k{i}": "v" for i in range(1000)})
         proc = _backup_proc(server.port, dest)
-        time.sleep(1.5)
+        _wait_transfer(server, dest)
         proc.kill()
         proc.wait()
         assert _listed(dest) == 0
@@ -235,7 +258,7 @@ def test_two_runs_at_once_one_waits_out_with_75(tmp_path: Path) -> None:
     server = _slow_server(tmp_path)
     try:
         first = _backup_proc(server.port, dest)
-        time.sleep(1.0)
+        _wait_transfer(server, dest)  # the first run holds the lock
         second = run_cli("backup", "run", str(dest), "-p", str(server.port))
         assert second.exit_code == ExitStatus.BUSY
         assert f"pid {first.pid}" in second.stderr and second.stderr.count("\n") == 1
@@ -254,12 +277,8 @@ def test_server_closing_mid_stream_fails_cleanly(tmp_path: Path) -> None:
         admin = server.client()
         admin.set("a", 1)
         proc = _backup_proc(server.port, dest)
-
-        def kill_replica() -> None:
-            time.sleep(1.5)
-            admin.client_kill_filter(_type="replica")
-
-        threading.Thread(target=kill_replica).start()
+        _wait_transfer(server, dest)  # inside the 3 s the server waits before it sends
+        admin.client_kill_filter(_type="replica")
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == ExitStatus.ERROR, err
         assert "closed the connection" in err and err.count("\n") == 1
