@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,9 @@ from tests.conftest import (
     invoke,
     load_json,
     run_cli,
+    scan_calls,
     start_slow_bigkeys,
+    wait_for_scans,
 )
 
 LENGTH = {
@@ -320,8 +321,9 @@ def _slow_scan(port: int) -> subprocess.Popen[str]:
 def test_ctrl_c_prints_partial_result_and_exits_130(plain: LocalServer) -> None:
     c = plain.client()
     c.mset({f"k:{i}": "v" for i in range(30_000)})
+    before = {plain.port: scan_calls(plain)}
     proc = _slow_scan(plain.port)
-    time.sleep(2.5)
+    wait_for_scans([plain], before)  # under way: an event, not a guess at Python's start-up
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == ExitStatus.INTERRUPTED, err
@@ -338,8 +340,9 @@ def test_server_killed_mid_scan_reports_what_it_had(tmp_path: Path) -> None:
         c = server.client()
         c.mset({f"k:{i}": "v" for i in range(30_000)})
         c.close()
+        before = {server.port: scan_calls(server)}
         proc = _slow_scan(server.port)
-        time.sleep(2.5)
+        wait_for_scans([server], before)
         os.kill(server.pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=20)
     finally:
