@@ -14,6 +14,7 @@ class ExitStatus(IntEnum):
     CONNECTION = 3  # cannot connect, authenticate or negotiate TLS
     BUSY = 75  # EX_TEMPFAIL: another run holds the lock
     INTERRUPTED = 130  # Ctrl-C; partial results were printed, marked incomplete
+    CLOSED_PIPE = 141  # the reader of stdout went away (head, a pager quit): ends quietly
 
 
 class HealthExit(IntEnum):

@@ -47,9 +47,9 @@ ACL_RULES = (
 
 def setuser(client: redis.Redis, user: str, rules: str) -> None:
     """ACL SETUSER user rules, as docs/security.md says: where the server refuses
-    +client|no-touch (Redis 7.0 knows CLIENT's subcommands but not that one) or
-    +function|restore (6.2 has no FUNCTION), leave it out."""
-    for optional in ("", " +client|no-touch", " +function|restore"):
+    +commandlog|get (before Valkey 8.1), +client|no-touch (Redis 7.0 knows CLIENT's subcommands
+    but not that one) or +function|restore (6.2 has no FUNCTION), leave it out."""
+    for optional in ("", " +commandlog|get", " +client|no-touch", " +function|restore"):
         rules = rules.replace(optional, "") if optional else rules
         try:
             client.execute_command("ACL", "SETUSER", user, *rules.split())

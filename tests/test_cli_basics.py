@@ -61,7 +61,7 @@ def test_demo_json_is_one_document_holding_every_step() -> None:
     assert res.exit_code == 0, res.stderr
     doc = assert_valid_json_output(res, "demo")  # one document, each step valid as its own
     steps = [s["step"].split()[0] for s in doc["steps"]]
-    assert steps == ["ping", "health", "memory", "bigkeys", "patterns", "capacity"]
+    assert steps == ["ping", "health", "memory", "bigkeys", "patterns", "clients", "capacity"]
     assert doc["keys_loaded"] > 4000
     # --help's "about N keys" at scale 1 is what the loader makes (it scales linearly)
     said = re.search(

@@ -7,7 +7,7 @@ from rediscope.core.collectors.bigkeys import BigKeysCollector
 from rediscope.core.collectors.freq import FreqCollector
 from rediscope.core.collectors.memory import MemoryCollector
 from rediscope.core.collectors.patterns import TTL_BUCKETS, PatternCollector
-from rediscope.core.collectors.topn import KeyEntry, TopN
+from rediscope.core.collectors.topn import KeyEntry, KeyTally, TopN, TypeTally
 from rediscope.core.pipeline.records import Batch
 
 
@@ -44,7 +44,7 @@ def test_bigkeys_collector_from_a_hand_made_batch() -> None:
     col.add(_batch())
     assert [e.key for e in col.by_bytes.ranked()] == [b"list:big", b"s:9"]
     assert [e.key for e in col.by_elements["string"].ranked()] == [b"s:9", b"s:8"]
-    assert col.totals["hash"] == [3, 240, 6]
+    assert col.totals["hash"] == TypeTally(3, 240, 6, 3)  # 3 keys, all counted
     assert col.over == 2 and {e.key for e in col.offenders} == {b"list:big", b"s:9"}
 
 
@@ -63,9 +63,11 @@ def test_merging_per_node_collectors_equals_one_fed_everything() -> None:
 def test_memory_collector_from_a_hand_made_batch() -> None:
     col = MemoryCollector()
     col.add(_batch())
-    assert col.by_type[b"string"] == [10, 5500] and col.by_type[b"list"] == [1, 200_000]
-    assert col.by_encoding[(b"hash", b"listpack")] == [3, 240]
-    assert col.big_strings == [0, 0] and col.big_collections == [1, 200_000]
+    assert col.by_type[b"string"] == KeyTally(10, 5500) and col.by_type[b"list"] == KeyTally(
+        1, 200_000
+    )
+    assert col.by_encoding[(b"hash", b"listpack")] == KeyTally(3, 240)
+    assert col.big_strings == KeyTally(0, 0) and col.big_collections == KeyTally(1, 200_000)
     assert [e.key for e in col.big_collections_top.ranked()] == [b"list:big"]
     assert col.n == 14 and col.sum == 5500 + 240 + 200_000
 

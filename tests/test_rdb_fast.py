@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import redis
 
-from rediscope.core.collectors.offload import Offloaded
 from rediscope.core.demo.keyspace import load_demo
 from rediscope.core.localserver import LocalServer
 from rediscope.core.memory.command import memory
+from rediscope.core.pipeline.offload import Offloaded
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import Batch
 from rediscope.core.rdbfile import compiled, source, stream

@@ -12,12 +12,12 @@ from rediscope.core.backup import BackupListReport, ListedBackup, PruneReport, V
 from rediscope.core.backup.catalog import FileVerdict
 from rediscope.core.backup.run import BackupFile, BackupRunReport
 from rediscope.core.bigkeys.command import BigKey, BigKeysReport, TypeSummary
-from rediscope.core.capacity.command import CapacityReport, Recommendation, RecordReport
+from rediscope.core.capacity.command import CapacityAdvice, CapacityReport, RecordReport
 from rediscope.core.capacity.fit import NodeCapacity
 from rediscope.core.health import Check, HealthReport, NotApplicable
 from rediscope.core.health.ping import PingReport
 from rediscope.core.hotkeys import HotkeysReport
-from rediscope.core.hotkeys.report import Flag, HotKey, HotPattern, Share
+from rediscope.core.hotkeys.report import CallShare, Flag, HotKey, HotPattern
 from rediscope.core.pipeline.records import NodeScan, ScanSummary
 from rediscope.core.target import Node, Target
 from rediscope.render.jsonout import envelope
@@ -36,11 +36,30 @@ def text(report: Any, width: int = 80, **view: Any) -> str:
 
 def scan(keys: int = 3) -> ScanSummary:
     node = NodeScan("127.0.0.1:6379", "primary", dbs=[0], dbsize=keys, keys_scanned=keys)
-    return ScanSummary((node,), keys, 0, 0, 0.1, False, True, False, 1.0)
+    return ScanSummary(
+        nodes=(node,),
+        keys_scanned=keys,
+        keys_vanished=0,
+        keys_retyped=0,
+        seconds=0.1,
+        sampled=False,
+        complete=True,
+        interrupted=False,
+        extrapolation=1.0,
+    )
 
 
 def big(key: bytes, size: int, elements: int, type_: str = "string") -> BigKey:
-    return BigKey(key, 0, "127.0.0.1:6379", type_, "raw", size, elements, None)
+    return BigKey(
+        key=key,
+        db=0,
+        node="127.0.0.1:6379",
+        type=type_,
+        encoding="raw",
+        bytes=size,
+        elements=elements,
+        ttl_s=None,
+    )
 
 
 def bigkeys_report(**over: Any) -> BigKeysReport:
@@ -52,7 +71,17 @@ def bigkeys_report(**over: Any) -> BigKeysReport:
         "keys": keys,
         "top_by_elements": keys,
         "by_type": (
-            TypeSummary("string", 1, 5_000_000, 5_000_000, 5e6, 5e6, 0.86, keys[0], False),
+            TypeSummary(
+                type="string",
+                keys=1,
+                bytes=5_000_000,
+                elements=5_000_000,
+                avg_bytes=5e6,
+                avg_elements=5e6,
+                share=0.86,
+                biggest=keys[0],
+                estimated=False,
+            ),
         ),
         "top": 1,
         "min_bytes": 1_000_000,
@@ -82,14 +111,48 @@ def test_bigkeys_table_says_when_nothing_was_found() -> None:
 
 
 def test_ping_and_health_tables() -> None:
-    ping = PingReport(TARGET, True, "valkey", "8.0.1", "standalone", "primary", 3, 0.1, 0.2, 0.3)
+    ping = PingReport(
+        target=TARGET,
+        complete=True,
+        server="valkey",
+        version="8.0.1",
+        mode="standalone",
+        role="primary",
+        pings=3,
+        rtt_min_ms=0.1,
+        rtt_avg_ms=0.2,
+        rtt_max_ms=0.3,
+    )
     assert "valkey 8.0.1" in text(ping)
     checks = (
-        Check("memory", "WARNING", 85.0, "%", 80.0, 90.0, "used_memory 1.2 GiB is 85%"),
-        Check("backup_age", "OK", 93_600.0, "s", 93_600.0, 180_000.0, "newest intact backup"),
+        Check(
+            id="memory",
+            status="WARNING",
+            value=85.0,
+            unit="%",
+            warn=80.0,
+            crit=90.0,
+            message="used_memory 1.2 GiB is 85%",
+        ),
+        Check(
+            id="backup_age",
+            status="OK",
+            value=93_600.0,
+            unit="s",
+            warn=93_600.0,
+            crit=180_000.0,
+            message="newest intact backup",
+        ),
     )
     report = HealthReport(
-        TARGET, True, "WARNING", 1, 0.0, checks, (), (NotApplicable("cluster", "not a cluster"),)
+        target=TARGET,
+        complete=True,
+        status="WARNING",
+        exit_code=1,
+        window_s=0.0,
+        checks=checks,
+        notes=(),
+        not_applicable=(NotApplicable("cluster", "not a cluster"),),
     )
     out = text(report, width=160)
     assert "1.1 d / 2.1 d" in out  # thresholds in the value's unit, not 93600 / 180000
@@ -118,7 +181,20 @@ def test_backup_tables() -> None:
     prune = PruneReport(local, True, "/var/backups/redis", True, (listed(names[1]),), ())
     assert "would remove nothing" in text(prune)
     verdicts = (FileVerdict("a.rdb.gz", False, "sha256 mismatch", None, None),)
-    assert "BAD: sha256 mismatch" in text(VerifyReport(local, True, "/b", verdicts, False))
+    shown = text(VerifyReport(local, True, "/b", verdicts, False))
+    assert "BAD" in shown and "a.rdb.gz: sha256 mismatch" in shown.splitlines()
+    long_error = "Fatal error loading the DB: " + "x" * 150  # a loader's message: its own line
+    stamped = (
+        FileVerdict(
+            "db1.example.internal-6379-20261130T100000Z.rdb.gz", False, long_error, 12, None
+        ),
+        FileVerdict("db1.example.internal-6379-20261129T100000Z.rdb.gz", True, None, 12, "ab" * 8),
+    )
+    narrow = text(VerifyReport(local, True, "/b", stamped, True), width=80)
+    assert "backups of db1.example.internal-6379" in narrow
+    assert "20261130T100000Z.rdb.gz" in narrow and "20261129T100000Z.rdb.gz" in narrow
+    table_lines = narrow.split("Fatal error")[0].splitlines()
+    assert all(len(line) <= 80 for line in table_lines)
     file = BackupFile("a.rdb.gz", "0" * 64, 10, 40, "0" * 16, True, 11, None, None, [], {"db0": 3})
     run = BackupRunReport(TARGET, True, "a", "/b", "a.manifest.json", "sync", "gzip", (file,),
                           10, 40, 0.5, (), ())  # fmt: skip
@@ -142,22 +218,37 @@ def node_capacity(**over: Any) -> NodeCapacity:
 def test_capacity_tables_humanize_bytes_per_day() -> None:
     node = node_capacity()
     report = CapacityReport(
-        TARGET, True, "/h.sqlite", 3, 7200.0, 1_000_000, 8 << 30, "maxmemory", node.growth_bytes_per_day,
-        0.99, 2.5, (), (node,), (Recommendation("projected_full", "critical", "soon"),), True, None, 3,
+        target=TARGET, complete=True, history_path="/h.sqlite", samples=3, span_s=7200.0, used_memory=1_000_000, limit_bytes=8 << 30, limit_source="maxmemory", growth_bytes_per_day=node.growth_bytes_per_day,
+        r2=0.99, days_until_full=2.5, segments=(), nodes=(node,), recommendations=(CapacityAdvice("projected_full", "critical", "soon"),), projection=True, note=None, samples_recorded=3,
     )  # fmt: skip
     out = text(report, width=120)
     assert "262.9 GiB/day" in out and "282,318,095,426" not in out
     assert "3 samples over" in out
-    record = RecordReport(TARGET, True, "/h.sqlite", ({"node": "n", "used_memory": 1024},), ())
+    record = RecordReport(
+        target=TARGET,
+        complete=True,
+        history="/h.sqlite",
+        samples=({"node": "n", "used_memory": 1024},),
+        errors=(),
+    )
     assert "1.0 KiB" in text(record)
 
 
 def test_hotkeys_table_groups_and_flags() -> None:
-    hot = HotKey(LONG_KEY, 0, "127.0.0.1:6379", 900, 900, 0, 0.9, pattern="session:*")
+    hot = HotKey(
+        key=LONG_KEY,
+        db=0,
+        node="127.0.0.1:6379",
+        hits=900,
+        reads=900,
+        writes=0,
+        share=0.9,
+        pattern="session:*",
+    )
     report = HotkeysReport(
-        TARGET, True, "monitor", "asked for", 2.0, 1000, 500.0, (hot,),
-        (HotPattern("session:*", 900, 900, 0, 0.9),), (Share("get", 1000, 1.0),),
-        (Share("webapp @ 10.0.0.5", 1000, 1.0),), (Flag(LONG_KEY, 0.9, ("replicate it",)),),
+        target=TARGET, complete=True, method="monitor", reason="asked for", window_s=2.0, commands_seen=1000, ops_per_s=500.0, keys=(hot,),
+        patterns=(HotPattern("session:*", 900, 900, 0, 0.9),), commands=(CallShare("get", 1000, 1.0),),
+        clients=(CallShare("webapp @ 10.0.0.5", 1000, 1.0),), flagged=(Flag(LONG_KEY, 0.9, ("replicate it",)),),
     )  # fmt: skip
     out = text(report)
     assert "webapp @ 10.0.0.5" in out and "HOT: session:fff" in out
@@ -178,9 +269,29 @@ def test_a_report_says_the_exit_status_it_implies() -> None:
 
     assert bigkeys_report().outcome().status == ExitStatus.OK
     failed = NodeScan("127.0.0.1:6380", "primary", error="127.0.0.1:6380: closed the connection")
-    partial = ScanSummary((scan().nodes[0], failed), 3, 0, 0, 0.1, False, False, False, 1.0)
+    partial = ScanSummary(
+        nodes=(scan().nodes[0], failed),
+        keys_scanned=3,
+        keys_vanished=0,
+        keys_retyped=0,
+        seconds=0.1,
+        sampled=False,
+        complete=False,
+        interrupted=False,
+        extrapolation=1.0,
+    )
     outcome = bigkeys_report(scan=partial).outcome()
     assert outcome.status == ExitStatus.ERROR and outcome.errors == (failed.error,)
-    stopped = ScanSummary(scan().nodes, 3, 0, 0, 0.1, False, False, True, 1.0)
+    stopped = ScanSummary(
+        nodes=scan().nodes,
+        keys_scanned=3,
+        keys_vanished=0,
+        keys_retyped=0,
+        seconds=0.1,
+        sampled=False,
+        complete=False,
+        interrupted=True,
+        extrapolation=1.0,
+    )
     assert bigkeys_report(scan=stopped).outcome().status == ExitStatus.INTERRUPTED
     assert scan_outcome(None, errors=("a node failed",)).status == ExitStatus.ERROR

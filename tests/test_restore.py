@@ -225,8 +225,9 @@ def test_a_dry_run_writes_nothing(source: LocalServer, empty: LocalServer) -> No
     dst.set("s:small", "other")  # one conflict
     dst.config_resetstat()
     code, out, err = restore_cli(path, empty.port, "--dry-run", "--format", "json")
-    assert code == 0, err
+    assert code == 1 and "would be refused" in err, err  # as the restore itself would be
     doc = load_json(out)
+    assert doc["refused"] and "already holds keys" in doc["refused"]
     keys = sum(int(v["keys"]) for v in source.client().info("keyspace").values())
     assert doc["dry_run"] and doc["skipped"]["exists"] == 1
     assert doc["restored"] == keys - 1

@@ -109,7 +109,8 @@ def test_newest_verified_is_never_removed() -> None:
     backups = [_b("2026-01-01 10:00"), _b("2026-01-02 10:00", verified=False)]
     plan = plan_prune(backups, RetentionPolicy(last=1))
     assert set(plan.keep) == {b.base for b in backups}
-    assert plan.keep[backups[0].base] == ("newest verified",)
+    # an unverified backup does not count toward --keep-last (issue 31): the verified one does
+    assert plan.keep[backups[0].base] == ("last",)
 
 
 def test_negative_counts_are_rejected() -> None:

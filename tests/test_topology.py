@@ -155,7 +155,9 @@ def test_every_command_resolves_through_sentinel(sentinel_set: SentinelSet, tmp_
     res = invoke("backup", "run", str(tmp_path), *args, "--format", "json")
     assert res.exit_code == 0, res.stderr
     assert res.json()["files"][0]["keys"] == {"db0": 501}
-    res = invoke("backup", "restore", str(tmp_path), *args, "--dry-run", "--format", "json")
+    res = invoke(
+        "backup", "restore", str(tmp_path), *args, "--merge", "--dry-run", "--format", "json"
+    )
     assert res.exit_code == 0, res.stderr
     plan = assert_valid_json_output(res, "backup restore")  # every key is there already
     assert plan["target"]["mode"] == "sentinel" and plan["skipped"]["exists"] == 501

@@ -8,13 +8,13 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import typer
 from click.core import ParameterSource
 
-from rediscope.cli._options_connection import CONFIG_PARAMS, CONN_NAMES, CONNECTION_PARAMS
+from rediscope.cli._options_connection import CONFIG_PARAMS, CONN_NAMES, connection_params
 from rediscope.cli._options_retention import RETENTION_NAMES, RETENTION_PARAMS
 from rediscope.cli._options_scan import SCAN_NAMES, SCAN_PARAMS, format_params
 from rediscope.cli._run import Run
@@ -76,8 +76,11 @@ def rediscope_command(
     usage_exit: int = ExitStatus.USAGE,
     error_exit: int = ExitStatus.ERROR,
     section: str | None = None,
+    db: str = "target",
 ) -> Callable[[F], F]:
-    """Add the shared options and the error boundary to a command function taking `run`."""
+    """Add the shared options and the error boundary to a command function taking `run`.
+    DB says what -n/--db is to the command: "target" (the target's db), "from-db" (the
+    backup's db: restore) or "refuse" (a command that reads every db refuses it)."""
 
     def decorate(func: F) -> F:
         sig = inspect.signature(func, eval_str=True)
@@ -86,7 +89,7 @@ def rediscope_command(
         if scan:
             extra += SCAN_PARAMS
         if connection:
-            extra += CONNECTION_PARAMS
+            extra += connection_params(db)
         extra += CONFIG_PARAMS
         added = [
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
@@ -107,9 +110,7 @@ def rediscope_command(
                         apply_profile_defaults(
                             ctx, profile, command, kwargs, shared=section is not None
                         )
-                    conn_values = (
-                        {name: kwargs.pop(name) for name in CONN_NAMES} if connection else None
-                    )
+                    conn_values = _connection_values(kwargs, db, command) if connection else None
                     askpass = bool(conn_values.pop("askpass")) if conn_values else False
                     scan_values = {n: kwargs.pop(n) for n in SCAN_NAMES} if scan else None
                     keep = {n: kwargs.pop(n) for n in RETENTION_NAMES} if retention else None
@@ -145,6 +146,8 @@ def rediscope_command(
                 elif code == ExitStatus.ERROR:
                     code = error_exit
                 raise fail(exc.message, exc.hint, code) from None
+            except BrokenPipeError:
+                closed_pipe()
             except (typer.Exit, typer.Abort, click.exceptions.ClickException):
                 raise
             except Exception as exc:
@@ -164,3 +167,20 @@ def rediscope_command(
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _connection_values(kwargs: dict[str, Any], db: str, command: str) -> dict[str, Any]:
+    """The connection options taken out of KWARGS; -n/--db refused where DB says so."""
+    values = {name: kwargs.pop(name) for name in CONN_NAMES}
+    if db == "refuse" and values["db"] is not None:
+        path = click.get_current_context().command_path.split(" ", 1)[-1]  # "backup run"
+        raise UsageError(f"{path} reads every db: it takes no -n/--db")
+    return values
+
+
+def closed_pipe() -> NoReturn:
+    """The reader of stdout went away (`| head`): end quietly, as cat does. stdout points at
+    /dev/null so that the interpreter's last flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(ExitStatus.CLOSED_PIPE)

@@ -3,14 +3,49 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
+
+from rediscope.core.units import parse_duration
+from rediscope.errors import UsageError
 
 
 class Format(str, Enum):
     table = "table"
     json = "json"
+
+
+if TYPE_CHECKING:  # click 8.5 types ParamType by its value and input; older click does not
+    _ParamType = click.ParamType[float, Any]
+else:
+    _ParamType = click.ParamType
+
+
+class Duration(_ParamType):
+    """Seconds, as a number (`5`, `0.5`) or a duration (`5s`, `250ms`, `2m`): every option
+    that takes a time accepts both, within [low, high]."""
+
+    name = "duration"
+
+    def __init__(self, low: float = 0.0, high: float = float("inf")) -> None:
+        self.low, self.high = low, high
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            try:
+                seconds = parse_duration(str(value), param.opts[0] if param else "duration")
+            except UsageError as exc:
+                self.fail(f"{value!r} is not a duration (e.g. 5, 0.5, 5s, 250ms, 2m)", param, ctx)
+                raise AssertionError from exc  # fail() raises
+        if not self.low <= seconds <= self.high:
+            self.fail(f"{value!r} is not between {self.low:g}s and {self.high:g}s", param, ctx)
+        return seconds
 
 
 CONN = "Connection"
@@ -181,7 +216,8 @@ CONNECTION_PARAMS: list[tuple[str, Any, Any]] = [
             float | None,
             typer.Option(
                 "--timeout",
-                help="Seconds for connect and for each command (default 5).",
+                click_type=Duration(0.001),
+                help="Seconds for connect and for each command (default 5; 5, 2.5s, 500ms).",
                 rich_help_panel=CONN,
                 show_default=False,
             ),
@@ -281,3 +317,32 @@ CONFIG_PARAMS: list[tuple[str, Any, Any]] = [
 
 
 CONN_NAMES = [name for name, _, _ in CONNECTION_PARAMS]
+
+
+def _db_option(names: tuple[str, ...], help_: str, hidden: bool = False) -> Any:
+    return Annotated[
+        int | None,
+        typer.Option(
+            *names, min=0, help=help_, rich_help_panel=CONN, show_default=False, hidden=hidden
+        ),
+    ]
+
+
+# What -n/--db means to a command: the target's db (every command but two), the backup's db
+# (`backup restore`: --from-db), or nothing at all (`top`, `backup run` read every db): refused.
+DB_OPTIONS: dict[str, Any] = {
+    "target": None,  # the declaration in CONNECTION_PARAMS
+    "from-db": _db_option(
+        ("--from-db", "--db", "-n"),
+        "Restore only db N of the backup (the backup's db, not the target's: --db-map "
+        "picks where it goes).",
+    ),
+    "refuse": _db_option(("--db", "-n"), "Not taken: this command reads every db.", True),
+}
+
+
+def connection_params(db: str) -> list[tuple[str, Any, Any]]:
+    """CONNECTION_PARAMS with -n/--db declared as DB (a key of DB_OPTIONS) says."""
+    if DB_OPTIONS[db] is None:
+        return CONNECTION_PARAMS
+    return [(n, DB_OPTIONS[db] if n == "db" else a, d) for n, a, d in CONNECTION_PARAMS]

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import click
 import typer
 from typer.core import TyperCommand
 
 from rediscope.cli._options_connection import OUT
+from rediscope.core.pipeline.options import ScanOptions
 
 SCAN = "Scan"
+
+#: the defaults of the scan options: ScanOptions' own, declared once there
+DEFAULT = ScanOptions()
+
+
+class Param(NamedTuple):
+    """One option a decorator adds to a command: its parameter name, type, default."""
+
+    name: str
+    annotation: Any
+    default: Any
+
 
 SEPARATORS = typer.Option("--separators", help="Characters that separate key segments.")
 RULES = typer.Option(
@@ -29,6 +42,17 @@ Sync = Annotated[
         rich_help_panel=SCAN,
     ),
 ]
+SyncMaxTime = Annotated[
+    float | None,
+    typer.Option(
+        "--max-time",
+        min=1,
+        help="With --sync: give up when the whole transfer takes longer than SECONDS (--timeout "
+        "is the most it waits without RDB bytes; keepalive newlines do not count).",
+        rich_help_panel=SCAN,
+        show_default=False,
+    ),
+]
 RdbPaths = Annotated[
     list[str] | None,
     typer.Option(
@@ -42,8 +66,8 @@ RdbPaths = Annotated[
 ]
 
 
-SCAN_PARAMS: list[tuple[str, Any, Any]] = [
-    (
+SCAN_PARAMS: list[Param] = [
+    Param(
         "match",
         Annotated[
             str | None,
@@ -56,7 +80,7 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
         ],
         None,
     ),
-    (
+    Param(
         "type_",
         Annotated[
             str | None,
@@ -69,7 +93,7 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
         ],
         None,
     ),
-    (
+    Param(
         "scan_count",
         Annotated[
             int,
@@ -81,9 +105,9 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
                 rich_help_panel=SCAN,
             ),
         ],
-        1000,
+        DEFAULT.scan_count,
     ),
-    (
+    Param(
         "rate",
         Annotated[
             float | None,
@@ -101,7 +125,7 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
         ],
         None,
     ),
-    (
+    Param(
         "gentle",
         Annotated[
             bool,
@@ -114,34 +138,36 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
         ],
         False,
     ),
-    (
+    Param(
         "sample",
         Annotated[
             int | None,
             typer.Option(
                 "--sample",
                 min=1,
-                help="Stop after N keys per node and extrapolate totals (marked as estimates).",
+                help="Stop after N keys per node and extrapolate totals (marked as estimates). Not "
+                "--samples (the elements MEMORY USAGE looks at per key).",
                 rich_help_panel=SCAN,
                 show_default=False,
             ),
         ],
         None,
     ),
-    (
+    Param(
         "samples",
         Annotated[
             int,
             typer.Option(
                 "--samples",
                 min=0,
-                help="MEMORY USAGE SAMPLES for collections (0 = exact, slower).",
+                help="MEMORY USAGE SAMPLES: elements looked at per collection (0 = all, exact, slower). "
+                "Not --sample (how many keys are scanned).",
                 rich_help_panel=SCAN,
             ),
         ],
-        5,
+        DEFAULT.samples,
     ),
-    (
+    Param(
         "replica",
         Annotated[
             bool,
@@ -151,7 +177,7 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
         ],
         False,
     ),
-    (
+    Param(
         "no_lengths",
         Annotated[
             bool,
@@ -164,7 +190,7 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
         ],
         False,
     ),
-    (
+    Param(
         "type_lookup",
         Annotated[
             str,
@@ -178,9 +204,9 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
                 rich_help_panel=SCAN,
             ),
         ],
-        "predict",
+        DEFAULT.type_lookup,
     ),
-    (
+    Param(
         "no_progress",
         Annotated[
             bool,
@@ -195,7 +221,7 @@ SCAN_PARAMS: list[tuple[str, Any, Any]] = [
 ]
 
 
-SCAN_NAMES = [name for name, _, _ in SCAN_PARAMS]
+SCAN_NAMES = [p.name for p in SCAN_PARAMS]
 
 
 class UsageExit3Command(TyperCommand):
@@ -210,9 +236,9 @@ class UsageExit3Command(TyperCommand):
             raise
 
 
-def format_params(formats: Sequence[str]) -> list[tuple[str, Any, Any]]:
+def format_params(formats: Sequence[str]) -> list[Param]:
     choices = click.Choice(list(formats))
-    fmt = (
+    fmt = Param(
         "fmt",
         Annotated[
             str,
@@ -226,7 +252,7 @@ def format_params(formats: Sequence[str]) -> list[tuple[str, Any, Any]]:
         ],
         "table",
     )
-    wide = (
+    wide = Param(
         "wide",
         Annotated[
             bool,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,10 +22,13 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from rediscope.cli._export import ROW_FORMATS, StreamSink, opened, writing
 from rediscope.cli._options_retention import retention_policy
+from rediscope.cli._options_scan import DEFAULT
 
 if TYPE_CHECKING:  # imported where used: a scan needs neither backups nor table renderers
     from rediscope.core.backup import RetentionPolicy
+    from rediscope.core.export.run import RowsReport
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
 from rediscope.core.pipeline.options import ScanOptions
@@ -71,6 +73,7 @@ class Run:
     scan_values: dict[str, Any] | None = None
     retention_values: dict[str, Any] | None = None
     view: dict[str, Any] = field(default_factory=dict)  # table-only view options
+    output: str | None = None  # -o FILE: the report there instead of stdout
     _spec: ConnectionSpec | None = None
 
     def scan_options(self) -> ScanOptions:
@@ -82,22 +85,26 @@ class Run:
         return ScanOptions(
             match=v.get("match"),
             type=v.get("type_"),
-            scan_count=v.get("scan_count", 1000),
+            scan_count=v.get("scan_count", DEFAULT.scan_count),
             rate=v.get("rate"),
             sample=v.get("sample"),
             replica=bool(v.get("replica")),
-            samples=v.get("samples", 5),
+            samples=v.get("samples", DEFAULT.samples),
             lengths=not v.get("no_lengths"),
-            type_lookup=v.get("type_lookup", "predict"),
+            type_lookup=v.get("type_lookup", DEFAULT.type_lookup),
             gentle=bool(v.get("gentle")),
             db=spec.db if spec.db_explicit else None,
         )
 
-    def key_source(self, rdb: list[str] | None, sync: bool = False) -> ConnectionSpec | KeySource:
-        """The RDB files of --rdb (no server contacted), the replication stream of --sync,
-        else the server (a live scan)."""
+    def key_source(
+        self, rdb: list[str] | None, sync: bool = False, max_time: float | None = None
+    ) -> ConnectionSpec | KeySource:
+        """The RDB files of --rdb (no server contacted), the replication stream of --sync
+        (bounded by --max-time), else the server (a live scan)."""
         if rdb and sync:
             raise UsageError("--rdb and --sync are two sources: give one")
+        if max_time is not None and not sync:
+            raise UsageError("--max-time bounds the transfer of --sync: give --sync too")
         if rdb:
             from rediscope.core.backup.inputs import rdb_inputs
             from rediscope.core.rdbfile.source import RdbSource
@@ -106,7 +113,7 @@ class Run:
         if sync:
             from rediscope.core.rdbfile.sync import sync_source
 
-            return sync_source(self.spec())
+            return sync_source(self.spec(), max_time)
         return self.spec()
 
     def retention(self) -> RetentionPolicy:
@@ -176,9 +183,11 @@ class Run:
         return resolve(ConnectionOptions(url=url), None, environ={})
 
     @contextlib.contextmanager
-    def byte_progress(self, label: str) -> Iterator[ByteProgress | None]:
-        """A transfer progress bar on stderr (only when stderr is a terminal)."""
-        if not self.stderr.is_terminal:
+    def byte_progress(self, label: str, show: bool = True) -> Iterator[ByteProgress | None]:
+        """A transfer progress bar on stderr (only when stderr is a terminal, and SHOW: not
+        --no-progress), drawn at the first update: a question asked before the transfer
+        (restore's) never sits beside an empty bar."""
+        if not (show and self.stderr.is_terminal):
             yield None
             return
         columns = (
@@ -188,13 +197,19 @@ class Run:
             TransferSpeedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=self.stderr, transient=True) as bar:
-            task = bar.add_task(label, total=None)
+        bar = Progress(*columns, console=self.stderr, transient=True)
+        task = bar.add_task(label, total=None)
 
-            def update(done: int, total: int | None, status: str | None = None) -> None:
-                bar.update(task, completed=done, total=total, description=status or label)
+        def update(done: int, total: int | None, status: str | None = None) -> None:
+            if not bar.live.is_started:
+                bar.start()
+            bar.update(task, completed=done, total=total, description=status or label)
 
+        try:
             yield update
+        finally:
+            if bar.live.is_started:
+                bar.stop()
 
     def defaults(self) -> dict[str, Any]:
         """This command's defaults from the profile."""
@@ -230,19 +245,51 @@ class Run:
         """The width tables are fitted to (None: unbounded)."""
         return None if self.stdout.width >= UNBOUNDED else self.stdout.width
 
-    def emit(self, report: Report) -> None:
-        if self.fmt == "json":
-            sys.stdout.write(dumps(report) + "\n")
-            sys.stdout.flush()
-        elif self.fmt != "table":
-            from rediscope.render.text import render_text  # health's and capacity's formats
+    def export(
+        self,
+        rdb: list[str] | None,
+        sync: bool,
+        min_bytes: int | None = None,
+        min_elements: int | None = None,
+        max_time: float | None = None,
+    ) -> RowsReport:
+        """--format jsonl|csv: every key scanned as a row, written while the scan goes."""
+        from rediscope.core.export.run import export_rows
 
-            sys.stdout.write(render_text(report, self.fmt) + "\n")
-            sys.stdout.flush()
-        else:
+        source, opts = self.key_source(rdb, sync, max_time), self.scan_options()
+        with (
+            writing(self.output),
+            opened(self.output) as out,
+            self.progress("scanning") as progress,
+        ):
+            sink = StreamSink(out, self.fmt)
+            return export_rows(source, opts, sink, min_bytes, min_elements, progress)
+
+    def emit(self, report: Report) -> None:
+        if self.fmt in ROW_FORMATS:
+            return  # written row by row as the scan went
+        if self.fmt == "table":
             from rediscope.render.tables import render_table  # every family's renderers
 
-            self.stdout.print(render_table(report, **{"width": self.table_width, **self.view}))
+            table = render_table(report, **{"width": self.table_width, **self.view})
+            if self.output is None:
+                self.stdout.print(table)
+                return
+            with opened(self.output) as out:
+                Console(file=out, width=UNBOUNDED, soft_wrap=False, no_color=True).print(table)
+            return
+        if self.fmt == "json":
+            text = dumps(report)
+        elif self.fmt == "html":
+            from rediscope.render.html import render_html  # the page's sections and pictures
+
+            text = render_html(report, **self.view)
+        else:
+            from rediscope.render.text import render_text  # health's and capacity's formats
+
+            text = render_text(report, self.fmt)
+        with opened(self.output) as out:
+            out.write(text + "\n")
 
 
 def yield_cpu() -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from rediscope import __version__
+from rediscope.cli._boundary import closed_pipe
 
 #: command name -> (module under rediscope.cli, registered as a group of that name or not)
 COMMANDS: dict[str, tuple[str, bool]] = {
@@ -18,9 +19,11 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "memory": ("memory", False),
     "bigkeys": ("bigkeys", False),
     "patterns": ("patterns", False),
+    "diff": ("diff", False),
     "hotkeys": ("hotkeys", False),
     "audit": ("audit", False),
     "top": ("top", False),
+    "clients": ("clients", False),
     "demo": ("demo", False),
     "backup": ("backup", True),
     "capacity": ("capacity", True),
@@ -102,4 +105,7 @@ def __getattr__(name: str) -> typer.Typer:
 
 def main() -> None:
     name = _named(sys.argv[1:])
-    build([name] if name else None)(prog_name="rediscope")
+    try:
+        build([name] if name else None)(prog_name="rediscope")
+    except BrokenPipeError:  # written outside a command (help, completion)
+        closed_pipe()

@@ -7,7 +7,8 @@ from typing import Annotated
 import click
 import typer
 
-from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync
+from rediscope.cli._export import Output
+from rediscope.cli._options_scan import RULES, SEPARATORS, RdbPaths, Sync, SyncMaxTime
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.audit import audit as core_audit
 from rediscope.core.patterns.inference import load_rules
@@ -16,7 +17,7 @@ app = typer.Typer()
 
 
 @app.command()
-@rediscope_command(scan=True)
+@rediscope_command(scan=True, formats=("table", "json", "html"))
 def audit(
     run: Run,
     separators: Annotated[str, SEPARATORS] = ":",
@@ -36,6 +37,8 @@ def audit(
     ] = None,
     rdb: RdbPaths = None,
     sync: Sync = False,
+    output: Output = None,
+    max_time: SyncMaxTime = None,
 ) -> None:
     """Find the caching-pattern mistakes that cause outages: keys that should expire and do
     not, TTLs that expire together (stampedes), locks without a lease, unbounded counters and
@@ -47,11 +50,13 @@ def audit(
       rediscope audit --url redis://db1:6379
       rediscope audit --rdb /var/backups/redis --format json      # from a backup
       rediscope audit --fail-on critical                          # a CI gate
+      rediscope audit --format html -o audit.html                 # a page to share
     """
+    run.output = output
     rule_list = tuple(load_rules(rules)) if rules else ()
     with run.progress("audit") as progress:
         report = core_audit(
-            run.key_source(rdb, sync),
+            run.key_source(rdb, sync, max_time),
             run.scan_options(),
             separators=separators,
             rules=rule_list,

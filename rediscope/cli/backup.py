@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ import typer
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.cli.restore import restore_command
 from rediscope.core import backup as core
+from rediscope.core.capacity.analyze import analyze_backup
 from rediscope.errors import UsageError
 
 app = typer.Typer(
@@ -26,7 +26,7 @@ Dir = Annotated[Path, typer.Argument(help="The backup directory.", file_okay=Fal
 
 
 @app.command("run")
-@rediscope_command(section="backup", retention=True)
+@rediscope_command(section="backup", retention=True, db="refuse")
 def run_(
     run: Run,
     dest: Dir,
@@ -61,9 +61,38 @@ def run_(
             show_default=False,
         ),
     ] = None,
+    max_time: Annotated[
+        float | None,
+        typer.Option(
+            "--max-time",
+            min=1,
+            help="Give up when taking the RDB (the whole SYNC, or BGSAVE and its copy) takes "
+            "longer than SECONDS (--timeout is the most SYNC waits without RDB bytes; keepalive "
+            "newlines do not count).",
+            show_default=False,
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Report on success too.")
     ] = False,
+    analyze: Annotated[
+        bool,
+        typer.Option(
+            "--analyze",
+            help="Then read the backup offline (no load on the server) and store its top 200 "
+            "key patterns by bytes in the capacity history, beside an INFO sample, for "
+            "`capacity report --by-pattern`.",
+        ),
+    ] = False,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="With --analyze: the capacity history (default "
+            "$XDG_STATE_HOME/rediscope/history.sqlite).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Take a verified RDB backup into DEST (one file per shard on a cluster), then rotate.
     Silent on success, for cron; exit 1 failed, 3 cannot connect, 75 another run holds the lock.
@@ -71,10 +100,11 @@ def run_(
     \b
     Example (crontab; the password comes from $REDISCLI_AUTH):
       17 * * * * rediscope backup run /var/backups/redis --keep-hourly 24 --keep-daily 7
+      17 3 * * * rediscope backup run /var/backups/redis --keep-daily 30 --analyze
     """
+    if history is not None and not analyze:
+        raise UsageError("--history is for --analyze")
     policy = run.retention()
-    if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) must be EFBIG, not a kill
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     with run.byte_progress("backup") as progress:
         report = core.run_backup(
             run.spec(),
@@ -85,11 +115,18 @@ def run_(
             rdb_path=rdb_path,
             policy=policy,
             progress=progress,
+            max_time=max_time,
         )
     if verbose or run.fmt == "json":
         run.emit(report)
         for note in report.notes:
             run.note(f"note: {note}")
+    if analyze:  # the backup is written and verified: read it for the capacity history
+        analyzed = analyze_backup(run.spec(), dest, report.manifest, history)
+        for note in analyzed.notes:
+            run.note(f"note: {note}")
+        if verbose:
+            run.note(f"analyzed: {len(analyzed.sample.rows)} pattern rows into {analyzed.history}")
 
 
 @app.command("list")
@@ -106,7 +143,8 @@ def list_(
 ) -> None:
     """List the backups in DIR: time, age, size, ratio, RDB version, keys, and their state:
     each file checked to be there with its manifest's size (`--verify`: re-read in full).
-    A missing or damaged backup is shown as such; with --verify a bad one exits 1.
+    A missing, damaged or future-dated backup is shown as such, and files without a manifest
+    as ORPHAN; with --verify a bad one exits 1.
 
     \b
     Example:
@@ -117,6 +155,8 @@ def list_(
     for b in report.backups:
         for problem in b.problems:
             run.note(f"{b.state}: {b.base}: {problem}")
+    for orphan in report.orphans:
+        run.note(f"orphan: {orphan.file}: {orphan.reason}")
     run.conclude(report.outcome())
 
 
@@ -151,10 +191,12 @@ def verify(
     ] = None,
 ) -> None:
     """Re-check backups: sha256 against the .sha256 file and the RDB checks (magic, version,
-    EOF opcode, CRC-64), decompressing as a stream. Exit 1 naming each bad file.
-    --load proves a backup restores: a throwaway server loads a copy of each file (it needs
-    memory for the dataset), then is stopped; a file that does not load, or loads other key
-    counts, is BAD.
+    EOF opcode, CRC-64), decompressing as a stream; each result says which checks ran. Exit 1
+    naming each bad file, or when there was nothing to verify; files without a manifest are
+    shown as ORPHAN. --load proves a backup restores: a throwaway server (unix socket only,
+    random password) loads a copy of each file (it needs memory for the dataset), then is
+    stopped; a file that does not load, or loads other key counts, is BAD; a loader older than
+    the backup exits 2.
 
     \b
     Examples:
@@ -175,18 +217,32 @@ def prune(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Show what would be removed and which rule keeps each survivor."
+            "--dry-run",
+            help="Show what would be removed and why, and which rule keeps each survivor.",
+        ),
+    ] = False,
+    orphans: Annotated[
+        bool,
+        typer.Option(
+            "--orphans",
+            help="Also remove orphans: backup files without a manifest (left by a crash or an "
+            "older version), as `backup list` shows them.",
         ),
     ] = False,
 ) -> None:
-    """Remove old backups by retention rules (restic's forget semantics, OR-ed; the newest
-    verified backup is never removed; only files this tool made are touched).
+    """Remove old backups by retention rules, per target (restic's forget semantics, OR-ed,
+    over the intact backups only; the newest intact backup of each target is never removed;
+    only files this tool made are touched).
 
     \b
     Example:
       rediscope backup prune /var/backups/redis --keep-daily 7 --keep-weekly 4 --dry-run
     """
-    run.emit(core.prune(dest, run.retention(), dry_run=dry_run))
+    report = core.prune(dest, run.retention(), dry_run=dry_run, orphans=orphans)
+    run.emit(report)
+    for orphan in report.orphans:
+        if orphan.file not in report.removed_orphans:
+            run.note(f"orphan: {orphan.file}: {orphan.reason}")
 
 
 app.command("restore")(restore_command)

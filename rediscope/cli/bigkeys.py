@@ -6,16 +6,18 @@ from typing import Annotated
 
 import typer
 
-from rediscope.cli._options_scan import RdbPaths, Sync
+from rediscope.cli._export import ROW_FORMATS, SCAN_FORMATS, Output
+from rediscope.cli._options_scan import RdbPaths, Sync, SyncMaxTime
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.bigkeys.command import bigkeys as core_bigkeys
 from rediscope.core.units import parse_size
+from rediscope.errors import UsageError
 
 app = typer.Typer()
 
 
 @app.command()
-@rediscope_command(scan=True)
+@rediscope_command(scan=True, formats=SCAN_FORMATS)
 def bigkeys(
     run: Run,
     top: Annotated[
@@ -28,7 +30,8 @@ def bigkeys(
         str | None,
         typer.Option(
             "--min-bytes",
-            help="Threshold: keys of at least this size (10MB, 512KiB).",
+            help="Threshold: keys of at least this size (10MB, 512KiB). With --format jsonl "
+            "or csv: only the rows of such keys (or of keys over --min-elements).",
             show_default=False,
         ),
     ] = None,
@@ -47,6 +50,8 @@ def bigkeys(
     ] = False,
     rdb: RdbPaths = None,
     sync: Sync = False,
+    output: Output = None,
+    max_time: SyncMaxTime = None,
 ) -> None:
     """Find the biggest keys by memory and by element count, on every node, in one pass.
 
@@ -55,11 +60,18 @@ def bigkeys(
       rediscope bigkeys --url redis://db1:6379 --top 50
       rediscope bigkeys --min-bytes 10MB --min-elements 100000 --fail-if-found --format json
       rediscope bigkeys --rdb /var/backups/redis     # the newest backup: no load on the server
+      rediscope bigkeys --format jsonl -o keys.jsonl  # every key as a row (docs/export.md)
     """
     size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
+    run.output = output
+    if run.fmt in ROW_FORMATS:
+        if fail_if_found:
+            raise UsageError("--fail-if-found needs a report: --format table or json")
+        run.finish(run.export(rdb, sync, size, min_elements, max_time))
+        return
     with run.progress("scanning") as progress:
         report = core_bigkeys(
-            run.key_source(rdb, sync),
+            run.key_source(rdb, sync, max_time),
             run.scan_options(),
             top=top,
             min_bytes=size,

@@ -7,10 +7,14 @@ from typing import Annotated
 
 import typer
 
+from rediscope.cli._options_scan import SEPARATORS, RdbPaths
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.capacity import command as core
+from rediscope.core.capacity.analyze import record_with_patterns
+from rediscope.core.capacity.bypattern import report_by_pattern
 from rediscope.core.capacity.history import default_history_path
 from rediscope.core.units import parse_duration
+from rediscope.errors import UsageError
 from rediscope.exitcodes import ExitStatus
 
 app = typer.Typer(
@@ -34,15 +38,36 @@ History = Annotated[
 
 @app.command("record")
 @rediscope_command(section="capacity")
-def record(run: Run, history: History = None) -> None:
+def record(
+    run: Run,
+    history: History = None,
+    patterns: Annotated[
+        bool,
+        typer.Option(
+            "--patterns",
+            help="Also store the keyspace's top 200 key patterns by bytes (scanned as "
+            "`patterns --memory` does, or read from --rdb) for `report --by-pattern`.",
+        ),
+    ] = False,
+    rdb: RdbPaths = None,
+    separators: Annotated[str, SEPARATORS] = ":",
+) -> None:
     """Take one sample of INFO (every node of a cluster) into the local history. Quiet on
     success; --format json prints the sample.
 
     \b
-    Example (crontab):
+    Examples (crontab):
       */5 * * * * rediscope capacity record --url redis://db1:6379
+      17 3 * * * rediscope capacity record --patterns --rdb /var/backups/redis
     """
-    report = core.record(run.spec(), history or default_history_path())
+    if (rdb or separators != ":") and not patterns:
+        raise UsageError("--rdb and --separators are for --patterns")
+    path = history or default_history_path()
+    report = (
+        record_with_patterns(run.spec(), path, rdb, separators)
+        if patterns
+        else core.record(run.spec(), path)
+    )
     if run.fmt == "json":
         run.emit(report)
     run.conclude(report.outcome())
@@ -90,6 +115,14 @@ def report(
             show_default=False,
         ),
     ] = None,
+    by_pattern: Annotated[
+        bool,
+        typer.Option(
+            "--by-pattern",
+            help="Also the growth per key pattern over the analyzed snapshots (backup run "
+            "--analyze, record --patterns): rate, fit, share of the growth, what drives it.",
+        ),
+    ] = False,
 ) -> None:
     """Growth of used_memory per day (least squares, as predict_linear), r², days until the
     limit, per node and in total, with a chart and recommendations.
@@ -98,9 +131,10 @@ def report(
     Examples:
       rediscope capacity report --since 7d
       rediscope capacity report --fail-within 14d --format json
+      rediscope capacity report --by-pattern --since 30d
     """
     fail_s = parse_duration(fail_within, "--fail-within") if fail_within else None
-    result = core.report(
+    result = (report_by_pattern if by_pattern else core.report)(
         run.spec(),
         history or default_history_path(),
         since_s=parse_duration(since, "--since") if since else None,

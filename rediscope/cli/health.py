@@ -88,7 +88,10 @@ def health(
         ),
     ] = None,
     slowlog_window: Annotated[
-        str, typer.Option("--slowlog-window", help="How far back slowlog entries count.")
+        str,
+        typer.Option(
+            "--slowlog-window", help="How far back slowlog (and COMMANDLOG) entries count."
+        ),
     ] = "15m",
     backup_dir: Annotated[
         str | None,

@@ -42,21 +42,23 @@ def _require_named_target(run: Run) -> None:
     if spec.db_explicit and c.db is None and spec.db != 0:  # /0 is the habit of many URLs
         raise UsageError(
             "backup restore takes the target db from the backup (or --db-map), not the URL",
-            "drop /N from the URL; -n/--db N restores only db N of the backup",
+            "drop /N from the URL; --from-db N (-n) restores only db N of the backup",
         )
 
 
 def _confirmer(yes: bool) -> Callable[[str], None]:
-    def confirm(summary: str) -> None:
+    """The question, asked before any progress is drawn: 'Restore 38,489 keys into ...? [y/N]'."""
+
+    def confirm(question: str) -> None:
         if yes:
             return
-        if not typer.confirm(f"{summary}. Go on?", err=True):
+        if not typer.confirm(f"{question}?", err=True):
             raise UsageError("not confirmed: nothing was written")
 
     return confirm
 
 
-@rediscope_command(section="backup")
+@rediscope_command(section="backup", db="from-db")
 def restore_command(
     run: Run,
     source: Annotated[
@@ -98,7 +100,8 @@ def restore_command(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Read everything, write nothing: the plan and the conflicts (EXISTS)."
+            "--dry-run",
+            help="Read everything, write nothing: the plan and the keys already there (EXISTS).",
         ),
     ] = False,
     rate: Annotated[
@@ -114,15 +117,22 @@ def restore_command(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask (needed without a terminal).")
     ] = False,
+    no_progress: Annotated[
+        bool,
+        typer.Option(
+            "--no-progress", help="No progress bar (it is only shown when stderr is a terminal)."
+        ),
+    ] = False,
 ) -> None:
     """Write a backup back into a server or a cluster with RESTORE (keys routed by slot, TTLs
     kept to the millisecond, LRU/LFU data and functions too). Refuses a target whose
-    destination dbs hold keys unless --merge or --replace; -n/--db N restores only db N of
-    the backup. Exit 0 when every key meant to be restored was, 1 otherwise, 130 on Ctrl-C.
+    destination dbs hold keys unless --merge or --replace; --from-db N (-n) restores only db
+    N of the backup. Exit 0 when every key meant to be restored was, 1 otherwise (a filter
+    that matches no key of the backup too), 130 on Ctrl-C.
 
     \b
     Example (yesterday's db 0 into db 5 of a scratch server):
-      rediscope backup restore /var/backups/redis --url redis://scratch:6379 --db 0 --db-map 0:5
+      rediscope backup restore /var/backups/redis --url redis://scratch:6379 --from-db 0 --db-map 0:5
     """
     if merge and replace:
         raise UsageError("--merge and --replace are two ways: give one")
@@ -144,6 +154,13 @@ def restore_command(
         partial=partial,
     )
     spec = dataclasses.replace(run.spec(), db=0, db_explicit=False)
-    with run.byte_progress("restore") as progress:
-        report = restore(spec, source, opts, progress=progress, confirm=_confirmer(yes))
+    with run.byte_progress("restore", show=not no_progress) as progress:
+        report = restore(
+            spec,
+            source,
+            opts,
+            progress=progress,
+            confirm=_confirmer(yes),
+            warn=lambda text: run.note(f"warning: {text}"),
+        )
     run.finish(report)

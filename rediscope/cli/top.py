@@ -16,6 +16,7 @@ import typer
 from rich.live import Live
 from rich.text import Text
 
+from rediscope.cli._options_connection import Duration
 from rediscope.cli.common import Run, rediscope_command
 from rediscope.core.top import TopReport, Watcher
 from rediscope.errors import ConnectError
@@ -140,11 +141,17 @@ def _remember(report: TopReport | None, state: ViewState) -> None:
 
 
 @app.command()
-@rediscope_command()
+@rediscope_command(db="refuse")
 def top(
     run: Run,
     interval: Annotated[
-        float, typer.Option("--interval", "-i", min=0.1, max=3600, help="Seconds between samples.")
+        float,
+        typer.Option(
+            "--interval",
+            "-i",
+            click_type=Duration(0.1, 3600),
+            help="Time between samples: seconds (1, 0.5) or a duration (2s, 500ms).",
+        ),
     ] = 1.0,
     count: Annotated[
         int | None,

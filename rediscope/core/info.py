@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import redis
 
@@ -41,8 +41,8 @@ class ServerIdentity:
     run_id: str
 
     @property
-    def role_name(self) -> str:
-        return {"master": "primary", "slave": "replica"}.get(self.role, self.role)
+    def role_name(self) -> Literal["primary", "replica"]:
+        return "primary" if self.role == "master" else "replica"
 
     @property
     def version_tuple(self) -> tuple[int, ...]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import redis
 
@@ -13,11 +15,14 @@ from rediscope.core.info import ServerIdentity, identity, info
 from rediscope.core.resp import RawConnection, pairs
 from rediscope.errors import RediscopeError
 
+Role = Literal["primary", "replica"]
+Mode = Literal["standalone", "cluster", "sentinel"]
+
 
 @dataclass(frozen=True)
 class Node:
     address: str  # host:port (or socket path)
-    role: str  # primary | replica
+    role: Role
     node_id: str | None = None
     slots: tuple[tuple[int, int], ...] = ()
     primary_id: str | None = None  # for a cluster replica: its primary's node id
@@ -35,7 +40,7 @@ class Node:
 @dataclass(frozen=True)
 class Target:
     url: str  # redacted
-    mode: str  # standalone | cluster | sentinel
+    mode: Mode
     nodes: tuple[Node, ...] = field(default_factory=tuple)
 
     @property
@@ -94,7 +99,7 @@ def _shard_nodes(shard: dict[str, Any]) -> list[Node]:
     for m in members:
         host = m.get("ip") or m.get("endpoint") or m.get("hostname")
         port = m.get("port") or m.get("tls-port")
-        role = "primary" if m.get("role") == "master" else "replica"
+        role: Role = "primary" if m.get("role") == "master" else "replica"
         nodes.append(
             Node(
                 address=f"{host}:{port}",
@@ -116,7 +121,7 @@ def _listed_nodes(text: str) -> list[Node]:
         if len(parts) < 8:
             continue
         node_id, addr, flags, master = parts[0], parts[1].split("@")[0], parts[2], parts[3]
-        role = "primary" if "master" in flags.split(",") else "replica"
+        role: Role = "primary" if "master" in flags.split(",") else "replica"
         slot_list, _marks = _slot_items(parts[8:])
         nodes.append(
             Node(
@@ -131,8 +136,24 @@ def _listed_nodes(text: str) -> list[Node]:
     return nodes
 
 
-def discover(spec: ConnectionSpec) -> tuple[Target, ServerIdentity, redis.Redis]:
-    """Connect to the target, identify it, and list its nodes (a cluster lists all of them)."""
+@contextlib.contextmanager
+def discover(spec: ConnectionSpec) -> Iterator[tuple[Target, ServerIdentity, redis.Redis]]:
+    """Connect to the target, identify it, and list its nodes (a cluster lists all of them);
+    the connection is open inside the block and closed when it ends."""
+    target, ident, conn = _discover(spec)
+    try:
+        yield target, ident, conn
+    finally:
+        conn.close()
+
+
+def identify(spec: ConnectionSpec) -> tuple[Target, ServerIdentity]:
+    """What `discover` finds, for a caller that needs no connection afterwards."""
+    with discover(spec) as (target, ident, _conn):
+        return target, ident
+
+
+def _discover(spec: ConnectionSpec) -> tuple[Target, ServerIdentity, redis.Redis]:
     conn = connect(spec)
     with translate_errors(spec, "INFO"):
         data = info(conn, "server", "replication", "cluster")
@@ -142,7 +163,7 @@ def discover(spec: ConnectionSpec) -> tuple[Target, ServerIdentity, redis.Redis]
     found = [Node(address=spec.address, role=ident.role_name)]
     if ident.role == "master":
         found += replica_nodes(data)
-    mode = "sentinel" if spec.sentinels else "standalone"
+    mode: Mode = "sentinel" if spec.sentinels else "standalone"
     return Target(spec.redacted_url, mode, tuple(found)), ident, conn
 
 

@@ -16,12 +16,38 @@ from rediscope.render.base import human_bytes, renderer, scan_line
 _STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
+def compact_duration(seconds: int) -> str:
+    """1h59m, 3d4h, 12m5s, 40s: a relative time, to the minute past an hour."""
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    d, rest = divmod(seconds, 86400)
+    h, rest = divmod(rest, 3600)
+    m, s = divmod(rest, 60)
+    if d:
+        return f"{sign}{d}d{h}h"
+    if h:
+        return f"{sign}{h}h{m}m"
+    return f"{sign}{m}m{s}s" if m else f"{sign}{s}s"
+
+
+def _group(g: dict[str, Any]) -> str:
+    lag = "unknown" if g.get("lag") is None else f"{g['lag']:,}"
+    pending = "unknown" if g.get("pending") is None else f"{g['pending']:,}"
+    return f"group {g.get('name')}: lag {lag}, pending {pending}"
+
+
 def _evidence(f: Finding) -> str:
     shown = []
     for name, value in f.evidence.items():
+        if name == "groups" and isinstance(value, list):  # queue_backlog: what to act on
+            shown += [_group(g) for g in value if isinstance(g, dict)]
+            continue
         if value is None or isinstance(value, list | dict):
             continue
-        if name.endswith("_at") and isinstance(value, int):  # epoch seconds
+        if name == "clock":
+            continue
+        if name.endswith("_at") and isinstance(value, int) and f.evidence.get("clock") == "file":
+            shown.append(f"{name}=+{compact_duration(value)} after the file was written")
+        elif name.endswith("_at") and isinstance(value, int):  # epoch seconds
             when = datetime.fromtimestamp(value, timezone.utc)
             shown.append(f"{name}={when:%Y-%m-%d %H:%M:%SZ}")
         elif isinstance(value, int) and not isinstance(value, bool):
@@ -48,15 +74,17 @@ def audit_table(report: AuditReport, width: int | None = None, **_: Any) -> Rend
     table.add_column("severity", no_wrap=True)
     table.add_column("check", no_wrap=True)
     table.add_column("pattern", overflow="fold")
-    table.add_column("keys", justify="right", no_wrap=True)
+    table.add_column("affected", justify="right", no_wrap=True)  # keys the finding concerns
     table.add_column("bytes", justify="right", no_wrap=True)
+    factor = report.scan.extrapolation if report.scan.sampled else 1.0
+    mark = "~" if report.scan.sampled else ""
     for f in report.findings:
         table.add_row(
             Text(f.severity, style=_STYLE.get(f.severity, "")),
             f.id,
             f.pattern,
-            f"{f.keys:,}",
-            human_bytes(f.bytes),
+            f"{mark}{round(f.keys * factor):,}",
+            "-" if f.bytes is None else mark + human_bytes(round(f.bytes * factor)),
         )
     parts.append(table)
     for f in report.findings:

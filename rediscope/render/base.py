@@ -113,7 +113,7 @@ def pct(x: float | None) -> str:
 STATUS_STYLE = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNKNOWN": "magenta"}
 
 
-def empty_scan(scan: ScanSummary) -> Text | None:
+def empty_scan(scan: ScanSummary, source: SourceInfo | None = None) -> Text | None:
     """A sentence for a scan that found no key, saying where keys are (None: it found some)."""
     if scan.keys_scanned or not scan.complete:
         return None
@@ -123,8 +123,11 @@ def empty_scan(scan: ScanSummary) -> Text | None:
     for node in scan.nodes:
         for db, keys in node.other_dbs.items():
             elsewhere[db] = elsewhere.get(db, 0) + keys
+    holder = "the file holds" if source is not None and source.kind == "rdb" else "the server holds"
+    if source is not None and any(f.keys_expired for f in source.files):
+        return Text(f"{holder} no keys that have not expired (see the notes)")
     if scan.db is None:
-        return Text("the server holds no keys")
+        return Text(f"{holder} no keys")
     if not elsewhere:
         return Text(f"db {scan.db} holds no keys, and no other db does either")
     where = ", ".join(f"db {d} ({plural(k, 'key')})" for d, k in sorted(elsewhere.items()))

@@ -20,6 +20,7 @@ from rediscope.render.base import (
     renderer,
     target_line,
 )
+from rediscope.render.capacity_patterns import by_pattern_view
 
 _SPARK = "▁▂▃▄▅▆▇█"
 
@@ -88,8 +89,18 @@ def _samples_line(report: CapacityReport) -> str:
     return "none recorded yet (figures from INFO now)"
 
 
+def _recommendations(report: CapacityReport) -> Table:
+    recs = Table(box=box.SIMPLE_HEAD, title="recommendations", title_justify="left")
+    recs.add_column("severity")
+    recs.add_column("id")
+    recs.add_column("what to do", ratio=1)
+    for r in report.recommendations:
+        recs.add_row(r.severity, r.id, Text(r.message))
+    return recs
+
+
 @renderer(CapacityReport)
-def capacity_table(report: CapacityReport, **_: Any) -> RenderableType:
+def capacity_table(report: CapacityReport, width: int | None = None, **_: Any) -> RenderableType:
     parts: list[RenderableType] = [target_line(report.target)]
     days = "-" if report.days_until_full is None else f"{report.days_until_full:,.1f} days"
     growth = (
@@ -140,13 +151,9 @@ def capacity_table(report: CapacityReport, **_: Any) -> RenderableType:
         ]
         parts.append(kv_table(details))
     if report.recommendations:
-        recs = Table(box=box.SIMPLE_HEAD, title="recommendations", title_justify="left")
-        recs.add_column("severity")
-        recs.add_column("id")
-        recs.add_column("what to do", ratio=1)
-        for r in report.recommendations:
-            recs.add_row(r.severity, r.id, Text(r.message))
-        parts.append(recs)
+        parts.append(_recommendations(report))
+    if report.by_pattern is not None:
+        parts.append(by_pattern_view(report.by_pattern, report.days_until_full, width))
     parts.append(Text(f"limit rule: {report.headroom_rule}", style="dim"))
     return Group(*parts)
 

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from rediscope.core.health import Check, HealthReport
 from rediscope.core.health.ping import PingReport
-from rediscope.core.units import plural, short_duration
+from rediscope.core.units import bytes_text, plural, short_duration
 from rediscope.render.base import STATUS_STYLE, kv_table, renderer, target_line
 from rediscope.render.fit import Col, fit_table
 
@@ -50,6 +50,8 @@ def _measure(value: float | None, unit: str) -> str:
         return f"{value:.2f} ms"
     if unit == "s":
         return short_duration(value)
+    if unit == "bytes":
+        return bytes_text(value)
     return f"{value:g}" + (f" {unit}" if unit and unit != "ratio" else "")
 
 

@@ -47,6 +47,8 @@ def hotkeys_table(report: HotkeysReport, width: int | None = None, **_: Any) -> 
             for p in report.patterns
         ]
         parts.append(fit_table(cols, rows, width, "top patterns"))
+    if report.hot_slots:
+        parts.append(_hot_slots(report, width))
     if report.commands:
         cols = [Col("command", "key"), Col("calls", "num"), Col("share", "num")]
         rows = [[c.name, human_count(c.calls), pct(c.share)] for c in report.commands[:10]]
@@ -88,3 +90,21 @@ def _hot_keys(report: HotkeysReport, width: int | None) -> Table:
             row.append(k.node)
         rows.append(row)
     return fit_table(cols, rows, width, f"top {plural(len(report.keys), 'key')}")
+
+
+def _hot_slots(report: HotkeysReport, width: int | None) -> Table:
+    """A cluster's slots that take the traffic: the hot keys in each, the server's CPU time."""
+    cols = [Col("slot", "num"), Col("node"), Col("hot keys", "num"), Col("hits", "num")]
+    cols += [Col("cpu µs (server)", "num"), Col("keys", "num", drop=1)]
+    rows: list[list[RenderableType]] = [
+        [
+            str(h.slot),
+            h.node or "-",
+            human_count(h.hot_keys),
+            human_count(h.hits),
+            human_count(h.cpu_usec),
+            human_count(h.keys),
+        ]
+        for h in report.hot_slots
+    ]
+    return fit_table(cols, rows, width, "slots that take the traffic")

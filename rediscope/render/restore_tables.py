@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rediscope.core.restore import RestoreReport
+from rediscope.core.units import plural
 from rediscope.render.base import human_bytes, renderer
 
 #: failures shown in the table (JSON has all of them)
@@ -19,18 +20,21 @@ SHOWN_FAILURES = 20
 def _headline(r: RestoreReport) -> Text:
     verb = "would restore" if r.dry_run else "restored"
     s = r.skipped
+    # "exists" in a dry run too: the same word for a key already on the target
     skipped = ", ".join(f"{n:,} {what.replace('_', ' ')}" for what, n in s.items() if n)
-    exists = "conflicts" if r.dry_run else "exists"
-    skipped = skipped.replace(" exists", f" {exists}")
-    line = f"{verb} {r.restored:,} keys ({human_bytes(r.bytes)}) in {r.seconds:.1f}s"
+    line = f"{verb} {plural(r.restored, 'key')} ({human_bytes(r.bytes)}) in {r.seconds:.1f}s"
     if skipped:
         line += f"; skipped: {skipped}"
     if r.failed:
         line += f"; FAILED: {r.failed:,}"
+    if r.unconfirmed:
+        line += f"; UNCONFIRMED: {r.unconfirmed:,} (sent, no reply: the target may hold them)"
+    if r.unverified:
+        line += f"; unverified: {r.unverified:,} (no CRC-64 vouches for their values)"
     f = r.functions
     if f.in_file:
         line += f"; functions: {f.restored} restored, {f.skipped} skipped, {f.failed} failed"
-    style = "bold red" if r.failed or r.error else "green" if not r.dry_run else ""
+    style = "bold red" if r.failed or r.error or r.unconfirmed else "green" if not r.dry_run else ""
     head = Text(line, style=style)
     versions = f"RDB version: file {r.file_rdb_version}, target " + (
         "unknown" if r.target_rdb_version is None else str(r.target_rdb_version)
@@ -40,8 +44,7 @@ def _headline(r: RestoreReport) -> Text:
 
 def _db_table(r: RestoreReport) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title="per db", title_justify="left")
-    conflicts = "conflicts" if r.dry_run else "exists"
-    for col in ("db", "to", "restored", "bytes", conflicts, "expired", "filtered", "failed"):
+    for col in ("db", "to", "restored", "bytes", "exists", "expired", "filtered", "failed"):
         table.add_column(col, justify="left" if col in ("db", "to") else "right")
     for d in r.per_db:
         table.add_row(

@@ -13,6 +13,7 @@ from rich.tree import Tree
 from rediscope.core.bigkeys.command import BigKey, BigKeysReport
 from rediscope.core.memory.report import MemoryReport, Share
 from rediscope.core.patterns.command import PatternsReport, PatternStats, TreeNode, pattern_tree
+from rediscope.core.pipeline.modtypes import label
 from rediscope.core.units import plural
 from rediscope.render.base import (
     empty_scan,
@@ -27,6 +28,8 @@ from rediscope.render.base import (
     target_line,
 )
 from rediscope.render.fit import Col, fit_table
+from rediscope.render.size_tables import dist_cells, pattern_size_cols, sizes_table
+from rediscope.render.sizes_tables import size_tables
 
 KEY_COLUMNS = (
     Col("#", "num", drop=6),
@@ -47,10 +50,10 @@ def key_table(title: str, keys: tuple[BigKey, ...], cluster: bool, width: int | 
         row: list[RenderableType] = [
             str(i),
             key_text(k.key),
-            k.type,
+            label(k.type),
             k.encoding or "-",
             human_bytes(k.bytes),
-            human_count(k.elements),
+            "unknown" if k.elements is None and k.type_name else human_count(k.elements),
             human_ttl(k.ttl_s),
             str(k.db),
         ]
@@ -78,12 +81,15 @@ def bigkeys_table(
         target_line(report.target),
         scan_line(report.scan, report.source),
     ]
-    empty = empty_scan(report.scan)
+    parts += size_tables(report.size_distribution, width)  # the server's own, scan or not
+    empty = empty_scan(report.scan, report.source)
     if empty is not None:
         return Group(*parts, empty)
     title = f"top {plural(len(report.keys), 'key')} by memory"
     parts.append(key_table(title, report.keys, cluster, width))
     parts.append(_by_type_table(report))
+    sizes = [(t.type, t.keys, t.bytes_dist, t.elements_dist) for t in report.by_type]
+    parts.append(sizes_table(sizes, width))
     per_type_n = min(report.top, PER_TYPE_SHOWN)
     shown: dict[str, int] = {}
     per_type = []
@@ -104,14 +110,15 @@ def _by_type_table(report: BigKeysReport) -> Table:
     for col in ("type", "keys", "memory", "share", "avg size", "elements", "avg elements"):
         by_type.add_column(col, justify="left" if col == "type" else "right")
     for t in report.by_type:
+        known = t.elements_known > 0
         by_type.add_row(
-            t.type,
+            label(t.type),
             est + human_count(t.keys),
             est + human_bytes(t.bytes),
             f"{t.share:.1%}",
             human_bytes(t.avg_bytes),
-            est + human_count(t.elements),
-            human_count(t.avg_elements),
+            est + human_count(t.elements) if known else "unknown",
+            human_count(t.avg_elements) if known else "unknown",
         )
     return by_type
 
@@ -185,15 +192,19 @@ def _pattern_table(
     if access:
         cols.append(Col("idle" if access == "idletime" else "lfu freq", drop=5))
     cols.append(Col("example", "key", drop=6))
+    if memory:
+        cols += pattern_size_cols(7)
     rows = []
     for p in stats:
         row: list[RenderableType] = [Text(p.pattern), est + human_count(p.keys), pct(p.share)]
         if memory:
             row += [est + human_bytes(p.bytes), pct(p.bytes_share)]
-        row += [",".join(p.types) or "-", _ttl_summary(p.ttl)]
+        row += [",".join(label(t) for t in p.types) or "-", _ttl_summary(p.ttl)]
         if access:
             row.append(_access_summary(p))
         row.append(key_text(p.examples[0]) if p.examples else Text("-"))
+        if memory:
+            row += dist_cells(p.bytes_dist, True)
         rows.append(row)
     return fit_table(cols, rows, width, title)
 
@@ -235,7 +246,7 @@ def patterns_table(
         target_line(report.target),
         scan_line(report.scan, report.source),
     ]
-    empty = empty_scan(report.scan)
+    empty = empty_scan(report.scan, report.source)
     if empty is not None:
         return Group(*parts, empty)
     memory = any(p.bytes is not None for p in report.patterns)
@@ -258,6 +269,12 @@ def _memory_totals(report: MemoryReport) -> Table:
         keys_line += (
             f"; estimate for all {t.keys:,} keys: ~{human_bytes(t.keys_bytes_estimate)}"
             f" ± {human_bytes(t.estimate_ci95)} (95% confidence)"
+        )
+    if t.keys_unknown:
+        of = "the file's key bytes" if report.source.kind == "rdb" else "the keys"
+        keys_line += (
+            f"; {plural(t.keys_unknown, 'key')} of unknown bytes not counted"
+            f" ({t.unknown_share:.1%} of {of})"
         )
     if t.maxmemory is None:
         limit = "unknown"
@@ -287,15 +304,22 @@ def _shares(title: str, items: tuple[Share, ...], first: str, est: str, width: i
     cols += [Col("keys", "num"), Col("memory", "num"), Col("share", "num")]
     rows = [
         [
-            r.name,
-            *([r.type or ""] if typed else []),
+            label(r.name) if first == "type" else r.name,
+            *([label(r.type or "")] if typed else []),
             est + human_count(r.keys),
-            est + human_bytes(r.bytes),
-            pct(r.share),
+            _share_bytes(r, est),
+            "-" if r.keys_unknown >= r.keys > 0 else pct(r.share),
         ]
         for r in items[:20]
     ]
     return fit_table(cols, rows, width, title)
+
+
+def _share_bytes(r: Share, est: str) -> str:
+    """A row's bytes; "unknown" when no key of it could be estimated, "+ ?" when some not."""
+    if r.keys_unknown and r.keys_unknown >= r.keys:
+        return "unknown"
+    return est + human_bytes(r.bytes) + (" + ?" if r.keys_unknown else "")
 
 
 def _recommendations(report: MemoryReport) -> Table:
@@ -320,10 +344,13 @@ def memory_table(report: MemoryReport, width: int | None = None, **_: Any) -> Re
         scan_line(report.scan, report.source),
     ]
     parts.append(_memory_totals(report))
-    empty = empty_scan(report.scan)
+    parts += size_tables(report.size_distribution, width)
+    empty = empty_scan(report.scan, report.source)
     if empty is not None:  # the server's figures above, and where the keys are
         return Group(*parts, empty)
     parts.append(_shares("by type", report.by_type, "type", est, width))
+    sizes = [(t.type, t.keys, t.bytes_dist, t.elements_dist) for t in report.sizes]
+    parts.append(sizes_table(sizes, width))
     parts.append(_shares("by encoding", report.by_encoding, "encoding", est, width))
     if len(report.by_db) > 1:
         parts.append(_shares("by db", report.by_db, "db", est, width))

@@ -13,6 +13,8 @@ from rediscope.render import (  # noqa: F401
     audit_tables,
     backup_tables,
     capacity_tables,
+    clients_tables,
+    diff_tables,
     health_tables,
     hotkeys_tables,
     restore_tables,

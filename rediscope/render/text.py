@@ -8,6 +8,7 @@ from typing import Any
 
 from rediscope.core.capacity.command import CapacityReport
 from rediscope.core.health import HealthReport
+from rediscope.core.health.model import RANK
 from rediscope.core.report import Report
 from rediscope.core.units import plural
 from rediscope.exitcodes import HealthExit
@@ -39,7 +40,7 @@ def _perf_label(check_id: str, node: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9_.:-]", "_", name)
 
 
-_UOM = {"ms": "ms", "%": "%", "s": "s"}
+_UOM = {"ms": "ms", "%": "%", "s": "s", "bytes": "B"}
 
 
 def _num(value: float) -> str:
@@ -55,7 +56,7 @@ def health_nagios(report: HealthReport) -> str:
     """`REDISCOPE <STATUS> - <summary> | <perfdata>` per the monitoring plugins guidelines."""
     bad = [c for c in report.checks if c.status != "OK"]
     if bad:
-        bad.sort(key=lambda c: ("CRITICAL", "WARNING", "UNKNOWN").index(c.status))
+        bad.sort(key=lambda c: -RANK[c.status])
         summary = "; ".join(
             f"{c.id}{'@' + c.node if c.node else ''} {c.status}: {c.message}" for c in bad[:3]
         )

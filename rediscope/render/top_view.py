@@ -81,29 +81,36 @@ def _mem_bar(used: int, limit: int, width: int = 20) -> str:
 
 def _summary(r: TopReport, state: ViewState, width: int) -> Table:
     t, up = r.totals, [n for n in r.nodes if n.up]
-    peak = max((n.used_memory_peak for n in up), default=0)
+    peak = sum(n.used_memory_peak for n in up)  # as used is: every node's, added up
     limit = sum(n.maxmemory for n in up) if all(n.maxmemory for n in up) else 0
     rss = sum(n.rss for n in up)
     frag = [n.fragmentation for n in up if n.fragmentation is not None]
+    pairs = [
+        (
+            f"ops/s {_rate(t.ops_per_s)}  (r {_rate(t.reads_per_s)} / w {_rate(t.writes_per_s)})",
+            f"mem {human_bytes(t.used_memory)}"
+            + (f" of {human_bytes(limit)} {_mem_bar(t.used_memory, limit)}" if limit else "")
+            + f"  peak {human_bytes(peak)}",
+        ),
+        (
+            f"net in {human_bytes(t.net_in_per_s)}/s  out {human_bytes(t.net_out_per_s)}/s",
+            f"rss {human_bytes(rss)}  frag {max(frag):.2f}" if frag else f"rss {human_bytes(rss)}",
+        ),
+        (
+            f"hits {_pct(t.hit_ratio)}  expired/s {_rate(t.expired_per_s)}  "
+            f"evicted/s {_rate(t.evicted_per_s)}",
+            f"clients {t.clients:,}  blocked {sum(n.blocked_clients for n in up):,}  "
+            f"tracking {sum(n.tracking_clients for n in up):,}  keys {t.keys:,}",
+        ),
+    ]
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(min_width=36)
-    grid.add_column()
-    grid.add_row(
-        f"ops/s {_rate(t.ops_per_s)}  (r {_rate(t.reads_per_s)} / w {_rate(t.writes_per_s)})",
-        f"mem {human_bytes(t.used_memory)}"
-        + (f" of {human_bytes(limit)} {_mem_bar(t.used_memory, limit)}" if limit else "")
-        + f"  peak {human_bytes(peak)}",
-    )
-    grid.add_row(
-        f"net in {human_bytes(t.net_in_per_s)}/s  out {human_bytes(t.net_out_per_s)}/s",
-        f"rss {human_bytes(rss)}  frag {max(frag):.2f}" if frag else f"rss {human_bytes(rss)}",
-    )
-    grid.add_row(
-        f"hits {_pct(t.hit_ratio)}  expired/s {_rate(t.expired_per_s)}  "
-        f"evicted/s {_rate(t.evicted_per_s)}",
-        f"clients {t.clients:,}  blocked {sum(n.blocked_clients for n in up):,}  "
-        f"tracking {sum(n.tracking_clients for n in up):,}  keys {t.keys:,}",
-    )
+    two = all(len(a) <= 36 and 38 + len(b) <= width for a, b in pairs)  # else one a line
+    grid.add_column(min_width=36 if two else None, no_wrap=True)
+    if two:
+        grid.add_column(no_wrap=True)
+    for left, right in pairs:
+        for row in [(left, right)] if two else [(left,), (right,)]:
+            grid.add_row(*row)
     spark = max(10, min(60, width - 24))
     if state.ops_history:
         grid.add_row(f"ops/s {sparkline(state.ops_history, spark)}", "")
@@ -120,8 +127,9 @@ def _sorted(commands: Sequence[CommandRate], sort: str) -> list[CommandRate]:
     return list(commands)
 
 
-def _commands_table(r: TopReport, sort: str, rows: int) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title=f"commands (by {sort}; s: sort)", title_justify="left")
+def _commands_table(r: TopReport, sort: str, rows: int, live: bool = True) -> Table:
+    title = f"commands (by {sort}; s: sort)" if live else f"commands (by {sort})"
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
     for col in ("command", "calls/s", "cpu %", "µs/call", "p50 µs", "p99 µs", "kind"):
         table.add_column(col, justify="left" if col in ("command", "kind") else "right")
     for c in _sorted(r.commands, sort)[: max(1, rows)]:
@@ -191,6 +199,29 @@ def _replication(r: TopReport) -> Table | None:
     return table
 
 
+def _hot_slots(r: TopReport) -> Table:
+    """A cluster's hottest slots: CPU time and network bytes per second in the interval where
+    the server counts them, their totals since the stats were reset, the keys."""
+    title = f"hot slots (CLUSTER SLOT-STATS by {r.hot_slots_by})"
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    for col in ("slot", "node", "keys", "cpu µs/s", "net/s", "cpu µs total", "net total"):
+        table.add_column(col, justify="left" if col == "node" else "right")
+    for h in r.hot_slots:
+        net = (
+            None if h.network_bytes_in is None else h.network_bytes_in + (h.network_bytes_out or 0)
+        )
+        table.add_row(
+            str(h.slot),
+            h.node,
+            f"{h.keys:,}",
+            "-" if h.cpu_usec_per_s is None else _rate(h.cpu_usec_per_s),
+            "-" if h.network_bytes_per_s is None else human_bytes(h.network_bytes_per_s) + "/s",
+            "-" if h.cpu_usec is None else f"{h.cpu_usec:,}",
+            human_bytes(net),
+        )
+    return table
+
+
 def top_screen(r: TopReport, state: ViewState, width: int, height: int) -> RenderableType:
     """The live screen, fitted to WIDTH x HEIGHT: the commands table gets the rows left."""
     parts: list[RenderableType] = [_header(r, state), _summary(r, state, width)]
@@ -198,6 +229,9 @@ def top_screen(r: TopReport, state: ViewState, width: int, height: int) -> Rende
     if state.per_node and (len(r.nodes) > 1 or not r.nodes[0].up):
         parts.append(_nodes_table(r))
         used += len(r.nodes) + 4
+    if r.hot_slots and height - used > 14:
+        parts.append(_hot_slots(r))
+        used += len(r.hot_slots) + 4
     repl = _replication(r)
     if repl is not None and height - used > 12:
         parts.append(repl)
@@ -210,7 +244,7 @@ def top_screen(r: TopReport, state: ViewState, width: int, height: int) -> Rende
             buf.add_row(b.node, b.client, human_bytes(b.omem), b.cmd)
         parts.append(buf)
         used += len(r.buffers) + 4
-    parts.append(_commands_table(r, state.sort, height - used - 5))
+    parts.append(_commands_table(r, state.sort, height - used - 5, state.live))
     if state.live:
         parts.append(Text("q quit  p pause  s sort  n nodes", style="dim"))
     return Group(*parts)

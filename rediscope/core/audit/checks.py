@@ -4,13 +4,15 @@ returns findings with their evidence and the fix."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from rediscope.core.audit.collector import Agg
 from rediscope.core.keynames import display_key
 
-SEVERITIES = ("info", "warning", "critical")
+Severity = Literal["info", "warning", "critical"]
+#: lowest first
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
 CHECK_IDS = (
     "ttl_missing",
     "cache_without_ttl",
@@ -41,10 +43,10 @@ class Thresholds:
     idle_keys: int = 10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     id: str
-    severity: str  # info | warning | critical
+    severity: Severity
     pattern: str
     role: str
     keys: int
@@ -54,7 +56,7 @@ class Finding:
     fix: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Pattern:
     """One pattern as the checks see it (a rule of --rules may set its role, silence checks
     for it and change thresholds)."""
@@ -76,19 +78,19 @@ def ttl_missing(p: Pattern, t: Thresholds) -> Finding | None:
     if a.keys < t.min_keys or not a.no_ttl or a.with_ttl / a.keys < t.ttl_missing_share:
         return None
     return Finding(
-        "ttl_missing",
-        "critical" if p.role in ("cache", "session") else "warning",
-        p.name,
-        p.role,
-        a.no_ttl,
-        a.bytes_no_ttl,
-        {
+        id="ttl_missing",
+        severity="critical" if p.role in ("cache", "session") else "warning",
+        pattern=p.name,
+        role=p.role,
+        keys=a.no_ttl,
+        bytes=a.bytes_no_ttl,
+        evidence={
             "with_ttl": a.with_ttl,
             "without_ttl": a.no_ttl,
             "share_with_ttl": round(a.with_ttl / a.keys, 4),
         },
-        _ex(a.no_ttl_examples),
-        "A code path writes these keys without a TTL (a SET after which EXPIRE failed or "
+        examples=_ex(a.no_ttl_examples),
+        fix="A code path writes these keys without a TTL (a SET after which EXPIRE failed or "
         "was never sent): write value and TTL in one command (SET key value EX n).",
     )
 
@@ -98,15 +100,15 @@ def cache_without_ttl(p: Pattern, t: Thresholds) -> Finding | None:
     if p.role not in ("cache", "session") or a.with_ttl or not a.no_ttl:
         return None
     return Finding(
-        "cache_without_ttl",
-        "warning",
-        p.name,
-        p.role,
-        a.no_ttl,
-        a.bytes_no_ttl,
-        {"keys": a.no_ttl, "idle_old": a.idle_old if a.idle_known else None},
-        _ex(a.no_ttl_examples),
-        f"A {p.role} that never expires grows until maxmemory: give every write a TTL "
+        id="cache_without_ttl",
+        severity="warning",
+        pattern=p.name,
+        role=p.role,
+        keys=a.no_ttl,
+        bytes=a.bytes_no_ttl,
+        evidence={"keys": a.no_ttl, "idle_old": a.idle_old if a.idle_known else None},
+        examples=_ex(a.no_ttl_examples),
+        fix=f"A {p.role} that never expires grows until maxmemory: give every write a TTL "
         "(SET key value EX n), or mark the pattern as intended in the rules file.",
     )
 
@@ -121,7 +123,7 @@ def expiry_storm(p: Pattern, t: Thresholds) -> Finding | None:
     minutes: dict[int, int] = {}
     for s, n in a.expiry.items():
         minutes[s // 60] = minutes.get(s // 60, 0) + n
-    minute, peak_min = max(minutes.items(), key=lambda kv: (kv[1], -kv[0]))
+    minute_at, peak_min = peak_window(a.expiry, 60)  # any 60 s, not calendar minutes
     by_second = peak >= t.storm_second_keys and peak / a.with_ttl >= t.storm_second_share
     by_minute = (
         peak_min >= t.storm_minute_keys
@@ -132,27 +134,42 @@ def expiry_storm(p: Pattern, t: Thresholds) -> Finding | None:
         return None
     share = peak / a.with_ttl if by_second else peak_min / a.with_ttl
     return Finding(
-        "expiry_storm",
-        "critical" if share >= 0.5 else "warning",
-        p.name,
-        p.role,
-        peak if by_second else peak_min,
-        None,
-        {
+        id="expiry_storm",
+        severity="critical" if share >= 0.5 else "warning",
+        pattern=p.name,
+        role=p.role,
+        keys=peak if by_second else peak_min,
+        bytes=None,
+        evidence={
             "with_ttl": a.with_ttl,
             "peak_second_keys": peak,
             "peak_second_at": second,
             "peak_minute_keys": peak_min,
-            "peak_minute_at": minute * 60,
+            "peak_minute_at": minute_at,
             "share": round(share, 4),
             "by_second": _busiest(a.expiry),
             "by_minute": [[m * 60, n] for m, n in _busiest(minutes)],
             "histogram_truncated": a.expiry_truncated,
         },
-        (),
-        "Keys written together with the same TTL expire together, and every reader misses "
+        examples=(),
+        fix="Keys written together with the same TTL expire together, and every reader misses "
         "at once (a cache stampede): add jitter to the TTL (ttl + random(0, ttl/10)).",
     )
+
+
+def peak_window(counts: dict[int, int], width: int) -> tuple[int, int]:
+    """The busiest window of WIDTH seconds anywhere in a per-second histogram: (its first
+    second, its keys). A sliding window: a burst across a minute boundary counts whole."""
+    seconds = sorted(counts)
+    best_at, best, inside, lo = seconds[0], 0, 0, 0
+    for at in seconds:
+        inside += counts[at]
+        while seconds[lo] <= at - width:
+            inside -= counts[seconds[lo]]
+            lo += 1
+        if inside > best:
+            best_at, best = seconds[lo], inside
+    return best_at, best
 
 
 def _busiest(counts: dict[int, int], n: int = 10) -> list[list[int]]:
@@ -166,28 +183,28 @@ def lock_without_ttl(p: Pattern, t: Thresholds) -> Finding | None:
         return None
     if a.no_ttl:
         return Finding(
-            "lock_without_ttl",
-            "critical",
-            p.name,
-            p.role,
-            a.no_ttl,
-            a.bytes_no_ttl,
-            {"without_ttl": a.no_ttl, "with_ttl": a.with_ttl},
-            _ex(a.no_ttl_examples),
-            "A lock without a TTL is held forever when its holder dies: take it with "
+            id="lock_without_ttl",
+            severity="critical",
+            pattern=p.name,
+            role=p.role,
+            keys=a.no_ttl,
+            bytes=a.bytes_no_ttl,
+            evidence={"without_ttl": a.no_ttl, "with_ttl": a.with_ttl},
+            examples=_ex(a.no_ttl_examples),
+            fix="A lock without a TTL is held forever when its holder dies: take it with "
             "SET key token NX PX lease, never SETNX then EXPIRE.",
         )
     if a.max_ttl_ms / 1000 > t.lock_lease_s:
         return Finding(
-            "lock_without_ttl",
-            "warning",
-            p.name,
-            p.role,
-            a.with_ttl,
-            a.bytes,
-            {"max_ttl_s": a.max_ttl_ms // 1000, "lease_limit_s": t.lock_lease_s},
-            (),
-            "A lease longer than a day blocks everyone for that long after a crash: use a "
+            id="lock_without_ttl",
+            severity="warning",
+            pattern=p.name,
+            role=p.role,
+            keys=a.with_ttl,
+            bytes=a.bytes,
+            evidence={"max_ttl_s": a.max_ttl_ms // 1000, "lease_limit_s": t.lock_lease_s},
+            examples=(),
+            fix="A lease longer than a day blocks everyone for that long after a crash: use a "
             "short lease and renew it while the work runs.",
         )
     return None
@@ -198,15 +215,15 @@ def idle_without_ttl(p: Pattern, t: Thresholds) -> Finding | None:
     if a.idle_old < t.idle_keys:
         return None
     return Finding(
-        "idle_without_ttl",
-        "warning",
-        p.name,
-        p.role,
-        a.idle_old,
-        a.idle_old_bytes,
-        {"idle_without_ttl": a.idle_old, "without_ttl": a.no_ttl},
-        _ex(a.old_examples),
-        "Keys nobody has read or written for that long, and which never expire, are dead "
+        id="idle_without_ttl",
+        severity="warning",
+        pattern=p.name,
+        role=p.role,
+        keys=a.idle_old,
+        bytes=a.idle_old_bytes,
+        evidence={"idle_without_ttl": a.idle_old, "without_ttl": a.no_ttl},
+        examples=_ex(a.old_examples),
+        fix="Keys nobody has read or written for that long, and which never expire, are dead "
         "weight: delete them, or write them with a TTL.",
     )
 
@@ -216,33 +233,33 @@ def counter_unbounded(p: Pattern, t: Thresholds) -> Finding | None:
     if p.role != "counter" or a.with_ttl or a.no_ttl < t.counter_keys:
         return None
     return Finding(
-        "counter_unbounded",
-        "warning",
-        p.name,
-        p.role,
-        a.no_ttl,
-        a.bytes_no_ttl,
-        {"keys": a.no_ttl},
-        _ex(a.no_ttl_examples),
-        "One counter per entity, none expiring, grows with the number of entities forever: "
+        id="counter_unbounded",
+        severity="warning",
+        pattern=p.name,
+        role=p.role,
+        keys=a.no_ttl,
+        bytes=a.bytes_no_ttl,
+        evidence={"keys": a.no_ttl},
+        examples=_ex(a.no_ttl_examples),
+        fix="One counter per entity, none expiring, grows with the number of entities forever: "
         "expire counters that have served their purpose, or keep them in one hash per group.",
     )
 
 
 def rate_limit_unbounded(p: Pattern, t: Thresholds) -> Finding | None:
     a = p.agg
-    if p.role != "rate_limit" or not a.no_ttl:
-        return None
+    if p.role != "rate_limit" or not a.no_ttl or not p.types.keys() & {"string", "zset"}:
+        return None  # only counters and sorted-set windows are windows (a config hash is not)
     return Finding(
-        "rate_limit_unbounded",
-        "warning",
-        p.name,
-        p.role,
-        a.no_ttl,
-        a.bytes_no_ttl,
-        {"without_ttl": a.no_ttl, "with_ttl": a.with_ttl, "longest": a.longest.items[:1]},
-        _ex(a.no_ttl_examples),
-        "A rate-limit window without a TTL outlives its window: set the TTL with every write "
+        id="rate_limit_unbounded",
+        severity="warning",
+        pattern=p.name,
+        role=p.role,
+        keys=a.no_ttl,
+        bytes=a.bytes_no_ttl,
+        evidence={"without_ttl": a.no_ttl, "with_ttl": a.with_ttl, "longest": a.longest.items[:1]},
+        examples=_ex(a.no_ttl_examples),
+        fix="A rate-limit window without a TTL outlives its window: set the TTL with every write "
         "(INCR then EXPIRE in one MULTI, or SET ... EX), and trim sorted-set windows.",
     )
 
@@ -253,15 +270,15 @@ def queue_backlog(p: Pattern, t: Thresholds) -> Finding | None:
         return None
     longest = a.longest.items[0][0]
     return Finding(
-        "queue_backlog",
-        "warning",
-        p.name,
-        p.role,
-        sum(1 for n, _ in a.longest.items if n >= t.queue_length),
-        a.bytes,
-        {"longest": longest, "limit": t.queue_length},
-        _ex(a.longest.items),
-        "A queue this long is not being drained as fast as it is filled (stalled or too few "
+        id="queue_backlog",
+        severity="warning",
+        pattern=p.name,
+        role=p.role,
+        keys=sum(1 for n, _ in a.longest.items if n >= t.queue_length),
+        bytes=a.bytes,
+        evidence={"longest": longest, "limit": t.queue_length},
+        examples=_ex(a.longest.items),
+        fix="A queue this long is not being drained as fast as it is filled (stalled or too few "
         "consumers): look at its consumers; cap it (LTRIM, XADD MAXLEN) if it may drop work.",
     )
 
@@ -282,21 +299,28 @@ def eviction_mismatch(policy: str, patterns: list[Pattern]) -> Finding | None:
     """The maxmemory-policy against the keyspace's shape."""
     total = sum(p.agg.bytes for p in patterns) or 1
     no_ttl = sum(p.agg.bytes_no_ttl for p in patterns)
-    if policy.startswith("volatile-") and no_ttl / total >= 0.9:
-        return _eviction(
+    no_ttl_keys = sum(p.agg.no_ttl for p in patterns)
+    if policy.startswith("volatile-") and no_ttl / total >= 0.5:
+        found = _eviction(
             policy,
-            "critical",
+            "critical" if no_ttl / total >= 0.9 else "warning",
+            no_ttl_keys,
             no_ttl,
             no_ttl / total,
             "without TTL",
             f"{policy} evicts only keys with a TTL, and {no_ttl / total:.0%} of the bytes have "
-            "none: at maxmemory writes fail (OOM). Use an allkeys-* policy, or TTLs.",
+            f"none: only {1 - no_ttl / total:.0%} can be evicted before writes fail (OOM) at "
+            "maxmemory. Use an allkeys-* policy, or TTLs.",
+        )
+        return replace(
+            found, evidence={**found.evidence, "evictable_share": round(1 - no_ttl / total, 4)}
         )
     cache = sum(p.agg.bytes for p in patterns if p.role in ("cache",))
     if policy == "noeviction" and cache / total >= 0.5:
         return _eviction(
             policy,
             "warning",
+            sum(p.agg.keys for p in patterns if p.role == "cache"),
             cache,
             cache / total,
             "in cache patterns",
@@ -309,6 +333,7 @@ def eviction_mismatch(policy: str, patterns: list[Pattern]) -> Finding | None:
         return _eviction(
             policy,
             "warning",
+            sum(p.agg.keys for p in keep),
             kept,
             kept / total,
             "in session and lock patterns",
@@ -318,15 +343,17 @@ def eviction_mismatch(policy: str, patterns: list[Pattern]) -> Finding | None:
     return None
 
 
-def _eviction(policy: str, severity: str, size: int, share: float, what: str, fix: str) -> Finding:
+def _eviction(
+    policy: str, severity: Severity, keys: int, size: int, share: float, what: str, fix: str
+) -> Finding:
     return Finding(
-        "eviction_mismatch",
-        severity,
-        "(keyspace)",
-        "unknown",
-        0,
-        size,
-        {"policy": policy, "share_of_bytes": round(share, 4), "bytes_are": what},
-        (),
-        fix,
+        id="eviction_mismatch",
+        severity=severity,
+        pattern="(keyspace)",
+        role="unknown",
+        keys=keys,
+        bytes=size,
+        evidence={"policy": policy, "share_of_bytes": round(share, 4), "bytes_are": what},
+        examples=(),
+        fix=fix,
     )

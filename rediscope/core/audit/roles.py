@@ -34,12 +34,31 @@ _WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ),
     ("cache", frozenset({"cache", "cached", "page", "pages", "fragment", "memo", "response"})),
 )
-_SPLIT = re.compile(r"[^a-z0-9_]+")
+#: a word is a run of letters (a capital starts a new one: camelCase), or of digits
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def words_of(pattern: str) -> set[str]:
+    """The words of a pattern's name, lower-cased, each also in its singular: split on every
+    separator (`:`, `_`, `-`, `.`, ...), at camelCase humps and around digits, so that
+    `user_sessions:*`, `userSessions:*` and `user-session:*` all hold `session`."""
+    words = {w.lower() for w in _WORD.findall(pattern)}
+    return words | {_singular(w) for w in words}
 
 
 def classify(pattern: str, types: dict[str, int]) -> str:
     """The role of PATTERN (`cache:page:*` is a cache) whose keys have TYPES."""
-    words = {w for w in _SPLIT.split(pattern.lower()) if w and w != "*"}
+    words = words_of(pattern)
     for role, names in _WORDS:
         if words & names:
             if role == "queue" and not types.keys() & {"list", "stream", "zset"}:

@@ -66,26 +66,80 @@ def _patterns(table: dict[str, Agg], rules: tuple[Rule, ...], base: Thresholds) 
         types = {t.decode("utf-8", "replace"): n for t, n in agg.types.items()}
         rule = by_name.get(name)
         if rule is None:
-            out.append(Pattern(name, classify(name, types), agg, types, thresholds=base))
+            out.append(
+                Pattern(
+                    name=name, role=classify(name, types), agg=agg, types=types, thresholds=base
+                )
+            )
             continue
         role = rule.role or classify(name, types)
-        out.append(Pattern(name, role, agg, types, frozenset(rule.ignore), _tuned(base, rule)))
+        out.append(
+            Pattern(
+                name=name,
+                role=role,
+                agg=agg,
+                types=types,
+                ignore=frozenset(rule.ignore),
+                thresholds=_tuned(base, rule),
+            )
+        )
     return out
 
 
 def _tuned(base: Thresholds, rule: Rule) -> Thresholds:
-    names = {f.name for f in fields(Thresholds)}
-    for name, _ in rule.thresholds:
-        if name not in names:
-            raise ConfigError(
-                f"rule {rule.name!r}: unknown threshold {name!r} ({', '.join(sorted(names))})"
-            )
     kinds = {f.name: type(getattr(base, f.name)) for f in fields(Thresholds)}
     return replace(base, **{n: kinds[n](v) for n, v in rule.thresholds})
 
 
+def _clocked(findings: list[Finding], source: SourceInfo) -> list[Finding]:
+    """The expiry times of expiry_storm on one clock. Live: epoch seconds (`clock: epoch`).
+    From a file, TTLs are relative to when it was written: with the file's creation time
+    known (aux ctime) they become epoch seconds too; without it they stay seconds after the
+    file was written (`clock: file`), never shown as a date in 1970."""
+    if source.kind == "live":
+        return [_with(f, clock="epoch") if f.id == "expiry_storm" else f for f in findings]
+    ctimes = [f.ctime for f in source.files if f.ctime]
+    base = min(ctimes) if ctimes else None
+    out = []
+    for f in findings:
+        if f.id == "expiry_storm":
+            ev = f.evidence
+            if base is None:
+                f = _with(f, clock="file")
+            else:
+                f = _with(
+                    f,
+                    clock="epoch",
+                    peak_second_at=ev["peak_second_at"] + base,
+                    peak_minute_at=ev["peak_minute_at"] + base,
+                    by_second=[[t + base, n] for t, n in ev["by_second"]],
+                    by_minute=[[t + base, n] for t, n in ev["by_minute"]],
+                )
+        out.append(f)
+    return out
+
+
+def _with(f: Finding, **evidence: object) -> Finding:
+    return replace(f, evidence={**f.evidence, **evidence})
+
+
+def _check_thresholds(rule: Rule) -> None:
+    """Every threshold a rule sets: a known name and a number, zero or more."""
+    names = {f.name for f in fields(Thresholds)}
+    for name, value in rule.thresholds:
+        if name not in names:
+            raise ConfigError(
+                f"rule {rule.name!r}: unknown threshold {name!r} ({', '.join(sorted(names))})"
+            )
+        if not value >= 0:  # negative (or NaN): no count or share is below zero
+            raise ConfigError(f"rule {rule.name!r}: threshold {name} must be a number >= 0")
+
+
 def _check_rules(rules: tuple[Rule, ...]) -> None:
+    """The whole rules file, before any scan: a mistake in a rule that matches no key is
+    still a mistake."""
     for r in rules:
+        _check_thresholds(r)
         if r.role is not None and r.role not in ROLES:
             raise ConfigError(f"rule {r.name!r}: unknown role {r.role!r} ({', '.join(ROLES)})")
         bad = [i for i in r.ignore if i not in CHECK_IDS]
@@ -155,15 +209,15 @@ def audit(
     def make() -> list[Collector]:
         return [AuditCollector(separators, rules, frozenset(needs), idle_days)]
 
-    target, scan, collectors = src.scan(opts, make, progress)
-    col = collectors[0]
-    assert isinstance(col, AuditCollector)
+    result = src.scan(opts, make, progress)
+    target, scan = result.target, result.summary
+    col = result.collector(AuditCollector)
     patterns = _patterns(col.finish(), rules, t)
     findings = [
         f for p in patterns for check in CHECKS if (f := check(p, p.thresholds)) is not None
     ]
     notes = list(scan.notes)
-    policy = _live_checks(src.spec, patterns, separators, findings, notes)
+    policy = _live_checks(src.server, patterns, separators, findings, notes)
     has_idle = (
         src.access() == "idletime"
         if src.spec is None
@@ -171,11 +225,17 @@ def audit(
     )
     if not has_idle:
         notes.append("idle_without_ttl needs idle times (an LRU policy or an RDB with LRU data)")
+    if not opts.lengths:
+        notes.append(
+            "--no-lengths: queue_backlog, big_json_string and tag_dangling need element counts "
+            "and string lengths: not checked"
+        )
     findings = _with_growth(target.url, patterns, findings, opts.sample is None)
+    findings = _clocked(findings, src.source_info())
     silenced = {p.name: p.ignore for p in patterns if p.ignore}
     findings = [f for f in findings if f.id not in silenced.get(f.pattern, ())]
     findings.sort(key=lambda f: (-SEVERITIES.index(f.severity), -(f.bytes or 0), f.id, f.pattern))
-    summary = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
+    summary: dict[str, int] = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     return AuditReport(
         target=target,
         complete=scan.complete,

@@ -93,15 +93,19 @@ def _json_strings(router: Router, p: Pattern) -> Finding | None:
     if not heads:
         return None
     return Finding(
-        "big_json_string",
-        "warning",
-        p.name,
-        p.role,
-        len(heads),
-        sum(s for s, _, _ in heads),
-        {"sizes": [s for s, _, _ in heads], "prefix": heads[0][2].decode("utf-8", "replace")},
-        tuple(display_key(k) for _, k, _ in heads),
-        "Every update rewrites the whole JSON value (and every read fetches it): keep the "
+        id="big_json_string",
+        severity="warning",
+        pattern=p.name,
+        role=p.role,
+        keys=len(heads),
+        bytes=sum(s for s, _, _ in heads),
+        evidence={
+            "strings_sampled": len(p.agg.strings.items),
+            "sizes": [s for s, _, _ in heads],
+            "prefix": heads[0][2].decode("utf-8", "replace"),
+        },
+        examples=tuple(display_key(k) for _, k, _ in heads),
+        fix="Every update rewrites the whole JSON value (and every read fetches it): keep the "
         "object's fields in a hash (HSET/HGET), or split it.",
     )
 
@@ -125,19 +129,20 @@ def _dangling(router: Router, p: Pattern, looks_like_key: re.Pattern[bytes]) -> 
         return None
     worst.sort(reverse=True)
     return Finding(
-        "tag_dangling",
-        "warning",
-        p.name,
-        p.role,
-        len(worst),
-        None,
-        {
+        id="tag_dangling",
+        severity="warning",
+        pattern=p.name,
+        role=p.role,
+        keys=len(worst),
+        bytes=None,
+        evidence={
+            "sets_sampled": len(p.agg.longest.items),
             "members_sampled": checked,
             "members_missing": missing,
             "share_missing": round(missing / checked, 4),
         },
-        tuple(display_key(k) for _, k in worst),
-        "Tag or index sets still name keys that were deleted or expired (invalidation that "
+        examples=tuple(display_key(k) for _, k in worst),
+        fix="Tag or index sets still name keys that were deleted or expired (invalidation that "
         "forgot the index): remove the member when its key goes (SREM in the same MULTI), or "
         "give the index the TTL of what it points at.",
     )
@@ -205,20 +210,20 @@ def _drift(router: Router, p: Pattern) -> Finding | None:
         return None
     bases = sorted(set(differ) | set(ttl_differ))
     return Finding(
-        "hot_copy_drift",
-        "warning",
-        p.name,
-        p.role,
-        sum(len(groups[b]) for b in bases),
-        None,
-        {
+        id="hot_copy_drift",
+        severity="warning",
+        pattern=p.name,
+        role=p.role,
+        keys=sum(len(groups[b]) for b in bases),
+        bytes=None,
+        evidence={
             "groups_checked": len(groups),
             "values_differ": len(differ),
             "ttls_differ": len(ttl_differ),
             "max_ttl_spread_s": max(ttl_spread.values(), default=0),
         },
-        tuple(display_key(b + b"*") for b in bases),
-        "The copies of a hot key are written one by one and have drifted apart (readers see "
+        examples=tuple(display_key(b + b"*") for b in bases),
+        fix="The copies of a hot key are written one by one and have drifted apart (readers see "
         "different values): write every copy in one MULTI (or pipeline) with the same TTL.",
     )
 
@@ -273,15 +278,15 @@ def _old_windows(
         else:
             out.append(
                 Finding(
-                    "rate_limit_unbounded",
-                    "warning",
-                    p.name,
-                    p.role,
-                    p.agg.keys,
-                    p.agg.bytes,
-                    evidence,
-                    (display_key(oldest[1]),),
-                    "The window's old members are never removed: trim it with every request "
+                    id="rate_limit_unbounded",
+                    severity="warning",
+                    pattern=p.name,
+                    role=p.role,
+                    keys=p.agg.keys,
+                    bytes=p.agg.bytes,
+                    evidence=evidence,
+                    examples=(display_key(oldest[1]),),
+                    fix="The window's old members are never removed: trim it with every request "
                     "(ZREMRANGEBYSCORE key -inf now-window) before counting.",
                 )
             )

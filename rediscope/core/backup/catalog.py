@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import ClassVar
 
-from rediscope.core.backup.files import BASE_NAME, TEMP_PREFIX, TS_FORMAT
-from rediscope.core.backup.load import LoadResult, load_file
+from rediscope.core.backup.files import BASE_NAME, TS_FORMAT
+from rediscope.core.backup.load import LoadResult
 from rediscope.core.backup.manifest import BackupFile, Manifest
-from rediscope.core.localserver import find_server_binary
+from rediscope.core.backup.orphans import OrphanFile, find_orphans
 from rediscope.core.pipeline.records import Batch
 from rediscope.core.rdbfile.check import CHUNK, RdbError, check_file, open_decompressed
 from rediscope.core.report import Outcome, ReportBase
 from rediscope.core.target import Target
+from rediscope.core.units import short_duration
 from rediscope.errors import UsageError
 from rediscope.exitcodes import ExitStatus
+
+#: a backup whose name is dated more than this far past now is dated in the future (a clock
+#: ahead, or a set copied from a host whose clock was): it is reported, and never counted
+FUTURE_SLACK_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,17 @@ class BackupInfo:
     finished_at_epoch: float | None = field(default=None, repr=False, metadata={"json_skip": True})
     #: what a stat of its files shows now: each file there with the size the manifest gives
     problems: tuple[str, ...] = ()
+    #: the sha256 of each of `files` the manifest records ('' where it records none)
+    digests: tuple[str, ...] = field(default=(), repr=False, metadata={"json_skip": True})
 
     @property
     def intact(self) -> bool:
         return self.verified and not self.problems
+
+    def future_s(self, now: datetime) -> float:
+        """How far past NOW its name is dated (0: not in the future, FUTURE_SLACK_S allowed)."""
+        ahead = (self.time - now).total_seconds()
+        return ahead if ahead > FUTURE_SLACK_S else 0.0
 
     @property
     def finished_epoch(self) -> float:
@@ -93,6 +104,7 @@ def list_backups(dest: Path) -> list[BackupInfo]:
                 mode=manifest.mode,
                 finished_at_epoch=manifest.finished_at_epoch,
                 problems=_stat_problems(dest, entries),
+                digests=tuple(f.sha256 for f in entries),
             )
         )
     return sorted(out, key=lambda b: (b.time, b.base), reverse=True)
@@ -109,24 +121,17 @@ class FileVerdict:
     keys: dict[str, dict[str, int]] | None = None
     #: with --load: what a throwaway server loaded from it (None: not loaded)
     load: LoadResult | None = None
+    #: the checks that ran and passed, in order: sha256 (against its .sha256), crc64 (the
+    #: RDB's own checksum over every byte) or header-eof (a file written with checksums off:
+    #: magic, version and EOF opcode only), records (--deep: every record parsed), load
+    checks: tuple[str, ...] = ()
+    #: no readable manifest names it (see `orphans`)
+    orphan: bool = False
 
-
-@dataclass(frozen=True)
-class VerifyReport(ReportBase):
-    command: ClassVar[str] = "backup verify"
-    target: Target
-    complete: bool
-    path: str
-    files: tuple[FileVerdict, ...]
-    ok: bool
-    notes: tuple[str, ...] = ()
-    deep: bool = False  # every record of every file was parsed
-    load: bool = False  # every file was loaded by a throwaway server
-
-    def outcome(self) -> Outcome:
-        """Exit 1 naming each bad file."""
-        bad = tuple(f"{f.file}: {f.problem}" for f in self.files if not f.ok)
-        return Outcome(ExitStatus.OK if self.ok else ExitStatus.ERROR, bad)
+    @property
+    def records_unchecked(self) -> bool:
+        """Passed, but nothing looked at its records: no CRC-64 and no --deep."""
+        return self.ok and "header-eof" in self.checks and "records" not in self.checks
 
 
 def sha256_of(path: Path) -> str:
@@ -135,6 +140,25 @@ def sha256_of(path: Path) -> str:
         while chunk := fh.read(CHUNK):
             sha.update(chunk)
     return sha.hexdigest()
+
+
+def digest_problems(dest: Path, backup: BackupInfo) -> tuple[str, ...]:
+    """Each file of BACKUP read in full: its sha256 against the manifest's and its .sha256's
+    (what retention checks before it counts a backup as intact)."""
+    out = []
+    digests = backup.digests or ("",) * len(backup.files)
+    for name, recorded in zip(backup.files, digests, strict=True):
+        try:
+            actual = sha256_of(dest / name)
+            side = (dest / f"{name}.sha256").read_text().split()
+        except OSError as exc:
+            out.append(f"{name} is unreadable: {exc.strerror or exc}")
+            continue
+        if recorded and actual != recorded:
+            out.append(f"{name}: sha256 mismatch (the manifest's)")
+        elif not side or side[0] != actual:
+            out.append(f"{name}: sha256 mismatch ({name}.sha256)")
+    return tuple(out)
 
 
 def deep_count(path: Path) -> dict[str, dict[str, int]]:
@@ -159,95 +183,26 @@ def verify_file(path: Path, sidecar: bool = False, deep: bool = False) -> FileVe
     """sha256 (against the .sha256 beside it; `sidecar`: one must be there, as for every file
     a manifest lists) and the RDB checks."""
     side = path.with_name(path.name + ".sha256")
+    checks: list[str] = []
     try:
         if side.exists():
             expected = side.read_text().split()[0]
             if sha256_of(path) != expected:
                 return FileVerdict(path.name, False, "sha256 mismatch", None, None)
+            checks.append("sha256")
         elif sidecar:
             return FileVerdict(path.name, False, f"{side.name} is missing", None, None)
         check = check_file(path)
+        checks.append("crc64" if check.crc_checked else "header-eof")
         keys = deep_count(path) if deep else None
     except (OSError, IndexError, EOFError) as exc:
         return FileVerdict(path.name, False, f"unreadable: {exc}", None, None)
     except RdbError as exc:
         return FileVerdict(path.name, False, str(exc), None, None)
-    return FileVerdict(path.name, True, None, check.version, f"{check.crc:016x}", keys)
-
-
-def _manifest_keys(directory: Path) -> dict[str, dict[str, int]]:
-    """Keys per db of each file the manifests in DIRECTORY list."""
-    out: dict[str, dict[str, int]] = {}
-    for b in list_backups(directory):
-        manifest = Manifest.read(directory / b.manifest)
-        for f in manifest.files if manifest else ():
-            out[f.file] = dict(f.keys)
-    return out
-
-
-def _server_program(given: str | None) -> str:
-    """The redis-server the drill loads with: --server-bin, else the one on PATH (as demo)."""
-    if given is None:
-        return find_server_binary("redis-server")
-    if not (os.path.isfile(given) and os.access(given, os.X_OK)):
-        raise UsageError(f"--server-bin {given}: not an executable file")
-    return given
-
-
-def _loaded(
-    path: Path, verdict: FileVerdict, manifest: dict[str, int] | None, server_bin: str | None
-) -> FileVerdict:
-    """VERDICT with the restore drill's result: loaded and compared with --deep's count (the
-    file's own), else with the manifest's."""
-    if not verdict.ok:
-        return verdict
-    expected = manifest
-    if verdict.keys is not None:
-        expected = {db: sum(types.values()) for db, types in verdict.keys.items()}
-    result = load_file(path, expected, server_bin)
-    if result.ok:
-        return replace(verdict, load=result)
-    return replace(verdict, ok=False, problem=result.problem, load=result)
-
-
-def verify(
-    path: Path, deep: bool = False, load: bool = False, server_bin: str | None = None
-) -> VerifyReport:
-    if path.is_dir():
-        targets = [path / f for b in list_backups(path) for f in b.files]
-        listed = {t.name for t in targets}
-        targets += [
-            p
-            for p in sorted(path.glob("*.rdb*"))
-            if not p.name.endswith(".sha256")
-            and p.name not in listed
-            and not p.name.startswith(TEMP_PREFIX)
-        ]
-    elif path.exists():
-        targets = [path]
-        listed = {f for b in list_backups(path.parent) for f in b.files}
-    else:
-        raise UsageError(f"{path} does not exist")
-    verdicts = []
-    keys = _manifest_keys(path if path.is_dir() else path.parent) if load else {}
-    if load:
-        server_bin = _server_program(server_bin)
-    for t in targets:
-        v = (
-            verify_file(t, sidecar=t.name in listed, deep=deep)
-            if t.exists()
-            else FileVerdict(t.name, False, "missing (listed in its manifest)", None, None)
-        )
-        verdicts.append(_loaded(t, v, keys.get(t.name), server_bin) if load else v)
-    return VerifyReport(
-        target=local_target(path),
-        complete=True,
-        path=str(path),
-        files=tuple(verdicts),
-        ok=all(v.ok for v in verdicts),
-        deep=deep,
-        load=load,
-    )
+    if deep:
+        checks.append("records")
+    crc = f"{check.crc:016x}"  # 0000000000000000: the file carries no CRC (see checks)
+    return FileVerdict(path.name, True, None, check.version, crc, keys, checks=tuple(checks))
 
 
 def local_target(path: Path) -> Target:
@@ -267,10 +222,12 @@ class ListedBackup:
     keys: int
     verified: bool  # verified when written (the manifest)
     keep: tuple[str, ...] | None = None  # with prune: the rules that keep it
-    #: now: ok (files there, sizes right), missing, damaged, unverified; with --verify:
-    #: verified (every file re-read and checked) or bad
+    #: now: ok (files there, sizes right), missing, damaged, unverified, future (dated in the
+    #: future); with --verify: verified (every file re-read and checked) or bad
     state: str = "ok"
     problems: tuple[str, ...] = ()
+    #: with prune: why it is (or would be) removed
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +239,8 @@ class BackupListReport(ReportBase):
     backups: tuple[ListedBackup, ...]
     deep: bool = False  # --verify: every file was re-read
     notes: tuple[str, ...] = ()
+    #: files no readable manifest names (and unreadable manifests): the set verify shows
+    orphans: tuple[OrphanFile, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -292,8 +251,11 @@ class BackupListReport(ReportBase):
         return Outcome(ExitStatus.ERROR if self.deep and not self.ok else ExitStatus.OK)
 
 
-def _state(b: BackupInfo, deep: tuple[FileVerdict, ...] | None) -> tuple[str, tuple[str, ...]]:
+def _state(
+    b: BackupInfo, now: datetime, deep: tuple[FileVerdict, ...] | None
+) -> tuple[str, tuple[str, ...]]:
     problems = b.problems
+    ahead = b.future_s(now)
     if deep is not None:
         problems += tuple(f"{v.file}: {v.problem}" for v in deep if not v.ok and v.problem)
         problems = tuple(dict.fromkeys(problems))  # a missing file is named by both
@@ -301,6 +263,11 @@ def _state(b: BackupInfo, deep: tuple[FileVerdict, ...] | None) -> tuple[str, tu
         return "missing", problems
     if problems:
         return ("bad" if deep is not None else "damaged"), problems
+    if ahead:
+        return "future", (
+            f"dated {short_duration(ahead)} in the future: a clock ahead, or copied from a "
+            "host whose clock was; retention does not count it",
+        )
     if not b.verified:
         return "unverified", problems
     return ("verified" if deep is not None else "ok"), problems
@@ -311,8 +278,9 @@ def listed(
     now: datetime,
     keep: tuple[str, ...] | None = None,
     deep: tuple[FileVerdict, ...] | None = None,
+    reason: str | None = None,
 ) -> ListedBackup:
-    state, problems = _state(b, deep)
+    state, problems = _state(b, now, deep)
     return ListedBackup(
         base=b.base,
         time=f"{b.time:%Y-%m-%dT%H:%M:%SZ}",
@@ -327,6 +295,7 @@ def listed(
         keep=keep,
         state=state,
         problems=problems,
+        reason=reason,
     )
 
 
@@ -352,4 +321,5 @@ def list_report(dest: Path, deep: bool = False) -> BackupListReport:
         directory=str(dest),
         backups=tuple(rows),
         deep=deep,
+        orphans=find_orphans(dest),
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 import redis
 
@@ -14,52 +16,128 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error, is_denied, translate_errors
 from rediscope.core.info import info
 from rediscope.core.rdbfile.check import CHUNK, VALKEY_FORMAT_RELEASE
-from rediscope.core.resp import RawConnection
+from rediscope.core.resp import RawConnection, text
 from rediscope.errors import CommandDenied
+
+#: the server's repl-diskless-sync-delay when CONFIG GET is refused (its default)
+_DEFAULT_SYNC_DELAY = 5.0
+
+
+@dataclass
+class _Clock:
+    """When a SYNC gives up: after --timeout seconds without RDB bytes (the keepalive
+    newlines a server sends while it prepares the RDB are not progress; before the first
+    byte the server's own repl-diskless-sync-delay is allowed too), and after MAX_TIME
+    seconds for the whole transfer."""
+
+    conn: RawConnection
+    timeout: float
+    grace: float
+    max_time: float | None
+    received: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.last = self.started + self.grace  # the last payload byte (or when one is due)
+
+    def recv(self, size: int) -> bytes:
+        now = time.monotonic()
+        idle_left = self.last + self.timeout - now
+        total_left = math.inf if self.max_time is None else self.started + self.max_time - now
+        left = min(idle_left, total_left)
+        if left <= 0:
+            self._expired(total_left <= idle_left)
+        self.conn.sock.settimeout(left)
+        try:
+            return self.conn.recv_raw(size)
+        except TimeoutError:  # socket.timeout is TimeoutError
+            self._expired(total_left <= idle_left)
+
+    def payload(self, n: int) -> None:
+        self.received += n
+        self.last = time.monotonic()
+
+    def _expired(self, whole: bool) -> NoReturn:
+        where = f"SYNC from {self.conn.spec.address}"
+        if whole:
+            raise BackupError(
+                f"{where}: gave up after --max-time {self.max_time:g}s, with "
+                f"{self.received:,} bytes of the RDB received"
+            )
+        if not self.received:
+            raise BackupError(
+                f"{where}: no RDB data for {self.timeout:g}s (--timeout), only keepalive "
+                "newlines: the server is still preparing the RDB (a save in progress)",
+                "a server that saves to disk before sending (repl-diskless-sync no) needs "
+                "--timeout longer than its save; --max-time bounds the whole transfer",
+            )
+        raise BackupError(
+            f"{where}: the transfer stalled: no data for {self.timeout:g}s (--timeout) "
+            f"after {self.received:,} bytes"
+        )
+
+
+def _sync_grace(conn: RawConnection) -> float:
+    """Seconds a server may send only keepalives before the RDB by its own configuration:
+    repl-diskless-sync-delay (and the 1 s tick of its replication cron)."""
+    reply = conn.call(b"CONFIG", b"GET", b"repl-diskless-sync*")
+    if isinstance(reply, list) and reply:
+        conf = {text(reply[i]): text(reply[i + 1]) for i in range(0, len(reply) - 1, 2)}
+        if conf.get("repl-diskless-sync") == "no":
+            return 1.0
+        delay = conf.get("repl-diskless-sync-delay", "")
+        if delay.isdigit():
+            return float(delay) + 1
+    return _DEFAULT_SYNC_DELAY + 1
 
 
 def stream_sync(
-    spec: ConnectionSpec, sink: Callable[[bytes], None], progress: ProgressFn | None = None
+    spec: ConnectionSpec,
+    sink: Callable[[bytes], None],
+    progress: ProgressFn | None = None,
+    max_time: float | None = None,
+    denied_hint: str = "grant +sync +replconf, or use --method bgsave",
 ) -> int:
     """The RDB over the replication protocol, as `redis-cli --rdb` gets it. Handles the
-    `$<len>` (disk) and `$EOF:<40-byte mark>` (diskless) transfers; constant memory."""
+    `$<len>` (disk) and `$EOF:<40-byte mark>` (diskless) transfers; constant memory. Gives up
+    after spec.timeout seconds without RDB bytes, or MAX_TIME seconds in all (_Clock)."""
     conn = RawConnection(spec, db=0)
     try:
-        _announce(conn)
+        _announce(conn, denied_hint)
+        clock = _Clock(conn, spec.timeout, _sync_grace(conn), max_time)
         conn.send(b"SYNC\r\n")
-        header = _read_line(conn)
+        header = _read_line(clock)
         if header.startswith(b"-"):
-            text = header[1:].decode(errors="replace")
-            if is_denied(text):
-                raise CommandDenied("SYNC", text, "grant +sync, or use --method bgsave")
-            raise BackupError(f"the server refused SYNC: {text}")
+            refusal = header[1:].decode(errors="replace")
+            if is_denied(refusal):
+                raise CommandDenied("SYNC", refusal, denied_hint.replace(" +replconf", ""))
+            raise BackupError(f"the server refused SYNC: {refusal}")
         if not header.startswith(b"$"):
             raise BackupError(f"unexpected reply to SYNC: {header[:40]!r}")
         if header.startswith(b"$EOF:"):
             mark = header[5:]
             if len(mark) != 40:
                 raise BackupError("malformed diskless transfer header")
-            return _stream_until_mark(conn, mark, sink, progress)
+            return _stream_until_mark(clock, mark, sink, progress)
         total = int(header[1:])
-        done = 0
-        while done < total:
-            chunk = conn.recv_raw(min(CHUNK, total - done))
+        while clock.received < total:
+            chunk = clock.recv(min(CHUNK, total - clock.received))
             if not chunk:
                 raise BackupError(
-                    f"the server closed the connection after {done:,} of {total:,} bytes"
+                    f"the server closed the connection after {clock.received:,} of {total:,} bytes"
                 )
             sink(chunk)
-            done += len(chunk)
+            clock.payload(len(chunk))
             if progress:
-                progress(done, total)
-        return done
+                progress(clock.received, total)
+        return clock.received
     except (redis.RedisError, OSError) as exc:
         raise describe_error(exc, spec, "SYNC") from None
     finally:
         conn.close()
 
 
-def _announce(conn: RawConnection) -> None:
+def _announce(conn: RawConnection, denied_hint: str) -> None:
     """What this replica understands: the EOF-marked (diskless) transfer, the RDB alone, and
     (Valkey 8.0+) the newest Valkey release whose RDB format the reader knows, so that a
     Valkey 9 primary sends its own format (VALKEY080) rather than RDB 11, in which a hash with
@@ -72,16 +150,15 @@ def _announce(conn: RawConnection) -> None:
     ):
         reply = conn.call(*args)
         if is_denied(reply) and args[1] == b"capa":
-            raise CommandDenied(
-                "REPLCONF/SYNC", str(reply), "grant +sync +replconf, or use --method bgsave"
-            )
+            raise CommandDenied("REPLCONF/SYNC", str(reply), denied_hint)
 
 
-def _read_line(conn: RawConnection) -> bytes:
-    """The SYNC reply header; the server sends bare newlines as keepalives while it prepares."""
+def _read_line(clock: _Clock) -> bytes:
+    """The SYNC reply header; the server sends bare newlines as keepalives while it prepares
+    (they are not progress: the clock runs on)."""
     buf = b""
     while True:
-        ch = conn.recv_raw(1)
+        ch = clock.recv(1)
         if not ch:
             raise BackupError("the server closed the connection before the RDB transfer")
         if ch == b"\n":
@@ -96,30 +173,32 @@ def _read_line(conn: RawConnection) -> bytes:
 
 
 def _stream_until_mark(
-    conn: RawConnection, mark: bytes, sink: Callable[[bytes], None], progress: ProgressFn | None
+    clock: _Clock, mark: bytes, sink: Callable[[bytes], None], progress: ProgressFn | None
 ) -> int:
     tail = b""
-    done = 0
     while True:
-        chunk = conn.recv_raw(CHUNK)
+        chunk = clock.recv(CHUNK)
         if not chunk:
             raise BackupError(
-                f"the server closed the connection after {done:,} bytes of a diskless transfer"
+                f"the server closed the connection after {clock.received:,} bytes of a "
+                "diskless transfer"
             )
+        clock.payload(0)
         buf = tail + chunk
         if buf.endswith(mark):
             body = buf[: -len(mark)]
             sink(body)
-            return done + len(body)
+            clock.payload(len(body))
+            return clock.received
         keep = len(mark)
         if len(buf) > keep:
             sink(buf[:-keep])
-            done += len(buf) - keep
+            clock.payload(len(buf) - keep)
             tail = buf[-keep:]
         else:
             tail = buf
         if progress:
-            progress(done, None)
+            progress(clock.received, None)
 
 
 def _save_state(conn: redis.Redis) -> dict[str, Any]:

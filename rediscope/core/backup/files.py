@@ -196,15 +196,42 @@ def disk_error(exc: OSError, dest: Path) -> BackupError:
     return BackupError(f"writing to {dest} failed: {exc.strerror or exc}")
 
 
-def write_atomic(dest: Path, name: str, text: str) -> None:
+def stage_text(dest: Path, text: str) -> Path:
+    """TEXT in a fresh temp file in DEST, fsynced, not yet in place (see `publish`)."""
     fd, tmp = mkstemp_in(dest)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, dest / name)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def publish(dest: Path, staged: list[tuple[Path, str]]) -> None:
+    """The commit point: rename each staged temp file to its name, in order (the manifest
+    last), never over a file already there, then fsync the directory. On any failure every
+    piece already in place is removed again, with every temp file, and the error goes on:
+    nothing of the backup stays."""
+    placed: list[Path] = []
+    try:
+        for temp, name in staged:
+            final = dest / name
+            if os.path.lexists(final):
+                raise BackupError(
+                    f"cannot put {name} in place in {dest}: something of that name is in the way",
+                    "move it away; nothing was kept",
+                )
+            os.rename(temp, final)
+            placed.append(final)
+        fsync_dir(dest)
+    except BaseException:
+        for path in [*placed, *(temp for temp, _ in staged)]:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        with contextlib.suppress(OSError):
+            fsync_dir(dest)
         raise

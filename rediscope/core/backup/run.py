@@ -6,25 +6,29 @@ beside each (sha256sum -c format), and `<base>.manifest.json`, written last: a b
 its manifest does not exist for list, verify, prune or health.
 
 Every file is written to a temp file created exclusively in the destination, checked (RDB magic,
-version, EOF opcode, CRC-64), fsynced, renamed into place, and the directory fsynced. An
+version, EOF opcode, CRC-64) and fsynced; the sidecars and the manifest are staged as temp files
+too, then all are renamed into place, the manifest last (the one commit point), and the
+directory fsynced; a failure on the way removes every piece already in place. An
 exclusive flock on the directory keeps two runs apart (the second exits 75, naming the holder);
 temp files of a killed run are removed by the next run.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from rediscope import __version__
-from rediscope.core.backup.catalog import list_backups
+from rediscope.core.backup.catalog import digest_problems, list_backups
 from rediscope.core.backup.fetch import bgsave_copy, stream_sync
 from rediscope.core.backup.files import (
     TS_FORMAT,
@@ -35,17 +39,23 @@ from rediscope.core.backup.files import (
     clean_temp_files,
     dir_lock,
     disk_error,
-    fsync_dir,
-    write_atomic,
+    publish,
+    stage_text,
 )
 from rediscope.core.backup.manifest import BackupFile, Manifest
-from rediscope.core.backup.retention import RetentionPolicy, delete_backups, plan_prune
+from rediscope.core.backup.retention import (
+    DAMAGED,
+    FUTURE,
+    RetentionPolicy,
+    delete_backups,
+    plan_prune,
+)
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import identity, info, keyspace_dbs
 from rediscope.core.rdbfile.check import RdbError, check_file
 from rediscope.core.report import ReportBase
-from rediscope.core.target import Node, Target, discover, node_spec
+from rediscope.core.target import Node, Target, identify, node_spec
 from rediscope.errors import CommandDenied, UsageError
 
 
@@ -94,6 +104,10 @@ class _Shard:
 
 
 def _check_options(dest: Path, method: str, compression: str) -> None:
+    """The options checked before anything is written; a file-size limit (ulimit -f) made an
+    EFBIG error (the run cleans up and says so), not a kill by SIGXFSZ."""
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     if compression not in EXTENSIONS:
         raise UsageError("--compress must be gzip, zstd or none")
     if compression == "zstd":
@@ -139,6 +153,7 @@ class _Request:
     compression: str
     rdb_path: str | None
     progress: ProgressFn | None
+    max_time: float | None = None  # seconds for the whole SYNC or BGSAVE (--max-time)
 
 
 def _fetch_all(
@@ -167,13 +182,8 @@ def _verify_on_disk(results: list[Written], compression: str) -> None:
             raise BackupError("verification failed: the file on disk differs from the stream")
 
 
-def _publish(dest: Path, results: list[Written]) -> tuple[BackupFile, ...]:
-    """Rename each checked temp file into place, with its sha256 sidecar."""
-    for written in results:
-        os.replace(written.temp, dest / written.final_name)
-        write_atomic(
-            dest, f"{written.final_name}.sha256", f"{written.sha256}  {written.final_name}\n"
-        )
+def _entries(results: list[Written]) -> tuple[BackupFile, ...]:
+    """What the manifest says of each file written."""
     return tuple(
         BackupFile(
             file=w.final_name,
@@ -192,15 +202,12 @@ def _publish(dest: Path, results: list[Written]) -> tuple[BackupFile, ...]:
     )
 
 
-def _write_backup(
-    req: _Request, shards: list[_Shard], notes: list[str]
-) -> tuple[tuple[BackupFile, ...], str]:
-    """Fetch, verify and publish every shard; on any failure remove every temp file."""
+def _write_backup(req: _Request, shards: list[_Shard], notes: list[str]) -> list[Written]:
+    """Fetch and verify every shard into its temp file; on any failure remove every one."""
     writers: list[FileWriter] = []
     try:
         results = _fetch_all(req, shards, writers, notes)
         _verify_on_disk(results, req.compression)
-        files = _publish(req.dest, results)
     except OSError as exc:
         for writer in writers:
             writer.abort()
@@ -209,12 +216,31 @@ def _write_backup(
         for writer in writers:
             writer.abort()
         raise
-    if any(not f.crc_checked for f in files):
+    if any(not w.check.crc_checked for w in results):
         notes.append(
             "the server has rdbchecksum no: the RDB carries no CRC, so only "
             "its structure could be checked"
         )
-    return files, ("bgsave" if any(w.method == "bgsave" for w in results) else "sync")
+    return results
+
+
+def _commit(dest: Path, results: list[Written], manifest: Manifest) -> None:
+    """Stage every sidecar and the manifest under temp names (fsynced), then publish the
+    data files, the sidecars and the manifest last. On any failure nothing of it stays."""
+    staged = [(w.temp, w.final_name) for w in results]
+    try:
+        for w in results:
+            side = stage_text(dest, f"{w.sha256}  {w.final_name}\n")
+            staged.append((side, f"{w.final_name}.sha256"))
+        staged.append((stage_text(dest, manifest.to_json()), f"{manifest.base}.manifest.json"))
+        publish(dest, staged)
+    except BaseException as exc:
+        for temp, _ in staged:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        if isinstance(exc, OSError):
+            raise disk_error(exc, dest) from None
+        raise
 
 
 def run_backup(
@@ -227,20 +253,22 @@ def run_backup(
     policy: RetentionPolicy | None = None,
     progress: ProgressFn | None = None,
     now: Callable[[], datetime] | None = None,
+    max_time: float | None = None,
 ) -> BackupRunReport:
     """Discover the target, lock DEST, write one verified backup with its manifest last, prune."""
     _check_options(dest, method, compression)
     started = time.monotonic()
-    target, ident, conn = discover(spec)
-    conn.close()
+    target, ident = identify(spec)
     name = _safe_name(name) if name else default_name(spec)
-    req = _Request(dest, method, compression, rdb_path, progress)
+    req = _Request(dest, method, compression, rdb_path, progress, max_time)
     with dir_lock(dest):
         cleaned = clean_temp_files(dest)
         notes = [f"removed {cleaned} temp file(s) left by an interrupted run"] if cleaned else []
         base, stamp = _new_base(dest, name, now or (lambda: datetime.now(timezone.utc)))
         shards = _shards(spec, target, base, EXTENSIONS[compression])
-        files, used_method = _write_backup(req, shards, notes)
+        results = _write_backup(req, shards, notes)
+        files = _entries(results)
+        used_method = "bgsave" if any(w.method == "bgsave" for w in results) else "sync"
         manifest = Manifest(
             name=name,
             base=base,
@@ -257,8 +285,8 @@ def run_backup(
             files=files,
             version=__version__,
         ).finished(datetime.now(timezone.utc))
-        _write_manifest(dest, manifest)
-        pruned = _prune(dest, policy)
+        _commit(dest, results, manifest)
+        pruned = _prune(dest, name, policy, notes)
     return BackupRunReport(
         target=target,
         complete=True,
@@ -276,19 +304,18 @@ def run_backup(
     )
 
 
-def _write_manifest(dest: Path, manifest: Manifest) -> None:
-    """Last: the backup exists from this rename on."""
-    try:
-        write_atomic(dest, f"{manifest.base}.manifest.json", manifest.to_json())
-        fsync_dir(dest)
-    except OSError as exc:
-        raise disk_error(exc, dest) from None
-
-
-def _prune(dest: Path, policy: RetentionPolicy | None) -> tuple[str, ...]:
+def _prune(
+    dest: Path, name: str, policy: RetentionPolicy | None, notes: list[str]
+) -> tuple[str, ...]:
+    """Retention over this target's backups only (its name), never another target's."""
     if policy is None or not policy.any():
         return ()
-    plan = plan_prune(list_backups(dest), policy)
+    mine = [b for b in list_backups(dest) if b.name == name]
+    plan = plan_prune(mine, policy, read=partial(digest_problems, dest))
+    for base, reasons in plan.keep.items():
+        if FUTURE in reasons or DAMAGED in reasons:
+            why = "is dated in the future" if FUTURE in reasons else "is damaged"
+            notes.append(f"{base} {why}: retention does not count it (backup list shows why)")
     return tuple(delete_backups(dest, plan.remove))
 
 
@@ -309,7 +336,7 @@ def _backup_one(
     used = "sync" if req.method in ("sync", "auto") else "bgsave"
     if used == "sync":
         try:
-            stream_sync(shard.spec, writer.write, progress)
+            stream_sync(shard.spec, writer.write, progress, req.max_time)
         except CommandDenied as exc:
             if req.method == "sync":
                 raise
@@ -317,7 +344,9 @@ def _backup_one(
             notes.append(f"SYNC is not allowed ({exc.message}); fell back to BGSAVE")
             used = "bgsave"
     if used == "bgsave":
-        bgsave_copy(shard.spec, req.rdb_path, writer.write, progress)
+        bgsave_copy(
+            shard.spec, req.rdb_path, writer.write, progress, timeout=req.max_time or 3600.0
+        )
     try:
         check, sha, size = writer.finish()
     except RdbError as exc:

@@ -11,17 +11,18 @@ import redis
 
 from rediscope.core.capacity.fit import NodeCapacity, Segment, node_capacity
 from rediscope.core.capacity.history import SAMPLE_FIELDS, History, Sample
+from rediscope.core.capacity.patternmodel import ByPattern
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error
 from rediscope.core.info import info
 from rediscope.core.report import Outcome, ReportBase
-from rediscope.core.target import Node, Target, discover, node_spec
+from rediscope.core.target import Mode, Node, Role, Target, discover, identify, node_spec
 from rediscope.core.units import FRAGMENTATION_MIN_USED, bytes_text
 from rediscope.errors import ConnectError, RediscopeError
 from rediscope.exitcodes import ExitStatus
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordReport(ReportBase):
     command: ClassVar[str] = "capacity record"
     target: Target
@@ -30,6 +31,8 @@ class RecordReport(ReportBase):
     samples: tuple[dict[str, Any], ...]
     errors: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    #: --patterns: the pattern rows stored (the top patterns by bytes and "(other)")
+    patterns_recorded: int | None = None
 
     def outcome(self) -> Outcome:
         """Exit 1 when a node could not be sampled (the others were recorded)."""
@@ -67,8 +70,7 @@ def _sample(data: dict[str, Any], target: str, node: str, ts: float) -> Sample:
 
 def record(spec: ConnectionSpec, history_path: Path) -> RecordReport:
     """One sample per node (every node of a cluster), appended in one transaction."""
-    target, _ident, conn = discover(spec)
-    conn.close()
+    target, _ident = identify(spec)
     ts = time.time()
     samples, errors = [], []
     for node in target.nodes:
@@ -103,13 +105,13 @@ def record(spec: ConnectionSpec, history_path: Path) -> RecordReport:
 
 
 @dataclass(frozen=True)
-class Recommendation:
+class CapacityAdvice:
     id: str
     severity: str
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CapacityReport(ReportBase):
     command: ClassVar[str] = "capacity report"
     target: Target
@@ -125,7 +127,7 @@ class CapacityReport(ReportBase):
     days_until_full: float | None
     segments: tuple[Segment, ...]
     nodes: tuple[NodeCapacity, ...]
-    recommendations: tuple[Recommendation, ...]
+    recommendations: tuple[CapacityAdvice, ...]
     projection: bool
     note: str | None  # why there is no projection, when there is none
     #: samples of this target in the whole history (`samples` counts those in the window)
@@ -136,6 +138,8 @@ class CapacityReport(ReportBase):
         "when no fork was observed"
     )
     notes: tuple[str, ...] = ()
+    #: --by-pattern: the growth of each key pattern over the analyzed snapshots (else None)
+    by_pattern: ByPattern | None = None
 
     def gate(self, within_s: float, strict: bool = False) -> tuple[bool, str | None]:
         """`--fail-within`: (fails, what to say). Without a projection it fails only when
@@ -150,7 +154,7 @@ class CapacityReport(ReportBase):
 
 def _recommendations(
     nodes: list[NodeCapacity], latest: dict[str, Sample], horizon_days: float
-) -> list[Recommendation]:
+) -> list[CapacityAdvice]:
     recs = []
     for n in nodes:
         where = f" ({n.node})" if len(nodes) > 1 else ""
@@ -161,7 +165,7 @@ def _recommendations(
 
 def _growth_advice(
     n: NodeCapacity, s: Sample, where: str, horizon_days: float
-) -> list[Recommendation]:
+) -> list[CapacityAdvice]:
     """The limit and what happens at it: projected full, no maxmemory, noeviction growth."""
     recs = []
     growing = (n.growth_bytes_per_day or 0) > 0
@@ -171,24 +175,24 @@ def _growth_advice(
             f"at {bytes_text(n.growth_bytes_per_day or 0)}/day"
         )
         severity = "critical" if n.days_until_full < 7 else "warning"
-        recs.append(Recommendation("projected_full", severity, text))
+        recs.append(CapacityAdvice("projected_full", severity, text))
     if not (s.get("maxmemory") or 0):
         text = (
             f"no maxmemory{where}: the limit is estimated from system memory; set "
             "maxmemory so growth meets a policy instead of the OOM killer"
         )
-        recs.append(Recommendation("no_maxmemory", "warning", text))
+        recs.append(CapacityAdvice("no_maxmemory", "warning", text))
     policy = str(s.get("maxmemory_policy") or "noeviction")
     if policy == "noeviction" and growing and (s.get("maxmemory") or 0):
         text = (
             f"policy noeviction with growing memory{where}: writes fail with OOM once "
             "maxmemory is reached; use an eviction policy if this is a cache, or plan capacity"
         )
-        recs.append(Recommendation("noeviction_growth", "warning", text))
+        recs.append(CapacityAdvice("noeviction_growth", "warning", text))
     return recs
 
 
-def _host_advice(s: Sample, where: str) -> list[Recommendation]:
+def _host_advice(s: Sample, where: str) -> list[CapacityAdvice]:
     """The host around the server: fork headroom, fragmentation."""
     recs = []
     system = s.get("total_system_memory") or 0
@@ -200,11 +204,11 @@ def _host_advice(s: Sample, where: str) -> list[Recommendation]:
             f"last fork's copy-on-write ({bytes_text(cow)}): a BGSAVE may push the host "
             "into swap or the OOM killer"
         )
-        recs.append(Recommendation("fork_headroom", "warning", text))
+        recs.append(CapacityAdvice("fork_headroom", "warning", text))
     frag = s.get("mem_fragmentation_ratio")
     if frag is not None and frag > 1.5 and (s.get("used_memory") or 0) >= FRAGMENTATION_MIN_USED:
         text = f"fragmentation ratio{where} is {frag:.2f}; consider activedefrag yes"
-        recs.append(Recommendation("high_fragmentation", "warning", text))
+        recs.append(CapacityAdvice("high_fragmentation", "warning", text))
     return recs
 
 
@@ -217,16 +221,13 @@ def _point_in_time(
     """No history for this target: what INFO says now, and how to start recording."""
     others = f"; the history has {', '.join(sorted(recorded))} (--target)" if recorded else ""
     try:
-        target, _ident, conn = discover(spec)
+        with discover(spec) as (target, _ident, conn):
+            data = info(conn)
     except ConnectError as exc:
         raise ConnectError(
             f"no samples of {spec.redacted_url} in {history_path}{others}, and {exc.message}",
             exc.hint,
         ) from None
-    try:
-        data = info(conn)
-    finally:
-        conn.close()
     sample = _sample(data, target.url, target.nodes[0].address, time.time())
     node = node_capacity([sample], time.time())
     return CapacityReport(
@@ -310,8 +311,11 @@ def report(
     nodes = [node_capacity(series, now) for series in by_node.values()]
     latest = {node: series[-1] for node, series in by_node.items()}
     primaries = [n for n in nodes if n.role == "primary"] or nodes
-    mode = "cluster" if len(by_node) > 1 else "standalone"
-    target = Target(target_url, mode, tuple(Node(n.node, n.role) for n in nodes))
+    mode: Mode = "cluster" if len(by_node) > 1 else "standalone"
+    roles: dict[str, Role] = {"primary": "primary", "replica": "replica"}
+    target = Target(
+        target_url, mode, tuple(Node(n.node, roles.get(n.role, "replica")) for n in nodes)
+    )
     fitted = [n for n in primaries if n.growth_bytes_per_day is not None]
     growth = sum(n.growth_bytes_per_day or 0 for n in fitted) if fitted else None
     days_list = [n.days_until_full for n in primaries if n.days_until_full is not None]

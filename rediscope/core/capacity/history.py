@@ -46,6 +46,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX samples_series ON samples (target, node, ts);
     """,
+    """
+    CREATE TABLE pattern_samples (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        target TEXT NOT NULL,
+        source TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        keys INTEGER NOT NULL,
+        bytes INTEGER NOT NULL
+    );
+    CREATE INDEX pattern_samples_series ON pattern_samples (target, ts);
+    """,
 ]
 
 SAMPLE_FIELDS = (
@@ -84,6 +96,24 @@ class Sample:
     @property
     def total_keys(self) -> int:
         return sum(d.get("keys", 0) for d in self.keys.values())
+
+
+@dataclass(frozen=True)
+class PatternRow:
+    """One pattern of an analyzed sample (the top patterns by bytes, then "(other)")."""
+
+    pattern: str
+    keys: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class PatternSample:
+    """The per-pattern summary of one analyzed snapshot (a backup, a scan) of a target."""
+
+    ts: float
+    source: str  # what was analyzed: backup:<base>, rdb, live
+    rows: tuple[PatternRow, ...]
 
 
 def default_history_path() -> Path:
@@ -222,3 +252,41 @@ class History:
                 )
             )
         return out
+
+    def append_patterns(self, target: str, sample: PatternSample) -> None:
+        """One analyzed snapshot's pattern rows, in one transaction."""
+        with self._connect(write=True) as conn:
+            self._migrate(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT INTO pattern_samples (ts, target, source, pattern, keys, bytes) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (sample.ts, target, sample.source, r.pattern, r.keys, r.bytes)
+                        for r in sample.rows
+                    ],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def load_patterns(self, target: str, since: float | None = None) -> list[PatternSample]:
+        """The analyzed snapshots of TARGET, oldest first (none in a history from before
+        they were recorded)."""
+        try:
+            with self._connect(write=False) as conn:
+                if conn.execute("PRAGMA user_version").fetchone()[0] < 2:
+                    return []
+                rows = conn.execute(
+                    "SELECT ts, source, pattern, keys, bytes FROM pattern_samples "
+                    "WHERE target = ? AND ts >= ? ORDER BY ts, id",
+                    (target, since or 0.0),
+                ).fetchall()
+        except FileNotFoundError:
+            return []
+        grouped: dict[tuple[float, str], list[PatternRow]] = {}
+        for ts, source, pattern, keys, size in rows:
+            grouped.setdefault((float(ts), str(source)), []).append(PatternRow(pattern, keys, size))
+        return [PatternSample(ts, source, tuple(r)) for (ts, source), r in grouped.items()]

@@ -3,7 +3,8 @@ over a threshold (bigkeys, and memory's top keys)."""
 
 from __future__ import annotations
 
-from rediscope.core.collectors.topn import KeyEntry, TopN
+from rediscope.core.collectors.sketch import SizesByType
+from rediscope.core.collectors.topn import KeyEntry, TopN, TypeTally, merge_tallies
 from rediscope.core.pipeline.records import Batch
 
 
@@ -21,9 +22,10 @@ class BigKeysCollector:
         self.min_elements = min_elements
         self.by_bytes = TopN(top)
         self.by_elements: dict[str, TopN] = {}
-        self.totals: dict[str, list[int]] = {}  # type -> [keys, bytes, elements]
+        self.totals: dict[str, TypeTally] = {}
         self.offenders: list[KeyEntry] = []
         self.over = 0
+        self.sizes = SizesByType()  # per type: the distributions of bytes and elements
 
     def add(self, batch: Batch) -> None:
         by_bytes, totals = self.by_bytes, self.totals
@@ -32,23 +34,25 @@ class BigKeysCollector:
         lengths = batch.lengths or [None] * len(batch.keys)
         min_b, min_e = self.min_bytes, self.min_elements
         floor, floor_key = by_bytes.floor(), by_bytes.floor_key()
+        self.sizes.add(batch.types, batch.memory, batch.lengths)
         for key, raw_type, mem, length in zip(
             batch.keys, batch.types, memory, lengths, strict=True
         ):
             tname = raw_type.decode()
             t = totals.get(tname)
             if t is None:
-                t = totals[tname] = [0, 0, 0]
+                t = totals[tname] = TypeTally()
                 self.by_elements[tname] = TopN(self.top)
-            t[0] += 1
+            t.keys += 1
             if mem is not None:
-                t[1] += mem
+                t.bytes += mem
                 if mem > floor or (mem == floor and key < floor_key):
                     by_bytes.push(KeyEntry(mem, key=key, db=db, node=node, type=tname,
                                            bytes=mem, elements=length))  # fmt: skip
                     floor, floor_key = by_bytes.floor(), by_bytes.floor_key()
             if length is not None:
-                t[2] += length
+                t.elements += length
+                t.counted += 1
                 heap = self.by_elements[tname]
                 lf = heap.floor()
                 if length > lf or (length == lf and key < heap.floor_key()):
@@ -68,11 +72,8 @@ class BigKeysCollector:
         self.by_bytes.merge(other.by_bytes)
         for tname, heap in other.by_elements.items():
             self.by_elements.setdefault(tname, TopN(self.top)).merge(heap)
-        for tname, (k, b, e) in other.totals.items():
-            t = self.totals.setdefault(tname, [0, 0, 0])
-            t[0] += k
-            t[1] += b
-            t[2] += e
+        merge_tallies(self.totals, other.totals, TypeTally)
+        self.sizes.merge(other.sizes)
         self.over += other.over
         room = self.MAX_OFFENDERS - len(self.offenders)
         self.offenders.extend(other.offenders[:room])

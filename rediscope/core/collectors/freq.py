@@ -7,6 +7,15 @@ from rediscope.core.patterns.inference import PatternInferer
 from rediscope.core.pipeline.records import Batch
 
 
+class PatternFreq:
+    """One pattern's keys at or above the minimum LFU counter, and their counters' sum."""
+
+    __slots__ = ("freq", "keys")
+
+    def __init__(self) -> None:
+        self.keys = self.freq = 0
+
+
 class FreqCollector:
     """Top keys by OBJECT FREQ (at least min_freq), and per-pattern totals."""
 
@@ -17,7 +26,7 @@ class FreqCollector:
         self.min_freq = min_freq
         self.inferer = PatternInferer(separators)
         self.hottest = TopN(top)
-        self.patterns: dict[str, list[int]] = {}  # pattern -> [keys, sum freq]
+        self.patterns: dict[str, PatternFreq] = {}
         self.zero = 0
         self.total = 0
 
@@ -31,17 +40,19 @@ class FreqCollector:
                 self.zero += 1
             if freq >= self.min_freq:
                 self.hottest.push(KeyEntry(freq, key=key, db=batch.db, node=batch.node))
-                slot = self.patterns.setdefault(self.inferer.infer(key), [0, 0])
-                slot[0] += 1
-                slot[1] += freq
+                slot = self.patterns.get(pattern := self.inferer.infer(key))
+                if slot is None:
+                    slot = self.patterns[pattern] = PatternFreq()
+                slot.keys += 1
+                slot.freq += freq
 
     def merge(self, other: FreqCollector) -> None:
         if other is self:
             return
         self.hottest.merge(other.hottest)
-        for p, (k, f) in other.patterns.items():
-            slot = self.patterns.setdefault(p, [0, 0])
-            slot[0] += k
-            slot[1] += f
+        for p, theirs in other.patterns.items():
+            slot = self.patterns.setdefault(p, PatternFreq())
+            slot.keys += theirs.keys
+            slot.freq += theirs.freq
         self.zero += other.zero
         self.total += other.total

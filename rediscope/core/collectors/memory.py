@@ -3,9 +3,7 @@ recommendations need (big strings, big collections, non-compact encodings)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from rediscope.core.collectors.topn import KeyEntry, TopN
+from rediscope.core.collectors.topn import KeyEntry, KeyTally, SizedTally, TopN, merge_tallies
 from rediscope.core.pipeline.records import Batch
 
 BIG_STRING = 100 * 1024
@@ -25,23 +23,29 @@ class MemoryCollector:
     needs: frozenset[str] = frozenset({"memory", "length", "encoding", "ttl"})
 
     def __init__(self) -> None:
-        self.by_type: dict[bytes, list[int]] = {}
-        self.by_encoding: dict[tuple[bytes, bytes], list[int]] = {}
-        self.by_db: dict[int, list[int]] = {}
-        self.by_node: dict[str, list[int]] = {}
+        self.by_type: dict[bytes, KeyTally] = {}
+        self.by_encoding: dict[tuple[bytes, bytes], KeyTally] = {}
+        self.by_db: dict[int, KeyTally] = {}
+        self.by_node: dict[str, KeyTally] = {}
         self.n = 0
         self.sum = 0
         self.sumsq = 0.0
-        # [count, bytes], and the biggest few as examples
-        self.big_strings = [0, 0]
+        # how many, their bytes, and the biggest few as examples
+        self.big_strings = KeyTally()
         self.big_strings_top = TopN(EXAMPLES)
-        self.big_collections = [0, 0]
+        self.big_collections = KeyTally()
         self.big_collections_top = TopN(EXAMPLES)
-        # type -> [count, bytes, max elements] of non-compact collections with few elements
-        self.noncompact: dict[bytes, list[int]] = {}
+        # type -> non-compact collections with few elements (and the most elements of one)
+        self.noncompact: dict[bytes, SizedTally] = {}
+        #: keys whose bytes are unknown (a module type with no model, from an RDB), per type
+        self.unknown: dict[bytes, int] = {}
+        #: the serialized bytes (RDB records) of those keys, and of every key read from a file
+        self.unknown_serialized = 0
+        self.serialized = 0
 
     def add(self, batch: Batch) -> None:
         n = len(batch.keys)
+        self._unknown(batch)
         memory = batch.memory or [0] * n
         lengths = batch.lengths or [None] * n
         encodings = batch.encoding or [None] * n
@@ -57,24 +61,24 @@ class MemoryCollector:
             sumsq += mem * mem
             slot = by_type.get(t)
             if slot is None:
-                slot = by_type[t] = [0, 0]
-            slot[0] += 1
-            slot[1] += mem
+                slot = by_type[t] = KeyTally()
+            slot.keys += 1
+            slot.bytes += mem
             e = (t, enc or b"?")
             slot = by_enc.get(e)
             if slot is None:
-                slot = by_enc[e] = [0, 0]
-            slot[0] += 1
-            slot[1] += mem
+                slot = by_enc[e] = KeyTally()
+            slot.keys += 1
+            slot.bytes += mem
             if t == b"string":
                 if mem > BIG_STRING:
-                    self.big_strings[0] += 1
-                    self.big_strings[1] += mem
+                    self.big_strings.keys += 1
+                    self.big_strings.bytes += mem
                     self.big_strings_top.push(KeyEntry(mem, key=key, db=db, node=node))
             elif length is not None:
                 if length > BIG_COLLECTION:
-                    self.big_collections[0] += 1
-                    self.big_collections[1] += mem
+                    self.big_collections.keys += 1
+                    self.big_collections.bytes += mem
                     self.big_collections_top.push(KeyEntry(length, key=key, db=db, node=node))
                 compact = COMPACT.get(t)
                 if (
@@ -83,47 +87,51 @@ class MemoryCollector:
                     and enc not in compact[0]
                     and (length <= NONCOMPACT_MAX)
                 ):
-                    nc = self.noncompact.setdefault(t, [0, 0, 0])
-                    nc[0] += 1
-                    nc[1] += mem
-                    nc[2] = max(nc[2], length)
-        slot_db = self.by_db.setdefault(db, [0, 0])
-        slot_db[0] += n
-        slot_db[1] += total
-        slot_node = self.by_node.setdefault(node, [0, 0])
-        slot_node[0] += n
-        slot_node[1] += total
+                    nc = self.noncompact.get(t)
+                    if nc is None:
+                        nc = self.noncompact[t] = SizedTally()
+                    nc.keys += 1
+                    nc.bytes += mem
+                    nc.most = max(nc.most, length)
+        slot_db = self.by_db.setdefault(db, KeyTally())
+        slot_db.keys += n
+        slot_db.bytes += total
+        slot_node = self.by_node.setdefault(node, KeyTally())
+        slot_node.keys += n
+        slot_node.bytes += total
         self.n += n
         self.sum += total
         self.sumsq += sumsq
 
+    def _unknown(self, batch: Batch) -> None:
+        """From files: the keys' serialized bytes, and those of keys whose bytes are unknown."""
+        sizes = batch.serialized
+        if sizes is not None:
+            self.serialized += sum(sizes)
+        if batch.memory is None or None not in batch.memory:
+            return
+        for i, mem in enumerate(batch.memory):
+            if mem is None:
+                t = batch.types[i]
+                self.unknown[t] = self.unknown.get(t, 0) + 1
+                self.unknown_serialized += sizes[i] if sizes is not None else 0
+
     def merge(self, other: MemoryCollector) -> None:
         if other is self:
             return
-        _add_pairs(self.by_type, other.by_type)
-        _add_pairs(self.by_encoding, other.by_encoding)
-        _add_pairs(self.by_db, other.by_db)
-        _add_pairs(self.by_node, other.by_node)
+        for t, c in other.unknown.items():
+            self.unknown[t] = self.unknown.get(t, 0) + c
+        self.unknown_serialized += other.unknown_serialized
+        self.serialized += other.serialized
+        merge_tallies(self.by_type, other.by_type, KeyTally)
+        merge_tallies(self.by_encoding, other.by_encoding, KeyTally)
+        merge_tallies(self.by_db, other.by_db, KeyTally)
+        merge_tallies(self.by_node, other.by_node, KeyTally)
         self.n += other.n
         self.sum += other.sum
         self.sumsq += other.sumsq
-        for a2, b2 in (
-            (self.big_strings, other.big_strings),
-            (self.big_collections, other.big_collections),
-        ):
-            a2[0] += b2[0]
-            a2[1] += b2[1]
+        self.big_strings.merge(other.big_strings)
+        self.big_collections.merge(other.big_collections)
         self.big_strings_top.merge(other.big_strings_top)
         self.big_collections_top.merge(other.big_collections_top)
-        for t, (c, b, m) in other.noncompact.items():
-            nc = self.noncompact.setdefault(t, [0, 0, 0])
-            nc[0] += c
-            nc[1] += b
-            nc[2] = max(nc[2], m)
-
-
-def _add_pairs(mine: dict[Any, list[int]], theirs: dict[Any, list[int]]) -> None:
-    for k, (a, b) in theirs.items():
-        slot = mine.setdefault(k, [0, 0])
-        slot[0] += a
-        slot[1] += b
+        merge_tallies(self.noncompact, other.noncompact, SizedTally)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+from rediscope.core.collectors.sketch import SizeSketch
 from rediscope.core.patterns.inference import PatternFolder, PatternInferer, Rule
 from rediscope.core.pipeline.records import Batch
 
@@ -42,20 +43,45 @@ KeyName = bytes  # (a field below is called `bytes`)
 class _Agg:
     """Per-pattern aggregate (slots: fast and small)."""
 
-    __slots__ = ("bytes", "examples", "freq", "idle", "keys", "ttl", "types")
+    __slots__ = (
+        "bytes",
+        "elements",
+        "examples",
+        "freq",
+        "idle",
+        "keys",
+        "lengths",
+        "measured",
+        "sizes",
+        "ttl",
+        "types",
+    )
 
     def __init__(self) -> None:
         self.keys = 0
         self.bytes = 0
+        self.elements = 0  # summed element counts (when the collector needs "length")
+        self.measured = 0  # keys whose element count is in `elements`
         self.types: dict[bytes, int] = {}
         self.ttl = [0] * len(TTL_BUCKETS)
         self.idle = [0] * len(IDLE_BUCKETS)
         self.freq = [0] * len(FREQ_BUCKETS)
         self.examples: list[bytes] = []
+        self.sizes: SizeSketch | None = None  # bytes per key, where measured
+        self.lengths: SizeSketch | None = None  # elements per key, where measured
 
     def merge(self, other: _Agg) -> _Agg:
         self.keys += other.keys
+        for name in ("sizes", "lengths"):
+            theirs = getattr(other, name)
+            if theirs is not None:
+                mine = getattr(self, name)
+                if mine is None:
+                    setattr(self, name, mine := SizeSketch())
+                mine.merge(theirs)
         self.bytes += other.bytes
+        self.elements += other.elements
+        self.measured += other.measured
         for t, n in other.types.items():
             self.types[t] = self.types.get(t, 0) + n
         self.ttl = [a + b for a, b in zip(self.ttl, other.ttl, strict=True)]
@@ -89,7 +115,7 @@ class PatternCollector:
     MAX_PATTERNS = 50_000
 
     #: the costliest collector per key (pattern inference): the one run in a worker process
-    #: beside others when the reading is fast (collectors/offload.py)
+    #: beside others when the reading is fast (pipeline/offload.py)
     offload_cost = 1
 
     def __init__(
@@ -138,6 +164,7 @@ class PatternCollector:
         """The batch's keys grouped by pattern first, then each group summed into its row
         (per-column loops over a group are much cheaper than one loop over every field)."""
         infer = self.inferer.infer
+        lengths = batch.lengths if "length" in self.needs else None
         groups: dict[str, list[int]] = {}
         for i, pattern in enumerate([infer(k) for k in batch.keys]):
             group = groups.get(pattern)
@@ -150,9 +177,17 @@ class PatternCollector:
             if agg is None:
                 agg = self._slot(pattern)
             _add_group(agg, idx, batch)
+            if lengths is not None:
+                counted = [n for n in map(lengths.__getitem__, idx) if n is not None]
+                agg.elements += sum(counted)
+                agg.measured += len(counted)
+                if counted:
+                    if agg.lengths is None:
+                        agg.lengths = SizeSketch()
+                    agg.lengths.add_many(counted)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (collectors/offload.py) without what it only keeps to go faster."""
+        """Pickled (pipeline/offload.py) without what it only keeps to go faster."""
         state = self.__dict__.copy()
         state["_alias"] = {}
         state["inferer"] = PatternInferer(self.separators, self.rules)
@@ -185,7 +220,11 @@ def _add_group(agg: _Agg, idx: list[int], batch: Batch) -> None:
     for t, n in Counter(pick(batch.types)).items():
         types[t] = types.get(t, 0) + n
     if batch.memory is not None:
-        agg.bytes += sum(filter(None, pick(batch.memory)))  # None: not measured
+        sizes = pick(batch.memory)
+        agg.bytes += sum(filter(None, sizes))  # None: not measured
+        if agg.sizes is None:
+            agg.sizes = SizeSketch()
+        agg.sizes.add_many(sizes)
     if batch.ttl_ms is not None:
         ttls = pick(batch.ttl_ms)
         no_ttl = ttls.count(-1)

@@ -7,6 +7,54 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+@dataclass(slots=True)
+class KeyTally:
+    """Keys and their bytes: a count that merges by adding."""
+
+    keys: int = 0
+    bytes: int = 0
+
+    def merge(self, other: KeyTally) -> None:
+        self.keys += other.keys
+        self.bytes += other.bytes
+
+
+@dataclass(slots=True)
+class TypeTally(KeyTally):
+    """Keys of one type, their bytes and their elements (summed over the keys whose element
+    count is known: `counted`; a module type without a cheap count has none)."""
+
+    elements: int = 0
+    counted: int = 0
+
+    def merge(self, other: KeyTally) -> None:
+        KeyTally.merge(self, other)
+        if isinstance(other, TypeTally):
+            self.elements += other.elements
+            self.counted += other.counted
+
+
+@dataclass(slots=True)
+class SizedTally(KeyTally):
+    """Keys, their bytes, and the most elements any of them has."""
+
+    most: int = 0
+
+    def merge(self, other: KeyTally) -> None:
+        KeyTally.merge(self, other)
+        if isinstance(other, SizedTally):
+            self.most = max(self.most, other.most)
+
+
+def merge_tallies(mine: dict[Any, Any], theirs: dict[Any, Any], make: type[KeyTally]) -> None:
+    """Add THEIRS' tallies into MINE, key by key."""
+    for k, tally in theirs.items():
+        slot = mine.get(k)
+        if slot is None:
+            slot = mine[k] = make()
+        slot.merge(tally)
+
+
 class _NameLast:
     """At equal score the smaller key name ranks higher, so a top-N does not depend on the
     order keys arrive in (SCAN order, type walks, shards)."""

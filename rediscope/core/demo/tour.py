@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from rediscope.core.bigkeys.command import bigkeys
 from rediscope.core.capacity.command import report as capacity_report
+from rediscope.core.clients import ClientsOptions, clients
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.health import HealthOptions, health
 from rediscope.core.health.ping import ping
@@ -31,6 +32,7 @@ TOUR: list[tuple[str, Callable[[ConnectionSpec], Any]]] = [
     ("memory --top 10", lambda spec: memory(spec, ScanOptions(), top=10)),
     ("bigkeys --top 10", lambda spec: bigkeys(spec, ScanOptions(), top=10)),
     ("patterns --memory", lambda spec: patterns(spec, ScanOptions(), memory=True)),
+    ("clients --window 0", lambda spec: clients(spec, ClientsOptions(window=0))),
     ("capacity report", _capacity),
 ]
 

@@ -1,11 +1,18 @@
 """`rediscope health`: checks with thresholds and monitoring-plugin exit codes.
 
-Each check is declared once (model.CHECKS): per-node checks in node_checks.py, the
-deployment's own (cluster, sentinel, backup age) in deployment.py, `connection` in probe.py.
+Each check is declared once (model.CHECKS): per-node checks in node_checks.py and
+commandlog.py, the deployment's own (cluster, sentinel, backup age) in deployment.py,
+`connection` in probe.py.
 run.py probes every node and runs them. Importing this package registers them all.
 """
 
 from rediscope.core.health import deployment, node_checks  # noqa: F401  (registrations)
+
+# isort: split
+# after the checks above, in report order: the COMMANDLOG checks beside the slowlog one
+from rediscope.core.health import commandlog  # noqa: F401  (registrations)
+
+# isort: split
 from rediscope.core.health.model import (
     CHECKS,
     Check,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import redis
@@ -92,10 +93,18 @@ def backup_check(checker: Checker, backup_dir: str) -> Check:
     if not d.is_dir():
         return checker.make("backup_age", CRITICAL, None, f"{d} is not a directory")
     backups = list_backups(d)
-    newest = next((b for b in backups if b.intact), None)
+    now = datetime.now(timezone.utc)
+    future = [b for b in backups if b.future_s(now)]
+    newest = next((b for b in backups if b.intact and not b.future_s(now)), None)
     broken = [b for b in backups if b.verified and b.problems]
     newer_broken = [b for b in broken if newest is None or b.time > newest.time]
     damage = f"; newer but damaged: {newer_broken[0].problems[0]}" if newer_broken else ""
+    if future:
+        damage += (
+            f"; {len(future)} dated in the future (up to "
+            f"{short_duration(max(b.future_s(now) for b in future))} ahead: a clock ahead?), "
+            "not counted"
+        )
     if newest is None:
         return checker.make(
             "backup_age",
@@ -105,7 +114,7 @@ def backup_check(checker: Checker, backup_dir: str) -> Check:
             hint="run `rediscope backup run` (cron); `backup verify` checks what is there",
         )
     age = max(0.0, time.time() - newest.finished_epoch)
-    status = level(age, warn, crit)
+    status = worst([level(age, warn, crit), WARNING if future else OK])
     return checker.make(
         "backup_age",
         status,

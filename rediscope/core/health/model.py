@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import yaml
 
@@ -14,11 +14,15 @@ from rediscope.core.target import Target
 from rediscope.errors import ConfigError, UsageError
 from rediscope.exitcodes import HealthExit
 
-OK, WARNING, CRITICAL, UNKNOWN = "OK", "WARNING", "CRITICAL", "UNKNOWN"
+Status = Literal["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+OK: Status = "OK"
+WARNING: Status = "WARNING"
+CRITICAL: Status = "CRITICAL"
+UNKNOWN: Status = "UNKNOWN"
 
-
-#: worst first when rolling up: CRITICAL > WARNING > UNKNOWN > OK
-RANK = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
+#: the one order of statuses (the roll-up takes the highest; renderers list the highest first):
+#: CRITICAL > WARNING > UNKNOWN > OK
+RANK: dict[Status, int] = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
 
 
 EXIT = {
@@ -39,7 +43,8 @@ class CheckSpec:
     crit: float | None
     unit: str
     what: str
-    per_node: Callable[..., Check] | None = None
+    #: None from it: the check does not apply to this node (the server lacks what it reads)
+    per_node: Callable[..., Check | None] | None = None
 
 
 #: every check, in the order reports list them (filled by the modules that declare them)
@@ -56,20 +61,21 @@ def declare(
 
 def node_check(
     check_id: str, warn: float | None, crit: float | None, unit: str, what: str
-) -> Callable[[Callable[..., Check]], Callable[..., Check]]:
-    """Declare a check run on every node: `fn(checker, probe, policy_on_cache) -> Check`."""
+) -> Callable[[Callable[..., Check | None]], Callable[..., Check | None]]:
+    """Declare a check run on every node: `fn(checker, probe, policy_on_cache) -> Check`, or
+    None where the node lacks what the check reads (it then does not apply there)."""
 
-    def register(fn: Callable[..., Check]) -> Callable[..., Check]:
+    def register(fn: Callable[..., Check | None]) -> Callable[..., Check | None]:
         CHECKS[check_id] = CheckSpec(check_id, warn, crit, unit, what, fn)
         return fn
 
     return register
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Check:
     id: str
-    status: str
+    status: Status
     value: float | None
     unit: str
     warn: float | None
@@ -85,12 +91,12 @@ class NotApplicable:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HealthReport(ReportBase):
     command: ClassVar[str] = "health"
     target: Target
     complete: bool
-    status: str
+    status: Status
     exit_code: int
     window_s: float
     checks: tuple[Check, ...]
@@ -101,7 +107,7 @@ class HealthReport(ReportBase):
     @staticmethod
     def verdict(
         checks: list[Check], not_applicable: tuple[NotApplicable, ...], fail_on: str
-    ) -> tuple[str, int]:
+    ) -> tuple[Status, int]:
         """The overall status and its exit code: the worst check; UNKNOWN when nothing asked
         for applies (the monitoring convention for "cannot tell"); with --fail-on critical a
         WARNING exits 0."""
@@ -192,7 +198,7 @@ def load_thresholds_file(path: str) -> tuple[dict[str, float], dict[str, float]]
     return out[0], out[1]
 
 
-def level(value: float | None, warn: float | None, crit: float | None) -> str:
+def level(value: float | None, warn: float | None, crit: float | None) -> Status:
     """Higher is worse: above crit is CRITICAL, above warn is WARNING."""
     if value is None:
         return UNKNOWN
@@ -203,7 +209,7 @@ def level(value: float | None, warn: float | None, crit: float | None) -> str:
     return OK
 
 
-def worst(statuses: list[str]) -> str:
+def worst(statuses: list[Status]) -> Status:
     return max(statuses, key=lambda s: RANK[s], default=OK)
 
 

@@ -12,7 +12,7 @@ from rediscope.core.report import ReportBase
 from rediscope.core.target import Target, discover
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PingReport(ReportBase):
     command: ClassVar[str] = "ping"
     target: Target
@@ -29,14 +29,12 @@ class PingReport(ReportBase):
 
 
 def ping(spec: ConnectionSpec, count: int = 3) -> PingReport:
-    target, ident, conn = discover(spec)
     rtts = []
-    with translate_errors(spec, "PING"):
+    with discover(spec) as (target, ident, conn), translate_errors(spec, "PING"):
         for _ in range(count):
             start = time.perf_counter()
             conn.ping()
             rtts.append((time.perf_counter() - start) * 1000.0)
-    conn.close()
     return PingReport(
         target=target,
         complete=True,

@@ -15,6 +15,7 @@ from rediscope.core.health.model import (
     OK,
     Check,
     HealthOptions,
+    Status,
     declare,
     level,
 )
@@ -32,6 +33,8 @@ class NodeProbe:
         self.after: dict[str, Any] = {}
         self.error: RediscopeError | None = None
         self.rtts: list[float] = []
+        #: what a check that gave no result here has to say about it (the report's notes)
+        self.notes: list[str] = []
 
     def first(self) -> None:
         try:
@@ -96,7 +99,7 @@ class Checker:
     def make(
         self,
         check_id: str,
-        status: str,
+        status: Status,
         value: float | None,
         message: str,
         hint: str | None = None,
@@ -107,15 +110,15 @@ class Checker:
     ) -> Check:
         w, c = self.opts.thresholds(check_id) if use_defaults else (warn, crit)
         return Check(
-            check_id,
-            status,
-            None if value is None else round(value, 4),
-            CHECKS[check_id].unit,
-            w,
-            c,
-            message,
-            hint,
-            node,
+            id=check_id,
+            status=status,
+            value=None if value is None else round(value, 4),
+            unit=CHECKS[check_id].unit,
+            warn=w,
+            crit=c,
+            message=message,
+            hint=hint,
+            node=node,
         )
 
 

@@ -20,7 +20,7 @@ from rediscope.core.health.model import (
 from rediscope.core.health.probe import Checker, NodeProbe
 from rediscope.core.info import ServerIdentity, identity
 from rediscope.core.sentinel import follow
-from rediscope.core.target import Node, Target, cluster_nodes, node_spec
+from rediscope.core.target import Mode, Node, Target, cluster_nodes, node_spec
 from rediscope.errors import RediscopeError
 
 
@@ -35,6 +35,8 @@ def inapplicable(
         else "no sentinel answered",
         "backup_age": "needs --backup-dir",
         "replication": "no replication to check",
+        "commandlog_large_request": "the server has no COMMANDLOG (Valkey 8.1+)",
+        "commandlog_large_reply": "the server has no COMMANDLOG (Valkey 8.1+)",
     }
     done = {c.id for c in checks}
     return tuple(
@@ -60,7 +62,7 @@ def _probes(spec: ConnectionSpec, seed: NodeProbe) -> tuple[Target, list[NodePro
     """Every node of a cluster (each probed once), else the seed itself."""
     ident = identity(seed.before)
     if not ident.cluster_enabled:
-        mode = "sentinel" if spec.sentinels else "standalone"
+        mode: Mode = "sentinel" if spec.sentinels else "standalone"
         return Target(spec.redacted_url, mode, (Node(spec.address, ident.role_name),)), [seed]
     assert seed.conn is not None
     target = Target(spec.redacted_url, "standalone", (Node(spec.address, "primary"),))
@@ -103,11 +105,11 @@ def _node_checks(checker: Checker, probes: list[NodeProbe], opts: HealthOptions)
         if p.error is not None:
             continue
         cache = str(p.after.get("maxmemory_policy", "noeviction")).startswith("allkeys-")
-        out += [
-            spec.per_node(checker, p, cache)
-            for spec in CHECKS.values()
-            if spec.per_node is not None and opts.wants(spec.id)
-        ]
+        for spec in CHECKS.values():
+            if spec.per_node is not None and opts.wants(spec.id):
+                result = spec.per_node(checker, p, cache)
+                if result is not None:  # None: not on this node (a feature it lacks)
+                    out.append(result)
     return out
 
 
@@ -152,6 +154,9 @@ def health(
         p.close()
     not_applicable = inapplicable(opts, checks, ident.cluster_enabled, bool(spec.sentinels))
     status, code = HealthReport.verdict(checks, not_applicable, opts.fail_on)
+    used = sorted({c.id for c in checks if c.id.startswith("commandlog_") and c.value is not None})
+    notes = [f"{', '.join(used)}: read from the server's COMMANDLOG"] if used else []
+    notes += [n for p in probes for n in p.notes]
     return HealthReport(
         target=target,
         complete=all(p.error is None for p in probes),
@@ -159,5 +164,6 @@ def health(
         exit_code=code,
         window_s=opts.window,
         checks=tuple(checks),
+        notes=tuple(notes),
         not_applicable=not_applicable,
     )

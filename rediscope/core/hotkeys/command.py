@@ -11,6 +11,7 @@ from rediscope.core.hotkeys.lfu import lfu
 from rediscope.core.hotkeys.monitor import monitor
 from rediscope.core.hotkeys.report import HotkeysOptions, HotkeysReport
 from rediscope.core.hotkeys.server import server_has_hotkeys, server_method
+from rediscope.core.hotkeys.slots import hot_slots
 from rediscope.core.info import info
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import ProgressFn
@@ -26,13 +27,10 @@ def hotkeys(
     progress: ProgressFn | None = None,
 ) -> HotkeysReport:
     opts.validate()
-    target, _ident, conn = discover(spec)
-    try:
+    with discover(spec) as (target, _ident, conn):
         has_server = server_has_hotkeys(spec)
         with translate_errors(spec, "INFO memory"):
             policy = str(info(conn, "memory").get("maxmemory_policy", "noeviction"))
-    finally:
-        conn.close()
     method, reason = opts.method, "asked for"
     if method == "auto":
         if has_server and target.mode == "standalone":
@@ -54,4 +52,6 @@ def hotkeys(
         report = lfu(spec, opts, scan_opts, progress)
     else:
         report = monitor(spec, target, opts, warn=warn, progress=progress)
-    return replace(report, reason=reason)
+    slots, note = hot_slots(spec, target, report.keys)
+    notes = (*report.notes, note) if note else report.notes
+    return replace(report, reason=reason, hot_slots=slots, notes=notes)

@@ -69,12 +69,12 @@ def lfu(
     def make() -> list[Collector]:
         return [FreqCollector(opts.top, opts.min_freq, opts.separators)]
 
-    target, scan, cols = run_scan(spec, scan_opts, make, progress)
-    col = cols[0]
-    assert isinstance(col, FreqCollector)
+    result = run_scan(spec, scan_opts, make, progress)
+    target, scan = result.target, result.summary
+    col = result.collector(FreqCollector)
     if not scan.measured("freq"):
         raise CommandDenied("OBJECT FREQ", "NOPERM", "grant +object|freq (docs/security.md)")
-    total_freq = sum(f for _, (_, f) in col.patterns.items()) or 1
+    total_freq = sum(v.freq for v in col.patterns.values()) or 1
     keys = tuple(
         HotKey(
             key=e.key,
@@ -90,8 +90,8 @@ def lfu(
         for e in col.hottest.ranked()
     )
     patterns = tuple(
-        HotPattern(p, f, 0, 0, round(f / total_freq, 6))
-        for p, (n, f) in sorted(col.patterns.items(), key=lambda kv: -kv[1][1])[: opts.top]
+        HotPattern(p, v.freq, 0, 0, round(v.freq / total_freq, 6))
+        for p, v in sorted(col.patterns.items(), key=lambda kv: -kv[1].freq)[: opts.top]
     )
     return HotkeysReport(
         target=target,

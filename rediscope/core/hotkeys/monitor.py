@@ -14,11 +14,11 @@ from rediscope.core.failures import describe_error, is_denied
 from rediscope.core.hotkeys.keypos import KeyFinder
 from rediscope.core.hotkeys.monitor_lines import MonitorEvent, parse_line
 from rediscope.core.hotkeys.report import (
+    CallShare,
     HotKey,
     HotkeysOptions,
     HotkeysReport,
     HotPattern,
-    Share,
     TopCounter,
     flags,
 )
@@ -202,34 +202,34 @@ class _Merged:
         self.seen = sum(s.seen for s in sessions)
 
     def hot_keys(self, top: int, inferer: PatternInferer) -> list[HotKey]:
-        hits = sum(v[0] for v in self.keys.counts.values()) or 1
+        hits = sum(v.hits for v in self.keys.counts.values()) or 1
         return [
             HotKey(
                 key=k[0],
                 db=k[1],
                 node=self.node_of.get(k, ""),
-                hits=v[0],
-                reads=v[1],
-                writes=v[2],
-                share=round(v[0] / hits, 6),
+                hits=v.hits,
+                reads=v.reads,
+                writes=v.writes,
+                share=round(v.hits / hits, 6),
                 pattern=inferer.infer(k[0]),
             )
             for k, v in self.keys.top(top)
         ]
 
     def hot_patterns(self, top: int) -> tuple[HotPattern, ...]:
-        hits = sum(v[0] for v in self.patterns.counts.values()) or 1
+        hits = sum(v.hits for v in self.patterns.counts.values()) or 1
         return tuple(
-            HotPattern(p, v[0], v[1], v[2], round(v[0] / hits, 6))
+            HotPattern(p, v.hits, v.reads, v.writes, round(v.hits / hits, 6))
             for p, v in self.patterns.top(top)
         )
 
-    def shares(self, counts: dict[str, int], limit: int) -> tuple[Share, ...]:
+    def shares(self, counts: dict[str, int], limit: int) -> tuple[CallShare, ...]:
         """The biggest LIMIT counts, each with its share of every command seen."""
         if not self.seen:
             return ()
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return tuple(Share(n, c, round(c / self.seen, 6)) for n, c in ranked)
+        return tuple(CallShare(n, c, round(c / self.seen, 6)) for n, c in ranked)
 
 
 def monitor(

@@ -14,13 +14,27 @@ from rediscope.errors import UsageError
 LFU_INIT = 5  # a new key's LFU counter
 
 
+class Hits:
+    """One key's (or pattern's) commands seen: all of them, reads, writes."""
+
+    __slots__ = ("hits", "reads", "writes")
+
+    def __init__(self) -> None:
+        self.hits = self.reads = self.writes = 0
+
+    def merge(self, other: Hits) -> None:
+        self.hits += other.hits
+        self.reads += other.reads
+        self.writes += other.writes
+
+
 class TopCounter:
     """Counts with bounded memory: past `capacity` entries, the least counted half is dropped
     (their counts become the error bound `dropped_max`); heavy hitters survive."""
 
     def __init__(self, capacity: int = 20_000) -> None:
         self.capacity = capacity
-        self.counts: dict[Any, list[int]] = {}  # key -> [hits, reads, writes]
+        self.counts: dict[Any, Hits] = {}
         self.dropped_max = 0
 
     def add(self, key: Any, write: bool) -> None:
@@ -28,29 +42,29 @@ class TopCounter:
         if slot is None:
             if len(self.counts) >= 2 * self.capacity:
                 self._shrink()
-            slot = self.counts[key] = [0, 0, 0]
-        slot[0] += 1
-        slot[2 if write else 1] += 1
+            slot = self.counts[key] = Hits()
+        slot.hits += 1
+        if write:
+            slot.writes += 1
+        else:
+            slot.reads += 1
 
     def _shrink(self) -> None:
-        ordered = sorted(self.counts.items(), key=lambda kv: kv[1][0])
+        ordered = sorted(self.counts.items(), key=lambda kv: kv[1].hits)
         cut = len(ordered) - self.capacity
-        self.dropped_max = max(self.dropped_max, ordered[cut - 1][1][0])
+        self.dropped_max = max(self.dropped_max, ordered[cut - 1][1].hits)
         self.counts = dict(ordered[cut:])
 
     def merge(self, other: TopCounter) -> None:
-        for key, (h, r, w) in other.counts.items():
-            slot = self.counts.setdefault(key, [0, 0, 0])
-            slot[0] += h
-            slot[1] += r
-            slot[2] += w
+        for key, hits in other.counts.items():
+            self.counts.setdefault(key, Hits()).merge(hits)
         self.dropped_max = max(self.dropped_max, other.dropped_max)
 
-    def top(self, n: int) -> list[tuple[Any, list[int]]]:
-        return heapq.nlargest(n, self.counts.items(), key=lambda kv: (kv[1][0], str(kv[0])))
+    def top(self, n: int) -> list[tuple[Any, Hits]]:
+        return heapq.nlargest(n, self.counts.items(), key=lambda kv: (kv[1].hits, str(kv[0])))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HotKey:
     key: bytes
     db: int
@@ -73,7 +87,7 @@ class HotPattern:
 
 
 @dataclass(frozen=True)
-class Share:
+class CallShare:
     name: str
     calls: int
     share: float
@@ -87,6 +101,18 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class SlotTraffic:
+    """A cluster slot that takes the traffic (hotkeys/slots.py)."""
+
+    slot: int
+    node: str | None  # the primary that serves it (None: not known)
+    hot_keys: int  # keys of the report in this slot
+    hits: int | None  # their hits summed (None: the method counts no hits)
+    cpu_usec: int | None  # the server's own CPU time for the slot (SLOT-STATS), else None
+    keys: int | None  # keys the slot holds (SLOT-STATS), else None
+
+
+@dataclass(frozen=True, kw_only=True)
 class HotkeysReport:
     command: ClassVar[str] = "hotkeys"
     target: Target
@@ -98,14 +124,16 @@ class HotkeysReport:
     ops_per_s: float | None
     keys: tuple[HotKey, ...]
     patterns: tuple[HotPattern, ...]
-    commands: tuple[Share, ...]
-    clients: tuple[Share, ...]
+    commands: tuple[CallShare, ...]
+    clients: tuple[CallShare, ...]
     flagged: tuple[Flag, ...]
     scan: ScanSummary | None = None
     notes: tuple[str, ...] = ()
     lfu: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     errors: tuple[str, ...] = ()  # nodes that failed during the window
+    #: on a cluster, the slots that take the traffic (hotkeys/slots.py), hottest first
+    hot_slots: tuple[SlotTraffic, ...] = ()
 
     def outcome(self) -> Outcome:
         """A MONITOR window with failed nodes or Ctrl-C, or an LFU scan's own end."""

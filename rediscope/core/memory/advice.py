@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from rediscope.core.collectors.memory import (
@@ -11,7 +10,7 @@ from rediscope.core.collectors.memory import (
     COMPACT,
     MemoryCollector,
 )
-from rediscope.core.collectors.topn import TopN
+from rediscope.core.collectors.topn import KeyTally, TopN
 from rediscope.core.memory.report import Recommendation, Totals
 from rediscope.core.units import FRAGMENTATION_MIN_USED, plural
 
@@ -49,24 +48,24 @@ def recommendations(
     ]
 
 
-def _big(rec_id: str, found: Sequence[int], top: TopN, factor: float, text: str) -> Recommendation:
-    keys = round(found[0] * factor)
-    evidence = {"keys": keys, "bytes": round(found[1] * factor), "examples": examples(top)}
+def _big(rec_id: str, found: KeyTally, top: TopN, factor: float, text: str) -> Recommendation:
+    keys = round(found.keys * factor)
+    evidence = {"keys": keys, "bytes": round(found.bytes * factor), "examples": examples(top)}
     return Recommendation(rec_id, "warning", text, evidence, DOCS)
 
 
 def _big_values(mem: MemoryCollector, factor: float) -> list[Recommendation]:
     recs = []
-    if mem.big_strings[0]:
-        n = round(mem.big_strings[0] * factor)
+    if mem.big_strings.keys:
+        n = round(mem.big_strings.keys * factor)
         text = (
             f"{plural(n, 'string is', 'strings are')} larger than {BIG_STRING // 1024} KiB: big "
             "values block the server while they are read, written or deleted and load the "
             "network; split them or compress them client-side"
         )
         recs.append(_big("big_strings", mem.big_strings, mem.big_strings_top, factor, text))
-    if mem.big_collections[0]:
-        n = round(mem.big_collections[0] * factor)
+    if mem.big_collections.keys:
+        n = round(mem.big_collections.keys * factor)
         text = (
             f"{plural(n, 'collection has', 'collections have')} more than {BIG_COLLECTION:,} "
             "elements: whole-collection commands (HGETALL, SMEMBERS, DEL) on them are slow; "
@@ -89,7 +88,8 @@ def _encodings(
     mem: MemoryCollector, limits: dict[str, int], limits_source: str, factor: float
 ) -> list[Recommendation]:
     recs = []
-    for t, (count, nbytes, biggest) in sorted(mem.noncompact.items()):
+    for t, tally in sorted(mem.noncompact.items()):
+        count, nbytes, biggest = tally.keys, tally.bytes, tally.most
         setting = COMPACT[t][1]
         limit = limits.get(setting)
         if limit is None:  # this server has no such encoding (sets before 7.2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -13,12 +14,16 @@ from rediscope.core.collectors.memory import (
     MemoryCollector,
 )
 from rediscope.core.collectors.patterns import OTHER, PatternCollector
+from rediscope.core.collectors.sizes import SizeHistogramCollector, histograms
+from rediscope.core.collectors.topn import KeyTally
 from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.diagnostics import keysizes
 from rediscope.core.info import info, version_tuple
 from rediscope.core.memory.advice import recommendations
-from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals
+from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals, TypeSizeDists
 from rediscope.core.patterns.command import PatternStats, stats_from
 from rediscope.core.patterns.inference import Rule
+from rediscope.core.pipeline.modtypes import readable
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import Collector, ProgressFn, ScanSummary
 from rediscope.core.pipeline.source import KeySource
@@ -70,7 +75,7 @@ def _limits(spec: ConnectionSpec, version: tuple[int, ...]) -> tuple[dict[str, i
 
 
 def _shares(
-    items: dict[Any, list[int]],
+    items: dict[Any, KeyTally],
     total: int,
     factor: float,
     name: Any = str,
@@ -78,9 +83,9 @@ def _shares(
     rows = [
         Share(
             name=name(k),
-            keys=round(v[0] * factor),
-            bytes=round(v[1] * factor),
-            share=round(v[1] / total, 6) if total else 0.0,
+            keys=round(v.keys * factor),
+            bytes=round(v.bytes * factor),
+            share=round(v.bytes / total, 6) if total else 0.0,
         )
         for k, v in items.items()
     ]
@@ -99,27 +104,33 @@ def memory(
         return [
             MemoryCollector(),
             BigKeysCollector(top),
-            PatternCollector(separators, rules, frozenset({"memory", "ttl"})),
+            PatternCollector(separators, rules, frozenset({"memory", "ttl", "length"})),
+            *([SizeHistogramCollector()] if opts.sample is not None else []),
         ]
 
     src = as_source(source)
-    target, scan, collectors = src.scan(opts, make, progress)
-    mem, big, pat = collectors
-    assert isinstance(mem, MemoryCollector) and isinstance(big, BigKeysCollector)
-    assert isinstance(pat, PatternCollector)
+    result = src.scan(opts, make, progress)
+    target, scan = result.target, result.summary
+    mem = result.collector(MemoryCollector)
+    big = result.collector(BigKeysCollector)
+    pat = result.collector(PatternCollector)
     infos, limits, limits_source = _server_side(src, target)
     notes = list(scan.notes)
+    hists = histograms(result.collectors)
+    sizes, size_notes = keysizes.for_scan(src.spec, target, opts, scan, hists)
+    notes += size_notes
     if limits_source == "defaults":
         notes.append("CONFIG GET was denied: encoding limits are Redis 7 defaults")
     table = pat.finish()
     factor = scan.extrapolation
     totals = _totals(infos or [], mem, _ci95(mem, scan), round(mem.sum * factor), scan)
+    notes += _keys_beyond_used(totals)
     return MemoryReport(
         target=target,
         complete=scan.complete,
         scan=scan,
         totals=totals,
-        by_type=_shares(mem.by_type, mem.sum, factor, lambda b: b.decode()),
+        by_type=_type_rows(mem, factor),
         by_encoding=_encoding_rows(mem, factor),
         by_db=_shares(mem.by_db, mem.sum, factor, lambda d: f"db{d}"),
         by_node=_shares(mem.by_node, mem.sum, factor),
@@ -130,7 +141,33 @@ def memory(
         limits_source=limits_source,
         notes=tuple(notes),
         source=src.source_info(),
+        size_distribution=sizes,
+        sizes=_sizes(big),
     )
+
+
+def _keys_beyond_used(totals: Totals) -> list[str]:
+    """Why the keys' bytes can add up to more than the server's used_memory: each MEMORY USAGE
+    counts what the key points at in full (shared integers and strings, the allocator's size
+    classes, a sample's average for big collections), while used_memory counts each byte once."""
+    used = totals.used_memory
+    if used is None or totals.keys_bytes_estimate <= used:
+        return []
+    return [
+        f"the keys' MEMORY USAGE adds up to {totals.keys_bytes_estimate - used:,} bytes more "
+        "than used_memory: each key's figure counts shared objects and allocator rounding as "
+        "its own, and big collections from a sample (--samples), while used_memory counts every "
+        "byte once; compare keys with each other, the server total with maxmemory"
+    ]
+
+
+def _sizes(big: BigKeysCollector) -> tuple[TypeSizeDists, ...]:
+    """Per type, by bytes: the distributions of the keys' bytes and elements."""
+    rows = []
+    for name, tally in sorted(big.totals.items(), key=lambda kv: (-kv[1].bytes, kv[0])):
+        bytes_dist, elements_dist = big.sizes.of(name)
+        rows.append(TypeSizeDists(name, tally.keys, bytes_dist, elements_dist))
+    return tuple(rows)
 
 
 def _server_side(
@@ -195,7 +232,20 @@ def _totals(
         keys_bytes_estimate=estimate,
         estimate_ci95=ci,
         keys=sum(n.dbsize for n in scan.nodes),
+        keys_unknown=round(sum(mem.unknown.values()) * scan.extrapolation),
+        unknown_share=_unknown_share(mem),
     )
+
+
+def _unknown_share(mem: MemoryCollector) -> float:
+    """The share of the keys whose bytes are unknown: of the serialized bytes from files, else
+    of the keys."""
+    unknown = sum(mem.unknown.values())
+    if not unknown:
+        return 0.0
+    if mem.serialized:
+        return round(mem.unknown_serialized / mem.serialized, 6)
+    return round(unknown / mem.n, 6) if mem.n else 0.0
 
 
 def _top_patterns(table: dict[str, Any], scan: ScanSummary) -> tuple[PatternStats, ...]:
@@ -221,14 +271,29 @@ def _top_patterns(table: dict[str, Any], scan: ScanSummary) -> tuple[PatternStat
     return (*stats[:TOP_PATTERNS], other)
 
 
+def _type_rows(mem: MemoryCollector, factor: float) -> tuple[Share, ...]:
+    """Bytes by type, with the readable name of a module type and its keys of unknown bytes."""
+    return tuple(
+        replace(
+            r,
+            type_name=readable(r.name),
+            keys_unknown=round(mem.unknown.get(r.name.encode(), 0) * factor),
+        )
+        for r in _shares(mem.by_type, mem.sum, factor, lambda b: b.decode())
+    )
+
+
 def _encoding_rows(mem: MemoryCollector, factor: float) -> tuple[Share, ...]:
     rows = (
         Share(
             name=e.decode(),
             type=t.decode(),
-            keys=round(v[0] * factor),
-            bytes=round(v[1] * factor),
-            share=round(v[1] / mem.sum, 6) if mem.sum else 0.0,
+            keys=round(v.keys * factor),
+            bytes=round(v.bytes * factor),
+            share=round(v.bytes / mem.sum, 6) if mem.sum else 0.0,
+            type_name=readable(t.decode()),
+            # a module value's keys of unknown bytes: those of its type (all are "module")
+            keys_unknown=round(mem.unknown.get(t, 0) * factor) if e == b"module" else 0,
         )
         for (t, e), v in mem.by_encoding.items()
     )

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rediscope.core.bigkeys.command import BigKey
+from rediscope.core.collectors.sketch import Distribution
+from rediscope.core.diagnostics.keysizes import SizeDistribution
 from rediscope.core.patterns.command import PatternStats
 from rediscope.core.pipeline.records import LIVE, ScanSummary, SourceInfo
 from rediscope.core.report import Outcome, scan_outcome
@@ -38,6 +40,10 @@ class Totals:
     keys_bytes_estimate: int  # for the whole keyspace (= keys_bytes on a full scan)
     estimate_ci95: int | None  # +/- bytes (95% confidence) when sampled
     keys: int  # keys held (INFO keyspace) over the scanned dbs
+    #: keys whose bytes are unknown (from an RDB: a module type with no model), not in
+    #: keys_bytes; and their share of the keys' serialized bytes (of the keys, live)
+    keys_unknown: int = 0
+    unknown_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,20 @@ class Share:
     bytes: int
     share: float
     type: str | None = None  # for by_encoding
+    #: by_type and by_encoding: a module type's readable name (json, bloom...); else None
+    type_name: str | None = None
+    #: by_type: keys of the type whose bytes are unknown (counted in keys, not in bytes)
+    keys_unknown: int = 0
+
+
+@dataclass(frozen=True)
+class TypeSizeDists:
+    """How the keys of one type are sized: p50/p90/p99/max of bytes and of elements."""
+
+    type: str
+    keys: int  # keys of this type measured
+    bytes_dist: Distribution | None
+    elements_dist: Distribution | None
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,10 @@ class MemoryReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: where the keys came from: kind live, or rdb with the files read
     source: SourceInfo = LIVE
+    #: per type, biggest first: the distributions of key sizes
+    sizes: tuple[TypeSizeDists, ...] = ()
+    #: the server's own histogram of key sizes (INFO KEYSIZES, Redis 8+); None where it has none
+    size_distribution: SizeDistribution | None = None
 
     def outcome(self) -> Outcome:
         return scan_outcome(self.scan)

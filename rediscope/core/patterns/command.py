@@ -14,6 +14,7 @@ from rediscope.core.collectors.patterns import (
     PatternCollector,
     _Agg,
 )
+from rediscope.core.collectors.sketch import Distribution, SizeSketch
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.patterns.inference import Rule
 from rediscope.core.pipeline.options import ScanOptions
@@ -38,6 +39,9 @@ class PatternStats:
     freq: dict[str, int] | None  # OBJECT FREQ buckets (LFU policies)
     examples: tuple[KeyName, ...]
     estimated: bool
+    #: p50/p90/p99/max of the keys' bytes and elements (None: not measured)
+    bytes_dist: Distribution | None = None
+    elements_dist: Distribution | None = None
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,15 @@ def stats_from(
                 freq=dict(zip(FREQ_BUCKETS, agg.freq, strict=True)) if access == "lfu" else None,
                 examples=tuple(agg.examples),
                 estimated=scan.sampled,
+                bytes_dist=_dist(agg.sizes) if memory else None,
+                elements_dist=_dist(agg.lengths),
             )
         )
     return out
+
+
+def _dist(sketch: SizeSketch | None) -> Distribution | None:
+    return sketch.distribution() if sketch is not None else None
 
 
 def patterns(
@@ -102,16 +112,16 @@ def patterns(
 ) -> PatternsReport:
     src = as_source(source)
     access = src.access() if idle and src.spec is not None else None
-    needs = {"ttl"} | ({"memory"} if memory else set())
+    needs = {"ttl"} | ({"memory", "length"} if memory else set())
     if access is not None:
         needs.add("freq" if access == "lfu" else "idle")
 
     def make() -> list[Collector]:
         return [PatternCollector(separators, rules, frozenset(needs))]
 
-    target, scan, collectors = src.scan(opts, make, progress)
-    col = collectors[0]
-    assert isinstance(col, PatternCollector)
+    result = src.scan(opts, make, progress)
+    target, scan = result.target, result.summary
+    col = result.collector(PatternCollector)
     table = col.finish()
     if src.spec is None and idle:
         access = src.access()  # a file: what it carries (IDLE or FREQ opcodes), known now

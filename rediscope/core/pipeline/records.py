@@ -3,6 +3,7 @@ Collector protocol, and the per-node and whole-scan summaries."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,6 +36,13 @@ class Collector(Protocol):
     def merge(self, other: Any) -> None: ...
 
 
+def runs_here(collectors: Sequence[Any]) -> bool:
+    """Whether a collector must get its batches in this process: one that writes each batch
+    out as it comes (collectors/rows.py: `in_process = True`) cannot run in a worker process,
+    so no node or file is then read in one (scan/workers.py, rdbfile/parallel.py)."""
+    return any(getattr(c, "in_process", False) for c in collectors)
+
+
 @dataclass
 class NodeScan:
     """What happened on one node."""
@@ -62,7 +70,7 @@ class NodeScan:
     unmeasured: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScanSummary:
     nodes: tuple[NodeScan, ...]
     keys_scanned: int
@@ -133,3 +141,12 @@ class ProgressFn(Protocol):
 
 #: one key a report names: (node address, db, key)
 KeyRef = tuple[str, int, bytes]
+
+
+class StopFlag(Protocol):
+    """A scan's stop flag: a threading.Event, or a multiprocessing Event that worker processes
+    see too (scan/workers.py)."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...

@@ -5,24 +5,47 @@ collectors it is given and returns a ScanResult."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import Collector, KeyRef, ProgressFn, ScanSummary, SourceInfo
 from rediscope.core.target import Target
 
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a scan of any source returns: the target it scanned, the summary, and the merged
+    collectors, one of each kind the command asked for."""
+
+    target: Target
+    summary: ScanSummary
+    collectors: tuple[Collector, ...]
+
+    def collector(self, kind: type[C]) -> C:
+        """The merged collector of this kind (the command made it, so it is there)."""
+        for c in self.collectors:
+            if isinstance(c, kind):
+                return c
+        raise TypeError(f"the scan ran no {kind.__name__}")
+
 
 class KeySource(Protocol):
     #: the live server; None when the keys come from files
     spec: ConnectionSpec | None
+    #: a server whose values a check may sample: the live one, or the primary whose
+    #: replication stream --sync reads; None for files
+    server: ConnectionSpec | None
 
     def scan(
         self,
         opts: ScanOptions,
         make_collectors: Callable[[], list[Collector]],
         progress: ProgressFn | None = None,
-    ) -> tuple[Target, ScanSummary, list[Collector]]: ...
+    ) -> ScanResult: ...
 
     def describe(
         self, target: Target, refs: list[KeyRef]

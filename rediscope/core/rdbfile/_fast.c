@@ -20,29 +20,44 @@
 
 #include "_fast_values.h"
 
+/* The opcodes of a key record's prefixes, as reader.py names them (a test compares them). */
+#define OP_IDLE 248
+#define OP_FREQ 249
+#define OP_EXPIRETIME_MS 252
+#define OP_EXPIRETIME 253
+
+/* A text score's length byte (RDB 1-7 sorted sets): from here on it is nan, +inf or -inf, with
+ * no text after it. */
+#define SCORE_SPECIAL 253
+
 static PyObject *names[N_NAMES];
+
+/* A little-endian int64, its sign taken without an out-of-range conversion. */
+static int64_t le64_signed(const unsigned char *b) {
+    uint64_t u = le32(b) | ((uint64_t)le32(b + 4) << 32);
+    return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
+}
 
 /* The expiry, idle and freq prefixes of a record; -1 to stop. */
 static int prefixes(Cur *c, int64_t *expire, int *has_expire, PyObject **idle, int *freq) {
     while (c->p < c->len) {
         unsigned char op = c->buf[c->p];
-        if (op == 252 || op == 253) {
-            int width = op == 252 ? 8 : 4;
+        if (op == OP_EXPIRETIME_MS || op == OP_EXPIRETIME) {
+            int width = op == OP_EXPIRETIME_MS ? 8 : 4;
             if (c->p + 1 + width > c->len) return -1;
             const unsigned char *b = c->buf + c->p + 1;
-            uint64_t lo = le32(b);
-            *expire = width == 8 ? (int64_t)(lo | ((uint64_t)le32(b + 4) << 32))
-                                 : (int64_t)lo * 1000;
+            /* seconds: at most 2^32 - 1, times 1000 fits an int64 */
+            *expire = width == 8 ? le64_signed(b) : (int64_t)le32(b) * 1000;
             *has_expire = 1;
             c->p += 1 + width;
-        } else if (op == 248) {
+        } else if (op == OP_IDLE) {
             int64_t n;
             c->p += 1;
             if (length(c, &n) < 0) return -1;
             Py_XDECREF(*idle);
             *idle = PyLong_FromLongLong(n);
             if (*idle == NULL) return -2;
-        } else if (op == 249) {
+        } else if (op == OP_FREQ) {
             if (c->p + 2 > c->len) return -1;
             *freq = c->buf[c->p + 1];
             c->p += 2;
@@ -56,15 +71,16 @@ static int prefixes(Cur *c, int64_t *expire, int *has_expire, PyObject **idle, i
 /* Counters kept across a call: keys, expired, empty, with idle, with freq. */
 typedef struct { int64_t keys, expired, empty, idle, freq; } Counts;
 
-static int append_row(PyObject **cols, PyObject *key, Val *v, int64_t ttl, PyObject *idle,
-                      int freq, int64_t serialized) {
+/* TTL: the key's expiry minus the clock, or NULL for a key without one (-1 in the row). */
+static int append_row(PyObject **cols, PyObject *key, Val *v, const uint64_t *ttl,
+                      PyObject *idle, int freq, int64_t serialized) {
     int64_t keylen = PyBytes_GET_SIZE(key);
     PyObject *items[9];
     items[0] = key;
     items[1] = names[v->vtype];
     items[2] = PyLong_FromLongLong(v->mem + sds_alloc(keylen, 1) + DICT_ENTRY);
     items[3] = PyLong_FromLongLong(v->n);
-    items[4] = PyLong_FromLongLong(ttl);
+    items[4] = ttl ? PyLong_FromUnsignedLongLong(*ttl) : PyLong_FromLong(-1);
     items[5] = names[v->enc];
     items[6] = idle ? idle : Py_None;
     items[7] = freq >= 0 ? PyLong_FromLong(freq) : Py_None;
@@ -105,8 +121,11 @@ static int one_record(Cur *c, int first_op, int64_t clock, int flags, PyObject *
     }
     n->idle += idle != NULL;
     n->freq += freq >= 0;
-    if (append_row(cols, key, &v, has_expire ? expire - clock : -1, idle, freq,
-                   c->p - begin) < 0)
+    /* expire > clock here, so the gap is in 1 .. 2^64 - 1: exact in unsigned arithmetic, where
+     * expire - clock in int64 overflows (undefined) for a hostile expiry or clock, e.g. an
+     * expiry near INT64_MAX with a negative ctime. */
+    uint64_t ttl = (uint64_t)expire - (uint64_t)clock;
+    if (append_row(cols, key, &v, has_expire ? &ttl : NULL, idle, freq, c->p - begin) < 0)
         r = -2;
 out:
     Py_XDECREF(idle);
@@ -115,7 +134,7 @@ out:
     return done;
 }
 
-static PyObject *records(PyObject *self, PyObject *args) {
+static PyObject *records(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer view;
     Py_ssize_t pos, max_rows;
     int first_op, flags;
@@ -159,8 +178,9 @@ static PyObject *records(PyObject *self, PyObject *args) {
 /* N elements of a hashtable set or hash, or of a skiplist zset (MODE 1: each with a binary
  * score, 2: with a text score), from buf[pos:]: (pos, elements read, the sum of their sds
  * allocations), stopping at the first element that is not whole in the buffer or not a plain,
- * integer or compressed string (the Python reader reads that one). */
-static PyObject *elements(PyObject *self, PyObject *args) {
+ * integer or compressed string, or that would take the sum past 64 bits (the Python reader
+ * reads that one). */
+static PyObject *elements(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer view;
     Py_ssize_t pos, count;
     int mode;
@@ -182,10 +202,15 @@ static PyObject *elements(PyObject *self, PyObject *args) {
         } else if (mode == 2) {
             if (c.p >= c.len) { c.p = start; break; }
             unsigned char n = c.buf[c.p];
-            if (n < 253 && c.p + 1 + n > c.len) { c.p = start; break; }
-            c.p += 1 + (n < 253 ? n : 0);
+            if (n < SCORE_SPECIAL && c.p + 1 + n > c.len) { c.p = start; break; }
+            c.p += 1 + (n < SCORE_SPECIAL ? n : 0);
         }
-        total += sds_alloc(v.n, 1);
+        int64_t sum;
+        if (__builtin_add_overflow(total, sds_alloc(v.n, 1), &sum)) {
+            c.p = start;  /* a sum past 64 bits: the Python reader adds it */
+            break;
+        }
+        total = sum;
         done++;
     }
     PyBuffer_Release(&view);

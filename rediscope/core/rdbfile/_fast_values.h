@@ -15,6 +15,40 @@
 #define QUICKLIST 40
 #define QUICKLIST_NODE 40
 #define MAX_NEEDED ((int64_t)64 << 20)
+/* The longest compressed string whose size is counted here (1 TiB): longer ones go to the
+ * Python reader, so no size sum below can overflow an int64. */
+#define MAX_COUNTED ((int64_t)1 << 40)
+
+/* A length field's first byte: two kinds by their top bits, two wider ones (Redis's rdb.h). */
+#define LEN_6BIT 0
+#define LEN_14BIT 1
+#define LEN_ENCVAL 3
+#define LEN_32BIT 0x80
+#define LEN_64BIT 0x81
+
+/* A string's special encodings, as stream.py names them. */
+#define ENC_INT8 0
+#define ENC_INT16 1
+#define ENC_INT32 2
+#define ENC_LZF 3
+
+/* The value types read here, named as in Redis's rdb.h (the keys of values.py's READERS);
+ * any other type goes to the Python reader. */
+#define RDB_TYPE_STRING 0
+#define RDB_TYPE_HASH_ZIPMAP 9
+#define RDB_TYPE_LIST_ZIPLIST 10
+#define RDB_TYPE_SET_INTSET 11
+#define RDB_TYPE_ZSET_ZIPLIST 12
+#define RDB_TYPE_HASH_ZIPLIST 13
+#define RDB_TYPE_LIST_QUICKLIST 14
+#define RDB_TYPE_HASH_LISTPACK 16
+#define RDB_TYPE_ZSET_LISTPACK 17
+#define RDB_TYPE_LIST_QUICKLIST_2 18
+#define RDB_TYPE_SET_LISTPACK 20
+
+/* A quicklist 2 node's container (Redis's quicklist.h). */
+#define QUICKLIST_NODE_PLAIN 1
+#define QUICKLIST_NODE_PACKED 2
 
 enum { T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, E_INT, E_EMBSTR, E_RAW, E_LISTPACK, E_ZIPLIST,
        E_INTSET, E_ZIPMAP, E_QUICKLIST, N_NAMES };
@@ -58,15 +92,15 @@ static int length_or_enc(Cur *c, int64_t *out, int *encoded) {
     unsigned char first = c->buf[c->p];
     int kind = first >> 6;
     *encoded = 0;
-    if (kind == 0) { *out = first; c->p += 1; return 0; }
-    if (kind == 1) {
+    if (kind == LEN_6BIT) { *out = first; c->p += 1; return 0; }
+    if (kind == LEN_14BIT) {
         if (c->p + 2 > c->len) return -1;
         *out = ((int64_t)(first & 0x3F) << 8) | c->buf[c->p + 1];
         c->p += 2;
         return 0;
     }
-    if (kind == 3) { *out = first & 0x3F; *encoded = 1; c->p += 1; return 0; }
-    int width = first == 0x80 ? 4 : first == 0x81 ? 8 : 0;
+    if (kind == LEN_ENCVAL) { *out = first & 0x3F; *encoded = 1; c->p += 1; return 0; }
+    int width = first == LEN_32BIT ? 4 : first == LEN_64BIT ? 8 : 0;
     if (width == 0 || c->p + 1 + width > c->len) return -1;
     uint64_t v = 0;
     for (int i = 0; i < width; i++) v = (v << 8) | c->buf[c->p + 1 + i];
@@ -88,7 +122,9 @@ static int64_t le_signed(const unsigned char *b, int width) {
                      ((uint32_t)b[3] << 24));
 }
 
-static int int_width(int64_t enc) { return enc == 0 ? 1 : enc == 1 ? 2 : enc == 2 ? 4 : 0; }
+static int int_width(int64_t enc) {
+    return enc == ENC_INT8 ? 1 : enc == ENC_INT16 ? 2 : enc == ENC_INT32 ? 4 : 0;
+}
 
 static int decimal_len(int64_t v) {
     char tmp[24];
@@ -146,9 +182,10 @@ static int read_string(Cur *c, Val *v) {
         v->mem = string_value(n, integer);
         return 0;
     }
-    if (n == 3) {  /* LZF: skipped, its length is the uncompressed one */
+    if (n == ENC_LZF) {  /* skipped, its length is the uncompressed one */
         int64_t clen, ulen;
         if (length(c, &clen) < 0 || length(c, &ulen) < 0 || clen > c->len - c->p) return -1;
+        if (ulen > MAX_COUNTED) return -1;
         c->p += (Py_ssize_t)clen;
         v->enc = ulen <= 44 ? E_EMBSTR : E_RAW;
         v->n = ulen;
@@ -195,6 +232,11 @@ static int lzf_head(const unsigned char *in, int64_t in_len, unsigned char *out,
 
 enum { C_LISTPACK, C_ZIPLIST, C_INTSET, C_ZIPMAP };
 
+/* A listpack's or ziplist's count field when the count does not fit it (walk the entries). */
+#define COUNT_UNKNOWN 65535
+/* A zipmap's count byte from here on does not count (ZIPMAP_BIGLEN and up). */
+#define ZIPMAP_BIGLEN 254
+
 static uint32_t le32(const unsigned char *b) {
     return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) |
            ((uint32_t)b[3] << 24);
@@ -219,7 +261,7 @@ static int counted(Cur *c, int kind, int64_t *count, int64_t *size) {
         c->p += (Py_ssize_t)n;
     } else {
         int64_t clen, ulen;
-        if (n != 3 || length(c, &clen) < 0 || length(c, &ulen) < 0) return -1;
+        if (n != ENC_LZF || length(c, &clen) < 0 || length(c, &ulen) < 0) return -1;
         if (clen > c->len - c->p || ulen > MAX_NEEDED) return -1;
         int got = lzf_head(c->buf + c->p, clen, tmp, need);
         if (got < need) return -1;
@@ -232,7 +274,7 @@ static int counted(Cur *c, int kind, int64_t *count, int64_t *size) {
     if (kind == C_LISTPACK || kind == C_ZIPLIST) {
         if (*size < (kind == C_LISTPACK ? 7 : 11) || le32(head) != (uint64_t)*size) return -1;
         *count = kind == C_LISTPACK ? (head[4] | (head[5] << 8)) : (head[8] | (head[9] << 8));
-        return *count == 65535 ? -1 : 0;
+        return *count == COUNT_UNKNOWN ? -1 : 0;
     }
     if (kind == C_INTSET) {
         uint32_t width = le32(head);
@@ -240,7 +282,7 @@ static int counted(Cur *c, int kind, int64_t *count, int64_t *size) {
         if (width != 2 && width != 4 && width != 8) return -1;
         return *size == 8 + (int64_t)width * *count ? 0 : -1;
     }
-    if (*size < 2 || head[0] >= 254) return -1;
+    if (*size < 2 || head[0] >= ZIPMAP_BIGLEN) return -1;
     *count = head[0];
     return 0;
 }
@@ -261,19 +303,20 @@ static int read_compact(Cur *c, Val *v, int vtype, int enc, int kind, int per, i
 }
 
 static int read_quicklist(Cur *c, Val *v, int version, int listpack_lists) {
-    int64_t nodes, total = 0, mem = ROBJ + QUICKLIST, first_size = 0, container = 2;
+    int64_t nodes, total = 0, mem = ROBJ + QUICKLIST, first_size = 0;
+    int64_t container = QUICKLIST_NODE_PACKED;
     if (length(c, &nodes) < 0 || nodes > c->len - c->p) return -1;
     for (int64_t i = 0; i < nodes; i++) {
         int64_t size, count;
         if (version == 2 && length(c, &container) < 0) return -1;
-        if (container == 1) {  /* a plain node: one big element */
+        if (container == QUICKLIST_NODE_PLAIN) {  /* one big element */
             int64_t n;
             int enc;
             if (length_or_enc(c, &n, &enc) < 0 || enc || n > c->len - c->p) return -1;
             c->p += (Py_ssize_t)n;
             size = n;
             total += 1;
-        } else if (container == 2) {
+        } else if (container == QUICKLIST_NODE_PACKED) {
             if (counted(c, version == 2 ? C_LISTPACK : C_ZIPLIST, &count, &size) < 0) return -1;
             total += count;
         } else {
@@ -284,7 +327,7 @@ static int read_quicklist(Cur *c, Val *v, int version, int listpack_lists) {
     }
     v->vtype = T_LIST;
     v->n = total;
-    if (listpack_lists && version == 2 && nodes == 1 && container == 2) {
+    if (listpack_lists && version == 2 && nodes == 1 && container == QUICKLIST_NODE_PACKED) {
         v->enc = E_LISTPACK;
         v->mem = compact(first_size);
     } else {
@@ -297,17 +340,19 @@ static int read_quicklist(Cur *c, Val *v, int version, int listpack_lists) {
 static int read_value(Cur *c, int rtype, int flags, Val *v) {
     int lp_lists = flags & 1, valkey = (flags >> 1) & 1;
     switch (rtype) {
-    case 0: return read_string(c, v);
-    case 9: return read_compact(c, v, T_HASH, E_ZIPMAP, C_ZIPMAP, 1, valkey);
-    case 10: return read_compact(c, v, T_LIST, E_ZIPLIST, C_ZIPLIST, 1, valkey);
-    case 11: return read_compact(c, v, T_SET, E_INTSET, C_INTSET, 1, valkey);
-    case 12: return read_compact(c, v, T_ZSET, E_ZIPLIST, C_ZIPLIST, 2, valkey);
-    case 13: return read_compact(c, v, T_HASH, E_ZIPLIST, C_ZIPLIST, 2, valkey);
-    case 14: return read_quicklist(c, v, 1, lp_lists);
-    case 16: return read_compact(c, v, T_HASH, E_LISTPACK, C_LISTPACK, 2, valkey);
-    case 17: return read_compact(c, v, T_ZSET, E_LISTPACK, C_LISTPACK, 2, valkey);
-    case 18: return read_quicklist(c, v, 2, lp_lists);
-    case 20: return read_compact(c, v, T_SET, E_LISTPACK, C_LISTPACK, 1, valkey);
+    case RDB_TYPE_STRING: return read_string(c, v);
+    case RDB_TYPE_HASH_ZIPMAP: return read_compact(c, v, T_HASH, E_ZIPMAP, C_ZIPMAP, 1, valkey);
+    case RDB_TYPE_LIST_ZIPLIST: return read_compact(c, v, T_LIST, E_ZIPLIST, C_ZIPLIST, 1, valkey);
+    case RDB_TYPE_SET_INTSET: return read_compact(c, v, T_SET, E_INTSET, C_INTSET, 1, valkey);
+    case RDB_TYPE_ZSET_ZIPLIST: return read_compact(c, v, T_ZSET, E_ZIPLIST, C_ZIPLIST, 2, valkey);
+    case RDB_TYPE_HASH_ZIPLIST: return read_compact(c, v, T_HASH, E_ZIPLIST, C_ZIPLIST, 2, valkey);
+    case RDB_TYPE_LIST_QUICKLIST: return read_quicklist(c, v, 1, lp_lists);
+    case RDB_TYPE_HASH_LISTPACK:
+        return read_compact(c, v, T_HASH, E_LISTPACK, C_LISTPACK, 2, valkey);
+    case RDB_TYPE_ZSET_LISTPACK:
+        return read_compact(c, v, T_ZSET, E_LISTPACK, C_LISTPACK, 2, valkey);
+    case RDB_TYPE_LIST_QUICKLIST_2: return read_quicklist(c, v, 2, lp_lists);
+    case RDB_TYPE_SET_LISTPACK: return read_compact(c, v, T_SET, E_LISTPACK, C_LISTPACK, 1, valkey);
     default: return -1;
     }
 }

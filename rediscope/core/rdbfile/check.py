@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,5 +162,5 @@ def check_file(path: Path, compression: str | None = None) -> RdbCheck:
     try:
         with open_decompressed(path, compression) as fh:
             return check_stream(read_chunks(fh))
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise RdbError(f"cannot read {path.name}: {exc}") from None

@@ -44,6 +44,21 @@ class Details:
                 self._push(heap, (n, next(self._seq), b.node, b.db, key, enc, ms))
                 floors[t] = heap[0][0] if len(heap) >= KEEP else -1
 
+    def state(self) -> tuple[list[_Entry], dict[bytes, list[_Entry]]]:
+        """What is kept, to send to another process (rdbfile/parallel.py)."""
+        return self._by_bytes, self._by_elements
+
+    def absorb(self, state: tuple[list[_Entry], dict[bytes, list[_Entry]]]) -> None:
+        """Another reader's kept keys added to these, within the same bound."""
+        by_bytes, by_elements = state
+        for entry in by_bytes:
+            self._push(self._by_bytes, (entry[0], next(self._seq), *entry[2:]))
+        for t, heap in by_elements.items():
+            mine = self._by_elements.setdefault(t, [])
+            for entry in heap:
+                self._push(mine, (entry[0], next(self._seq), *entry[2:]))
+            self._floors[t] = mine[0][0] if len(mine) >= KEEP else -1
+
     def lookup(self) -> dict[tuple[str, int, bytes], tuple[str | None, int | None]]:
         """(node, db, key) -> (encoding, ttl in ms: -1 none) of every key kept."""
         out: dict[tuple[str, int, bytes], tuple[str | None, int | None]] = {}

@@ -3,6 +3,7 @@ db selection, expiry/LRU/LFU prefixes, one record per key, EOF and the CRC-64 tr
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from rediscope.core.rdbfile import compiled, memest
 from rediscope.core.rdbfile.check import RdbError, RdbTooNew, check_version
 from rediscope.core.rdbfile.layout import REDIS_7, layout_of
 from rediscope.core.rdbfile.memest import SDS
+from rediscope.core.rdbfile.modules import module_value
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
 from rediscope.core.rdbfile.values import READERS, VALKEY_READERS, Value
 
@@ -35,6 +37,11 @@ class RdbCorrupt(RdbError):
         super().__init__(f"{message} {where}")
         self.offset = offset
         self.key = key
+
+
+class ChecksumMismatch(RdbCorrupt):
+    """Every record read, and the CRC-64 trailer does not match them: the damage is inside
+    a value, and where cannot be told."""
 
 
 @dataclass
@@ -59,6 +66,7 @@ class FileInfo:
     complete: bool = False
 
 
+@functools.lru_cache(maxsize=256)  # a file holds a few module types, each on many keys
 def module_name(module_id: int) -> str:
     """The 9-character type name packed in a module id (its low 10 bits are the encver)."""
     module_id >>= 10
@@ -142,6 +150,10 @@ class RdbReader:
             self._header()
             self._records()
             self._trailer()
+            if not self.s.at_end():
+                raise Malformed(
+                    "trailing data after the RDB's end (two files or compressed members joined?)"
+                )
         except (Truncated, Malformed, RdbError) as exc:
             self._flush()
             self.info.bytes_read = self.s.offset
@@ -154,8 +166,15 @@ class RdbReader:
         return self.info
 
     def _header(self) -> None:
-        head = self.s.read(9)
+        try:
+            head = self.s.read(9)
+        except Truncated:  # shorter than a header: a truncated one, or no RDB at all
+            head = self.s.buf[self.s.pos :]
+            if head and any(m.startswith(head[:6]) for m in (b"REDIS0", b"VALKEY")):
+                raise
         m = _MAGIC.match(head)
+        if not head:
+            raise RdbError("not an RDB file: it is empty")
         if not m:
             shown = head.decode("ascii", "replace")
             raise RdbError(f"not an RDB file (header {shown!r}, expected REDIS0nnn or VALKEYnnn)")
@@ -301,7 +320,8 @@ class RdbReader:
             info.keys_with_freq += 1
         cols = self._cols
         kl = len(key)
-        mem += (SDS[kl] if kl < 4000 else memest.sds(kl)) + memest.DICT_ENTRY  # the key's cost
+        if mem is not None:  # None: a module value of a type with no model (unknown)
+            mem += (SDS[kl] if kl < 4000 else memest.sds(kl)) + memest.DICT_ENTRY  # the key
         row = (key, vtype, mem, n, ttl, enc, idle, freq, s.base + s.pos - begin)
         for col, item in zip(cols, row, strict=True):
             col.append(item)
@@ -311,10 +331,11 @@ class RdbReader:
     def _value(self, rtype: int) -> Value:
         """A value of a type with no reader of its own: a module's, or none known."""
         if rtype == 7:
-            name = module_name(self.s.length())
-            skip_module_value(self.s)
+            module_id = self.s.length()
+            name = module_name(module_id)
+            memory, elements = module_value(self.s, name, module_id & 1023)
             self.info.modules[name] = self.info.modules.get(name, 0) + 1
-            return Value(name.encode(), b"module", 0, memest.ROBJ)
+            return Value(name.encode(), b"module", elements, memory)
         if rtype == 6:
             raise Malformed("a module value in the 4.0 release-candidate format (type 6)")
         raise Malformed(f"unknown value type {rtype}")
@@ -329,7 +350,7 @@ class RdbReader:
         value = int.from_bytes(self.s.read(8), "little")
         self.info.checksum = f"{value:016x}" if value else None
         if value and value != computed:
-            raise RdbCorrupt(
+            raise ChecksumMismatch(
                 f"CRC-64 mismatch (trailer {value:016x}, content {computed:016x}): the file is "
                 f"damaged somewhere before the trailer",
                 trailer_at,

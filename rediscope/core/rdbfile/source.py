@@ -4,21 +4,19 @@ backup directory stands for is the backup catalog's business (core/backup/catalo
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 import sys
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from rediscope.core.collectors.offload import close as close_offloaded
-from rediscope.core.collectors.offload import offload
-from rediscope.core.collectors.offload import results as offloaded_results
 from rediscope.core.connection import ConnectionSpec
+from rediscope.core.pipeline.offload import close as close_offloaded
+from rediscope.core.pipeline.offload import offload
+from rediscope.core.pipeline.offload import results as offloaded_results
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import (
     Batch,
@@ -26,14 +24,17 @@ from rediscope.core.pipeline.records import (
     KeyRef,
     NodeScan,
     ProgressFn,
-    ScanSummary,
     SourceFile,
     SourceInfo,
+    runs_here,
 )
+from rediscope.core.pipeline.source import ScanResult
 from rediscope.core.rdbfile import compiled
 from rediscope.core.rdbfile.check import RdbError, RdbTooNew, open_decompressed
 from rediscope.core.rdbfile.details import Details
+from rediscope.core.rdbfile.parallel import FileRead, read_all, workers_for
 from rediscope.core.rdbfile.reader import FileInfo, RdbReader
+from rediscope.core.rdbfile.rows import head, match_filter
 from rediscope.core.scan.pool import summarize
 from rediscope.core.target import Node, Target
 from rediscope.errors import RediscopeError, UsageError
@@ -71,43 +72,18 @@ def file_inputs(paths: list[str]) -> list[RdbInput]:
     return out
 
 
-def _now_from(path: str) -> Callable[[FileInfo], int]:
-    """When the file was written (aux ctime, else its mtime, else now), in ms: TTLs are
-    relative to it and keys expired by then are left out, as the server drops them."""
-
-    def now(info: FileInfo) -> int:
-        ctime = info.aux.get("ctime")
-        if ctime and ctime.lstrip("-").isdigit():
-            return int(ctime) * 1000
-        if path != "-" and Path(path).is_file():
-            return int(Path(path).stat().st_mtime * 1000)
-        return int(time.time() * 1000)
-
-    return now
-
-
-def _filter(opts: ScanOptions) -> Callable[[Batch], Batch] | None:
-    """--match, --type and -n/--db applied to a batch, as SCAN MATCH/TYPE would."""
-    if opts.match is None and opts.type is None:
-        return None
-    glob = re.compile(fnmatch.translate(opts.match).encode()) if opts.match else None
-    want = opts.type.encode() if opts.type else None
-
-    def apply(b: Batch) -> Batch:
-        keep = [
-            i
-            for i, (k, t) in enumerate(zip(b.keys, b.types, strict=True))
-            if (glob is None or glob.match(k)) and (want is None or t == want)
-        ]
-        if len(keep) == len(b.keys):
-            return b
-        return _rows(b, lambda values: [values[i] for i in keep])
-
-    return apply
+def _file_time(info: FileInfo) -> int:
+    """When the file was written (aux ctime), in ms, else now (RDB 4 and older do not say
+    when): TTLs are relative to it and keys expired by then are left out, as a server loading
+    the file drops them."""
+    ctime = info.aux.get("ctime")
+    if ctime and ctime.lstrip("-").isdigit():
+        return int(ctime) * 1000
+    return int(time.time() * 1000)
 
 
 #: a file this big (or a stream) has its costliest collector run in a worker process, on the
-#: other core, when the compiled reader is in use (collectors/offload.py)
+#: other core, when the compiled reader is in use (pipeline/offload.py)
 OFFLOAD_MIN_BYTES = 32 << 20
 
 
@@ -131,8 +107,9 @@ class RdbSource:
 
     spec: ConnectionSpec | None = None  # no server
 
-    def __init__(self, inputs: list[RdbInput]) -> None:
+    def __init__(self, inputs: list[RdbInput], server: ConnectionSpec | None = None) -> None:
         self.inputs = inputs
+        self.server = server  # --sync: the server the streams come from
         self.details = Details()
         self.files: list[SourceFile] = []
         self._current: tuple[NodeScan, set[int]] = (NodeScan("", "primary"), set())
@@ -147,37 +124,88 @@ class RdbSource:
         opts: ScanOptions,
         make_collectors: Callable[[], list[Collector]],
         progress: ProgressFn | None = None,
-    ) -> tuple[Target, ScanSummary, list[Collector]]:
+    ) -> ScanResult:
         opts.validate()
-        merged = make_collectors()
         started = time.monotonic()
-        results, interrupted = [], False
-        for item in self.inputs:
-            collectors = make_collectors()
-            running = offload(collectors) if _worth_offloading(item) else collectors
-            try:
-                results.append(self._read(item, opts, running, progress))
-            except KeyboardInterrupt:  # what was read of this file is in the report
-                interrupted = True
-                partial, dbs = self._current
-                partial.dbs = sorted(dbs)
-                results.append(partial)
-            except BaseException:
-                close_offloaded(running)
-                raise
-            collectors = offloaded_results(running)
-            for c, mine in zip(merged, collectors, strict=True):
+        workers = workers_for(len(self.inputs), any(i.streamed for i in self.inputs))
+        if workers > 1 and not runs_here(make_collectors()):
+            reads, interrupted = self._read_in_parallel(opts, make_collectors, progress, workers)
+        else:
+            reads, interrupted = self._read_in_turn(opts, make_collectors, progress)
+        merged = make_collectors()
+        for r in reads:
+            for c, mine in zip(merged, r.collectors, strict=True):
                 c.merge(mine)
-            if interrupted:
-                break
+            self.files += [r.file] if r.file is not None else []
+            if r.details is not None:
+                self.details.absorb(r.details)
         summary = summarize(
-            results,
+            [r.result for r in reads],
             seconds=time.monotonic() - started,
             interrupted=interrupted,
             notes=self.notes(),
             db=opts.db,
         )
-        return self.target, summary, merged
+        return ScanResult(self.target, summary, tuple(merged))
+
+    def _read_in_turn(
+        self,
+        opts: ScanOptions,
+        make_collectors: Callable[[], list[Collector]],
+        progress: ProgressFn | None,
+    ) -> tuple[list[FileRead], bool]:
+        """One file after another in this process (the costliest collector in a worker where
+        that pays: pipeline/offload.py); what each says of itself goes straight to self."""
+        reads: list[FileRead] = []
+        for item in self.inputs:
+            collectors = make_collectors()
+            running = offload(collectors) if _worth_offloading(item) else collectors
+            try:
+                result, stopped = self._read(item, opts, running, progress), False
+            except KeyboardInterrupt:  # what was read of this file is in the report
+                partial, dbs = self._current
+                partial.dbs = sorted(dbs)
+                result, stopped = partial, True
+            except BaseException:
+                close_offloaded(running)
+                raise
+            reads.append(FileRead(result, offloaded_results(running), None, None, stopped))
+            if stopped:
+                return reads, True
+        return reads, False
+
+    def _read_in_parallel(
+        self,
+        opts: ScanOptions,
+        make_collectors: Callable[[], list[Collector]],
+        progress: ProgressFn | None,
+        workers: int,
+    ) -> tuple[list[FileRead], bool]:
+        """Every file in a worker process of its own, WORKERS at a time (rdbfile/parallel.py)."""
+        sizes = [Path(i.path).stat().st_size for i in self.inputs]
+        total = sum(sizes)
+
+        def read_one(index: int, report: Callable[[int], None]) -> FileRead:
+            self.details, self.files = Details(), []  # this worker's own
+            collectors = make_collectors()
+
+            def fwd(done: int, total: int, status: str | None = None, unit: str = "keys") -> None:
+                report(done)
+
+            try:
+                result = self._read(self.inputs[index], opts, collectors, fwd)
+                stopped = False
+            except KeyboardInterrupt:  # what was read of this file is in the report
+                result, dbs = self._current
+                result.dbs, stopped = sorted(dbs), True
+            file = self.files[-1] if self.files else None
+            return FileRead(result, collectors, file, self.details.state(), stopped)
+
+        def bytes_done(done: int) -> None:
+            if progress is not None:
+                progress(done, total, None, "bytes")
+
+        return read_all(sizes, workers, read_one, bytes_done)
 
     def notes(self) -> tuple[str, ...]:
         where = (
@@ -197,7 +225,14 @@ class RdbSource:
             out.append(f"{empty:,} empty collections in the file: left out, as a server drops them")
         expired = sum(f.keys_expired for f in self.files)
         if expired:
-            out.append(f"{expired:,} keys had expired when the file was written: left out")
+            when = (
+                "when the file was written"
+                if all(f.ctime for f in self.files)
+                else "by now (the file does not say when it was written)"
+            )
+            out.append(
+                f"{expired:,} {'key' if expired == 1 else 'keys'} had expired {when}: left out"
+            )
         return tuple(out)
 
     def describe(
@@ -227,7 +262,7 @@ class RdbSource:
     ) -> NodeScan:
         result = NodeScan(item.label, "primary")
         started = time.monotonic()
-        keep = _filter(opts)
+        keep = match_filter(opts)
         size = 0 if item.streamed else Path(item.path).stat().st_size
         dbs: set[int] = set()
         self._current = (result, dbs)  # what an interruption leaves
@@ -241,7 +276,7 @@ class RdbSource:
             if keep is not None:
                 batch = keep(batch)
             if opts.sample is not None and result.keys_scanned + len(batch.keys) > opts.sample:
-                batch = _head(batch, opts.sample - result.keys_scanned)
+                batch = head(batch, opts.sample - result.keys_scanned)
             for c in collectors:
                 c.add(batch)
             result.keys_scanned += len(batch.keys)
@@ -252,7 +287,7 @@ class RdbSource:
                 raise _Limited
 
         fh = self._open(item)
-        reader = RdbReader(fh, item.label, _now_from(item.path), emit)
+        reader = RdbReader(fh, item.label, _file_time, emit)
         info = _run(reader, fh, item.label, opts, result)
         result.dbs = sorted(dbs)
         result.complete = info.complete
@@ -269,6 +304,8 @@ class RdbSource:
             return open_decompressed(Path(item.path))
         except OSError as exc:
             raise RediscopeError(f"cannot read {item.path}: {exc.strerror}") from None
+        except RdbError as exc:  # e.g. a .zst file without the zstandard package
+            raise RediscopeError(f"{item.path}: {exc}") from None
 
 
 #: what works on a server whose RDB version the reader does not know
@@ -318,29 +355,6 @@ def _position(fh: IO[bytes], decompressed: int) -> int:
         return int(raw.tell()) if raw is not None else decompressed
     except (OSError, ValueError):
         return decompressed
-
-
-def _head(b: Batch, n: int) -> Batch:
-    return _rows(b, lambda values: values[:n])
-
-
-_COLUMNS = (
-    "keys",
-    "types",
-    "memory",
-    "lengths",
-    "ttl_ms",
-    "encoding",
-    "idle",
-    "freq",
-    "serialized",
-)
-
-
-def _rows(b: Batch, take: Callable[[list[Any]], list[Any]]) -> Batch:
-    """A batch of some of B's rows: TAKE applied to every column."""
-    columns: list[Any] = [getattr(b, name) for name in _COLUMNS]
-    return Batch(b.node, b.db, *(None if c is None else take(c) for c in columns))  # type: ignore[arg-type]
 
 
 def _file_info(item: RdbInput, info: FileInfo, size: int) -> SourceFile:

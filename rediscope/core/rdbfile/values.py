@@ -16,8 +16,12 @@ _DIGITS = frozenset(b"0123456789")
 class Value(NamedTuple):
     type: bytes  # as TYPE names it: string, list, set, zset, hash, stream, or the module's
     encoding: bytes  # the encoding it was saved in (as OBJECT ENCODING names it)
-    elements: int  # STRLEN, LLEN, SCARD, ZCARD, HLEN, XLEN; 0 for a module value
-    memory: int  # the value's estimated bytes in memory (without the key)
+    #: STRLEN, LLEN, SCARD, ZCARD, HLEN, XLEN; a module value's count where its model tells
+    #: (modules.py), else None
+    elements: int | None
+    #: the value's estimated bytes in memory (without the key); None: a module value of a type
+    #: with no model (unknown)
+    memory: int | None
 
 
 def _string(s: ByteStream) -> Value:

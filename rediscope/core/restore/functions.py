@@ -5,10 +5,12 @@ library per call, so each one is counted; a library already there is left as it 
 from __future__ import annotations
 
 import hiredis
+import redis
 
 from rediscope.core.restore.records import frame
 from rediscope.core.restore.report import Functions
 from rediscope.core.restore.target import RestoreTarget
+from rediscope.errors import RediscopeError
 
 
 def restore_functions(
@@ -28,7 +30,12 @@ def restore_functions(
     errors: list[str] = []
     policy = [b"REPLACE"] if replace else []
     for i, primary in enumerate(target.primaries):
-        conn = target.connection(i)
+        try:
+            conn = target.connection(i)
+        except RediscopeError as exc:  # it stopped answering after the keys
+            failed += len(libraries)
+            errors.append(f"FUNCTION RESTORE on {primary.address}: {exc.message}")
+            continue
         try:
             for body in libraries:
                 reply = conn.call(b"FUNCTION", b"RESTORE", frame(body, version), *policy)
@@ -43,6 +50,9 @@ def restore_functions(
                 else:
                     failed += 1
                     errors.append(f"FUNCTION RESTORE on {primary.address}: {reply}")
+        except (redis.RedisError, OSError) as exc:
+            failed += 1
+            errors.append(f"FUNCTION RESTORE on {primary.address}: {exc}")
         finally:
             conn.close()
     if skipped:

@@ -4,6 +4,7 @@ unless --merge or --replace says what to do with them."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,9 +13,13 @@ from rediscope.core.backup.manifest import BackupFile, Manifest
 from rediscope.core.connection import connect
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.rdbfile.check import RdbError, check_file, open_decompressed
+from rediscope.core.rdbfile.reader import ChecksumMismatch, RdbCorrupt
 from rediscope.core.restore.records import FileFacts, RawReader, unreadable
 from rediscope.core.restore.target import RestoreTarget, dump_version, rdb_version
 from rediscope.errors import RediscopeError, UsageError
+
+#: the RDB header: magic and version (REDIS0012, VALKEY080)
+_HEADER = 9
 
 
 class RestoreRefused(RediscopeError):
@@ -49,6 +54,8 @@ class Input:
     entry: BackupFile | None  # its manifest entry (a file of a backup rediscope took)
     rdb_version: int = 0
     magic: str = "REDIS"
+    crc_checked: bool = False  # its CRC-64 was read and matches (its values are verified)
+    damaged: bool = False  # its check failed (restored with --partial up to the damage)
 
     @property
     def dbs(self) -> set[int] | None:
@@ -96,33 +103,59 @@ def checked(inputs: list[Input], partial: bool) -> list[Input]:
             if partial:
                 out.append(_header_only(i))
                 continue
+            where, kind = _where_damaged(i.path, exc)
             raise RestoreRefused(
-                f"{i.path.name}: {_where_damaged(i.path, exc)}; nothing was written",
-                "--partial restores the keys before the damage",
+                f"{i.path.name}: {where}; nothing was written", _HINTS[kind]
             ) from None
-        out.append(Input(i.path, i.entry, check.version, check.magic))
+        out.append(Input(i.path, i.entry, check.version, check.magic, check.crc_checked))
     return out
 
 
 def _header_only(i: Input) -> Input:
     """A damaged file's RDB version and magic from its header (--partial)."""
-    with open_decompressed(i.path) as fh:
-        head = fh.read(9)
+    try:
+        with open_decompressed(i.path) as fh:
+            head = fh.read(_HEADER)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RestoreRefused(f"{i.path.name} cannot be read: {exc}; nothing was written") from None
     magic = "VALKEY" if head.startswith(b"VALKEY") else "REDIS"
     digits = head[len(magic) :]
     if not digits.isdigit():
         raise RestoreRefused(f"{i.path.name} is not an RDB file; nothing was written")
-    return Input(i.path, i.entry, int(digits), magic)
+    return Input(i.path, i.entry, int(digits), magic, damaged=True)
 
 
-def _where_damaged(path: Path, exc: RdbError) -> str:
+#: what --partial would do, by where the damage is
+_HINTS = {
+    "record": "--partial restores the keys before the damage (unverified)",
+    "value": "every record reads, so the damage is inside a value and cannot be located: "
+    "--partial restores every key, counted unverified",
+    "file": None,  # not an RDB file at all: nothing to restore
+}
+
+
+def _where_damaged(path: Path, exc: RdbError) -> tuple[str, str]:
+    """Where the damage is (the first record that does not read), and what kind: a record,
+    somewhere inside a value (every record reads, only the checksum tells), or the header."""
     try:
         deep_count(path)
+    except ChecksumMismatch:
+        return str(exc), "value"
+    except RdbCorrupt as located:
+        return str(located), "file" if located.offset <= _HEADER else "record"
     except RdbError as located:
-        return str(located)
-    except (OSError, EOFError):
-        pass
-    return str(exc)
+        return str(located), "record"
+    except (OSError, EOFError, zlib.error):  # the container: past its start, or not at all
+        return str(exc), "record" if _readable_head(path) else "file"
+    return str(exc), "value"
+
+
+def _readable_head(path: Path) -> bool:
+    try:
+        with open_decompressed(path) as fh:
+            return fh.read(_HEADER).startswith((b"REDIS", b"VALKEY"))
+    except (OSError, EOFError, zlib.error):
+        return False
 
 
 def read_facts(inputs: list[Input]) -> FileFacts:
@@ -131,7 +164,11 @@ def read_facts(inputs: list[Input]) -> FileFacts:
     for i in inputs:
         with open_decompressed(i.path) as fh:
             reader = RawReader(fh, i.path.name, lambda _b: None)
-            reader.read()
+            try:
+                reader.read()
+            except RdbError:
+                if not i.damaged:  # --partial: the types before the damage
+                    raise
         facts = reader.facts
         if merged is None:
             merged = facts
@@ -160,7 +197,7 @@ def check_cluster_dbs(dbs: set[int], opts: RestoreOptions) -> None:
         raise UsageError(
             f"the backup has keys in db {listed}, and a cluster has only db 0",
             f"--db-map {','.join(f'{d}:0' for d in others)} sends them to db 0, "
-            "or --db 0 restores db 0 alone",
+            "or --from-db 0 restores db 0 alone",
         )
 
 

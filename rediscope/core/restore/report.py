@@ -23,6 +23,7 @@ class DbRow:
     module_missing: int
     empty: int
     failed: int
+    unconfirmed: int  # sent, no reply: the target stopped answering (it may hold them)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class NodeRow:
     exists: int
     module_missing: int
     failed: int
+    unconfirmed: int
 
 
 @dataclass(frozen=True)
@@ -64,18 +66,34 @@ class RestoreReport(ReportBase):
     per_node: tuple[NodeRow, ...]
     functions: Functions
     modules_missing: dict[str, int]
-    failures: tuple[Failure, ...]
+    failures: tuple[Failure, ...]  # the first MAX_FAILURES of them
+    failures_truncated: bool = False  # more keys failed (`failed`) than `failures` holds
+    unconfirmed: int = 0  # sent to a primary that stopped answering: it may hold them
+    unverified: int = 0  # restored from a file whose CRC-64 did not vouch for them
     interrupted: bool = False
-    error: str | None = None  # why reading stopped early (a damaged record, with its offset)
+    error: str | None = None  # why it stopped early: the file's damage, a lost primary
+    refused: str | None = None  # a dry run: why the restore itself would be refused
     notes: tuple[str, ...] = ()
+    #: what `backup list` shows against the backup (DAMAGED: a .sha256 gone, a wrong size)
+    backup_problems: tuple[str, ...] = ()
+    #: the checks every file passed before the first write: crc64, header-eof, records
+    checks: tuple[str, ...] = ()
 
     def outcome(self) -> Outcome:
-        """0 when everything meant to be restored was; 130 interrupted; 1 otherwise."""
+        """0 when everything meant to be restored was; 130 interrupted; 1 otherwise (a dry
+        run exits as the restore itself would)."""
         errors = tuple(f"{f.key} (db {f.db}, {f.node}): {f.error}" for f in self.failures[:20])
         if self.failed > len(self.failures[:20]):
-            errors += (f"... {self.failed - 20:,} more failures (all of them in --format json)",)
+            where = (
+                f"the first {len(self.failures):,} of them in --format json"
+                if self.failures_truncated
+                else "all of them in --format json"
+            )
+            errors += (f"... {self.failed - 20:,} more failures ({where})",)
         if self.error:
             errors = (self.error, *errors)
+        if self.refused:
+            errors = (f"the restore itself would be refused: {self.refused}", *errors)
         errors += self.functions.errors
         if self.interrupted:
             return Outcome(ExitStatus.INTERRUPTED, errors, True)
@@ -97,6 +115,7 @@ def db_rows(counts: Counts) -> tuple[DbRow, ...]:
             t.module_missing,
             t.empty,
             t.failed,
+            t.unconfirmed,
         )
         for db, t in sorted(counts.per_db.items())
     )
@@ -104,7 +123,7 @@ def db_rows(counts: Counts) -> tuple[DbRow, ...]:
 
 def node_rows(counts: Counts) -> tuple[NodeRow, ...]:
     return tuple(
-        NodeRow(node, t.restored, t.bytes, t.exists, t.module_missing, t.failed)
+        NodeRow(node, t.restored, t.bytes, t.exists, t.module_missing, t.failed, t.unconfirmed)
         for node, t in sorted(counts.per_node.items())
     )
 

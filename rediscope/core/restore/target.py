@@ -16,7 +16,7 @@ from rediscope.core.failures import is_denied, translate_errors
 from rediscope.core.info import ServerIdentity
 from rediscope.core.resp import RawConnection
 from rediscope.core.restore.records import frame
-from rediscope.core.target import Node, Target, discover, node_spec
+from rediscope.core.target import Node, Target, identify, node_spec
 from rediscope.errors import CommandDenied, RediscopeError, UsageError
 
 SLOTS = 16384
@@ -40,8 +40,7 @@ class RestoreTarget:
 
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec = spec
-        target, ident, conn = discover(spec)
-        conn.close()
+        target, ident = identify(spec)
         self.target: Target = target
         self.identity: ServerIdentity = ident
         if ident.role != "master":
@@ -135,24 +134,40 @@ def dump_version(target: RestoreTarget, index: int) -> int | None:
     return None
 
 
-def db_sizes(target: RestoreTarget, dbs: set[int]) -> dict[tuple[str, int], int]:
-    """Keys each destination db holds now, per primary: {(address, db): keys} (non-empty)."""
-    out: dict[tuple[str, int], int] = {}
-    for i, primary in enumerate(target.primaries):
+def missing_dbs(target: RestoreTarget, dbs: set[int]) -> tuple[str, list[int], int] | None:
+    """The first primary lacking one of DBS (SELECT refuses it): its address, the dbs it
+    lacks, and how many dbs it has. None when every primary has them all. Db 0 every server
+    has: it is not asked for (a restore user may lack +select when it needs none)."""
+    dbs = dbs - {0}
+    for i, primary in enumerate(target.primaries if dbs else ()):
         conn = target.connection(i)
         try:
-            with translate_errors(primary.spec, "DBSIZE"):
-                for db in sorted(dbs):
-                    _select(conn, db)
-                    n = conn.call(b"DBSIZE")
-                    if isinstance(n, int) and n > 0:
-                        out[(primary.address, db)] = n
+            with translate_errors(primary.spec, "SELECT"):
+                lacking = [db for db in sorted(dbs) if not _selects(conn, db)]
+                if lacking:
+                    return primary.address, lacking, _db_count(conn)
         finally:
             conn.close()
-    return out
+    return None
 
 
-def _select(conn: RawConnection, db: int) -> None:
+def _selects(conn: RawConnection, db: int) -> bool:
+    """Whether the server has db DB (SELECT, which writes nothing)."""
     reply: Any = conn.call(b"SELECT", str(db).encode())
-    if isinstance(reply, hiredis.ReplyError):
-        raise UsageError(f"the target has no db {db}: {reply}")
+    if is_denied(reply):
+        raise CommandDenied("SELECT", str(reply), "the restore user needs +select")
+    return not isinstance(reply, hiredis.ReplyError)
+
+
+def _db_count(conn: RawConnection) -> int:
+    """How many dbs the server has (its `databases`), found with SELECT alone: CONFIG may be
+    refused to the restore user."""
+    have, lacks = 1, 16  # db have-1 selects; db lacks-1 is not known to
+    while _selects(conn, lacks - 1):
+        have, lacks = lacks, lacks * 2
+        if lacks > 1 << 31:
+            return have
+    while lacks - have > 1:
+        mid = (have + lacks) // 2
+        have, lacks = (mid, lacks) if _selects(conn, mid - 1) else (have, mid)
+    return have

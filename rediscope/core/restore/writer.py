@@ -3,15 +3,18 @@ each reply counted (restored, already there, module missing, failed), redirects 
 
 from __future__ import annotations
 
+import socket
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import hiredis
+import redis
 
 from rediscope.core.keynames import display_key
 from rediscope.core.resp import RawConnection, encode
 from rediscope.core.restore.records import RawKey
+from rediscope.errors import RediscopeError
 
 #: keys per pipelined request, and the payload bytes after which a request goes out earlier
 BATCH_KEYS = 500
@@ -32,6 +35,11 @@ class Tally:
     module_missing: int = 0
     empty: int = 0
     failed: int = 0
+    unconfirmed: int = 0  # sent, no reply: the target stopped answering (it may hold them)
+
+
+class TargetLost(RediscopeError):
+    """A primary stopped answering, or closed the connection, in the middle of the restore."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Counts:
     failures: list[Failure] = field(default_factory=list)
     modules_missing: dict[str, int] = field(default_factory=dict)
     to_db: dict[int, int] = field(default_factory=dict)  # source db -> target db
+    lost: list[str] = field(default_factory=list)  # primaries that stopped answering, and how
 
     def add(self, db: int, node: str | None, what: str, n: int = 1, size: int = 0) -> None:
         tallies = [self.per_db.setdefault(db, Tally())]
@@ -74,7 +83,7 @@ Entry = tuple[RawKey, int, bytes | list[bytes], int]
 
 
 @dataclass
-class _Sent:
+class Sent:
     entries: list[Entry | None]  # None: a SELECT's reply
     size: int = -1  # payload bytes when every entry is a RESTORE into one source db (else -1)
 
@@ -90,8 +99,9 @@ class NodeWriter:
         self.db = conn.spec.db
         self.pending: list[Entry] = []
         self.pending_bytes = 0
-        self.inflight: deque[_Sent] = deque()
+        self.inflight: deque[Sent] = deque()
         self.redirects: list[tuple[Entry, str]] = []
+        self.dead = False  # the primary stopped answering: nothing more is sent to it
 
     def add(self, entry: Entry, batch_keys: int = BATCH_KEYS) -> None:
         if type(entry[2]) is list:
@@ -123,9 +133,15 @@ class NodeWriter:
                     self.db = e[1]
                 parts.append(e[2])
                 order.append(e)
-        self.inflight.append(_Sent(order, self.pending_bytes if same else -1))
+        self.inflight.append(Sent(order, self.pending_bytes if same else -1))
         self.pending, self.pending_bytes = [], 0
-        self.conn.send(b"".join(parts))  # type: ignore[arg-type]  # pending: bytes commands only
+        try:
+            self.conn.send(b"".join(parts))  # type: ignore[arg-type]  # bytes commands only
+        except (redis.RedisError, OSError) as exc:
+            self.lost(exc)
+        except KeyboardInterrupt:  # part of a request sent: nothing more can go on this socket
+            self._abandon()
+            raise
         while len(self.inflight) > 1:
             self.collect()
 
@@ -134,22 +150,36 @@ class NodeWriter:
         is pending (so the value is never copied whole)."""
         self.send()
         order: list[Entry | None] = []
+        pieces = list(entry[2])
         if entry[1] != self.db:
-            self.conn.send(encode(b"SELECT", str(entry[1]).encode()))
+            pieces.insert(0, encode(b"SELECT", str(entry[1]).encode()))
             order.append(None)
             self.db = entry[1]
-        for piece in entry[2]:
-            self.conn.send(piece)  # type: ignore[arg-type]
-        self.inflight.append(_Sent([*order, entry]))
+        self.inflight.append(Sent([*order, entry]))
+        try:
+            for piece in pieces:
+                self.conn.send(piece)  # type: ignore[arg-type]
+        except (redis.RedisError, OSError) as exc:
+            self.lost(exc)
+        except KeyboardInterrupt:
+            self._abandon()
+            raise
         while len(self.inflight) > 1:
             self.collect()
 
     def collect(self) -> None:
         """The replies of the oldest request: when all are OK (most requests) counted in one
         go, else one by one."""
-        sent = self.inflight.popleft()
+        sent = self.inflight[0]
         entries = sent.entries
-        replies = self.conn.read(len(entries))
+        try:
+            replies = self.conn.read(len(entries))
+        except (redis.RedisError, OSError) as exc:
+            self.lost(exc)
+        except KeyboardInterrupt:  # some replies read and dropped: the rest cannot be matched
+            self._abandon()
+            raise
+        self.inflight.popleft()
         dry = self.dry_run
         if sent.size >= 0 and not dry and replies.count(b"OK") == len(replies):
             db = entries[0][0].db  # type: ignore[index]
@@ -158,8 +188,8 @@ class NodeWriter:
         ok: dict[int, list[int]] = {}
         for entry, reply in zip(entries, replies, strict=True):
             if entry is None:
-                if isinstance(reply, hiredis.ReplyError):
-                    raise RuntimeError(f"SELECT failed on {self.address}: {reply}")
+                if isinstance(reply, hiredis.ReplyError):  # checked before the first write
+                    self.lost(RediscopeError(f"SELECT refused: {reply}"))
             elif reply == b"OK" and not dry:
                 n = ok.get(entry[0].db)
                 if n is None:
@@ -204,8 +234,34 @@ class NodeWriter:
         if len(counts.failures) < MAX_FAILURES:
             counts.failures.append(Failure(display_key(rec.key), rec.db, self.address, text))
 
+    def lost(self, exc: BaseException) -> NoReturn:
+        """The primary stopped answering: what was sent without a reply is counted
+        unconfirmed (the target may hold it), what was not sent is dropped; TargetLost."""
+        self._abandon()
+        if isinstance(exc, socket.timeout | redis.TimeoutError):
+            why = f"timed out after {self.conn.spec.timeout:g}s (--timeout): no reply"
+        elif isinstance(exc, RediscopeError):
+            why = exc.message
+        else:
+            why = f"closed the connection ({exc or type(exc).__name__})"
+        self.counts.lost.append(f"the target {self.address} {why}")
+        raise TargetLost(self.counts.lost[-1])
+
+    def _abandon(self) -> None:
+        """No more on this connection: what was sent without its reply read is counted
+        unconfirmed, what was not sent is dropped."""
+        self.dead = True
+        for sent in self.inflight:
+            for e in sent.entries:
+                if e is not None:
+                    self.counts.add(e[0].db, self.address, "unconfirmed")
+        self.inflight.clear()
+        self.pending, self.pending_bytes = [], 0
+
     def drain(self) -> None:
-        """Everything sent and every reply read."""
+        """Everything sent and every reply read (nothing, once the primary is lost)."""
+        if self.dead:
+            return
         self.send()
         while self.inflight:
             self.collect()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -11,12 +10,13 @@ import redis
 
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.pipeline.options import ScanOptions
+from rediscope.core.pipeline.records import StopFlag
 from rediscope.core.scan.live import NodeScanner
 from rediscope.core.target import (
     Node,
     SlotLayout,
     Target,
-    discover,
+    identify,
     node_spec,
     node_timeout_ms,
     slot_layout,
@@ -30,7 +30,7 @@ class Rounds(Protocol):
 
     spec: ConnectionSpec
     opts: ScanOptions
-    stop: threading.Event
+    stop: StopFlag
     interrupted: bool
 
     def say(self, status: str | None) -> None: ...
@@ -77,10 +77,9 @@ class ClusterScan:
         spec = self.pool.spec
         for candidate in [spec, *(node_spec(spec, n) for n in self.target.nodes)]:
             try:
-                target, _ident, conn = discover(candidate)
+                target, _ident = identify(candidate)
             except (RediscopeError, redis.RedisError, OSError):
                 continue
-            conn.close()
             if target.mode != "cluster":
                 continue
             return Target(self.target.url, "cluster", target.nodes), slot_layout(spec, target)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,17 +12,18 @@ from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.pipeline.options import ScanOptions
-from rediscope.core.pipeline.records import Batch, Collector, NodeScan
+from rediscope.core.pipeline.records import Batch, Collector, NodeScan, StopFlag
 from rediscope.core.resp import RawConnection
 from rediscope.core.scan.probe import Capabilities, probe
 from rediscope.core.scan.replies import (
     ASKING,
-    LENGTH_FORMATS,
     REDIRECT_CAP,
     Decoded,
     Denied,
     decode,
     is_error,
+    length_format,
+    length_requests,
 )
 from rediscope.core.scan.requests import formats
 from rediscope.core.scan.walk import DbWalk
@@ -41,7 +41,7 @@ class NodeScanner:
         opts: ScanOptions,
         collectors: Sequence[Collector],
         needs: set[str],
-        stop: threading.Event,
+        stop: StopFlag,
         progress: Callable[[int], None],
         notes: list[str],
     ) -> None:
@@ -168,10 +168,9 @@ class NodeScanner:
                 templates: list[bytes | None] | None = None
                 lengths = None
                 if "length" in self.needs:
-                    templates = [LENGTH_FORMATS.get(t) for t in replies[0::ncols]]
-                    out = [
-                        ASKING + t % (len(k), k) for t, k in zip(templates, chunk, strict=True) if t
-                    ]
+                    templates = [length_format(t) for t in replies[0::ncols]]
+                    pairs = [(t, k) for t, k in zip(templates, chunk, strict=True) if t]
+                    out = [ASKING + c for t, k in pairs for c in length_requests(t, k)]
                     if out:
                         conn.send(b"".join(out))
                     lengths = conn.read(2 * len(out))[1::2] if out else []

@@ -10,13 +10,22 @@ from concurrent.futures import wait as futures_wait
 
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.pipeline.options import ScanOptions
-from rediscope.core.pipeline.records import Collector, NodeScan, ProgressFn, ScanSummary
+from rediscope.core.pipeline.records import (
+    Collector,
+    NodeScan,
+    ProgressFn,
+    ScanSummary,
+    StopFlag,
+    runs_here,
+)
+from rediscope.core.pipeline.source import ScanResult
 from rediscope.core.scan.cluster import ClusterScan
 from rediscope.core.scan.live import NodeScanner
+from rediscope.core.scan.workers import run_in_processes, stop_event, use_processes
 from rediscope.core.target import (
     Node,
     Target,
-    discover,
+    identify,
     node_spec,
 )
 from rediscope.errors import RediscopeError
@@ -62,7 +71,7 @@ class Pool:
         self.needs = needs
         self.progress = progress
         self.notes: list[str] = []
-        self.stop = threading.Event()
+        self.stop: StopFlag = stop_event()
         self.lock = threading.Lock()
         self.done = 0
         self.total = 0
@@ -79,6 +88,11 @@ class Pool:
         """What the scan is doing between walks, for the progress bar."""
         self.status = status
         self.tick(0)
+
+    def _interrupt(self) -> None:
+        """Ctrl-C: every node stops at its next batch; what they measured is kept."""
+        self.interrupted = True
+        self.stop.set()
 
     def round(self, nodes: Sequence[Node], rescan: int = 0) -> list[NodeScanner]:
         """Scan `nodes` in parallel; Ctrl-C stops every node at its next batch."""
@@ -98,14 +112,17 @@ class Pool:
         for s in scanners:
             s.result.rescan = rescan
         self.total += sum(s.plan() for s in scanners)  # before the work starts
+        if use_processes(len(scanners)) and not runs_here(scanners[0].collectors):
+            # every core (scan/workers.py)
+            run_in_processes(scanners, self.tick, self._interrupt)
+            return scanners
         with ThreadPoolExecutor(max_workers=len(scanners), thread_name_prefix="scan") as pool:
             futures = [pool.submit(s.run) for s in scanners]
             try:
                 while futures_wait(futures, timeout=0.25).not_done:
                     pass
             except KeyboardInterrupt:
-                self.interrupted = True
-                self.stop.set()
+                self._interrupt()
         for f in futures:
             f.result()
         return scanners
@@ -152,7 +169,7 @@ def run_scan(
     opts: ScanOptions,
     make_collectors: Callable[[], list[Collector]],
     progress: ProgressFn | None = None,
-) -> tuple[Target, ScanSummary, list[Collector]]:
+) -> ScanResult:
     """Scan every node of the target in parallel; merge the per-node collectors.
 
     On a cluster, the slot layout is read before and after the walk; the shards whose slots
@@ -161,8 +178,7 @@ def run_scan(
     interrupted.
     """
     opts.validate()
-    target, _ident, conn = discover(spec)
-    conn.close()
+    target, _ident = identify(spec)
     nodes = scan_nodes(target, opts)
     if not nodes:
         raise RediscopeError("the target has no node to scan")
@@ -199,4 +215,4 @@ def run_scan(
         changes=changes,
         db=opts.db,
     )
-    return target, summary, merged
+    return ScanResult(target, summary, tuple(merged))

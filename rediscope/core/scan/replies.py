@@ -9,6 +9,7 @@ import hiredis
 import redis
 
 from rediscope.core.failures import is_denied
+from rediscope.core.pipeline.modtypes import MODULE_LENGTH_COMMANDS, module_length
 from rediscope.core.pipeline.options import LENGTH_COMMANDS
 
 
@@ -24,6 +25,45 @@ KEY = b"$%d\r\n%b\r\n"  # a key as a bulk string, formatted with (len(key), key)
 
 #: per type, the length command as a %-format taking (len(key), key)
 LENGTH_FORMATS = {t: b"*2\r\n$%d\r\n%b\r\n" % (len(c), c) + KEY for t, c in LENGTH_COMMANDS.items()}
+
+
+def _command(args: tuple[bytes, ...]) -> bytes:
+    """One command on a key as a %-format taking (len(key), key): the key second."""
+    head = b"*%d\r\n$%d\r\n%b\r\n" % (len(args) + 1, len(args[0]), args[0])
+    return head + KEY + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args[1:])
+
+
+#: per module type, its length commands as one %-format (taking (len(key), key) once per
+#: command); asked only after TYPE said the key is of that type
+MODULE_LENGTH_FORMATS = {
+    t: b"".join(_command(c) for c in cmds) for t, cmds in MODULE_LENGTH_COMMANDS.items()
+}
+#: each module length format's commands, one format each (one reply each)
+MODULE_PARTS = {
+    MODULE_LENGTH_FORMATS[t]: tuple(_command(c) for c in cmds)
+    for t, cmds in MODULE_LENGTH_COMMANDS.items()
+}
+MODULE_REPLIES = {fmt: len(parts) for fmt, parts in MODULE_PARTS.items()}
+
+
+def length_format(type_name: bytes) -> bytes | None:
+    """The length command(s) of a type TYPE named: a built-in's, or a module's where it has a
+    cheap one (None: no count)."""
+    return LENGTH_FORMATS.get(type_name) or MODULE_LENGTH_FORMATS.get(type_name)
+
+
+def length_request(fmt: bytes, key: bytes) -> bytes:
+    """A length format filled with KEY (once per command it holds)."""
+    return fmt % ((len(key), key) * MODULE_REPLIES.get(fmt, 1))
+
+
+def length_requests(fmt: bytes, key: bytes) -> list[bytes]:
+    """A length format's commands filled with KEY, one each."""
+    return [part % (len(key), key) for part in MODULE_PARTS.get(fmt, (fmt,))]
+
+
+def replies_of(fmt: bytes) -> int:
+    return MODULE_REPLIES.get(fmt, 1)
 
 
 ReplyError = hiredis.ReplyError
@@ -153,13 +193,19 @@ def _lengths(
     redirected keys are added to `redirected`."""
     if length_cmds is None or length_replies is None:
         return None, set()
-    if len(length_replies) == n and ReplyError not in map(type, length_replies):
-        return list(length_replies), set()  # one per key, none failed: checked in C
+    if len(length_replies) == n and not set(map(type, length_replies)) - {int}:
+        return list(length_replies), set()  # one integer per key, none failed: checked in C
     lengths: list[int | None] = [None] * n
     retyped: set[int] = set()
     it = iter(length_replies)
     for i, cmd in enumerate(length_cmds):
         if cmd is None:
+            continue
+        if cmd in MODULE_REPLIES:  # a module's: an error or another reply is unknown
+            values = [next(it) for _ in range(MODULE_REPLIES[cmd])]
+            if any(redirect(v) for v in values):
+                redirected.add(i)
+            lengths[i] = module_length(values)
             continue
         value = next(it)
         if not is_error(value):

@@ -18,7 +18,7 @@ DEFAULT_SAMPLES = 5
 
 
 @dataclass(frozen=True)
-class Format:
+class KeyFormat:
     """One key's commands: the format, how many replies it yields, and their column names."""
 
     fmt: bytes
@@ -42,8 +42,8 @@ class Format:
 
 @dataclass(frozen=True)
 class Formats:
-    untyped: Format  # TYPE first: the length command follows in a later request
-    typed: dict[bytes, Format]  # per type: no TYPE, the length command last (column "length")
+    untyped: KeyFormat  # TYPE first: the length command follows in a later request
+    typed: dict[bytes, KeyFormat]  # per type: no TYPE, the length command last (column "length")
 
 
 def _base(needs: set[str], samples: int) -> list[tuple[str, bytes]]:
@@ -62,9 +62,9 @@ def _base(needs: set[str], samples: int) -> list[tuple[str, bytes]]:
     return parts
 
 
-def _format(parts: list[tuple[str, bytes]], asking: bool = False) -> Format:
+def _format(parts: list[tuple[str, bytes]], asking: bool = False) -> KeyFormat:
     cmds = [ASKING + p if asking else p for _, p in parts]
-    return Format(b"".join(cmds).replace(b"%b", KEY), len(parts), [c for c, _ in parts])
+    return KeyFormat(b"".join(cmds).replace(b"%b", KEY), len(parts), [c for c, _ in parts])
 
 
 def formats(needs: set[str], samples: int, asking: bool = False) -> Formats:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.connection import ConnectionSpec, connect
 from rediscope.core.failures import translate_errors
 from rediscope.core.info import info
 from rediscope.core.pipeline.options import ScanOptions
-from rediscope.core.pipeline.records import Collector, KeyRef, ProgressFn, ScanSummary, SourceInfo
-from rediscope.core.pipeline.source import KeySource
+from rediscope.core.pipeline.records import Collector, KeyRef, ProgressFn, SourceInfo
+from rediscope.core.pipeline.source import KeySource, ScanResult
 from rediscope.core.scan.describe import describe_keys
 from rediscope.core.scan.pool import run_scan
 from rediscope.core.target import Target
@@ -19,6 +19,7 @@ from rediscope.core.target import Target
 class LiveSource:
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec: ConnectionSpec | None = spec
+        self.server: ConnectionSpec | None = spec
         self._spec = spec
 
     def scan(
@@ -26,7 +27,7 @@ class LiveSource:
         opts: ScanOptions,
         make_collectors: Callable[[], list[Collector]],
         progress: ProgressFn | None = None,
-    ) -> tuple[Target, ScanSummary, list[Collector]]:
+    ) -> ScanResult:
         return run_scan(self._spec, opts, make_collectors, progress)
 
     def describe(
@@ -42,8 +43,9 @@ class LiveSource:
 
 
 def eviction_policy(spec: ConnectionSpec) -> str:
-    """maxmemory-policy from INFO memory (no CONFIG needed)."""
-    conn = client(spec)
+    """maxmemory-policy from INFO memory (no CONFIG needed). Connected as every command
+    connects: a db the server does not have is named as such."""
+    conn = connect(spec)
     try:
         with translate_errors(spec, "INFO memory"):
             return str(info(conn, "memory").get("maxmemory_policy", "noeviction"))

@@ -4,18 +4,17 @@ asked) their length commands in the request after."""
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rediscope.core.pipeline.options import ScanOptions
-from rediscope.core.pipeline.records import NodeScan
+from rediscope.core.pipeline.records import NodeScan, StopFlag
 from rediscope.core.resp import RawConnection
 from rediscope.core.scan.pace import TIME, Pacer
 from rediscope.core.scan.predict import Predictor
 from rediscope.core.scan.probe import Capabilities
-from rediscope.core.scan.replies import LENGTH_FORMATS, Decoded
+from rediscope.core.scan.replies import Decoded, length_format, length_request, replies_of
 from rediscope.core.scan.requests import Formats, formats
 from rediscope.core.scan.typed import Step, Walks, cut, scan_commands, split, walks_for
 
@@ -27,7 +26,7 @@ class Scanner(Protocol):
     opts: ScanOptions
     needs: set[str]
     caps: Capabilities
-    stop: threading.Event
+    stop: StopFlag
     result: NodeScan
     sent: int  # keys dispatched over all dbs (for --sample)
 
@@ -166,8 +165,8 @@ class DbWalk:
         if "length" not in self.s.needs:
             self.s.deliver(self.db, keys, replies, f.columns, None, None)
             return
-        commands = [LENGTH_FORMATS.get(t) for t in replies[0 :: f.ncols]]
-        sent = sum(1 for c in commands if c is not None)
+        commands = [length_format(t) for t in replies[0 :: f.ncols]]
+        sent = sum(replies_of(c) for c in commands if c is not None)
         self.to_b.append(LengthBatch(keys, replies, commands, sent))
 
     def _send_next(self) -> None:
@@ -182,7 +181,7 @@ class DbWalk:
             req.replies += walks.scans
         if self.to_b:
             req.lengths = b = self.to_b.popleft()
-            out.extend(c % (len(k), k) for k, c in zip(b.keys, b.commands, strict=True) if c)
+            out.extend(length_request(c, k) for k, c in zip(b.keys, b.commands, strict=True) if c)
             req.replies += b.sent
         if self.to_t:
             req.typed = self.to_t.popleft()

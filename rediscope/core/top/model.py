@@ -24,7 +24,7 @@ SECTIONS = (
 
 
 @dataclass(frozen=True)
-class Sample:
+class NodeSample:
     """One node's INFO at one moment (None data: the node did not answer)."""
 
     address: str
@@ -33,7 +33,7 @@ class Sample:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CommandRate:
     name: str
     calls: int  # in the interval
@@ -91,7 +91,7 @@ class NodeView:
 
 
 @dataclass(frozen=True)
-class Totals:
+class TopTotals:
     ops: int
     ops_per_s: float
     reads_per_s: float
@@ -117,6 +117,22 @@ class ClientBuffer:
 
 
 @dataclass(frozen=True)
+class HotSlot:
+    """A cluster slot that takes the work (CLUSTER SLOT-STATS): its counters since the stats
+    were reset (None: the server does not count them: cluster-slot-stats-enabled no) and, when
+    the slot was also among the hottest the interval before, their rates."""
+
+    slot: int
+    node: str
+    keys: int
+    cpu_usec: int | None
+    network_bytes_in: int | None
+    network_bytes_out: int | None
+    cpu_usec_per_s: float | None
+    network_bytes_per_s: float | None  # in and out
+
+
+@dataclass(frozen=True)
 class TopReport(ReportBase):
     command: ClassVar[str] = "top"
     target: Target
@@ -124,8 +140,12 @@ class TopReport(ReportBase):
     seq: int  # 1 for the first interval
     interval_s: float
     nodes: tuple[NodeView, ...]
-    totals: Totals
+    totals: TopTotals
     commands: tuple[CommandRate, ...]  # every node's, merged, by calls/s
     cluster_state: str | None
     buffers: tuple[ClientBuffer, ...] = ()  # the biggest output buffers, when they grow
     notes: tuple[str, ...] = ()
+    #: a cluster's hottest slots (CLUSTER SLOT-STATS, Valkey 8.0+ / Redis 8.2+), hottest first
+    hot_slots: tuple[HotSlot, ...] = ()
+    #: what they are ordered by: cpu-usec, key-count; None where no node has SLOT-STATS
+    hot_slots_by: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from rediscope.core.top.model import CommandRate, NodeView, ReplicaLag, Sample, Totals
+from rediscope.core.top.model import CommandRate, NodeSample, NodeView, ReplicaLag, TopTotals
 
 Kind = Callable[[str], str]  # command name -> read | write | other
 
@@ -43,14 +43,14 @@ def _commands(
             p50, p99 = _float(lat.get("p50")), _float(lat.get("p99"))
         out.append(
             CommandRate(
-                command,
-                calls,
-                calls / seconds,
-                usec / seconds,
-                usec / calls,
-                p50,
-                p99,
-                kind(command),
+                name=command,
+                calls=calls,
+                calls_per_s=calls / seconds,
+                usec_per_s=usec / seconds,
+                usec_per_call=usec / calls,
+                p50_usec=p50,
+                p99_usec=p99,
+                kind=kind(command),
             )
         )
     return sorted(out, key=lambda c: (-c.calls, c.name))
@@ -79,7 +79,7 @@ def _replicas(data: dict[str, Any]) -> tuple[ReplicaLag, ...]:
     return tuple(out)
 
 
-def node_view(prev: Sample, cur: Sample, kind: Kind) -> NodeView:
+def node_view(prev: NodeSample, cur: NodeSample, kind: Kind) -> NodeView:
     """One node's interval: PREV and CUR are its samples (both answered)."""
     assert prev.data is not None and cur.data is not None
     p, c = prev.data, cur.data
@@ -151,23 +151,23 @@ def merged_commands(nodes: Iterable[NodeView]) -> tuple[CommandRate, ...]:
         p99 = [r.p99_usec for r in rates if r.p99_usec is not None]
         out.append(
             CommandRate(
-                name,
-                calls,
-                per_s,
-                usec_s,
-                usec_s / per_s if per_s else None,
-                max(p50) if p50 else None,
-                max(p99) if p99 else None,
-                rates[0].kind,
+                name=name,
+                calls=calls,
+                calls_per_s=per_s,
+                usec_per_s=usec_s,
+                usec_per_call=usec_s / per_s if per_s else None,
+                p50_usec=max(p50) if p50 else None,
+                p99_usec=max(p99) if p99 else None,
+                kind=rates[0].kind,
             )
         )
     return tuple(sorted(out, key=lambda c: (-c.calls, c.name)))
 
 
-def totals(nodes: Iterable[NodeView]) -> Totals:
+def totals(nodes: Iterable[NodeView]) -> TopTotals:
     up = [n for n in nodes if n.up]
     hits, misses = sum(n.hits for n in up), sum(n.misses for n in up)
-    return Totals(
+    return TopTotals(
         ops=sum(n.ops for n in up),
         ops_per_s=sum(n.ops_per_s for n in up),
         reads_per_s=sum(n.reads_per_s for n in up),

@@ -11,18 +11,30 @@ from typing import Any
 import redis
 
 from rediscope.core.connection import ConnectionSpec, client
+from rediscope.core.diagnostics.slotstats import SOURCE as SLOT_SOURCE
 from rediscope.core.failures import describe_error
 from rediscope.core.info import info
 from rediscope.core.resp import text
-from rediscope.core.target import discover, node_spec
-from rediscope.core.top.model import SECTIONS, ClientBuffer, NodeView, Sample, TopReport
+from rediscope.core.target import identify, node_spec
+from rediscope.core.top.model import (
+    SECTIONS,
+    ClientBuffer,
+    HotSlot,
+    NodeSample,
+    NodeView,
+    TopReport,
+)
 from rediscope.core.top.rates import at_us, merged_commands, node_view, totals
+from rediscope.core.top.slots import SlotWatch
 
 #: an output buffer this big (client_recent_max_output_buffer) makes top look at CLIENT LIST
 BUFFER_WATCH = 1 << 20
 #: CLIENT LIST is read only on nodes with at most this many clients, and the biggest shown
 CLIENT_LIST_CAP = 5000
 BUFFERS_SHOWN = 5
+_SLOT_NOTE = {
+    "key-count": " (CPU time and network bytes per slot need cluster-slot-stats-enabled yes)"
+}
 
 
 def _flags(reply: Any, name: str, ordered: list[str]) -> set[str]:
@@ -47,15 +59,15 @@ class Watcher:
 
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec = spec
-        target, _ident, conn = discover(spec)
-        conn.close()
+        target, _ident = identify(spec)
         self.target = target
         nodes = target.nodes if target.mode == "cluster" else target.nodes[:1]
         self.roles = {n.address: n.role for n in nodes}
         self.conns: dict[str, redis.Redis] = {}
-        self.prev: dict[str, Sample] = {}
+        self.prev: dict[str, NodeSample] = {}
         self.kinds: dict[str, str] = {}
         self.seq = 0
+        self.slots = SlotWatch()
 
     def _conn(self, address: str) -> redis.Redis:
         conn = self.conns.get(address)
@@ -63,22 +75,22 @@ class Watcher:
             conn = self.conns[address] = client(node_spec(self.spec, address))
         return conn
 
-    def _sample(self, address: str) -> Sample:
+    def _sample(self, address: str) -> NodeSample:
         now_us = time.time_ns() // 1000
         try:
             data = info(self._conn(address), *SECTIONS)
         except (redis.RedisError, OSError) as exc:
             with contextlib.suppress(Exception):
                 self.conns.pop(address).close()
-            return Sample(
+            return NodeSample(
                 address, now_us, None, describe_error(exc, node_spec(self.spec, address)).message
             )
-        return Sample(address, at_us(data, now_us), data)
+        return NodeSample(address, at_us(data, now_us), data)
 
     def kind(self, command: str) -> str:
         return self.kinds.get(command, "other")
 
-    def _learn_kinds(self, samples: list[Sample]) -> None:
+    def _learn_kinds(self, samples: list[NodeSample]) -> None:
         """read / write for commands not seen before, from the server's own flags."""
         names = {
             k[len("cmdstat_") :]
@@ -110,7 +122,8 @@ class Watcher:
             elif before is not None and before.data is not None:
                 views.append(node_view(before, s, self.kind))
             self.prev[s.address] = s
-        if not views:
+        if not views:  # the first sample: the slots' counters too, for the first rates
+            self._hot_slots([s.address for s in samples if s.data], 0.0)
             return None
         self.seq += 1
         return self._report(views, buffers)
@@ -118,8 +131,11 @@ class Watcher:
     def _report(self, views: list[NodeView], buffers: bool) -> TopReport:
         up = [v for v in views if v.up]
         state = self._cluster_state(up) if self.target.mode == "cluster" else None
-        notes = tuple(f"{v.address} does not answer: {v.error}" for v in views if not v.up)
+        notes = [f"{v.address} does not answer: {v.error}" for v in views if not v.up]
         interval = max((v.interval_s for v in up), default=0.0)
+        hot, by = self._hot_slots([v.address for v in up], interval)
+        if by is not None:
+            notes.append(f"hot_slots: {SLOT_SOURCE} ordered by {by}" + _SLOT_NOTE.get(by, ""))
         return TopReport(
             target=self.target,
             complete=len(up) == len(views),
@@ -130,8 +146,18 @@ class Watcher:
             commands=merged_commands(up),
             cluster_state=state,
             buffers=self._buffers(up) if buffers else (),
-            notes=notes,
+            notes=tuple(notes),
+            hot_slots=tuple(hot),
+            hot_slots_by=by,
         )
+
+    def _hot_slots(self, up: list[str], interval: float) -> tuple[list[HotSlot], str | None]:
+        """A cluster's hottest slots from the primaries that answer (none elsewhere)."""
+        if self.target.mode != "cluster":
+            return [], None
+        primaries = {a: self._conn(a) for a in up if self.roles.get(a) == "primary"}
+        hot = self.slots.poll(primaries, interval)
+        return hot, self.slots.ordered_by()
 
     def _cluster_state(self, up: list[NodeView]) -> str | None:
         """cluster_state from CLUSTER INFO of the first node that answers (INFO lacks it)."""

@@ -25,13 +25,15 @@ _FRAME = 8  # each message: its length (8 bytes, little-endian), then the pickle
 
 class Offloaded:
     """Stands in for a collector while a worker process runs it; result() is the collector.
-    The collector may read the keys, types, memory, TTLs, idle times and LFU counters (the
-    others are not sent: pickling is the cost of the move)."""
+    The collector may read the keys, types, memory, TTLs, idle times and LFU counters, and the
+    element counts when it needs "length" (the others are not sent: pickling is the cost of
+    the move)."""
 
     def __init__(self, collector: Collector) -> None:
         self.needs = collector.needs
+        self._lengths = "length" in collector.needs  # sent only to a collector that reads them
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rediscope.core.collectors.offload"],
+            [sys.executable, "-m", "rediscope.core.pipeline.offload"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -44,8 +46,9 @@ class Offloaded:
             raise
 
     def add(self, batch: Batch) -> None:
-        b = batch  # the columns a collector may read; not the lengths, encodings, RDB sizes
-        self._send((b.node, b.db, b.keys, b.types, b.memory, b.ttl_ms, b.idle, b.freq))
+        b = batch  # the columns a collector may read; not the encodings, RDB sizes
+        lengths = b.lengths if self._lengths else None
+        self._send((b.node, b.db, b.keys, b.types, b.memory, lengths, b.ttl_ms, b.idle, b.freq))
 
     def merge(self, other: Any) -> None:
         raise TypeError("merge the collector result() returns")
@@ -149,8 +152,21 @@ def _worker() -> int:
             out.write(len(data).to_bytes(_FRAME, "little") + data)
             out.flush()
             return 0
-        node, db, keys, types, memory, ttl_ms, idle, freq = columns
-        collector.add(Batch(node, db, keys, types, memory, None, ttl_ms, None, idle, freq))
+        node, db, keys, types, memory, lengths, ttl_ms, idle, freq = columns
+        collector.add(
+            Batch(
+                node=node,
+                db=db,
+                keys=keys,
+                types=types,
+                memory=memory,
+                lengths=lengths,
+                ttl_ms=ttl_ms,
+                encoding=None,
+                idle=idle,
+                freq=freq,
+            )
+        )
     return 1
 
 

@@ -1,0 +1,93 @@
+"""Every key as a row, streamed: a collector that hands each batch's keys (filtered by size) to
+a sink as the batch arrives, and keeps nothing but counts (flat memory at any keyspace size).
+What a row looks like on the page (JSONL, CSV) is the sink's business (render/rows.py)."""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from rediscope.core.pipeline.records import Batch
+
+#: the per-key fields a row carries (idle or freq where the source measures them)
+ROW_NEEDS = frozenset({"memory", "length", "ttl", "encoding"})
+
+
+class KeyRowSink(Protocol):
+    """Where rows go. One sink serves every node's collector: nodes are scanned in parallel
+    threads, so write() must be safe to call from several at once."""
+
+    def write(self, batch: Batch) -> None: ...
+
+
+T = TypeVar("T")
+
+
+def _pick(column: list[T] | None, keep: list[int]) -> list[T] | None:
+    return None if column is None else [column[i] for i in keep]
+
+
+def filtered(batch: Batch, keep: list[int]) -> Batch:
+    """The rows KEEP of BATCH (every column that is there)."""
+    return Batch(
+        node=batch.node,
+        db=batch.db,
+        keys=[batch.keys[i] for i in keep],
+        types=[batch.types[i] for i in keep],
+        memory=_pick(batch.memory, keep),
+        lengths=_pick(batch.lengths, keep),
+        ttl_ms=_pick(batch.ttl_ms, keep),
+        encoding=_pick(batch.encoding, keep),
+        idle=_pick(batch.idle, keep),
+        freq=_pick(batch.freq, keep),
+    )
+
+
+class RowCollector:
+    """Writes each key of each batch to the sink; with thresholds, only the keys of at least
+    MIN_BYTES bytes or MIN_ELEMENTS elements (either: bigkeys' rule)."""
+
+    #: its sink writes as the batches come: it runs in this process, never in a worker
+    in_process = True
+
+    def __init__(
+        self,
+        sink: KeyRowSink,
+        min_bytes: int | None = None,
+        min_elements: int | None = None,
+        needs: frozenset[str] = ROW_NEEDS,
+    ) -> None:
+        self.sink = sink
+        self.min_bytes = min_bytes
+        self.min_elements = min_elements
+        self.needs = needs
+        self.rows = 0  # rows written
+        self.seen = 0  # keys seen
+
+    def add(self, batch: Batch) -> None:
+        self.seen += len(batch.keys)
+        if self.min_bytes is not None or self.min_elements is not None:
+            keep = self._over(batch)
+            if not keep:
+                return
+            if len(keep) < len(batch.keys):
+                batch = filtered(batch, keep)
+        if batch.keys:
+            self.sink.write(batch)
+            self.rows += len(batch.keys)
+
+    def _over(self, batch: Batch) -> list[int]:
+        n = len(batch.keys)
+        memory = batch.memory or [None] * n
+        lengths = batch.lengths or [None] * n
+        min_b, min_e = self.min_bytes, self.min_elements
+        return [
+            i
+            for i, (mem, length) in enumerate(zip(memory, lengths, strict=True))
+            if (min_b is not None and mem is not None and mem >= min_b)
+            or (min_e is not None and length is not None and length >= min_e)
+        ]
+
+    def merge(self, other: RowCollector) -> None:
+        if other is not self:
+            self.rows += other.rows
+            self.seen += other.seen

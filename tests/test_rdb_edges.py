@@ -1,0 +1,59 @@
+"""What `--rdb` says of files that are not what they seem (issue 32 item 15-16): a text file is
+not an RDB file, an empty one neither; two RDBs (or gzip members) joined are trailing data, not
+a good file; a .zst without its package is one clear line; a file that does not say when it
+was written has keys expired by now, and a file whose keys all expired is said to be the file."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+
+def rdb4_with_an_expired_key() -> bytes:
+    """RDB 4 (no creation time, no checksum): one string whose expiry is in 1970."""
+    key = b"\x01k\x01v"
+    return b"REDIS0004" + b"\xfe\x00" + b"\xfc" + struct.pack("<q", 1000) + b"\x00" + key + b"\xff"
+
+
+def test_a_text_file_and_an_empty_file_are_not_rdb_files(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    (tmp_path / "empty.rdb").write_bytes(b"")
+    for path, says in ((text, "not an RDB file"), (tmp_path / "empty.rdb", "it is empty")):
+        r = run_cli("memory", "--rdb", str(path))
+        assert r.exit_code == 1 and says in r.stderr, r.stderr
+        assert "truncated" not in r.stderr and "internal error" not in r.stderr
+        assert "--partial" not in r.stderr  # nothing a restore could save
+
+
+def test_joined_files_are_trailing_data_not_a_good_file(tmp_path: Path) -> None:
+    one = rdb4_with_an_expired_key()
+    joined = tmp_path / "two.rdb.gz"
+    joined.write_bytes(gzip.compress(one) + gzip.compress(one))
+    r = run_cli("memory", "--rdb", str(joined), "--format", "json")
+    assert "trailing data after the RDB's end" in r.stdout + r.stderr
+    assert r.exit_code != 0
+
+
+def test_a_zst_file_without_its_package_is_one_clear_line(tmp_path: Path) -> None:
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "zstandard.py").write_text("raise ImportError('hidden by the test')\n")
+    path = tmp_path / "dump.rdb.zst"
+    path.write_bytes(b"(\xb5/\xfd" + b"\x00" * 16)
+    r = run_cli("memory", "--rdb", str(path), env={"PYTHONPATH": str(hide)})
+    assert r.exit_code == 1 and "zstandard" in r.stderr, r.stderr
+    assert "internal error" not in r.stderr
+
+
+def test_a_file_without_a_creation_time_has_keys_expired_by_now(tmp_path: Path) -> None:
+    path = tmp_path / "old.rdb"
+    path.write_bytes(rdb4_with_an_expired_key())
+    r = run_cli("memory", "--rdb", str(path))
+    assert r.exit_code == 0, r.stderr
+    assert "1 key had expired by now (the file does not say when it was written)" in r.stderr
+    assert "the file holds no keys that have not expired" in r.stdout
+    assert "the server holds" not in r.stdout
