@@ -18,8 +18,12 @@ class Layout:
     per_hash_field: float = 0.0  # a hashtable hash's field
     per_zset_member: float = 0.0  # a skiplist sorted set's member
 
-    def correct(self, rtype: bytes, encoding: bytes | None, n: int | None, mem: int) -> int:
-        """MEM (memest's estimate of one key) for this layout."""
+    def correct(
+        self, rtype: bytes, encoding: bytes | None, n: int | None, mem: int | None
+    ) -> int | None:
+        """MEM (memest's estimate of one key; None: unknown, a module's) for this layout."""
+        if mem is None:
+            return None
         per = 0.0
         if encoding == b"hashtable":
             per = self.per_set_member if rtype == b"set" else self.per_hash_field
