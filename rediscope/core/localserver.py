@@ -6,6 +6,7 @@ Used by `rediscope demo` and by the test suite (standalone, ACL, TLS, replica, c
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -71,6 +72,28 @@ def find_server_binary(name: str = "redis-server") -> str:
             "install it (Debian/Ubuntu: sudo apt-get install redis-server redis-tools)",
         )
     return path
+
+
+#: what a server built without TLS logs when it is given a tls-port
+NO_TLS_MESSAGE = "Failed finding TLS support"
+
+
+@functools.cache
+def tls_support(binary: str) -> bool:
+    """Whether the server program BINARY was built with TLS, asked of the program itself: it is
+    started with a tls-port and a certificate that does not exist, so a build with TLS stops on
+    the certificate and one without stops on NO_TLS_MESSAGE (neither starts to serve)."""
+    args = [binary, "--port", "0", "--tls-port", str(free_port()), "--save", ""]
+    args += ["--tls-cert-file", "/nonexistent/rediscope.crt", "--tls-key-file", "/nonexistent/k"]
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:  # it serves after all: stop it, TLS is there
+        proc.kill()
+        out, _ = proc.communicate()
+    return NO_TLS_MESSAGE.encode() not in out
 
 
 def _port_free(port: int) -> bool:

@@ -206,11 +206,17 @@ def test_memory_from_the_backup_agrees_with_the_live_scan(writer: LocalServer) -
         p["pattern"]: p["keys"] for p in live["by_pattern"] if p["keys"] > 1
     }
     assert sum(p["keys"] for p in offline["by_pattern"]) == live["totals"]["keys"]
+    # the model rounds every allocation as jemalloc does (docs/memory.md); a server built with
+    # libc malloc (the Valkey 8.1/9.1 builds here) holds its large strings in up to 20% less
+    c = writer.client()
+    jemalloc = str(c.info("memory").get("mem_allocator", "")).startswith("jemalloc")
+    c.close()
+    per_type, overall = (0.10, 0.05) if jemalloc else (0.25, 0.25)
     for row in offline["by_type"]:
         want = by_type[row["name"]]["bytes"]
-        assert abs(row["bytes"] - want) <= 0.10 * want, (row["name"], row["bytes"], want)
+        assert abs(row["bytes"] - want) <= per_type * want, (row["name"], row["bytes"], want)
     total, want_total = offline["totals"]["keys_bytes"], live["totals"]["keys_bytes"]
-    assert abs(total - want_total) <= 0.05 * want_total
+    assert abs(total - want_total) <= overall * want_total
 
 
 def test_sync_reads_the_replication_stream_as_the_file_would_be_read(writer: LocalServer) -> None:

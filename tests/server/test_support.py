@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from rediscope.core.localserver import LocalServer
+from rediscope.core.rdbfile.check import check_file
 from tests.helpers import ROOT, invoke
 
 COLUMNS = (
@@ -21,6 +22,8 @@ COLUMNS = (
     "RDB version of backups",
     "hash field expiry",
     "server-side HOTKEYS",
+    "server's own diagnostics",
+    "databases in cluster mode",
 )
 
 
@@ -65,10 +68,39 @@ def observe(server: LocalServer, cluster_node: LocalServer, tmp: Path) -> tuple[
     assert res.exit_code == 0, res.stderr
     listed = invoke("backup", "list", str(tmp), "--format", "json").json()["backups"]
     rdb_version = str(listed[0]["rdb_version"])
+    (backup,) = (p for p in tmp.rglob("*") if p.name.endswith((".rdb", ".rdb.gz", ".rdb.zst")))
+    if check_file(backup).magic == "VALKEY":  # Valkey 9's own format: its number is not Redis's
+        rdb_version = f"VALKEY{int(rdb_version):03d}"
     hfe = "yes (HEXPIRE)" if _has_command(c, "hexpire") else "no"
     hotkeys = "yes" if _has_command(c, "hotkeys") else "no (`--method lfu` or `monitor`)"
+    diagnostics = _diagnostics(c, cluster_node.client())
     c.close()
-    return (no_touch, discovery, rdb_version, hfe, hotkeys)
+    return (no_touch, discovery, rdb_version, hfe, hotkeys, diagnostics, _cluster_dbs(cluster_node))
+
+
+def _diagnostics(c: redis.Redis, node: redis.Redis) -> str:
+    """What the server reports of itself beyond INFO, SLOWLOG and LATENCY (a key is present)."""
+    found = []
+    if c.info("keysizes"):  # Redis 8.0+: per-type size distributions; elsewhere an empty section
+        found.append("INFO KEYSIZES")
+    try:
+        node.execute_command("CLUSTER", "SLOT-STATS", "SLOTSRANGE", 0, 0)
+        found.append("CLUSTER SLOT-STATS")
+    except redis.ResponseError:
+        pass
+    if _has_command(c, "commandlog"):
+        found.append("COMMANDLOG")
+    return ", ".join(found) or "none beyond SLOWLOG and LATENCY"
+
+
+def _cluster_dbs(node: LocalServer) -> str:
+    """Valkey 9 lets a cluster keep numbered databases (SELECT), up to `cluster-databases`."""
+    conn = node.client()
+    try:
+        has = bool(conn.config_get("cluster-databases"))
+    finally:
+        conn.close()
+    return "numbered (`cluster-databases`)" if has else "db 0 only"
 
 
 def server_row_name(server: LocalServer) -> str:
@@ -93,6 +125,8 @@ def test_readme_support_table_matches_this_server(
 def test_readme_support_table_lists_the_matrix() -> None:
     """Every server the CI matrix runs has its row (../shared/servers names them)."""
     rows = readme_table()
-    for name in ("Redis 6.2", "Redis 7.0", "Redis 7.2", "Redis 7.4", "Valkey 8.0"):
+    for name in ("Redis 6.2", "Redis 7.0", "Redis 7.2", "Redis 7.4", "Redis 8.2"):
         assert name in rows, name
-    assert all(re.fullmatch(r"\d+", cells[2]) for cells in rows.values())
+    for name in ("Valkey 8.0", "Valkey 8.1", "Valkey 9.1"):
+        assert name in rows, name
+    assert all(re.fullmatch(r"\d+|VALKEY\d{3}", cells[2]) for cells in rows.values())

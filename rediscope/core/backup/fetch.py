@@ -15,7 +15,7 @@ from rediscope.core.backup.files import BackupError, ProgressFn
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.failures import describe_error, is_denied, translate_errors
 from rediscope.core.info import info
-from rediscope.core.rdbfile.check import CHUNK
+from rediscope.core.rdbfile.check import CHUNK, VALKEY_FORMAT_RELEASE
 from rediscope.core.resp import RawConnection, text
 from rediscope.errors import CommandDenied
 
@@ -103,10 +103,7 @@ def stream_sync(
     after spec.timeout seconds without RDB bytes, or MAX_TIME seconds in all (_Clock)."""
     conn = RawConnection(spec, db=0)
     try:
-        for args in ((b"REPLCONF", b"capa", b"eof"), (b"REPLCONF", b"rdb-only", b"1")):
-            reply = conn.call(*args)
-            if is_denied(reply) and args[1] == b"capa":
-                raise CommandDenied("REPLCONF/SYNC", str(reply), denied_hint)
+        _announce(conn, denied_hint)
         clock = _Clock(conn, spec.timeout, _sync_grace(conn), max_time)
         conn.send(b"SYNC\r\n")
         header = _read_line(clock)
@@ -138,6 +135,22 @@ def stream_sync(
         raise describe_error(exc, spec, "SYNC") from None
     finally:
         conn.close()
+
+
+def _announce(conn: RawConnection, denied_hint: str) -> None:
+    """What this replica understands: the EOF-marked (diskless) transfer, the RDB alone, and
+    (Valkey 8.0+) the newest Valkey release whose RDB format the reader knows, so that a
+    Valkey 9 primary sends its own format (VALKEY080) rather than RDB 11, in which a hash with
+    field expiry cannot be written. A server without `REPLCONF version` (Redis) refuses that
+    one option and always sends its own format: the refusal is not an error."""
+    for args in (
+        (b"REPLCONF", b"capa", b"eof"),
+        (b"REPLCONF", b"rdb-only", b"1"),
+        (b"REPLCONF", b"version", VALKEY_FORMAT_RELEASE.encode()),
+    ):
+        reply = conn.call(*args)
+        if is_denied(reply) and args[1] == b"capa":
+            raise CommandDenied("REPLCONF/SYNC", str(reply), denied_hint)
 
 
 def _read_line(clock: _Clock) -> bytes:

@@ -21,6 +21,9 @@ _MODEL = anycrc.Model("CRC64-REDIS")
 _MAGIC = re.compile(rb"^(REDIS\d{4}|VALKEY\d{3})")
 EOF_OPCODE = 0xFF
 CHUNK = 1 << 20
+#: the newest Valkey release whose RDB format the reader knows (VALKEY080): a SYNC announces
+#: it (`REPLCONF version`) so that a Valkey primary sends that format, not an older one
+VALKEY_FORMAT_RELEASE = "9.1.0"
 
 
 def crc64(data: bytes, crc: int = 0) -> int:
@@ -30,6 +33,37 @@ def crc64(data: bytes, crc: int = 0) -> int:
 
 class RdbError(Exception):
     """The bytes are not a complete, intact RDB file."""
+
+
+#: the newest RDB version the reader knows under each magic (Redis 7.4 to 8.4 write 12;
+#: Valkey 9 writes VALKEY080, and under REDIS, for older replicas, 11)
+NEWEST_KNOWN = {"REDIS": 12, "VALKEY": 80}
+#: the first release to write each version past NEWEST_KNOWN that is known to exist
+FIRST_WRITER = {("REDIS", 13): "Redis 8.6"}
+
+
+class RdbTooNew(RdbError):
+    """A file in an RDB version newer than the reader knows: its type and opcode numbers
+    may mean anything, so nothing past the header is read."""
+
+    def __init__(self, magic: str, version: int) -> None:
+        self.magic, self.version = magic, version
+        shown = f"RDB {version}" if magic == "REDIS" else f"VALKEY{version:03d}"
+        super().__init__(f"{shown}: written by {likely_writer(magic, version)}")
+
+
+def likely_writer(magic: str, version: int) -> str:
+    """The server that most likely wrote a version past NEWEST_KNOWN."""
+    known = sorted(v for (m, v) in FIRST_WRITER if m == magic and v <= version)
+    if known:
+        return f"{FIRST_WRITER[(magic, known[-1])]} or newer"
+    return "a Valkey newer than 9.1" if magic == "VALKEY" else "a Redis newer than 8.4"
+
+
+def check_version(magic: str, version: int) -> None:
+    """RdbTooNew where the version is past what the reader knows (or below 1)."""
+    if version > NEWEST_KNOWN[magic] or version < 1:
+        raise RdbTooNew(magic, version)
 
 
 @dataclass(frozen=True)

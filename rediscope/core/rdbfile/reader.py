@@ -12,7 +12,8 @@ from typing import IO, Any
 from rediscope.core.keynames import display_key
 from rediscope.core.pipeline.records import Batch
 from rediscope.core.rdbfile import compiled, memest
-from rediscope.core.rdbfile.check import RdbError
+from rediscope.core.rdbfile.check import RdbError, RdbTooNew, check_version
+from rediscope.core.rdbfile.layout import REDIS_7, layout_of
 from rediscope.core.rdbfile.memest import SDS
 from rediscope.core.rdbfile.modules import module_value
 from rediscope.core.rdbfile.stream import ByteStream, Malformed, Truncated
@@ -130,11 +131,17 @@ class RdbReader:
         self._cols = _columns()
         self._clock: int | None = None
         self._first_opcode = OP_SLOT_INFO  # below it, a byte is a value type
+        self.layout = REDIS_7  # the writer's memory layout (from the aux fields)
 
     def _flush(self) -> None:
-        """The rows read so far as one batch (columns, as the collectors take them)."""
+        """The rows read so far as one batch (columns, as the collectors take them), each
+        key's memory estimate corrected for the writer's layout."""
         if self._cols[0]:
             cols, self._cols = self._cols, _columns()
+            layout = self.layout
+            if layout is not REDIS_7:
+                fix = layout.correct
+                cols[2][:] = map(fix, cols[1], cols[5], cols[3], cols[2])
             self.emit(Batch(self.label, self._db, *cols))
 
     def read(self) -> FileInfo:
@@ -150,7 +157,7 @@ class RdbReader:
         except (Truncated, Malformed, RdbError) as exc:
             self._flush()
             self.info.bytes_read = self.s.offset
-            if isinstance(exc, RdbCorrupt):
+            if isinstance(exc, RdbCorrupt | RdbTooNew):
                 raise
             raise RdbCorrupt(str(exc), self.s.offset, self._key) from None
         self._flush()
@@ -172,13 +179,13 @@ class RdbReader:
             shown = head.decode("ascii", "replace")
             raise RdbError(f"not an RDB file (header {shown!r}, expected REDIS0nnn or VALKEYnnn)")
         valkey = m.group(3) is not None
-        self.info.magic = "VALKEY" if valkey else "REDIS"
-        self.info.rdb_version = int(m.group(3) or m.group(2))
+        magic, version = ("VALKEY" if valkey else "REDIS"), int(m.group(3) or m.group(2))
+        check_version(magic, version)  # the tables below are the ones of the file's magic
+        self.info.magic, self.info.rdb_version = magic, version
         if valkey:
             self.readers = VALKEY_READERS
             self._first_opcode = OP_SLOT_IMPORT
-        elif not 1 <= self.info.rdb_version <= 12:
-            raise RdbError(f"RDB version {self.info.rdb_version} is newer than this reader knows")
+            self.layout = layout_of({}, magic)
 
     def _records(self) -> None:
         """Until EOF; a key record with no prefix (most of them) without a call in between."""
@@ -257,6 +264,7 @@ class RdbReader:
             name, value = s.string(), s.string()
             self.info.aux[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
             s.listpack_lists = _listpack_lists(self.info.aux)
+            self.layout = layout_of(self.info.aux, self.info.magic)
             s.valkey = self.info.magic == "VALKEY" or "valkey-ver" in self.info.aux
         elif op == OP_MODULE_AUX:
             self.info.module_aux.append(module_name(s.length()))

@@ -30,7 +30,7 @@ from rediscope.core.pipeline.records import (
 )
 from rediscope.core.pipeline.source import ScanResult
 from rediscope.core.rdbfile import compiled
-from rediscope.core.rdbfile.check import RdbError, open_decompressed
+from rediscope.core.rdbfile.check import RdbError, RdbTooNew, open_decompressed
 from rediscope.core.rdbfile.details import Details
 from rediscope.core.rdbfile.parallel import FileRead, read_all, workers_for
 from rediscope.core.rdbfile.reader import FileInfo, RdbReader
@@ -308,6 +308,13 @@ class RdbSource:
             raise RediscopeError(f"{item.path}: {exc}") from None
 
 
+#: what works on a server whose RDB version the reader does not know
+STILL_WORKS = (
+    "a live scan (the same command with --url instead of --rdb/--sync) still works, and so do "
+    "backup run, list and verify without --deep (they check the header and CRC-64 only)"
+)
+
+
 def _run(
     reader: RdbReader, fh: IO[bytes], label: str, opts: ScanOptions, result: NodeScan
 ) -> FileInfo:
@@ -323,6 +330,8 @@ def _run(
         sizes = info.db_sizes
         held = sizes.get(opts.db, 0) if opts.db is not None else sum(sizes.values())
         result.dbsize = max(result.dbsize, held)
+    except RdbTooNew as exc:  # nothing past the header can be read: say what still works
+        raise RediscopeError(f"{label}: {exc}", STILL_WORKS) from None
     except RdbError as exc:
         info, failure = reader.info, f"{label}: {exc}"
     except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz / .zst container

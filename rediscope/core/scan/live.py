@@ -27,7 +27,7 @@ from rediscope.core.scan.replies import (
 )
 from rediscope.core.scan.requests import formats
 from rediscope.core.scan.walk import DbWalk
-from rediscope.core.target import Node
+from rediscope.core.target import Node, _self_view
 from rediscope.errors import CommandDenied, RediscopeError
 
 
@@ -115,7 +115,13 @@ class NodeScanner:
             conn.call(b"READONLY")
         walks = self.opts.type_lookup == "scan"
         self.caps = probe(conn, self.needs, self.result, self._note_once, walks)
-        if "length" in self.needs:
+        if "length" in self.needs and self.node.node_id and _migrating(conn):
+            self._note_once(
+                f"{self.node.address} has an open slot migration: CLIENT NO-TOUCH is left off "
+                "there (Redis 8.2 crashes reading a migrating slot's key under it), so its "
+                "length commands count as accesses; use --no-lengths to avoid them"
+            )
+        elif "length" in self.needs:
             reply = conn.call(b"CLIENT", b"NO-TOUCH", b"ON")
             if is_error(reply):
                 self._note_once(
@@ -217,3 +223,13 @@ class NodeScanner:
         self.result.keys_scanned += len(keys)
         self.progress(len(keys))
         return got
+
+
+def _migrating(conn: RawConnection) -> bool:
+    """Whether this cluster node has a slot MIGRATING or IMPORTING, by its own CLUSTER NODES
+    line (False where it cannot say)."""
+    reply = conn.call(b"CLUSTER", b"NODES")
+    if not isinstance(reply, bytes):
+        return False
+    view = _self_view(reply.decode("utf-8", "replace"))
+    return view is not None and bool(view.marks)

@@ -1,0 +1,68 @@
+"""What MEMORY USAGE counts differs by server family and version: memest's model is Redis 7's,
+and a Layout corrects it per key for the server that wrote the file (its aux `valkey-ver` or
+`redis-ver`: a file has no server to ask). Calibrated against MEMORY USAGE SAMPLES 0 on the
+builds in ../shared/servers (docs/memory.md has the table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    per_key: int = (
+        0  # the keyspace entry and the key itself: Redis 8 and Valkey 8.1 drop the dictEntry
+    )
+    per_set_member: float = 0.0  # a hashtable set's member
+    per_hash_field: float = 0.0  # a hashtable hash's field
+    per_zset_member: float = 0.0  # a skiplist sorted set's member
+
+    def correct(
+        self, rtype: bytes, encoding: bytes | None, n: int | None, mem: int | None
+    ) -> int | None:
+        """MEM (memest's estimate of one key; None: unknown, a module's) for this layout."""
+        if mem is None:
+            return None
+        per = 0.0
+        if encoding == b"hashtable":
+            per = self.per_set_member if rtype == b"set" else self.per_hash_field
+        elif encoding == b"skiplist":
+            per = self.per_zset_member
+        return max(0, mem + self.per_key + round(per * (n or 0)))
+
+
+REDIS_7 = Layout("redis 7")
+#: Redis 8: the key lives in the object (kvobj), the keyspace has no dictEntry; sorted-set
+#: members are embedded in their skiplist nodes
+REDIS_8 = Layout("redis 8", per_key=-24, per_zset_member=-8.5)
+#: Valkey 8.0: keys embedded in the dictEntry; set members stored as the dict's keys only
+VALKEY_8_0 = Layout("valkey 8.0", per_key=-8, per_set_member=-20.0)
+#: Valkey 8.1: the new hashtable (no dictEntry: keys, set members and hash fields sit in
+#: 64-byte buckets of 7)
+VALKEY_8_1 = Layout(
+    "valkey 8.1", -16, per_set_member=-14.4, per_hash_field=-15.1, per_zset_member=-7.5
+)
+#: Valkey 9: as 8.1, and sorted sets on the new hashtable too
+VALKEY_9 = Layout(
+    "valkey 9", -16, per_set_member=-14.4, per_hash_field=-15.1, per_zset_member=-15.8
+)
+
+
+def _version(text: str) -> tuple[int, int]:
+    parts = text.split(".")
+    try:
+        return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+    except ValueError:
+        return (0, 0)
+
+
+def layout_of(aux: dict[str, str], magic: str) -> Layout:
+    """The layout of the server that wrote a file with these aux fields."""
+    if "valkey-ver" in aux or magic == "VALKEY":
+        version = _version(aux.get("valkey-ver", "9.0"))
+        if version >= (9, 0):
+            return VALKEY_9
+        return VALKEY_8_1 if version >= (8, 1) else VALKEY_8_0 if version >= (8, 0) else REDIS_7
+    redis = _version(aux.get("redis-ver", "0"))
+    return REDIS_8 if (8, 0) <= redis < (255, 0) else REDIS_7

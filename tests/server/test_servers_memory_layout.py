@@ -1,0 +1,66 @@
+"""The memory model per server family and version (issue 37 item 2): the writer's layout is
+chosen from the file's aux fields, and a hashtable set of a Valkey 8.1+ or a Redis 8 key is
+estimated from its own layout (the live comparison over the demo keyspace is in test_rdb)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rediscope.core.localserver import LocalServer
+from rediscope.core.rdbfile.layout import (
+    REDIS_7,
+    REDIS_8,
+    VALKEY_8_0,
+    VALKEY_8_1,
+    VALKEY_9,
+    Layout,
+    layout_of,
+)
+from tests.helpers.cli import load_json, run_cli
+from tests.helpers.servers import start_server as _start
+
+
+@pytest.mark.parametrize(
+    ("aux", "magic", "layout"),
+    [
+        ({"redis-ver": "7.4.1"}, "REDIS", REDIS_7),
+        ({"redis-ver": "6.2.16"}, "REDIS", REDIS_7),
+        ({"redis-ver": "8.2.3"}, "REDIS", REDIS_8),
+        ({"redis-ver": "255.255.255"}, "REDIS", REDIS_7),  # a development build: unknown
+        ({"valkey-ver": "8.0.1", "redis-ver": "7.2.4"}, "REDIS", VALKEY_8_0),
+        ({"valkey-ver": "8.1.8"}, "REDIS", VALKEY_8_1),
+        ({"valkey-ver": "9.1.2"}, "REDIS", VALKEY_9),  # Valkey 9's RDB 11 for older replicas
+        ({}, "VALKEY", VALKEY_9),
+    ],
+)
+def test_the_layout_is_the_writers(aux: dict[str, str], magic: str, layout: Layout) -> None:
+    assert layout_of(aux, magic) is layout
+
+
+def test_each_key_of_the_new_layouts_is_estimated_near_memory_usage(tmp_path: Path) -> None:
+    """On a server built with jemalloc (the model's allocator), every key's estimate is within
+    10% of MEMORY USAGE SAMPLES 0, hashtable sets and hashes and skiplist zsets included."""
+    server = _start(LocalServer(dir=tmp_path, config={"save": '""'}))
+    try:
+        c = server.client()
+        if not str(c.info("memory").get("mem_allocator", "")).startswith("jemalloc"):
+            pytest.skip("this build uses libc malloc; the model rounds as jemalloc does")
+        c.sadd("set:big", *[f"member-{i}" for i in range(3000)])
+        c.hset("hash:big", mapping={f"field:{i}": f"value-{i}" for i in range(2000)})
+        c.zadd("zset:big", {f"member:{i}": i / 7 for i in range(2000)})
+        c.set("string:one", "x" * 300)
+        c.rpush("list:one", *range(50))
+        want = {k.decode(): int(c.memory_usage(k, samples=0)) for k in c.scan_iter()}
+        c.save()
+        c.close()
+        doc = load_json(
+            run_cli("memory", "--rdb", str(tmp_path / "dump.rdb"), "--format", "json").stdout
+        )
+        got = {k["key"]: k["bytes"] for k in doc["top_keys"]}
+        assert set(got) == set(want)
+        for key, usage in want.items():
+            assert abs(got[key] - usage) <= 0.10 * usage, (key, got[key], usage)
+    finally:
+        server.cleanup()
