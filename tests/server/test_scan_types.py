@@ -67,15 +67,17 @@ def test_sample_keeps_the_type_mix(plain: LocalServer) -> None:
         how: report(plain.port, "bigkeys", "--sample", "900", "--type-lookup", how)
         for how in LOOKUPS
     }
-    assert comparable(docs["predict"]) == comparable(docs["ask"])  # the same keys, SCAN's order
     for doc in docs.values():
         assert doc["scan"]["keys_scanned"] == 900 and doc["scan"]["sampled"] is True
     share = {}  # each type's share of the sample ("keys" are extrapolated to the keyspace)
     for how, doc in docs.items():
         total = sum(t["keys"] for t in doc["by_type"])
         share[how] = {t["type"]: t["keys"] / total for t in doc["by_type"]}
+    # the same mix whichever way types are looked up (the keys themselves may differ: SCAN's
+    # order between two walks is not fixed while the server's table is still rehashing)
     for t, s in share["ask"].items():
         assert abs(share["scan"].get(t, 0.0) - s) < 0.1, (t, share)
+        assert abs(share["predict"].get(t, 0.0) - s) < 0.1, (t, share)
     c.close()
 
 
