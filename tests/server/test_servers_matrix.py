@@ -13,9 +13,7 @@ import pytest
 import redis
 
 from rediscope.core.localserver import SERVER_BIN_ENV, LocalServer, tls_support, which_program
-from tests.helpers.paths import IN_CI
-
-SERVERS = Path(__file__).resolve().parents[2] / "shared" / "servers"
+from tests.helpers.paths import IN_CI, SERVERS
 
 
 def _builds() -> list[str]:
