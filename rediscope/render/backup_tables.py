@@ -74,7 +74,8 @@ def _backup_rows(
     title: str, backups: tuple[ListedBackup, ...], why: str | None, width: int | None
 ) -> Table:
     """One row per backup; WHY: the column of prune's reasons (kept by, or why removed)."""
-    cols = [*BACKUP_COLUMNS, Col(why, drop=5)] if why else list(BACKUP_COLUMNS)
+    # the reason is what a prune (and its --dry-run) is read for: it stays, wrapped at words
+    cols = [*BACKUP_COLUMNS, Col(why, "text")] if why else list(BACKUP_COLUMNS)
     rows = []
     for b in backups:
         row: list[RenderableType] = [

@@ -67,7 +67,9 @@ def by_pattern_view(
         what = "the growth" + (
             f" that fills it in {days_until_full:,.1f} days" if days_until_full is not None else ""
         )
-        line = f"{', '.join(bp.drivers)} make{'s' if len(bp.drivers) == 1 else ''} 80% of {what}"
+        share = sum(p.share_of_growth or 0.0 for p in bp.patterns if p.pattern in bp.drivers)
+        verb = "makes" if len(bp.drivers) == 1 else "make"
+        line = f"{', '.join(bp.drivers)} {verb} {share:.0%} of {what} (the fewest that reach 80%)"
         parts.append(Text(line))
     parts.append(Text(f"{human_count(len(bp.patterns))} patterns fitted", style="dim"))
     return Group(*parts)

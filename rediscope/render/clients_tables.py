@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from rediscope.core.clients import ClientRow, ClientsReport
-from rediscope.core.clients.model import ClientGroup, NodeClients
+from rediscope.core.clients.model import ClientGroup, NodeClients, gate_value
 from rediscope.core.keynames import display_key, json_key
 from rediscope.core.units import short_duration
 from rediscope.render.base import human_bytes, human_count, pct, renderer, target_line
@@ -131,7 +131,7 @@ def _culprits(report: ClientsReport) -> list[RenderableType]:
 def _gates(report: ClientsReport) -> list[RenderableType]:
     out: list[RenderableType] = []
     for g in report.gates:
-        value = f"{g.value:.1%}" if g.unit == "%" else f"{g.value:,.6g}"
+        value = gate_value(g)
         where = f" on {g.node}" if g.node else ""
         state, style = ("TRIPPED", "bold red") if g.tripped else ("ok", "green")
         line = Text(f"--fail-if {g.expr}: ", style="bold")

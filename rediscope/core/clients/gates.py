@@ -21,7 +21,11 @@ class Metric:
 
 #: metric -> how one node measures it (None: not measured there)
 METRICS: dict[str, Metric] = {
-    "connections": Metric("count", lambda n: n.connected_clients, "connected clients"),
+    # as the report counts them: rediscope's own connections left out (a % of maxclients
+    # counts every connection, as maxclients does)
+    "connections": Metric(
+        "count", lambda n: n.connected_clients - n.own, "connected clients (not rediscope's own)"
+    ),
     "omem": Metric("bytes", lambda n: n.omem_max, "the biggest client output buffer"),
     "qbuf": Metric("bytes", lambda n: n.qbuf_max, "the biggest client query buffer"),
     "tot-mem": Metric("bytes", lambda n: n.tot_mem, "memory of all clients"),

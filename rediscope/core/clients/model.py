@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 
 from rediscope.core.report import Outcome
 from rediscope.core.target import Target
+from rediscope.core.units import bytes_text
 from rediscope.exitcodes import ExitStatus
 
 GroupBy = Literal["name", "addr", "user", "db", "cmd"]
@@ -212,6 +213,15 @@ class ClientsReport:
         return Outcome(ExitStatus.OK)
 
 
+def gate_value(gate: GateResult) -> str:
+    """A gate's measured value in its unit: 37.2%, 35.5 MiB, 12 (not 3.72289e+07)."""
+    if gate.unit == "%":
+        return f"{gate.value:.1%}"
+    if gate.unit == "bytes":
+        return bytes_text(gate.value)
+    return f"{gate.value:,.6g}"
+
+
 def _worst(gate: GateResult) -> str:
-    value = f"{gate.value:.1%}" if gate.unit == "%" else f"{gate.value:,.6g}"
+    value = gate_value(gate)
     return f"{value} on {gate.node}" if gate.node else value
