@@ -91,9 +91,19 @@ class Manifest:
         if not isinstance(data.get("files"), list):
             return None
         try:
-            return cls._parse(data)
+            manifest = cls._parse(data)
         except (TypeError, ValueError, AttributeError):
             return None
+        return manifest if manifest.names_its_own_files() else None
+
+    def names_its_own_files(self) -> bool:
+        """At least one file, each a plain name of this backup in its own directory: a manifest
+        that lists nothing, or a path elsewhere (`../x`), cannot stand for a backup (it would be
+        counted as intact and let retention delete the ones that are)."""
+        return bool(self.files) and all(
+            f.file == Path(f.file).name and f.file.startswith(self.base) and self.base
+            for f in self.files
+        )
 
     @classmethod
     def _parse(cls, data: dict[str, Any]) -> Manifest:
