@@ -24,6 +24,13 @@ def parse_db_map(text: str | None) -> dict[int, int]:
         src, sep, dst = item.partition(":")
         if not sep or not src.strip().isdigit() or not dst.strip().isdigit():
             raise UsageError(f"--db-map {text!r}: expected FROM:TO pairs such as 0:3,1:4")
+        if int(src) in out:
+            raise UsageError(f"--db-map {text!r}: db {int(src)} is mapped twice")
+        if int(dst) in out.values():
+            raise UsageError(
+                f"--db-map {text!r}: two backup dbs into target db {int(dst)}",
+                "their keys could collide: restore them one at a time with --from-db",
+            )
         out[int(src)] = int(dst)
     return out
 
