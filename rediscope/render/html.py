@@ -25,6 +25,7 @@ from rediscope.render.html_sections import (
     sizes_section,
 )
 from rediscope.render.scan_tables import _share_bytes as share_bytes
+from rediscope.render.scan_tables import memory_total_rows
 
 _PAGES: dict[type[Any], Callable[..., str]] = {}
 
@@ -60,38 +61,7 @@ def _shares(title: str, items: tuple[Share, ...], first: str, est: str) -> str:
 
 
 def _memory_totals(report: MemoryReport) -> str:
-    t = report.totals
-    keys_line = f"{human_bytes(t.keys_bytes)} over {report.scan.keys_scanned:,} keys scanned"
-    if report.scan.sampled:
-        keys_line += (
-            f"; estimate for all {t.keys:,} keys: ~{human_bytes(t.keys_bytes_estimate)}"
-            f" ± {human_bytes(t.estimate_ci95)} (95% confidence)"
-        )
-    if t.keys_unknown:
-        of = "the file's key bytes" if report.source.kind == "rdb" else "the keys"
-        keys_line += (
-            f"; {plural(t.keys_unknown, 'key')} of unknown bytes not counted"
-            f" ({t.unknown_share:.1%} of {of})"
-        )
-    if t.maxmemory is None:
-        limit = "unknown"
-    elif t.maxmemory == 0:
-        limit = "no limit"
-    elif t.used_memory is None:
-        limit = human_bytes(t.maxmemory)
-    else:
-        limit = f"{human_bytes(t.maxmemory)} ({t.used_memory / t.maxmemory:.0%} used)"
-    frag = "-" if t.mem_fragmentation_ratio is None else f"{t.mem_fragmentation_ratio:.2f}"
-    rows = [
-        ["used_memory", "unknown" if t.used_memory is None else human_bytes(t.used_memory)],
-        [
-            "dataset / overhead",
-            f"{human_bytes(t.used_memory_dataset)} / {human_bytes(t.used_memory_overhead)}",
-        ],
-        ["rss / fragmentation", f"{human_bytes(t.used_memory_rss)} / {frag}"],
-        ["maxmemory", f"{limit}, policy {t.maxmemory_policy or 'unknown'}"],
-        ["keys (estimated)" if report.source.kind == "rdb" else "keys (MEMORY USAGE)", keys_line],
-    ]
+    rows = [list(row) for row in memory_total_rows(report)]
     return "<h2>Totals</h2>" + table(["figure", "value"], rows)
 
 

@@ -261,8 +261,9 @@ def patterns_table(
     return Group(*parts)
 
 
-def _memory_totals(report: MemoryReport) -> Table:
-    """The server's figures (unknown where INFO could not be read) and the keys' bytes."""
+def memory_total_rows(report: MemoryReport) -> list[tuple[str, str]]:
+    """The server's figures (unknown where INFO could not be read) and the keys' bytes, as
+    (figure, value) rows: the table and the HTML page show the same."""
     t = report.totals
     keys_line = f"{human_bytes(t.keys_bytes)} over {report.scan.keys_scanned:,} keys scanned"
     if report.scan.sampled:
@@ -285,7 +286,7 @@ def _memory_totals(report: MemoryReport) -> Table:
     else:
         limit = f"{human_bytes(t.maxmemory)} ({t.used_memory / t.maxmemory:.0%} used)"
     frag = "-" if t.mem_fragmentation_ratio is None else f"{t.mem_fragmentation_ratio:.2f}"
-    rows: list[tuple[str, Any]] = [
+    return [
         ("used_memory", "unknown" if t.used_memory is None else human_bytes(t.used_memory)),
         (
             "dataset / overhead",
@@ -295,7 +296,10 @@ def _memory_totals(report: MemoryReport) -> Table:
         ("maxmemory", f"{limit}, policy {t.maxmemory_policy or 'unknown'}"),
         ("keys (estimated)" if report.source.kind == "rdb" else "keys (MEMORY USAGE)", keys_line),
     ]
-    return kv_table(rows)
+
+
+def _memory_totals(report: MemoryReport) -> Table:
+    return kv_table(list(memory_total_rows(report)))
 
 
 def _shares(title: str, items: tuple[Share, ...], first: str, est: str, width: int | None) -> Table:
