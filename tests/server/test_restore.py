@@ -21,6 +21,7 @@ from rediscope.core.localserver import LocalServer, start_cluster
 from tests.helpers import load_json, run_cli, start_server, wait_until
 from tests.helpers.paths import server_builds, server_of
 from tests.helpers.rdb import populate, saved
+from tests.helpers.restore import restore_cli
 
 DEBUG = {"enable-debug-command": "yes"}
 
@@ -41,12 +42,6 @@ def expire_times(c: redis.Redis) -> dict[tuple[int, bytes], int]:
                 out[(db, key)] = at
     c.execute_command("SELECT", 0)
     return out
-
-
-def restore_cli(source: Path, port: int, *extra: str) -> tuple[int, str, str]:
-    r = run_cli("backup", "restore", str(source), "--url", f"redis://127.0.0.1:{port}", *extra)
-    assert "Traceback" not in r.stderr
-    return r.exit_code, r.stdout, r.stderr
 
 
 @pytest.fixture(scope="module")

@@ -21,21 +21,7 @@ from rediscope.core.localserver import LocalServer, start_cluster
 from rediscope.core.restore import RestoreOptions, restore
 from tests.helpers import load_json, require_binary, run_cli, setuser, start_server, wait_until
 from tests.helpers.rdb import saved
-
-
-def restore_cli(source: Path, port: int, *extra: str) -> tuple[int, str, str]:
-    r = run_cli("backup", "restore", str(source), "--url", f"redis://127.0.0.1:{port}", *extra)
-    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
-    return r.exit_code, r.stdout, r.stderr
-
-
-def held(server: LocalServer) -> dict[str, int]:
-    """Keys per db on SERVER, as INFO keyspace says ({'db0': n, ...})."""
-    c = server.client()
-    try:
-        return {db: int(v["keys"]) for db, v in c.info("keyspace").items()}
-    finally:
-        c.close()
+from tests.helpers.restore import held, restore_cli
 
 
 @pytest.fixture

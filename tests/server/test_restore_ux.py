@@ -20,20 +20,7 @@ import pytest
 
 from rediscope.core.localserver import LocalServer
 from tests.helpers import load_json, run_cli, start_server
-
-
-def restore_cli(source: Path, port: int, *extra: str) -> tuple[int, str, str]:
-    r = run_cli("backup", "restore", str(source), "--url", f"redis://127.0.0.1:{port}", *extra)
-    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
-    return r.exit_code, r.stdout, r.stderr
-
-
-def held(server: LocalServer) -> dict[str, int]:
-    c = server.client()
-    try:
-        return {db: int(v["keys"]) for db, v in c.info("keyspace").items()}
-    finally:
-        c.close()
+from tests.helpers.restore import held, restore_cli
 
 
 @pytest.fixture
