@@ -161,6 +161,19 @@ def digest_problems(dest: Path, backup: BackupInfo) -> tuple[str, ...]:
     return tuple(out)
 
 
+def not_intact(dest: Path, backup: BackupInfo, now: datetime) -> str | None:
+    """Why BACKUP does not count as intact, by retention's rule (None: it does): dated in the
+    future, not verified when written, or its files missing, resized or not matching their
+    sha256 (each file read in full)."""
+    ahead = backup.future_s(now)
+    if ahead:
+        return f"dated {short_duration(ahead)} in the future"
+    if not backup.verified:
+        return "not verified when it was written"
+    problems = backup.problems or digest_problems(dest, backup)
+    return f"damaged: {'; '.join(problems)}" if problems else None
+
+
 def deep_count(path: Path) -> dict[str, dict[str, int]]:
     """Parse every record of a (compressed) RDB: keys per db and per type. RdbError names the
     offset and key where the data goes wrong, also in a file written with checksums off."""
