@@ -133,3 +133,34 @@ def test_a_named_backup_file_is_restored_as_named_with_its_own_checks(
     code, out, err = restore_cli(dest / middle["files"][0], target.port, "--yes", "-f", "json")
     assert code == 0 and "passed over" not in err, err
     assert load_json(out)["passed_over"] == [] and _gen(target) == "2"
+
+
+def test_db_map_from_a_db_the_backup_lacks_is_a_usage_error_before_any_write(
+    writer: LocalServer, target: LocalServer, tmp_path: Path
+) -> None:
+    c = writer.client()
+    c.mset({f"a:{i}": i for i in range(300)})
+    c.select(2)  # type: ignore[no-untyped-call]
+    c.mset({f"b:{i}": i for i in range(200)})
+    c.close()
+    dest = tmp_path / "bk"
+    dest.mkdir()
+    r = run_cli("backup", "run", str(dest), "-p", str(writer.port))
+    assert r.exit_code == 0, r.stderr
+    (file,) = dest.glob("*.rdb.gz")
+    bare = tmp_path / "bare"  # the same file with no manifest: its dbs known by a first pass
+    bare.mkdir()
+    (bare / "copy.rdb.gz").write_bytes(file.read_bytes())
+    for source in (dest, file, bare / "copy.rdb.gz"):
+        for extra in (("5:1", "--dry-run"), ("5:1", "--yes"), ("0:0,5:1,7:3", "--yes")):
+            code, _, err = restore_cli(source, target.port, "--db-map", *extra)
+            assert code == ExitStatus.USAGE, (source, extra, err)
+            errors = [x for x in err.splitlines() if x.startswith("rediscope: error:")]
+            assert len(errors) == 1, err
+            lacking = "5" if extra[0] == "5:1" else "5, 7"
+            assert f"the backup has no keys in db {lacking} (" in errors[0], err
+            assert "it has keys in dbs 0, 2" in errors[0] and "nothing was written" in errors[0]
+        assert held(target) == {}
+    code, out, err = restore_cli(file, target.port, "--db-map", "2:1", "--yes", "-f", "json")
+    assert code == 0, err
+    assert held(target) == {"db0": 300, "db1": 200} and load_json(out)["restored"] == 500
