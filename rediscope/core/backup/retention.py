@@ -23,7 +23,7 @@ from rediscope.core.backup.catalog import (
     listed,
     local_target,
 )
-from rediscope.core.backup.files import clean_temp_files, dir_lock, fsync_dir
+from rediscope.core.backup.files import dir_lock, fsync_dir
 from rediscope.core.backup.orphans import OrphanFile, find_orphans, remove_orphans
 from rediscope.core.report import ReportBase
 from rediscope.core.target import Target
@@ -229,9 +229,8 @@ def prune(
         gone = tuple(o.file for o in found if o.removable) if orphans else ()
         if not dry_run:
             delete_backups(dest, plan.remove)
-            if orphans:
+            if orphans:  # the set list shows: never a live run's temp file
                 gone = remove_orphans(dest, found)
-                clean_temp_files(dest)
     by_base = {
         b.base: replace(b, problems=b.problems + plan.found.get(b.base, ())) for b in backups
     }
