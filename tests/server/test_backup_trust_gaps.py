@@ -81,6 +81,31 @@ def test_list_verify_and_prune_name_the_same_backup_with_a_flipped_byte(
         assert invoke("backup", "verify", str(tmp_path / b["files"][0])).exit_code == 0
 
 
+def test_prune_names_a_damaged_backup_it_removes_as_damaged(
+    plain: LocalServer, tmp_path: Path
+) -> None:
+    plain.client().mset({f"k{i}": "v" * 50 for i in range(2000)})
+    for _ in range(3):
+        _run(plain.port, tmp_path)
+    _, listing, _ = _json("list", str(tmp_path))
+    newest, middle, oldest = listing["backups"]
+    _flip_middle_byte(tmp_path / oldest["files"][0])
+    _, listing, _ = _json("list", str(tmp_path))
+    assert {b["base"] for b in listing["backups"] if b["state"] != "ok"} == {oldest["base"]}
+    code, verified, _ = _json("verify", str(tmp_path))
+    assert code == ExitStatus.ERROR
+    assert {f["file"] for f in verified["files"] if not f["ok"]} == {oldest["files"][0]}
+    for extra in ("--dry-run", None):
+        args = ["prune", str(tmp_path), "--keep-last", "1", *([extra] if extra else [])]
+        code, pruned, _ = _json(*args)
+        assert code == 0
+        states = {b["base"]: b["state"] for b in pruned["removed"]}
+        assert states == {middle["base"]: "ok", oldest["base"]: "damaged"}
+        assert [b["base"] for b in pruned["kept"]] == [newest["base"]]
+    _, listing, _ = _json("list", str(tmp_path))
+    assert [(b["base"], b["state"]) for b in listing["backups"]] == [(newest["base"], "ok")]
+
+
 def test_a_sidecar_that_does_not_match_is_damaged_in_list_too(
     plain: LocalServer, tmp_path: Path
 ) -> None:

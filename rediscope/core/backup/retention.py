@@ -72,6 +72,8 @@ class PrunePlan:
     remove: tuple[str, ...]  # bases
     #: what reading the files found (base -> problems) for the backups a rule looked at
     found: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the bases whose files were read in full (found or not)
+    read: frozenset[str] = frozenset()
 
 
 #: the problems a full read of a backup's files finds (none: intact)
@@ -154,6 +156,7 @@ def plan_prune(
     keep: dict[str, tuple[str, ...]] = {}
     remove: list[str] = []
     found: dict[str, tuple[str, ...]] = {}
+    looked: set[str] = set()
     groups: dict[str, list[BackupInfo]] = {}
     for b in backups:
         groups.setdefault(b.name, []).append(b)
@@ -167,7 +170,8 @@ def plan_prune(
         keep.update({base: tuple(r) for base, r in target.reasons.items() if r})
         remove += [b.base for b in target.ordered if not target.reasons[b.base]]
         found.update({base: p for base, p in target.found.items() if p})
-    return PrunePlan(keep, tuple(remove), found)
+        looked.update(target.found)
+    return PrunePlan(keep, tuple(remove), found, frozenset(looked))
 
 
 def delete_backups(dest: Path, bases: tuple[str, ...]) -> list[str]:
@@ -225,6 +229,13 @@ def prune(
     with dir_lock(dest):
         backups = list_backups(dest)
         plan = plan_prune(backups, policy, now, partial(digest_problems, dest))
+        # what the report says of a backup that goes: read as `backup list` reads it, so a
+        # damaged one is named damaged (the same set as list and verify), never `ok`
+        seen = {
+            b.base: digest_problems(dest, b)
+            for b in backups
+            if b.base in plan.remove and b.base not in plan.read and not b.problems
+        }
         found = find_orphans(dest)
         gone = tuple(o.file for o in found if o.removable) if orphans else ()
         if not dry_run:
@@ -232,7 +243,8 @@ def prune(
             if orphans:  # the set list shows: never a live run's temp file
                 gone = remove_orphans(dest, found)
     by_base = {
-        b.base: replace(b, problems=b.problems + plan.found.get(b.base, ())) for b in backups
+        b.base: replace(b, problems=b.problems + plan.found.get(b.base, seen.get(b.base, ())))
+        for b in backups
     }
     return PruneReport(
         target=local_target(dest),
