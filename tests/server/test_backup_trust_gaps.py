@@ -104,6 +104,12 @@ def test_prune_names_a_damaged_backup_it_removes_as_damaged(
         assert [b["base"] for b in pruned["kept"]] == [newest["base"]]
     _, listing, _ = _json("list", str(tmp_path))
     assert [(b["base"], b["state"]) for b in listing["backups"]] == [(newest["base"], "ok")]
+    # with no rule at all (--orphans alone) the report still reads what it shows
+    _flip_middle_byte(tmp_path / newest["files"][0])
+    code, pruned, _ = _json("prune", str(tmp_path), "--orphans")
+    assert code == 0 and [(b["base"], b["state"]) for b in pruned["kept"]] == [
+        (newest["base"], "damaged")
+    ]
 
 
 def test_a_sidecar_that_does_not_match_is_damaged_in_list_too(

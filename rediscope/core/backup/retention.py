@@ -229,12 +229,12 @@ def prune(
     with dir_lock(dest):
         backups = list_backups(dest)
         plan = plan_prune(backups, policy, now, partial(digest_problems, dest))
-        # what the report says of a backup that goes: read as `backup list` reads it, so a
-        # damaged one is named damaged (the same set as list and verify), never `ok`
+        # the report reads every backup the rules did not, as `backup list` does: a damaged
+        # one kept or removed is named damaged (the same set as list and verify), never `ok`
         seen = {
             b.base: digest_problems(dest, b)
             for b in backups
-            if b.base in plan.remove and b.base not in plan.read and not b.problems
+            if b.base not in plan.read and not b.problems
         }
         found = find_orphans(dest)
         gone = tuple(o.file for o in found if o.removable) if orphans else ()
