@@ -130,9 +130,19 @@ def test_a_named_backup_file_is_restored_as_named_with_its_own_checks(
     code, _, err = restore_cli(dest / newest["files"][0], target.port, "--yes")
     assert code == ExitStatus.ERROR and "nothing was written" in err, err
     assert "passed over" not in err and held(target) == {}
+    code, _, err = restore_cli(dest / newest["base"], target.port, "--yes")  # named: as named
+    assert code == ExitStatus.ERROR and "nothing was written" in err, err
+    assert held(target) == {}
     code, out, err = restore_cli(dest / middle["files"][0], target.port, "--yes", "-f", "json")
     assert code == 0 and "passed over" not in err, err
     assert load_json(out)["passed_over"] == [] and _gen(target) == "2"
+    # the target's name (not one backup's): its newest intact backup, as for the directory
+    target.client().flushall()
+    name = newest["base"].rsplit("-", 1)[0]
+    code, out, err = restore_cli(dest / name, target.port, "--yes", "-f", "json")
+    assert code == 0 and "passed over 1 newer backup(s)" in err, err
+    assert [p["base"] for p in load_json(out)["passed_over"]] == [newest["base"]]
+    assert _gen(target) == "2"
 
 
 def test_db_map_from_a_db_the_backup_lacks_is_a_usage_error_before_any_write(

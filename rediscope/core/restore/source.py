@@ -28,14 +28,14 @@ class PassedOver:
     reason: str
 
 
-def newest_intact(directory: Path) -> tuple[str, tuple[PassedOver, ...]]:
-    """The newest intact backup of the newest backup's target in DIRECTORY (retention's rule:
-    verified when written, files there with their sizes and sha256, not dated in the future),
-    and the newer ones passed over. None intact: refused, nothing written."""
+def newest_intact(directory: Path, name: str | None = None) -> tuple[str, tuple[PassedOver, ...]]:
+    """The newest intact backup of target NAME (default: the newest backup's) in DIRECTORY
+    (retention's rule: verified when written, files there with their sizes and sha256, not
+    dated in the future), and the newer ones passed over. None intact: refused."""
     backups = list_backups(directory)
     if not backups:
         raise UsageError(f"{directory} holds no backup written by rediscope backup run")
-    name, now = backups[0].name, datetime.now(timezone.utc)
+    name, now = name or backups[0].name, datetime.now(timezone.utc)
     passed: list[PassedOver] = []
     for b in backups:
         if b.name == name:  # never another target's backup in its place
@@ -60,8 +60,9 @@ def passed_over_warning(passed: tuple[PassedOver, ...]) -> str | None:
 
 
 def restore_inputs(source: Path) -> tuple[list[Input], tuple[PassedOver, ...]]:
-    """A backup file, a backup's name inside its directory, or a directory (its newest intact
-    backup: every shard's file; with the newer ones passed over)."""
+    """A backup file, a backup's name inside its directory (its base; or its target's name:
+    that target's newest intact backup), or a directory (its newest intact backup: every
+    shard's file; with the newer ones passed over)."""
     if source.is_dir():
         base, passed = newest_intact(source)
         return _entries(source, base), passed
@@ -73,7 +74,10 @@ def restore_inputs(source: Path) -> tuple[list[Input], tuple[PassedOver, ...]]:
         return [Input(source, None)], ()
     parent = source.parent if source.parent.is_dir() else None
     if parent is not None:
-        for b in list_backups(parent):
-            if source.name in (b.base, b.name):
-                return _entries(parent, b.base), ()
+        backups = list_backups(parent)
+        if any(b.base == source.name for b in backups):  # one backup, named: as named
+            return _entries(parent, source.name), ()
+        if any(b.name == source.name for b in backups):  # a target: its newest intact one
+            base, passed = newest_intact(parent, source.name)
+            return _entries(parent, base), passed
     raise UsageError(f"no such backup file, backup name or backup directory: {source}")
