@@ -64,3 +64,32 @@ def test_each_key_of_the_new_layouts_is_estimated_near_memory_usage(tmp_path: Pa
             assert abs(got[key] - usage) <= 0.10 * usage, (key, got[key], usage)
     finally:
         server.cleanup()
+
+
+def test_a_stream_with_a_large_pending_list_is_estimated_near_memory_usage(
+    tmp_path: Path,
+) -> None:
+    """Issue 32 item 20: a stream whose groups hold many pending entries (read 7.7 MiB live and
+    1.2 MiB from the file): the PELs' trees are counted as the writer counts them."""
+    server = _start(LocalServer(dir=tmp_path, config={"save": '""'}))
+    try:
+        c = server.client()
+        pipe = c.pipeline(transaction=False)
+        for i in range(20_000):
+            pipe.xadd("stream:jobs", {"job": i})
+        pipe.execute()
+        c.xgroup_create("stream:jobs", "workers", id="0")
+        c.xgroup_create("stream:jobs", "audit", id="0")
+        for k in range(5):  # 10,000 pending across 5 consumers
+            c.xreadgroup("workers", f"worker-{k}", {"stream:jobs": ">"}, count=2_000)
+        c.xreadgroup("audit", "auditor", {"stream:jobs": ">"}, count=1_000)
+        usage = int(c.memory_usage("stream:jobs", samples=0))
+        c.save()
+        c.close()
+        doc = load_json(
+            run_cli("memory", "--rdb", str(tmp_path / "dump.rdb"), "--format", "json").stdout
+        )
+        (key,) = [k for k in doc["top_keys"] if k["key"] == "stream:jobs"]
+        assert abs(key["bytes"] - usage) <= 0.10 * usage, (key["bytes"], usage)
+    finally:
+        server.cleanup()

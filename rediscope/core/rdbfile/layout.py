@@ -17,6 +17,8 @@ class Layout:
     per_set_member: float = 0.0  # a hashtable set's member
     per_hash_field: float = 0.0  # a hashtable hash's field
     per_zset_member: float = 0.0  # a skiplist sorted set's member
+    #: MEMORY USAGE counts a stream's trees (its PELs) by their allocations (Valkey 8.1+)
+    rax_allocated: bool = False
 
     def correct(
         self, rtype: bytes, encoding: bytes | None, n: int | None, mem: int | None
@@ -41,11 +43,21 @@ VALKEY_8_0 = Layout("valkey 8.0", per_key=-8, per_set_member=-20.0)
 #: Valkey 8.1: the new hashtable (no dictEntry: keys, set members and hash fields sit in
 #: 64-byte buckets of 7)
 VALKEY_8_1 = Layout(
-    "valkey 8.1", -16, per_set_member=-14.4, per_hash_field=-15.1, per_zset_member=-7.5
+    "valkey 8.1",
+    -16,
+    per_set_member=-14.4,
+    per_hash_field=-15.1,
+    per_zset_member=-7.5,
+    rax_allocated=True,
 )
 #: Valkey 9: as 8.1, and sorted sets on the new hashtable too
 VALKEY_9 = Layout(
-    "valkey 9", -16, per_set_member=-14.4, per_hash_field=-15.1, per_zset_member=-15.8
+    "valkey 9",
+    -16,
+    per_set_member=-14.4,
+    per_hash_field=-15.1,
+    per_zset_member=-15.8,
+    rax_allocated=True,
 )
 
 

@@ -17,8 +17,6 @@ ZSKIPLIST_NODE = 53  # the mean size class of a node of random level (p = 1/4): 
 STREAM = 520  # the stream, its rax and the first rax node
 STREAM_PREALLOC = 4096  # the newest node's listpack is allocated to stream-node-max-bytes
 STREAM_NODE = 400  # a rax node holding a listpack's master id, with its share of the inner nodes
-STREAM_GROUP = 120
-STREAM_PEL = 64  # a streamNACK and its rax entries (group and consumer)
 
 
 def size_class(n: int) -> int:
@@ -87,14 +85,14 @@ def quicklist(node_bytes: list[int]) -> int:
     return ROBJ + QUICKLIST + sum(QUICKLIST_NODE + size_class(b) for b in node_bytes)
 
 
-def stream(listpack_bytes: list[int], groups: int, pending: int) -> int:
+def stream(listpack_bytes: list[int], groups: int) -> int:
+    """A stream of listpack nodes of these sizes whose consumer groups cost GROUPS (rax.py)."""
     return (
         ROBJ
         + STREAM
         + sum(size_class(b) + STREAM_NODE for b in listpack_bytes[:-1])
         + (max(size_class(listpack_bytes[-1]), STREAM_PREALLOC) if listpack_bytes else 0)
-        + groups * STREAM_GROUP
-        + pending * STREAM_PEL
+        + groups
     )
 
 
