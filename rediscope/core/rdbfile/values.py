@@ -73,19 +73,19 @@ def _is_long(text: bytes) -> bool:
 
 def _elements_list(s: ByteStream, n: int, per: int = 1, score: int = 0) -> int:
     """Pass over N strings (each with a score: 1 binary, 2 text); the sum of their sds
-    allocations. The compiled loop reads what is whole in the buffer, the code here the element
+    allocations (in the writer's size classes). The compiled loop reads what is whole in the buffer, the code here the element
     at its end (refilling it) and any it leaves."""
-    total, left = 0, n * per
+    total, left, small = 0, n * per, s.small_classes
     fast = compiled.elements if compiled.fits(left) else None
     while left > 0:
         if fast is not None:
-            s.pos, done, add = fast(s.buf, s.pos, left, score)
+            s.pos, done, add = fast(s.buf, s.pos, left, score, small)
             total += add
             left -= done
             if left == 0:
                 break
         size, _ = s.string_size()
-        total += memest.sds(size)
+        total += memest.sds(size, small=small)
         if score == 1:
             s.skip(8)
         elif score == 2:
