@@ -57,3 +57,17 @@ def test_a_file_without_a_creation_time_has_keys_expired_by_now(tmp_path: Path) 
     assert "1 key had expired by now (the file does not say when it was written)" in r.stderr
     assert "the file holds no keys that have not expired" in r.stdout
     assert "the server holds" not in r.stdout
+
+
+def test_the_8_byte_quantum_and_the_old_table_of_a_growing_dict() -> None:
+    """memest's size classes of jemalloc built with an 8-byte quantum (Redis's and Valkey's
+    bundled copy), and the old table a dict in the middle of its incremental rehash holds."""
+    from rediscope.core.rdbfile import memest
+
+    assert [memest.size_class_8(n) for n in (1, 9, 22, 24, 25, 62, 65, 129)] == [
+        8, 16, 24, 24, 32, 64, 80, 160,
+    ]  # fmt: skip
+    assert (memest.sds(20), memest.sds(20, small=True)) == (32, 24)  # 1 + 20 + 1 bytes
+    assert memest.rehash_slots(50_000) == 32_768 // 2  # doubled at 32,769: still moving
+    assert memest.rehash_slots(60_000) == 0  # 0.632x more writes since: done
+    assert memest.rehash_slots(110) == 0 and memest.rehash_slots(100) == 32  # 128 slots
