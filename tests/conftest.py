@@ -39,6 +39,12 @@ def _stop_leftovers() -> list[int]:
 
 def pytest_configure(config: pytest.Config) -> None:
     STARTED_HOOKS.append(_STARTED.append)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # started in the background by a shell without job control (cron, `cmd &` in a
+        # script): an ignored SIGINT is inherited by every rediscope the tests start, and
+        # the Ctrl-C tests would wait for an exit that never comes. A handler is not
+        # inherited: the children get the default, as from a terminal.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     atexit.register(_stop_leftovers)  # a run cut short still stops its servers
 
 
