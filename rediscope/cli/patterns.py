@@ -78,11 +78,11 @@ def patterns(
     """
     check_row_options(run.fmt, min_bytes=min_bytes)
     run.output = output
+    rule_list = tuple(load_rules(rules)) if rules else ()
     if run.fmt in ROW_FORMATS:
         size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
-        run.finish(run.export(rdb, sync, size, max_time=max_time))
+        run.finish(run.export(rdb, sync, size, max_time=max_time, patterns=(separators, rule_list)))
         return
-    rule_list = tuple(load_rules(rules)) if rules else ()
     run.view = {"tree": tree, "top": top}
     with run.progress("scanning") as progress:
         report = core_patterns(
