@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rediscope.core.diff.report import DiffReport, GroupDelta, PatternDelta, Side
+from rediscope.core.diff.report import DiffReport, GroupDelta, KeyGrowth, PatternDelta, Side
 from rediscope.core.units import short_duration
 from rediscope.render.base import human_bytes, human_count, key_text, kv_table, renderer
 from rediscope.render.fit import Col, fit_table
@@ -136,31 +136,38 @@ def _groups(title: str, rows: tuple[GroupDelta, ...], width: int | None) -> Tabl
 def _keys(report: DiffReport, width: int | None) -> list[RenderableType]:
     if report.keys_grown is None or report.keys_bound is None:
         return []
-    shown = report.keys_grown[:KEYS_SHOWN]
-    if not shown:
-        return [Text("no key among the biggest grew", style="dim")]
-    cols = [
-        Col("key", "key"),
-        Col("db", "num", drop=2),
-        Col("type", drop=1),
-        Col("bytes old", "num"),
-        Col("bytes new", "num"),
-        Col("Δ bytes", "num"),
-    ]
-    rows: list[list[RenderableType]] = [
-        [
-            key_text(k.key),
-            str(k.db),
-            k.type,
-            human_bytes(k.old_bytes) if k.old_bytes is not None else "≤ floor",
-            human_bytes(k.new_bytes),
-            signed_bytes(k.bytes_delta) + ("" if k.exact else " at least"),
-        ]
-        for k in shown
-    ]
+    out: list[RenderableType] = []
+    grown = report.keys_grown[:KEYS_SHOWN]
+    if grown:
+        out.append(fit_table(_KEY_COLS, [_key_row(k) for k in grown], width, "keys that grew most"))
+    else:
+        out.append(Text("no key among NEW's biggest grew", style="dim"))
+    fresh = (report.keys_new or ())[:KEYS_SHOWN]
+    if fresh:
+        rows = [_key_row(k) for k in fresh]
+        out.append(fit_table(_KEY_COLS, rows, width, "new keys (not in OLD), biggest first"))
+    out.append(Text(report.keys_bound.how, style="dim"))
+    return out
+
+
+_KEY_COLS = [
+    Col("key", "key"),
+    Col("db", "num", drop=2),
+    Col("type", drop=1),
+    Col("bytes old", "num"),
+    Col("bytes new", "num"),
+    Col("Δ bytes", "num"),
+]
+
+
+def _key_row(k: KeyGrowth) -> list[RenderableType]:
     return [
-        fit_table(cols, rows, width, "keys that grew most"),
-        Text(report.keys_bound.how, style="dim"),
+        key_text(k.key),
+        str(k.db),
+        k.type,
+        human_bytes(k.old_bytes) if k.old_bytes is not None else "new",
+        human_bytes(k.new_bytes),
+        signed_bytes(k.bytes_delta),
     ]
 
 

@@ -51,8 +51,11 @@ def diff(
         raise UsageError(f"only one side can be the live target ({LIVE})")
     if all(s.kind == "stdin" for s in specs):
         raise UsageError("only one side can be read from stdin (-)")
-    a = read_side(specs[0], how, opts, live, progress)
+    # NEW first: its biggest keys are then looked up while OLD is read (exact growth, and
+    # which of them are new), in bounded memory
     b = read_side(specs[1], how, opts, live, progress)
+    watch = frozenset((e.db, e.key) for e in b.tally.top) if b.tally.top is not None else None
+    a = read_side(specs[0], how, opts, live, progress, watch)
     return _report(a, b, how, sort, gates)
 
 
@@ -65,7 +68,7 @@ def _report(a: ReadSide, b: ReadSide, how: Inference, sort: str, gates: Gates) -
     rows.sort(key=_sort_key(sort))
     totals = group("total", a.side.keys, b.side.keys, a.side.bytes, b.side.bytes)
     known = (a.tally.bytes_known, b.tally.bytes_known)
-    joined = keys_grown(a.tally, b.tally)
+    joined = keys_grown(a.tally, b.tally, a.side.sampled)
     checked = _gates(gates, totals.growth_pct, rows)
     target = b.target or a.target or Target(f"diff:{a.side.given} {b.side.given}", "standalone", ())
     return DiffReport(
@@ -87,7 +90,8 @@ def _report(a: ReadSide, b: ReadSide, how: Inference, sort: str, gates: Gates) -
         by_type=tuple(group_rows(a.tally.by_type, b.tally.by_type, known)),
         by_db=tuple(group_rows(a.tally.by_db, b.tally.by_db, known)),
         keys_grown=joined[0] if joined else None,
-        keys_bound=joined[1] if joined else None,
+        keys_new=joined[1] if joined else None,
+        keys_bound=joined[2] if joined else None,
         gates=checked,
         errors=(*a.errors, *b.errors),
         notes=_notes(a, b, seconds),

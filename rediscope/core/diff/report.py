@@ -72,14 +72,14 @@ class GroupDelta:
 
 @dataclass(frozen=True, kw_only=True)
 class KeyGrowth:
-    """A key that grew, from the two sides' bounded top lists."""
+    """A key among NEW's biggest: one that grew (in both sides) or a new one (not in OLD)."""
 
     key: bytes
     db: int
     type: str
-    old_bytes: int | None  # None: not in OLD's list (at most keys_bound.old_floor there)
+    old_bytes: int | None  # None: the key is not in OLD (keys_new)
     new_bytes: int
-    bytes_delta: int  # exact, or (exact: false) the least it grew by
+    bytes_delta: int  # exact (a new key: its bytes in NEW)
     exact: bool
     old_elements: int | None
     new_elements: int | None
@@ -125,11 +125,13 @@ class DiffReport:
     movers: tuple[str, ...]  # the patterns that added the most bytes, biggest first
     by_type: tuple[GroupDelta, ...]
     by_db: tuple[GroupDelta, ...]
-    keys_grown: tuple[KeyGrowth, ...] | None  # None: a side is a saved report
+    keys_grown: tuple[KeyGrowth, ...] | None  # in both sides, by growth; None: a side is a report
     keys_bound: KeysBound | None
     gates: tuple[GrowthGate, ...]
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: NEW's biggest keys that are not in OLD, biggest first (None as keys_grown)
+    keys_new: tuple[KeyGrowth, ...] | None = None
 
     def outcome(self) -> Outcome:
         """Exit 1 when a gate tripped or a side could not be read in full."""
