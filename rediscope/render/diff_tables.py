@@ -63,12 +63,23 @@ def _summary(report: DiffReport) -> Table:
     if report.bytes_per_day is not None:
         change += f"; {signed_bytes(report.bytes_per_day)}/day"
     rows.append(("change", change))
+    if report.bytes_per_day is None and report.keys_per_day is None:
+        rows.append(("per day", _no_rate(report)))
     if report.movers:
         rows.append(("grew most", ", ".join(report.movers[:5])))
     for gate in report.gates:
         verdict = "TRIPPED" if gate.tripped else "ok"
         rows.append((f"--{gate.option}", f"{gate.threshold_pct:g}%: {verdict}"))
     return kv_table(rows)
+
+
+def _no_rate(report: DiffReport) -> str:
+    if report.seconds_between is None:
+        return "unknown (the time between the sides is not known)"
+    if abs(report.seconds_between) < report.rates_min_seconds:
+        least = short_duration(report.rates_min_seconds)
+        return f"unknown (the sides are less than {least} apart: not extrapolated to a day)"
+    return "unknown"
 
 
 def _patterns(rows: tuple[PatternDelta, ...], width: int | None, title: str) -> Table:

@@ -3,13 +3,17 @@ day are not extrapolated from seconds; a saved report that lacks what diff needs
 
 from __future__ import annotations
 
+import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
+from rediscope.core.capacity.history import PatternRow, PatternSample
 from rediscope.core.localserver import LocalServer
 from tests.helpers import invoke, load_json
+from tests.server.test_diff_capacity import TARGET, _history, _report
 
 
 def _snapshot(server: LocalServer, dest: Path) -> str:
@@ -61,3 +65,56 @@ def test_a_key_only_in_new_is_new_not_grown(plain: LocalServer, tmp_path: Path, 
     )
     assert "grow:me" in grew_part and "brand:new" not in grew_part
     assert "brand:new" in new_part
+
+
+def test_sides_seconds_apart_give_no_rate_per_day(plain: LocalServer, tmp_path: Path) -> None:
+    """Two snapshots taken moments apart: deltas exact, rates null and "unknown", a note."""
+    old, new = _two_files(plain, tmp_path, 50)
+    doc = load_json(invoke("diff", old, new, "--format", "json").stdout)
+    assert doc["seconds_between"] is not None and doc["seconds_between"] < 3600
+    assert doc["bytes_per_day"] is None and doc["keys_per_day"] is None
+    assert all(p["bytes_per_day"] is None for p in doc["patterns"])
+    assert doc["totals"]["bytes_delta"] > 0 and doc["rates_min_seconds"] == 3600
+    assert any("no growth per day" in n for n in doc["notes"])
+    table = invoke("diff", old, new).stdout
+    assert "unknown (the sides are less than 1.0 h apart" in table
+    assert "/day" not in table.split("keys that grew most")[0].split("change")[1].splitlines()[0]
+
+
+def _saved(server: LocalServer, path: Path, generated_at: str) -> str:
+    res = invoke("patterns", "-p", str(server.port), "--memory", "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    doc = load_json(res.stdout)
+    doc["generated_at"] = generated_at
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_sides_a_day_apart_give_rates(plain: LocalServer, tmp_path: Path) -> None:
+    c = plain.client()
+    c.mset({f"a:{i}": "x" for i in range(100)})
+    old = _saved(plain, tmp_path / "old.json", "2026-01-01T00:00:00Z")
+    c.mset({f"a:{i}": "x" for i in range(100, 300)})
+    c.close()
+    new = _saved(plain, tmp_path / "new.json", "2026-01-03T00:00:00Z")
+    doc = load_json(invoke("diff", old, new, "--format", "json").stdout)
+    assert doc["days_between"] == 2.0 and doc["keys_per_day"] == 100.0
+    assert doc["bytes_per_day"] is not None and doc["bytes_per_day"] > 0
+
+
+def test_capacity_by_pattern_snapshots_minutes_apart_give_no_rate(tmp_path: Path) -> None:
+    """INFO samples over days, but the two analyzed snapshots 10 minutes apart: no rate per
+    pattern (not the 10 minutes' change times 144), the patterns by size, a note."""
+    path = tmp_path / "h.sqlite"
+    history = _history(path, days=5, with_patterns=0)
+    now = time.time()
+    for i, ts in enumerate((now - 600, now)):
+        rows = (PatternRow("user:*", 100 + 50 * i, 10_000 + 5_000 * i), PatternRow("s:*", 5, 50))
+        history.append_patterns(TARGET, PatternSample(ts, "backup:x", rows))
+    bp = _report(path)["by_pattern"]
+    assert bp["samples"] == 2 and bp["growth_bytes_per_day"] is None and bp["drivers"] == []
+    assert [p["pattern"] for p in bp["patterns"]] == ["user:*", "s:*"]
+    assert all(p["growth_bytes_per_day"] is None for p in bp["patterns"])
+    assert "at least 1 h" in bp["note"]
+    table = invoke("capacity", "report", "--history", str(path), "--target", TARGET, "--by-pattern")
+    assert "at least 1 h" in table.stdout.replace("\n", " ")

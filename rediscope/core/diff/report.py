@@ -10,6 +10,9 @@ from rediscope.core.report import Outcome
 from rediscope.core.target import Target
 from rediscope.exitcodes import ExitStatus
 
+#: the least time between the sides for a growth per day (under it: null, "unknown")
+RATES_MIN_SECONDS = 3600.0
+
 #: --sort: what the pattern rows are ordered by (largest first; name: A to Z)
 SORTS = ("bytes-added", "keys-added", "growth", "bytes", "keys", "name")
 
@@ -132,6 +135,8 @@ class DiffReport:
     notes: tuple[str, ...] = ()
     #: NEW's biggest keys that are not in OLD, biggest first (None as keys_grown)
     keys_new: tuple[KeyGrowth, ...] | None = None
+    #: sides closer than this give no rate per day (null): seconds extrapolated to a day
+    rates_min_seconds: float = RATES_MIN_SECONDS
 
     def outcome(self) -> Outcome:
         """Exit 1 when a gate tripped or a side could not be read in full."""
