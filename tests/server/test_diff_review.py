@@ -118,3 +118,49 @@ def test_capacity_by_pattern_snapshots_minutes_apart_give_no_rate(tmp_path: Path
     assert "at least 1 h" in bp["note"]
     table = invoke("capacity", "report", "--history", str(path), "--target", TARGET, "--by-pattern")
     assert "at least 1 h" in table.stdout.replace("\n", " ")
+
+
+MALFORMED = {
+    # a report that lacks what diff needs: refused, not read as an empty keyspace
+    "memory-bare": ('{"schema_version": 1, "command": "memory"}', "no by_pattern"),
+    "memory-no-types": (
+        '{"schema_version": 1, "command": "memory", "by_pattern": [{"pattern": "a", "keys": 1}]}',
+        "no by_type and no by_db list",
+    ),
+    "patterns-not-a-list": (
+        '{"schema_version": 1, "command": "patterns", "patterns": "a"}',
+        "no patterns list",
+    ),
+    "row-without-keys": (
+        '{"schema_version": 1, "command": "patterns", "patterns": [{"pattern": "a"}]}',
+        "patterns[0] is not a row diff can read",
+    ),
+    "keys-not-a-number": (
+        '{"schema_version": 1, "command": "patterns", "patterns": [{"pattern": "a", "keys": "9"}]}',
+        "patterns[0] is not a row diff can read",
+    ),
+    "wrong-command": ('{"schema_version": 1, "command": "bigkeys"}', "is a bigkeys report"),
+    "a-list": ("[]", "not a rediscope --format json report"),
+    "a-string": ('"memory"', "not a rediscope --format json report"),
+    "truncated": (
+        '{"schema_version": 1, "command": "patterns", "patterns": [{"pattern": "a", "ke',
+        "not a readable JSON report",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_a_malformed_report_side_is_one_line_exit_2(
+    plain: LocalServer, tmp_path: Path, name: str
+) -> None:
+    text, words = MALFORMED[name]
+    bad = tmp_path / f"{name}.json"
+    bad.write_text(text)
+    good = _snapshot(plain, tmp_path / "good.rdb")
+    for args in ((str(bad), good), (good, str(bad))):
+        res = invoke("diff", *args, "--format", "json")
+        assert res.exit_code == 2, (name, res.stderr)
+        assert res.stdout == ""
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("rediscope: error:"), lines
+        assert words in lines[0] and "Traceback" not in res.stderr, lines
