@@ -28,7 +28,7 @@ def patterns(
         typer.Option(
             "--memory",
             help="Also measure each key's bytes (MEMORY USAGE) and length: bytes per pattern "
-            "and their p50/p90/p99/max.",
+            "and their p50/p90/p99/max (from --rdb or --sync always: the records carry them).",
         ),
     ] = False,
     sort: Annotated[

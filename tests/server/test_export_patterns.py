@@ -121,3 +121,24 @@ def test_bigkeys_and_memory_rows_have_no_pattern_column(plain: LocalServer) -> N
         res = invoke(command, "-p", str(plain.port), "--format", "csv")
         assert res.exit_code == 0, res.stderr
         assert res.stdout.splitlines()[0] == ",".join(COLUMNS)
+
+
+def test_cluster_rows_are_named_by_the_folds_of_every_node(cluster: list[LocalServer]) -> None:
+    """Each node sees about a third of the tag words (near the fold threshold alone): the
+    rows are named after the nodes' patterns are merged, as the report folds them."""
+    c = redis.RedisCluster(host="127.0.0.1", port=cluster[0].port)
+    keys = [f"tag:{w}:count" for w in WORDS] + [f"user:{i}:name" for i in range(300)]
+    try:
+        for k in keys:
+            c.set(k, "1")
+        port = str(cluster[0].port)
+        want = _report_keys("-p", port)
+        assert want["tag:*:count"] == 300
+        res = invoke("patterns", "-p", port, "--format", "jsonl")
+        assert res.exit_code == 0, res.stderr
+        rows = _jsonl(res.stdout)
+        assert Counter(r["pattern"] for r in rows) == want
+    finally:
+        for k in keys:
+            c.delete(k)
+        c.close()
