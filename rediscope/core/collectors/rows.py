@@ -91,10 +91,39 @@ class RowCollector:
         self.held.append((batch, patterns))
         self.held_rows += len(batch.keys)
         if self.held_rows > LOOKAHEAD:
-            self.finish()
+            self._release()
+
+    def _release(self) -> None:
+        """Mid-scan: the rows held back, named by every fold seen so far, except those of
+        patterns still rare (a fold of theirs may be learned later), which wait while they
+        are fewer than LOOKAHEAD / 2 (the oldest go first past that)."""
+        assert self.namer is not None
+        namer = self.namer
+        namer.fold()
+        held, self.held, self.held_rows = self.held, [], 0
+        waiting: list[tuple[Batch, list[str]]] = []
+        for batch, patterns in held:
+            names = namer.name(patterns)
+            rare = [i for i, name in enumerate(names) if namer.rare(name)]
+            if not rare:
+                self.sink.write(batch, names)
+                continue
+            if len(rare) < len(names):
+                skip = set(rare)
+                sure = [i for i in range(len(names)) if i not in skip]
+                self.sink.write(filtered(batch, sure), [names[i] for i in sure])
+            if rare:
+                waiting.append((filtered(batch, rare), [patterns[i] for i in rare]))
+        waited = sum(len(b.keys) for b, _ in waiting)
+        while waiting and waited > LOOKAHEAD // 2:
+            batch, patterns = waiting.pop(0)
+            self.sink.write(batch, namer.name(patterns))
+            waited -= len(batch.keys)
+        self.held, self.held_rows = waiting, waited
 
     def finish(self) -> None:
-        """The rows held back, named by every fold the keys scanned so far show."""
+        """The rows held back, named by every fold the keys scanned show (at the end: the
+        report's)."""
         if self.namer is None:
             return
         self.namer.fold()
