@@ -142,6 +142,8 @@ MALFORMED = {
     "wrong-command": ('{"schema_version": 1, "command": "bigkeys"}', "is a bigkeys report"),
     "a-list": ("[]", "not a rediscope --format json report"),
     "a-string": ('"memory"', "not a rediscope --format json report"),
+    "not-json-nor-rdb": ("hello\n", "neither an RDB file"),
+    "empty": ("", "neither an RDB file"),
     "truncated": (
         '{"schema_version": 1, "command": "patterns", "patterns": [{"pattern": "a", "ke',
         "not a readable JSON report",

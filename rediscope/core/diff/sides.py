@@ -56,8 +56,15 @@ def resolve(given: str | None) -> SideSpec:
             f"no such RDB file, backup, backup directory or report: {given}",
             f"a side is a file, a backup directory, a backup's name (DIR/BASE), - or {LIVE}",
         )
-    if _looks_like_json(path):
+    head = _head(path)
+    if head[:1] != b"" and head[:1] in b'{["-0123456789tfn':  # any JSON document
         return SideSpec(given, "report", report=_load_report(path))
+    if not path.name.endswith((".gz", ".zst")) and not head.startswith((b"REDIS", b"VALKEY")):
+        raise UsageError(
+            f"{given} is neither an RDB file (it does not start with REDIS or VALKEY) nor a "
+            "saved JSON report",
+            f"a side is a file, a backup directory, a backup's name (DIR/BASE), - or {LIVE}",
+        )
     return SideSpec(given, "rdb", tuple(file_inputs([given])))
 
 
@@ -79,14 +86,14 @@ def _backup(given: str, folder: Path, backup: BackupInfo) -> SideSpec:
     return SideSpec(given, "backup", tuple(inputs), backup_time=backup.finished_epoch)
 
 
-def _looks_like_json(path: Path) -> bool:
+def _head(path: Path) -> bytes:
+    """The file's first bytes, leading blanks left out (an RDB has none: it starts with its
+    magic, REDIS or VALKEY, unless it is in a .gz or .zst container)."""
     try:
         with path.open("rb") as fh:
-            head = fh.read(64).lstrip()
+            return fh.read(64).lstrip()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    # any JSON document (an RDB starts with REDIS or VALKEY, or a gzip or zstd magic)
-    return head[:1] != b"" and head[:1] in b'{["-0123456789tfn'
 
 
 def _load_report(path: Path) -> dict[str, Any]:
