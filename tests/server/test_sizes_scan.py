@@ -141,6 +141,12 @@ def test_patterns_from_an_rdb_fill_percentiles_without_memory_and_agree_with_liv
     for p, values in lengths.items():
         _check(b[p]["elements_dist"], values)
         assert b[p]["bytes"] and b[p]["bytes"] > 0
+    sync = invoke("patterns", "-p", port, "--sync", "--format", "json")  # the same records
+    assert sync.exit_code == 0, sync.stderr
+    streamed = _dists(assert_valid_json_output(sync, "patterns"))
+    for name in (*lengths, "h:*", "type:hash"):
+        assert streamed[name]["bytes_dist"] == b[name]["bytes_dist"], name
+        assert streamed[name]["elements_dist"] == b[name]["elements_dist"], name
     table = invoke("patterns", "--rdb", rdb)
     assert "size p99" in table.stdout or "key sizes by type" in table.stdout
 
