@@ -90,6 +90,7 @@ def _saved(server: LocalServer, path: Path, generated_at: str) -> str:
     return str(path)
 
 
+@pytest.mark.once
 def test_sides_a_day_apart_give_rates(plain: LocalServer, tmp_path: Path) -> None:
     c = plain.client()
     c.mset({f"a:{i}": "x" for i in range(100)})
@@ -102,6 +103,7 @@ def test_sides_a_day_apart_give_rates(plain: LocalServer, tmp_path: Path) -> Non
     assert doc["bytes_per_day"] is not None and doc["bytes_per_day"] > 0
 
 
+@pytest.mark.once
 def test_capacity_by_pattern_snapshots_minutes_apart_give_no_rate(tmp_path: Path) -> None:
     """INFO samples over days, but the two analyzed snapshots 10 minutes apart: no rate per
     pattern (not the 10 minutes' change times 144), the patterns by size, a note."""
@@ -151,6 +153,7 @@ MALFORMED = {
 }
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_a_malformed_report_side_is_one_line_exit_2(
     plain: LocalServer, tmp_path: Path, name: str
