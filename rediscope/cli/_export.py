@@ -47,16 +47,16 @@ class StreamSink:
     """Rows to a text stream as batches arrive; one lock for the nodes' scan threads. Once a
     write has failed, every node's next batch fails too, so the whole scan stops."""
 
-    def __init__(self, out: TextIO, fmt: str) -> None:
+    def __init__(self, out: TextIO, fmt: str, patterns: bool = False) -> None:
         self.out = out
         self.render = csv_rows if fmt == "csv" else jsonl_rows
         self.lock = threading.Lock()
         self.failed: OSError | None = None
         if fmt == "csv":
-            out.write(csv_header())
+            out.write(csv_header(patterns))
 
-    def write(self, batch: Batch) -> None:
-        text = self.render(batch)
+    def write(self, batch: Batch, patterns: list[str] | None = None) -> None:
+        text = self.render(batch, patterns)
         with self.lock:
             if self.failed is not None:
                 raise OutputFailed(self.failed)

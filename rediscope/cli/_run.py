@@ -29,6 +29,7 @@ from rediscope.cli._options_scan import DEFAULT
 if TYPE_CHECKING:  # imported where used: a scan needs neither backups nor table renderers
     from rediscope.core.backup import RetentionPolicy
     from rediscope.core.export.run import RowsReport
+    from rediscope.core.patterns.inference import Rule
 from rediscope.core.config import Profile
 from rediscope.core.connection import ConnectionOptions, ConnectionSpec, resolve
 from rediscope.core.pipeline.options import ScanOptions
@@ -253,8 +254,10 @@ class Run:
         min_bytes: int | None = None,
         min_elements: int | None = None,
         max_time: float | None = None,
+        patterns: tuple[str, tuple[Rule, ...]] | None = None,
     ) -> RowsReport:
-        """--format jsonl|csv: every key scanned as a row, written while the scan goes."""
+        """--format jsonl|csv: every key scanned as a row, written while the scan goes;
+        PATTERNS (separators, rules): each row also names its key's pattern."""
         from rediscope.core.export.run import export_rows
 
         source, opts = self.key_source(rdb, sync, max_time), self.scan_options()
@@ -263,8 +266,8 @@ class Run:
             opened(self.output) as out,
             self.progress("scanning") as progress,
         ):
-            sink = StreamSink(out, self.fmt)
-            return export_rows(source, opts, sink, min_bytes, min_elements, progress)
+            sink = StreamSink(out, self.fmt, patterns is not None)
+            return export_rows(source, opts, sink, min_bytes, min_elements, progress, patterns)
 
     def emit(self, report: Report) -> None:
         if self.fmt in ROW_FORMATS:

@@ -28,7 +28,7 @@ def patterns(
         typer.Option(
             "--memory",
             help="Also measure each key's bytes (MEMORY USAGE) and length: bytes per pattern "
-            "and their p50/p90/p99/max.",
+            "and their p50/p90/p99/max (from --rdb or --sync always: the records carry them).",
         ),
     ] = False,
     sort: Annotated[
@@ -78,11 +78,11 @@ def patterns(
     """
     check_row_options(run.fmt, min_bytes=min_bytes)
     run.output = output
+    rule_list = tuple(load_rules(rules)) if rules else ()
     if run.fmt in ROW_FORMATS:
         size = parse_size(min_bytes, "--min-bytes") if min_bytes is not None else None
-        run.finish(run.export(rdb, sync, size, max_time=max_time))
+        run.finish(run.export(rdb, sync, size, max_time=max_time, patterns=(separators, rule_list)))
         return
-    rule_list = tuple(load_rules(rules)) if rules else ()
     run.view = {"tree": tree, "top": top}
     with run.progress("scanning") as progress:
         report = core_patterns(

@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rediscope.core.diff.report import DiffReport, GroupDelta, PatternDelta, Side
+from rediscope.core.diff.report import DiffReport, GroupDelta, KeyGrowth, PatternDelta, Side
 from rediscope.core.units import short_duration
 from rediscope.render.base import human_bytes, human_count, key_text, kv_table, renderer
 from rediscope.render.fit import Col, fit_table
@@ -63,12 +63,23 @@ def _summary(report: DiffReport) -> Table:
     if report.bytes_per_day is not None:
         change += f"; {signed_bytes(report.bytes_per_day)}/day"
     rows.append(("change", change))
+    if report.bytes_per_day is None and report.keys_per_day is None:
+        rows.append(("per day", _no_rate(report)))
     if report.movers:
         rows.append(("grew most", ", ".join(report.movers[:5])))
     for gate in report.gates:
         verdict = "TRIPPED" if gate.tripped else "ok"
         rows.append((f"--{gate.option}", f"{gate.threshold_pct:g}%: {verdict}"))
     return kv_table(rows)
+
+
+def _no_rate(report: DiffReport) -> str:
+    if report.seconds_between is None:
+        return "unknown (the time between the sides is not known)"
+    if abs(report.seconds_between) < report.rates_min_seconds:
+        least = short_duration(report.rates_min_seconds)
+        return f"unknown (the sides are less than {least} apart: not extrapolated to a day)"
+    return "unknown"
 
 
 def _patterns(rows: tuple[PatternDelta, ...], width: int | None, title: str) -> Table:
@@ -136,31 +147,38 @@ def _groups(title: str, rows: tuple[GroupDelta, ...], width: int | None) -> Tabl
 def _keys(report: DiffReport, width: int | None) -> list[RenderableType]:
     if report.keys_grown is None or report.keys_bound is None:
         return []
-    shown = report.keys_grown[:KEYS_SHOWN]
-    if not shown:
-        return [Text("no key among the biggest grew", style="dim")]
-    cols = [
-        Col("key", "key"),
-        Col("db", "num", drop=2),
-        Col("type", drop=1),
-        Col("bytes old", "num"),
-        Col("bytes new", "num"),
-        Col("Δ bytes", "num"),
-    ]
-    rows: list[list[RenderableType]] = [
-        [
-            key_text(k.key),
-            str(k.db),
-            k.type,
-            human_bytes(k.old_bytes) if k.old_bytes is not None else "≤ floor",
-            human_bytes(k.new_bytes),
-            signed_bytes(k.bytes_delta) + ("" if k.exact else " at least"),
-        ]
-        for k in shown
-    ]
+    out: list[RenderableType] = []
+    grown = report.keys_grown[:KEYS_SHOWN]
+    if grown:
+        out.append(fit_table(_KEY_COLS, [_key_row(k) for k in grown], width, "keys that grew most"))
+    else:
+        out.append(Text("no key among NEW's biggest grew", style="dim"))
+    fresh = (report.keys_new or ())[:KEYS_SHOWN]
+    if fresh:
+        rows = [_key_row(k) for k in fresh]
+        out.append(fit_table(_KEY_COLS, rows, width, "new keys (not in OLD), biggest first"))
+    out.append(Text(report.keys_bound.how, style="dim"))
+    return out
+
+
+_KEY_COLS = [
+    Col("key", "key"),
+    Col("db", "num", drop=2),
+    Col("type", drop=1),
+    Col("bytes old", "num"),
+    Col("bytes new", "num"),
+    Col("Δ bytes", "num"),
+]
+
+
+def _key_row(k: KeyGrowth) -> list[RenderableType]:
     return [
-        fit_table(cols, rows, width, "keys that grew most"),
-        Text(report.keys_bound.how, style="dim"),
+        key_text(k.key),
+        str(k.db),
+        k.type,
+        human_bytes(k.old_bytes) if k.old_bytes is not None else "new",
+        human_bytes(k.new_bytes),
+        signed_bytes(k.bytes_delta),
     ]
 
 

@@ -28,14 +28,18 @@ COLUMNS = (
     "node",
 )
 
+#: patterns' rows: the same, then the pattern the key was folded into
+PATTERN_COLUMNS = (*COLUMNS, "pattern")
+
 
 def _seconds(ms: int | None) -> float | None:
     """A PTTL as seconds (ms precision); None for no expiry (-1), gone (-2) or unmeasured."""
     return None if ms is None or ms < 0 else ms / 1000
 
 
-def row_values(batch: Batch) -> Iterator[tuple[Any, ...]]:
-    """Each key's values in COLUMNS order (None where not measured)."""
+def row_values(batch: Batch, patterns: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+    """Each key's values in COLUMNS order (None where not measured); with PATTERNS, each
+    key's pattern last (PATTERN_COLUMNS)."""
     n = len(batch.keys)
     none: list[Any] = [None] * n
     columns = zip(
@@ -50,9 +54,10 @@ def row_values(batch: Batch) -> Iterator[tuple[Any, ...]]:
         strict=True,
     )
     node, db = batch.node, batch.db
+    named = iter(patterns) if patterns is not None else None
     for key, t, enc, mem, length, ttl, idle, freq in columns:
         text, escaped = json_key(key)
-        yield (
+        row = (
             text,
             escaped,
             db,
@@ -65,24 +70,28 @@ def row_values(batch: Batch) -> Iterator[tuple[Any, ...]]:
             freq,
             node,
         )
+        yield row if named is None else (*row, next(named))
 
 
-def jsonl_rows(batch: Batch) -> str:
+def jsonl_rows(batch: Batch, patterns: list[str] | None = None) -> str:
     """One JSON object a line, every column in every row (null where not measured)."""
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    return "".join(dumps(dict(zip(COLUMNS, row, strict=True))) + "\n" for row in row_values(batch))
+    names = COLUMNS if patterns is None else PATTERN_COLUMNS
+    return "".join(
+        dumps(dict(zip(names, row, strict=True))) + "\n" for row in row_values(batch, patterns)
+    )
 
 
-def csv_header() -> str:
-    return ",".join(COLUMNS) + "\n"
+def csv_header(patterns: bool = False) -> str:
+    return ",".join(PATTERN_COLUMNS if patterns else COLUMNS) + "\n"
 
 
-def csv_rows(batch: Batch) -> str:
+def csv_rows(batch: Batch, patterns: list[str] | None = None) -> str:
     """RFC 4180 fields (a key with a comma, quote or newline is quoted), lines end in \\n;
     empty where not measured; key_escaped as true/false."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for row in row_values(batch):
+    for row in row_values(batch, patterns):
         writer.writerow(
             [
                 "true" if v is True else "false" if v is False else "" if v is None else v

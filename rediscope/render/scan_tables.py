@@ -258,7 +258,16 @@ def patterns_table(
             f" (top {len(shown)} by {report.sort})" if len(shown) < len(report.patterns) else ""
         )
         parts.append(_pattern_table(title, shown, memory, report.access, est, width))
+    if report.sizes:
+        sizes = [(t.type, t.keys, t.bytes_dist, t.elements_dist) for t in report.sizes]
+        parts.append(sizes_table(sizes, width))
+    elif not memory:
+        parts.append(Text(NOT_MEASURED, style="dim"))
     return Group(*parts)
+
+
+#: a live scan without --memory: what is not in the table, and how to get it
+NOT_MEASURED = "bytes and size percentiles (p50/p90/p99/max) not measured: add --memory"
 
 
 def memory_total_rows(report: MemoryReport) -> list[tuple[str, str]]:

@@ -192,7 +192,7 @@ def test_bad_sides_are_one_line_errors(plain: LocalServer, tmp_path: Path) -> No
     odd.write_text(json.dumps({"schema_version": 1, "command": "patterns", "patterns": [{}]}))
     cases = [
         (("diff", str(listed), str(other)), "not a rediscope --format json report"),
-        (("diff", str(odd), str(odd)), "not a memory or patterns report"),
+        (("diff", str(odd), str(odd)), "patterns[0] is not a row diff can read"),
         (("diff", str(tmp_path / "missing.rdb"), "live"), "no such RDB file"),
         (("diff", "live", "live", "-p", str(plain.port)), "only one side"),
         (("diff", str(other), str(other)), "diff reads saved memory or patterns reports"),

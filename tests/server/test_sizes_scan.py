@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -88,12 +89,68 @@ def test_live_scan_percentiles_match_the_keys(plain: LocalServer) -> None:
 
 
 def test_patterns_without_memory_carry_no_byte_figures(plain: LocalServer) -> None:
+    """Live without --memory nothing is measured per key: the fields are there, null, and the
+    table says how to get them."""
     c = plain.client()
     _load(c)
     res = invoke("patterns", "-p", str(plain.port), "--format", "json")
-    rows = assert_valid_json_output(res, "patterns")["patterns"]
-    assert rows and all(p["bytes_dist"] is None for p in rows)
+    doc = assert_valid_json_output(res, "patterns")
+    rows = doc["patterns"]
+    assert rows and all(p["bytes_dist"] is None and p["elements_dist"] is None for p in rows)
+    assert all("bytes_dist" in p and "elements_dist" in p for p in rows)
+    assert doc["sizes"] == []
+    table = invoke("patterns", "-p", str(plain.port))
+    assert "not measured: add --memory" in table.stdout
     c.close()
+
+
+def _dists(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Pattern or type -> (bytes_dist, elements_dist) of a patterns report."""
+    out = {p["pattern"]: p for p in doc["patterns"]}
+    out.update({f"type:{t['type']}": t for t in doc["sizes"]})
+    return out
+
+
+def test_patterns_from_an_rdb_fill_percentiles_without_memory_and_agree_with_live(
+    plain: LocalServer,
+) -> None:
+    """From a file every key's bytes and elements come with its record: p50/p90/p99/max per
+    pattern and per type without --memory, within 1% of a live --memory scan of the same keys
+    (the module runs on the distribution's Redis 7.0, whose layout the RDB memory model
+    matches exactly; docs/patterns.md gives the other builds' gaps)."""
+    c = plain.client()
+    lengths = _load(c)
+    pipe = c.pipeline(transaction=False)
+    for i in range(500):
+        pipe.hset(f"h:{i}", mapping={f"f{j}": "v" * 10 for j in range(1 + i % 50)})
+    pipe.execute()
+    c.save()
+    c.close()
+    assert plain.dir is not None
+    rdb = str(Path(plain.dir) / "dump.rdb")
+    port = str(plain.port)
+    live = invoke("patterns", "-p", port, "--memory", "--samples", "0", "--format", "json")
+    off = invoke("patterns", "--rdb", rdb, "--format", "json")
+    assert live.exit_code == 0 and off.exit_code == 0, (live.stderr, off.stderr)
+    a = _dists(assert_valid_json_output(live, "patterns"))
+    b = _dists(assert_valid_json_output(off, "patterns"))
+    for name in (*lengths, "h:*", "type:string", "type:list", "type:hash"):
+        for dist in ("bytes_dist", "elements_dist"):
+            x, y = a[name][dist], b[name][dist]
+            assert x is not None and y is not None, (name, dist)
+            for q in QS:
+                assert within(y[q], x[q]), (name, dist, q, x, y)
+    for p, values in lengths.items():
+        _check(b[p]["elements_dist"], values)
+        assert b[p]["bytes"] and b[p]["bytes"] > 0
+    sync = invoke("patterns", "-p", port, "--sync", "--format", "json")  # the same records
+    assert sync.exit_code == 0, sync.stderr
+    streamed = _dists(assert_valid_json_output(sync, "patterns"))
+    for name in (*lengths, "h:*", "type:hash"):
+        assert streamed[name]["bytes_dist"] == b[name]["bytes_dist"], name
+        assert streamed[name]["elements_dist"] == b[name]["elements_dist"], name
+    table = invoke("patterns", "--rdb", rdb)
+    assert "size p99" in table.stdout or "key sizes by type" in table.stdout
 
 
 def test_rdb_file_percentiles_match_the_keys(plain: LocalServer) -> None:

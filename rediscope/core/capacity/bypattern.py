@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rediscope.core.capacity.command import CapacityReport, report
-from rediscope.core.capacity.fit import least_squares
+from rediscope.core.capacity.fit import LOW_CONFIDENCE_SPAN, least_squares
 from rediscope.core.capacity.history import History, PatternRow, PatternSample
 from rediscope.core.capacity.patternmodel import ByPattern, PatternGrowth
 from rediscope.core.collectors.patterns import OTHER, _Agg
@@ -19,6 +19,9 @@ from rediscope.core.connection import ConnectionSpec
 TOP_PATTERNS = 200
 #: the patterns that together make this share of the growth are said to drive it
 DRIVER_SHARE = 0.8
+#: the least time between the first and the last snapshot for a growth per day (the totals'
+#: low-confidence span): under it, the rates are null and the note says why
+MIN_SPAN_S = LOW_CONFIDENCE_SPAN
 #: points of each pattern's series kept for its chart
 CHART_POINTS = 200
 
@@ -51,6 +54,9 @@ def pattern_growth(samples: list[PatternSample], top: int = TOP_PATTERNS) -> ByP
             note=f"{len(samples)} analyzed snapshot{'s' if len(samples) != 1 else ''} of this "
             f"target: a growth per pattern needs at least 2; {HOW_TO_RECORD}",
         )
+    span = samples[-1].ts - samples[0].ts
+    if span < MIN_SPAN_S:
+        return _too_close(samples, span, top)
     latest = {r.pattern: r for r in samples[-1].rows}
     names = sorted({r.pattern for s in samples for r in s.rows}, key=lambda p: _size(latest, p))
     series = [{r.pattern: r for r in s.rows} for s in samples]
@@ -62,11 +68,41 @@ def pattern_growth(samples: list[PatternSample], top: int = TOP_PATTERNS) -> ByP
     fits = [replace(f, drives_full=f.pattern in drivers) for f in fits]
     return ByPattern(
         samples=len(samples),
-        span_s=round(samples[-1].ts - samples[0].ts, 3),
+        span_s=round(span, 3),
         growth_bytes_per_day=round(total, 3),
         patterns=tuple(fits),
         drivers=drivers,
         note=None,
+    )
+
+
+def _too_close(samples: list[PatternSample], span: float, top: int) -> ByPattern:
+    """Snapshots less than MIN_SPAN_S apart: each pattern's size now, no rate per day (a
+    change over seconds or minutes, extrapolated to a day, would be taken for a trend)."""
+    rows = sorted(samples[-1].rows, key=lambda r: (-r.bytes, r.pattern))[: top * 2]
+    return ByPattern(
+        samples=len(samples),
+        span_s=round(span, 3),
+        growth_bytes_per_day=None,
+        patterns=tuple(
+            PatternGrowth(
+                pattern=r.pattern,
+                samples=sum(1 for s in samples if any(x.pattern == r.pattern for x in s.rows)),
+                keys=r.keys,
+                bytes=r.bytes,
+                growth_bytes_per_day=None,
+                keys_growth_per_day=None,
+                r2=None,
+                share_of_growth=None,
+                drives_full=False,
+                history=(),
+            )
+            for r in rows
+        ),
+        drivers=(),
+        note=f"the {len(samples)} analyzed snapshots span {span:,.0f} s: a growth per pattern "
+        f"needs at least {MIN_SPAN_S / 3600:g} h between the first and the last (it is not "
+        f"extrapolated to a day from less); {HOW_TO_RECORD}",
     )
 
 

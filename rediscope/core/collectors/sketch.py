@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import cast
 
+from rediscope.core.pipeline.records import Batch
+
 _SUB = 7  # 2^7 = 128 bins per octave
 _EXACT = 1 << (_SUB + 1)  # below 256, a bin per value
 
@@ -180,3 +182,40 @@ class SizesByType:
         """(bytes, elements) distributions of one type."""
         b, e = self.bytes.get(name), self.elements.get(name)
         return (b.distribution() if b else None), (e.distribution() if e else None)
+
+    def rows(self) -> tuple[TypeSizeDists, ...]:
+        """Every type measured, the most keys first: its keys measured and distributions."""
+        names = set(self.bytes) | set(self.elements)
+
+        def measured(name: str) -> int:
+            return max(s.n for s in (self.bytes.get(name), self.elements.get(name)) if s)
+
+        ordered = sorted(names, key=lambda n: (-measured(n), n))
+        return tuple(TypeSizeDists(n, measured(n), *self.of(n)) for n in ordered)
+
+
+@dataclass(frozen=True)
+class TypeSizeDists:
+    """How the keys of one type are sized: p50/p90/p99/max of bytes and of elements."""
+
+    type: str
+    keys: int  # keys of this type measured
+    bytes_dist: Distribution | None
+    elements_dist: Distribution | None
+
+
+class TypeSizesCollector:
+    """Only the per-type distributions (patterns' `sizes`): what BigKeysCollector keeps
+    beside its top lists, without them."""
+
+    needs: frozenset[str] = frozenset({"memory", "length"})
+
+    def __init__(self) -> None:
+        self.sizes = SizesByType()
+
+    def add(self, batch: Batch) -> None:
+        self.sizes.add(batch.types, batch.memory, batch.lengths)
+
+    def merge(self, other: TypeSizesCollector) -> None:
+        if other is not self:
+            self.sizes.merge(other.sizes)

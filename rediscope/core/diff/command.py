@@ -18,7 +18,13 @@ from rediscope.core.diff.join import (
     per_day,
 )
 from rediscope.core.diff.read import Inference, ReadSide, read_side
-from rediscope.core.diff.report import SORTS, DiffReport, GrowthGate, PatternDelta
+from rediscope.core.diff.report import (
+    RATES_MIN_SECONDS,
+    SORTS,
+    DiffReport,
+    GrowthGate,
+    PatternDelta,
+)
 from rediscope.core.diff.sides import LIVE, parse_time, resolve
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import ProgressFn
@@ -51,8 +57,11 @@ def diff(
         raise UsageError(f"only one side can be the live target ({LIVE})")
     if all(s.kind == "stdin" for s in specs):
         raise UsageError("only one side can be read from stdin (-)")
-    a = read_side(specs[0], how, opts, live, progress)
+    # NEW first: its biggest keys are then looked up while OLD is read (exact growth, and
+    # which of them are new), in bounded memory
     b = read_side(specs[1], how, opts, live, progress)
+    watch = frozenset((e.db, e.key) for e in b.tally.top) if b.tally.top is not None else None
+    a = read_side(specs[0], how, opts, live, progress, watch)
     return _report(a, b, how, sort, gates)
 
 
@@ -60,12 +69,14 @@ def _report(a: ReadSide, b: ReadSide, how: Inference, sort: str, gates: Gates) -
     t0, t1 = parse_time(a.side.time), parse_time(b.side.time)
     seconds = round(t1 - t0, 3) if t0 is not None and t1 is not None else None
     days = seconds / 86400 if seconds else None
+    # a rate per day from sides seconds or minutes apart would be noise times thousands
+    rate_days = days if seconds is not None and abs(seconds) >= RATES_MIN_SECONDS else None
     union = fold_union(a.tally, b.tally, how.separators)
-    rows = pattern_rows(union, a.tally, b.tally, days)
+    rows = pattern_rows(union, a.tally, b.tally, rate_days)
     rows.sort(key=_sort_key(sort))
     totals = group("total", a.side.keys, b.side.keys, a.side.bytes, b.side.bytes)
     known = (a.tally.bytes_known, b.tally.bytes_known)
-    joined = keys_grown(a.tally, b.tally)
+    joined = keys_grown(a.tally, b.tally, a.side.sampled)
     checked = _gates(gates, totals.growth_pct, rows)
     target = b.target or a.target or Target(f"diff:{a.side.given} {b.side.given}", "standalone", ())
     return DiffReport(
@@ -78,8 +89,8 @@ def _report(a: ReadSide, b: ReadSide, how: Inference, sort: str, gates: Gates) -
         separators=how.separators,
         sort=sort,
         totals=totals,
-        bytes_per_day=per_day(totals.bytes_delta, days),
-        keys_per_day=per_day(totals.keys_delta, days),
+        bytes_per_day=per_day(totals.bytes_delta, rate_days),
+        keys_per_day=per_day(totals.keys_delta, rate_days),
         patterns=tuple(rows),
         new_patterns=tuple(sorted(r.pattern for r in rows if r.status == "new")),
         vanished_patterns=tuple(sorted(r.pattern for r in rows if r.status == "vanished")),
@@ -87,7 +98,8 @@ def _report(a: ReadSide, b: ReadSide, how: Inference, sort: str, gates: Gates) -
         by_type=tuple(group_rows(a.tally.by_type, b.tally.by_type, known)),
         by_db=tuple(group_rows(a.tally.by_db, b.tally.by_db, known)),
         keys_grown=joined[0] if joined else None,
-        keys_bound=joined[1] if joined else None,
+        keys_new=joined[1] if joined else None,
+        keys_bound=joined[2] if joined else None,
         gates=checked,
         errors=(*a.errors, *b.errors),
         notes=_notes(a, b, seconds),
@@ -154,6 +166,12 @@ def _notes(a: ReadSide, b: ReadSide, seconds: float | None) -> tuple[str, ...]:
         )
     if seconds is None:
         notes.append("the time between the sides is not known: no growth per day")
+    elif abs(seconds) < RATES_MIN_SECONDS:
+        notes.append(
+            f"the sides are {abs(seconds):,.0f} s apart: no growth per day under "
+            f"{RATES_MIN_SECONDS / 3600:g} h between them (a change over seconds or minutes, "
+            "extrapolated to a day, says little); the deltas are exact"
+        )
     elif seconds < 0:
         notes.append("NEW was taken before OLD: deltas are OLD to NEW as given")
     if a.side.sampled or b.side.sampled:

@@ -118,30 +118,34 @@ def group(name: str, ok: int, nk: int, ob: int | None, nb: int | None) -> GroupD
     )
 
 
-def keys_grown(old: SideTally, new: SideTally) -> tuple[tuple[KeyGrowth, ...], KeysBound] | None:
-    """The keys that grew most, from the two sides' top lists joined by (db, key). A key in
-    NEW's list but not in OLD's: when OLD's list held every key it is new (grew from 0), else
-    it had at most OLD's smallest listed size there, and it grew by at least the difference."""
-    if old.top is None or new.top is None:
+def keys_grown(
+    old: SideTally, new: SideTally, old_sampled: bool = False
+) -> tuple[tuple[KeyGrowth, ...], tuple[KeyGrowth, ...], KeysBound] | None:
+    """The keys that grew most and the biggest new keys: NEW was read first, and each of
+    its biggest keys was looked up while OLD was read (old.watched). Found there: it grew by
+    the exact difference (or shrank: not listed); not found: it is new."""
+    if new.top is None or old.watched is None:
         return None
-    before = {(e.db, e.key): e for e in old.top}
-    old_floor = old.top[-1].score if old.top_full and old.top else None
-    out = []
+    grown, fresh = [], []
     for e in new.top:
-        was = before.get((e.db, e.key))
-        if was is not None:
-            out.append(_growth(e, was.bytes, was.elements, e.score - was.score, True))
-        elif old_floor is None:
-            out.append(_growth(e, 0, None, e.score, True))
-        elif e.score - old_floor > 0:
-            out.append(_growth(e, None, None, e.score - old_floor, False))
-    grown = sorted((g for g in out if g.bytes_delta > 0), key=lambda g: (-g.bytes_delta, g.key))
+        was = old.watched.get((e.db, e.key))
+        if was is None:
+            fresh.append(_growth(e, None, None, e.score, True))
+        elif was[0] is not None and e.score > was[0]:
+            grown.append(_growth(e, was[0], was[1], e.score - was[0], True))
+    grown.sort(key=lambda g: (-g.bytes_delta, g.key))
+    fresh.sort(key=lambda g: (-g.new_bytes, g.key))
+    old_floor = old.top[-1].score if old.top and old.top_full else None
     new_floor = new.top[-1].score if new.top_full and new.top else None
-    return tuple(grown[:KEYS_LISTED]), KeysBound(
-        top=new.top_size,
-        old_floor=old_floor,
-        new_floor=new_floor,
-        how=_bound_text(new.top_size, old_floor, new_floor),
+    return (
+        tuple(grown[:KEYS_LISTED]),
+        tuple(fresh[:KEYS_LISTED]),
+        KeysBound(
+            top=new.top_size,
+            old_floor=old_floor,
+            new_floor=new_floor,
+            how=_bound_text(new.top_size, new_floor, old_sampled),
+        ),
     )
 
 
@@ -161,17 +165,15 @@ def _growth(
     )
 
 
-def _bound_text(top: int, old_floor: int | None, new_floor: int | None) -> str:
-    text = f"the {top:,} biggest keys by bytes of each side, joined by db and key name"
-    if old_floor is not None:
-        text += (
-            f"; a key not in OLD's list had at most {old_floor:,} bytes there, so its growth "
-            "is a lower bound (exact: false)"
-        )
-    else:
-        text += "; OLD's list held every key of OLD, so a key missing from it is new"
+def _bound_text(top: int, new_floor: int | None, old_sampled: bool) -> str:
+    text = (
+        f"NEW's {top:,} biggest keys by bytes, each looked up by db and key name while OLD "
+        "was read: a key found there grew by the exact difference, a key not found is new"
+    )
     if new_floor is not None:
         text += f"; keys under {new_floor:,} bytes in NEW are not compared"
+    if old_sampled:
+        text += "; OLD was sampled: a key outside its sample is counted as new"
     return text
 
 

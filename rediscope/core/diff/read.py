@@ -47,7 +47,9 @@ def read_side(
     opts: ScanOptions,
     live: Callable[[], ConnectionSpec] | None,
     progress: ProgressFn | None = None,
+    watch: frozenset[tuple[int, bytes]] | None = None,
 ) -> ReadSide:
+    """One side; WATCH: keys (db, name) whose bytes and elements to note while reading."""
     if spec.kind == "report":
         assert spec.report is not None
         try:
@@ -60,8 +62,8 @@ def read_side(
     if spec.kind == "live":
         if live is None:
             raise UsageError("the live side needs a target (--url or the connection options)")
-        return _scanned(spec, LiveSource(live()), how, opts, progress)
-    return _scanned(spec, RdbSource(list(spec.inputs)), how, opts, progress)
+        return _scanned(spec, LiveSource(live()), how, opts, progress, watch)
+    return _scanned(spec, RdbSource(list(spec.inputs)), how, opts, progress, watch)
 
 
 def _scanned(
@@ -70,20 +72,23 @@ def _scanned(
     how: Inference,
     opts: ScanOptions,
     progress: ProgressFn | None,
+    watch: frozenset[tuple[int, bytes]] | None = None,
 ) -> ReadSide:
     def make() -> list[Collector]:
         patterns = PatternCollector(how.separators, how.rules, NEEDS)
         # kept in this process: moving it to a worker (pipeline/offload.py) pickles every
         # batch, which costs more CPU than it saves unless a core is idle (docs/diff.md)
         patterns.offload_cost = 0
-        return [patterns, SideCollector()]
+        return [patterns, SideCollector(watch=watch or frozenset())]
 
     started = time.time()
     result = source.scan(opts, make, progress)
     scan = result.summary
     if scan.interrupted:
         raise Interrupted(f"interrupted while reading {spec.given}: no diff")
-    tally = _tally(result.collector(PatternCollector), result.collector(SideCollector), scan)
+    sides = result.collector(SideCollector)
+    tally = _tally(result.collector(PatternCollector), sides, scan)
+    tally.watched = sides.watched if watch is not None else None
     files = source.source_info().files
     when, how_known = (started, "now") if spec.kind == "live" else file_time(spec, files)
     errors = tuple(n.error for n in scan.nodes if n.error)

@@ -10,6 +10,9 @@ from rediscope.core.report import Outcome
 from rediscope.core.target import Target
 from rediscope.exitcodes import ExitStatus
 
+#: the least time between the sides for a growth per day (under it: null, "unknown")
+RATES_MIN_SECONDS = 3600.0
+
 #: --sort: what the pattern rows are ordered by (largest first; name: A to Z)
 SORTS = ("bytes-added", "keys-added", "growth", "bytes", "keys", "name")
 
@@ -72,14 +75,14 @@ class GroupDelta:
 
 @dataclass(frozen=True, kw_only=True)
 class KeyGrowth:
-    """A key that grew, from the two sides' bounded top lists."""
+    """A key among NEW's biggest: one that grew (in both sides) or a new one (not in OLD)."""
 
     key: bytes
     db: int
     type: str
-    old_bytes: int | None  # None: not in OLD's list (at most keys_bound.old_floor there)
+    old_bytes: int | None  # None: the key is not in OLD (keys_new)
     new_bytes: int
-    bytes_delta: int  # exact, or (exact: false) the least it grew by
+    bytes_delta: int  # exact (a new key: its bytes in NEW)
     exact: bool
     old_elements: int | None
     new_elements: int | None
@@ -125,11 +128,15 @@ class DiffReport:
     movers: tuple[str, ...]  # the patterns that added the most bytes, biggest first
     by_type: tuple[GroupDelta, ...]
     by_db: tuple[GroupDelta, ...]
-    keys_grown: tuple[KeyGrowth, ...] | None  # None: a side is a saved report
+    keys_grown: tuple[KeyGrowth, ...] | None  # in both sides, by growth; None: a side is a report
     keys_bound: KeysBound | None
     gates: tuple[GrowthGate, ...]
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: NEW's biggest keys that are not in OLD, biggest first (None as keys_grown)
+    keys_new: tuple[KeyGrowth, ...] | None = None
+    #: sides closer than this give no rate per day (null): seconds extrapolated to a day
+    rates_min_seconds: float = RATES_MIN_SECONDS
 
     def outcome(self) -> Outcome:
         """Exit 1 when a gate tripped or a side could not be read in full."""

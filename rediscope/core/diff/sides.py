@@ -56,8 +56,15 @@ def resolve(given: str | None) -> SideSpec:
             f"no such RDB file, backup, backup directory or report: {given}",
             f"a side is a file, a backup directory, a backup's name (DIR/BASE), - or {LIVE}",
         )
-    if _looks_like_json(path):
+    head = _head(path)
+    if head[:1] != b"" and head[:1] in b'{["-0123456789tfn':  # any JSON document
         return SideSpec(given, "report", report=_load_report(path))
+    if not path.name.endswith((".gz", ".zst")) and not head.startswith((b"REDIS", b"VALKEY")):
+        raise UsageError(
+            f"{given} is neither an RDB file (it does not start with REDIS or VALKEY) nor a "
+            "saved JSON report",
+            f"a side is a file, a backup directory, a backup's name (DIR/BASE), - or {LIVE}",
+        )
     return SideSpec(given, "rdb", tuple(file_inputs([given])))
 
 
@@ -79,13 +86,14 @@ def _backup(given: str, folder: Path, backup: BackupInfo) -> SideSpec:
     return SideSpec(given, "backup", tuple(inputs), backup_time=backup.finished_epoch)
 
 
-def _looks_like_json(path: Path) -> bool:
+def _head(path: Path) -> bytes:
+    """The file's first bytes, leading blanks left out (an RDB has none: it starts with its
+    magic, REDIS or VALKEY, unless it is in a .gz or .zst container)."""
     try:
         with path.open("rb") as fh:
-            head = fh.read(64).lstrip()
+            return fh.read(64).lstrip()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    return head[:1] in (b"{", b"[")
 
 
 def _load_report(path: Path) -> dict[str, Any]:
@@ -100,9 +108,42 @@ def _load_report(path: Path) -> dict[str, Any]:
         raise UsageError(
             f"{path} is a {command} report: diff reads saved memory or patterns reports"
         )
+    _check_rows(path, doc, command)
     if command == "patterns" and not doc.get("patterns"):
         raise UsageError(f"{path}: the patterns report lists no pattern")
     return dict(doc)
+
+
+#: what diff reads of a saved report: its lists, and in each row the fields that must be there
+NEEDED = {
+    "memory": {
+        "by_pattern": ("pattern", "keys"),
+        "by_type": ("name", "keys"),
+        "by_db": ("name", "keys"),
+    },
+    "patterns": {"patterns": ("pattern", "keys")},
+}
+
+
+def _check_rows(path: Path, doc: dict[str, Any], command: str) -> None:
+    """A report that lacks what diff needs is refused, naming what is missing, rather than
+    read as an empty keyspace."""
+    needed = NEEDED[command]
+    missing = [name for name in needed if not isinstance(doc.get(name), list)]
+    if missing:
+        raise UsageError(
+            f"{path}: this {command} report has no {' and no '.join(missing)} list: diff "
+            f"needs {'them' if len(missing) > 1 else 'it'} (a report cut short, or edited?)"
+        )
+    for name, fields in needed.items():
+        for i, row in enumerate(doc[name]):
+            ok = isinstance(row, dict) and all(f in row for f in fields)
+            if ok and isinstance(row["keys"], int) and not isinstance(row["keys"], bool):
+                continue
+            raise UsageError(
+                f"{path}: {name}[{i}] is not a row diff can read (it needs "
+                f"{' and '.join(fields)}, keys a whole number)"
+            )
 
 
 def rfc3339(epoch: float | None) -> str | None:

@@ -36,11 +36,17 @@ class SideCollector:
 
     needs: frozenset[str] = frozenset({"memory", "length"})
 
-    def __init__(self, top: int = TOP_KEYS) -> None:
+    def __init__(
+        self, top: int = TOP_KEYS, watch: frozenset[tuple[int, bytes]] = frozenset()
+    ) -> None:
         self.by_type: dict[bytes, list[int]] = {}
         self.by_db: dict[int, list[int]] = {}
         self.size = top
         self.heap: list[Kept] = []
+        #: keys looked up while reading (the other side's biggest): (db, key) -> (bytes, elements)
+        self.watch = watch
+        self._watch_names = frozenset(k for _, k in watch)
+        self.watched: dict[tuple[int, bytes], tuple[int | None, int | None]] = {}
 
     def add(self, batch: Batch) -> None:
         """Per-column work where it can be (counts by type in C, sums by filter); the top-N
@@ -54,6 +60,8 @@ class SideCollector:
             slot[0] += n
         slot_db = self.by_db.setdefault(db, [0, 0])
         slot_db[0] += len(batch.keys)
+        if self._watch_names:
+            self._look_up(batch)
         if memory is None:
             return
         for t, mem in zip(batch.types, memory, strict=True):
@@ -64,6 +72,15 @@ class SideCollector:
         over = [i for i, mem in enumerate(memory) if mem is not None and mem >= floor]
         if over:
             self._push(batch, over)
+
+    def _look_up(self, batch: Batch) -> None:
+        """The watched keys of this batch: their bytes and elements on this side."""
+        names, db = self._watch_names, batch.db
+        for i in [i for i, k in enumerate(batch.keys) if k in names]:
+            if (db, batch.keys[i]) in self.watch:
+                mem = batch.memory[i] if batch.memory is not None else None
+                n = batch.lengths[i] if batch.lengths is not None else None
+                self.watched[(db, batch.keys[i])] = (mem, n)
 
     def _push(self, batch: Batch, idx: list[int]) -> None:
         heap, size, keys, types, memory = (
@@ -91,6 +108,7 @@ class SideCollector:
             return
         add_pairs(self.by_type, other.by_type)
         add_pairs(self.by_db, other.by_db)
+        self.watched.update(other.watched)
         for entry in other.heap:
             if len(self.heap) < self.size:
                 heapq.heappush(self.heap, entry)
@@ -131,6 +149,9 @@ class SideTally:
     top_full: bool = False  # the list was full: keys outside it are at most its smallest
     top_size: int = TOP_KEYS
     notes: list[str] = field(default_factory=list)
+    #: the other side's biggest keys as found on this side, (db, key) -> (bytes, elements);
+    #: a watched key not in it is not on this side. None: nothing was watched
+    watched: dict[tuple[int, bytes], tuple[int | None, int | None]] | None = None
 
     @property
     def keys(self) -> int:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rediscope.core.collectors.rowpatterns import RowPatterns
 from rediscope.core.collectors.rows import ROW_NEEDS, KeyRowSink, RowCollector
 from rediscope.core.connection import ConnectionSpec
+from rediscope.core.patterns.inference import Rule
 from rediscope.core.pipeline.options import ScanOptions
 from rediscope.core.pipeline.records import LIVE, Collector, ProgressFn, ScanSummary, SourceInfo
 from rediscope.core.pipeline.source import KeySource
@@ -39,10 +41,12 @@ def export_rows(
     min_bytes: int | None = None,
     min_elements: int | None = None,
     progress: ProgressFn | None = None,
+    patterns: tuple[str, tuple[Rule, ...]] | None = None,
 ) -> RowsReport:
     """Scan, writing every key that passes --min-bytes / --min-elements (and --match, --type,
     which the source applies) to SINK. A live server also gives each key's idle time or LFU
-    counter (whichever its eviction policy keeps); a file gives what it carries."""
+    counter (whichever its eviction policy keeps); a file gives what it carries. PATTERNS
+    (separators, rules: patterns' export): each row also names its key's pattern."""
     src = as_source(source)
     access = src.access() if src.spec is not None else None
     needs = set(ROW_NEEDS)
@@ -50,10 +54,12 @@ def export_rows(
         needs.add("freq" if access == "lfu" else "idle")
 
     def make() -> list[Collector]:
-        return [RowCollector(sink, min_bytes, min_elements, frozenset(needs))]
+        namer = RowPatterns(*patterns) if patterns is not None else None
+        return [RowCollector(sink, min_bytes, min_elements, frozenset(needs), namer)]
 
     result = src.scan(opts, make, progress)
     rows = result.collector(RowCollector)
+    rows.finish()  # the rows held back to learn the folds, named by the final ones
     notes = list(result.summary.notes)
     if result.summary.rescans:
         notes.append("slots moved mid-scan: keys of the rescanned shards may be written twice")

@@ -15,12 +15,13 @@ from rediscope.core.collectors.memory import (
 )
 from rediscope.core.collectors.patterns import OTHER, PatternCollector
 from rediscope.core.collectors.sizes import SizeHistogramCollector, histograms
+from rediscope.core.collectors.sketch import TypeSizeDists
 from rediscope.core.collectors.topn import KeyTally
 from rediscope.core.connection import ConnectionSpec, client
 from rediscope.core.diagnostics import keysizes
 from rediscope.core.info import info, version_tuple
 from rediscope.core.memory.advice import recommendations
-from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals, TypeSizeDists
+from rediscope.core.memory.report import LIMITS, MemoryReport, Share, Totals
 from rediscope.core.patterns.command import PatternStats, stats_from
 from rediscope.core.patterns.inference import Rule
 from rediscope.core.pipeline.modtypes import readable

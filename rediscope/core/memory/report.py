@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rediscope.core.bigkeys.command import BigKey
-from rediscope.core.collectors.sketch import Distribution
+from rediscope.core.collectors.sketch import TypeSizeDists
 from rediscope.core.diagnostics.keysizes import SizeDistribution
 from rediscope.core.patterns.command import PatternStats
 from rediscope.core.pipeline.records import LIVE, ScanSummary, SourceInfo
@@ -57,16 +57,6 @@ class Share:
     type_name: str | None = None
     #: by_type: keys of the type whose bytes are unknown (counted in keys, not in bytes)
     keys_unknown: int = 0
-
-
-@dataclass(frozen=True)
-class TypeSizeDists:
-    """How the keys of one type are sized: p50/p90/p99/max of bytes and of elements."""
-
-    type: str
-    keys: int  # keys of this type measured
-    bytes_dist: Distribution | None
-    elements_dist: Distribution | None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,12 @@ from rediscope.core.collectors.patterns import (
     PatternCollector,
     _Agg,
 )
-from rediscope.core.collectors.sketch import Distribution, SizeSketch
+from rediscope.core.collectors.sketch import (
+    Distribution,
+    SizeSketch,
+    TypeSizeDists,
+    TypeSizesCollector,
+)
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.patterns.inference import Rule
 from rediscope.core.pipeline.options import ScanOptions
@@ -57,6 +62,9 @@ class PatternsReport:
     notes: tuple[str, ...]
     #: where the keys came from: kind live, or rdb with the files read
     source: SourceInfo = LIVE
+    #: per type, the most keys first: p50/p90/p99/max of bytes and elements (empty where
+    #: sizes were not measured: live without --memory)
+    sizes: tuple[TypeSizeDists, ...] = ()
 
     def outcome(self) -> Outcome:
         return scan_outcome(self.scan)
@@ -112,12 +120,15 @@ def patterns(
 ) -> PatternsReport:
     src = as_source(source)
     access = src.access() if idle and src.spec is not None else None
+    # an RDB file (or --sync stream) carries every key's bytes and elements at no cost
+    memory = memory or src.spec is None
     needs = {"ttl"} | ({"memory", "length"} if memory else set())
     if access is not None:
         needs.add("freq" if access == "lfu" else "idle")
 
     def make() -> list[Collector]:
-        return [PatternCollector(separators, rules, frozenset(needs))]
+        made: list[Collector] = [PatternCollector(separators, rules, frozenset(needs))]
+        return [*made, TypeSizesCollector()] if memory else made
 
     result = src.scan(opts, make, progress)
     target, scan = result.target, result.summary
@@ -147,6 +158,7 @@ def patterns(
         patterns=tuple(stats),
         notes=(*scan.notes, *notes),
         source=src.source_info(),
+        sizes=result.collector(TypeSizesCollector).sizes.rows() if memory else (),
     )
 
 
