@@ -9,6 +9,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+from rediscope.core.collectors.columns import group_rows, known, pick
 from rediscope.core.collectors.sketch import SizeSketch
 from rediscope.core.patterns.inference import PatternFolder, PatternInferer, Rule
 from rediscope.core.pipeline.records import Batch
@@ -163,22 +164,14 @@ class PatternCollector:
     def add(self, batch: Batch) -> None:
         """The batch's keys grouped by pattern first, then each group summed into its row
         (per-column loops over a group are much cheaper than one loop over every field)."""
-        infer = self.inferer.infer
         lengths = batch.lengths if "length" in self.needs else None
-        groups: dict[str, list[int]] = {}
-        for i, pattern in enumerate([infer(k) for k in batch.keys]):
-            group = groups.get(pattern)
-            if group is None:
-                groups[pattern] = [i]
-            else:
-                group.append(i)
-        for pattern, idx in groups.items():
+        for pattern, idx in group_rows(self.inferer.infer_many(batch.keys)).items():
             agg = self.table.get(pattern)
             if agg is None:
                 agg = self._slot(pattern)
             _add_group(agg, idx, batch)
             if lengths is not None:
-                counted = [n for n in map(lengths.__getitem__, idx) if n is not None]
+                counted = known(pick(lengths, idx))
                 agg.elements += sum(counted)
                 agg.measured += len(counted)
                 if counted:
@@ -240,9 +233,8 @@ def _add_group(agg: _Agg, idx: list[int], batch: Batch) -> None:
         (batch.freq, _FREQ_LIMITS, agg.freq),
     ):
         if values is not None:
-            for v in pick(values):
-                if v is not None:
-                    counts[bisect.bisect_right(limits, v)] += 1
+            for v in known(pick(values)):
+                counts[bisect.bisect_right(limits, v)] += 1
     ex = agg.examples
     keys = pick(batch.keys)
     if len(ex) == EXAMPLES and min(keys) >= ex[-1]:
