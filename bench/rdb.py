@@ -179,10 +179,14 @@ def main() -> None:
             rows += _versus_rdbtools(Path(tmp) / "rdb9", args.keys, args.rdbtools)
     print(f"\n{args.keys:,}-key mixed keyspace ({mb:.0f} MB RDB), {os.cpu_count()} cores\n")
     print(
-        "| tool | keys | wall s | keys/s | RDB MB/s | peak RSS MB | speed vs live scan (or as named) |"
+        "| tool | keys | wall s | CPU s | keys/s | RDB MB/s | peak RSS MB | "
+        "speed vs live scan (or as named) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
+    print(
+        f"\nload average at the end: {os.getloadavg()[0]:.1f} (CPU s: the process and its worker)"
+    )
 
 
 def _versus_rdbtools(d: Path, keys: int, rdbtools: str) -> list[str]:

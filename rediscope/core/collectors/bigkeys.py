@@ -14,6 +14,9 @@ class BigKeysCollector:
 
     needs: frozenset[str] = frozenset({"memory", "length"})
     MAX_OFFENDERS = 10_000  # keys over a threshold kept for the report (bounded memory)
+    #: run in the worker process a costlier collector gets, when one does: it reads nothing
+    #: that is not sent there (pipeline/offload.py: ALONG)
+    offload_cost = 1
 
     def __init__(
         self, top: int = 20, min_bytes: int | None = None, min_elements: int | None = None

@@ -116,8 +116,8 @@ class PatternCollector:
     MAX_PATTERNS = 50_000
 
     #: the costliest collector per key (pattern inference): the one run in a worker process
-    #: beside others when the reading is fast (pipeline/offload.py)
-    offload_cost = 1
+    #: beside others when the reading is fast (pipeline/offload.py: WORKER)
+    offload_cost = 2
 
     def __init__(
         self,
