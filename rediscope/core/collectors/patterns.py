@@ -6,6 +6,7 @@ import bisect
 import heapq
 from collections import Counter
 from collections.abc import Callable
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -223,11 +224,12 @@ def _add_group(agg: _Agg, idx: list[int], batch: Batch) -> None:
         no_ttl = ttls.count(-1)
         if no_ttl == len(ttls):  # the common case: none of them has a TTL
             agg.ttl[0] += no_ttl
-        else:
-            ttl, right = agg.ttl, bisect.bisect_right
-            for v in ttls:
-                if v is not None:
-                    ttl[0 if v < 0 else 1 + right(_TTL_LIMITS, v)] += 1
+        else:  # bucketed in C (map of bisect); no TTL (negative) in the first
+            got = known(ttls)
+            left = [v for v in got if v >= 0]
+            agg.ttl[0] += len(got) - len(left)
+            for bucket, n in Counter(map(bisect.bisect_right, repeat(_TTL_LIMITS), left)).items():
+                agg.ttl[1 + bucket] += n
     for values, limits, counts in (
         (batch.idle, _IDLE_LIMITS, agg.idle),
         (batch.freq, _FREQ_LIMITS, agg.freq),

@@ -204,9 +204,15 @@ class PatternInferer:
             return [self._infer(k) for k in keys]
         norms = list(map(bytes.translate, keys, repeat(_ZERO_DIGITS)))
         got: list[str | None] = list(map(memo.get, norms))
-        missed = self._missed
+        missed, heads, tails = self._missed, self._heads, self._one_sep == ":"
         for i in [i for i, hit in enumerate(got) if hit is None]:
-            got[i] = missed(keys[i], norms[i], memo)
+            key = keys[i]
+            if tails and key.count(b":") < 3 and key.isascii():  # _id_tail, of a known head
+                head, sep, last = key.rpartition(b":")
+                if sep and (pattern := heads.get(head)) is not None and _hex_id_ascii(last):
+                    got[i] = pattern
+                    continue
+            got[i] = missed(key, norms[i], memo)
         return cast("list[str]", got)
 
     def _missed(self, key: bytes, norm: bytes, memo: dict[bytes, str]) -> str:
@@ -222,24 +228,22 @@ class PatternInferer:
         return pattern
 
     def _id_tail(self, key: bytes) -> str | None:
-        """`head:<hex id or UUID>` (sessions, content hashes: keys that never repeat, so the
-        memo cannot help): the head's pattern and `:*`, which is what _infer gives, when the
-        single separator is ':' and the key has too few of them to hold an IPv6 address. The
-        heads' patterns are remembered (a few heads hold most such keys)."""
+        """`head:<hex id or UUID>` (sessions, hashes: keys that never repeat, which the memo
+        cannot help): the head's pattern (remembered) and `:*`, what _infer gives, when the one
+        separator is ':' and the key has too few of them to hold an IPv6 address."""
         if self._one_sep != ":" or key.count(b":") >= 3 or not key.isascii():
             return None
         head, sep, last = key.rpartition(b":")
         if not sep or not _hex_id_ascii(last):
             return None
-        heads = self._heads
-        pattern = heads.get(head)
+        pattern = self._heads.get(head)
         if pattern is None:
             if not head.decode().isprintable():
                 return None
             pattern = self.infer(head) + ":" + STAR
-            if len(heads) >= self.MEMO_MAX:
-                heads.clear()
-            heads[head] = pattern
+            if len(self._heads) >= self.MEMO_MAX:
+                self._heads.clear()
+            self._heads[head] = pattern
         return pattern
 
     def _infer(self, key: bytes) -> str:
