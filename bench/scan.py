@@ -207,8 +207,15 @@ def cluster(args: argparse.Namespace) -> list[str]:
         keys = sum(int(s.client().dbsize()) for s in servers)
         runs = [measured("cli", [str(CLI), "-p", str(s.port), "--bigkeys", "--count", "1000"], keys)[0] for s in servers]  # fmt: skip
         cli = Timing("redis-cli --bigkeys on each primary in turn", sum(t.seconds for t in runs), max(t.rss_mb for t in runs), keys)  # fmt: skip
-        ours, _ = best(args.rounds, "rediscope bigkeys (cluster)", rediscope(servers[0].port, "bigkeys"), keys)  # fmt: skip
-        return [_row(cli), _row(ours, cli)]
+        ours, doc = best(args.rounds, "rediscope bigkeys (cluster)", rediscope(servers[0].port, "bigkeys"), keys)  # fmt: skip
+        os.environ["REDISCOPE_PARALLEL"] = "0"  # the nodes in threads of one process (before)
+        try:
+            one, one_doc = best(args.rounds, "rediscope bigkeys (cluster, one process)", rediscope(servers[0].port, "bigkeys"), keys)  # fmt: skip
+        finally:
+            os.environ.pop("REDISCOPE_PARALLEL")
+        same = "yes" if comparable(doc) == comparable(one_doc) else "NO"
+        return [_row(cli), _row(ours, cli), _row(one), _row(ours, one),
+                f"| reports of worker processes = one process: {same} | | | | | | |"]  # fmt: skip
     finally:
         for s in servers:
             s.stop()

@@ -232,7 +232,8 @@ class Run:
         for text in outcome.errors:
             self.note(f"error: {text}")
         if outcome.interrupted:
-            self.note("interrupted: the report above is partial (complete: false)")
+            where = "above" if self.output in (None, "-") else f"written to {self.output}"
+            self.note(f"interrupted: the report {where} is partial (complete: false)")
         if outcome.status != ExitStatus.OK:
             raise typer.Exit(outcome.status)
 

@@ -142,7 +142,8 @@ def list_(
     ] = False,
 ) -> None:
     """List the backups in DIR: time, age, size, ratio, RDB version, keys, and their state:
-    each file checked to be there with its manifest's size (`--verify`: re-read in full).
+    each file there with its manifest's size and read in full for its sha256 (against the
+    manifest's and its .sha256; `--verify` adds the RDB structure and CRC-64 checks).
     A missing, damaged or future-dated backup is shown as such, and files without a manifest
     as ORPHAN; with --verify a bad one exits 1.
 

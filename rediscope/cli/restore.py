@@ -69,7 +69,11 @@ def _confirmer(yes: bool) -> Callable[[str], None]:
 def restore_command(
     run: Run,
     source: Annotated[
-        Path, typer.Argument(help="A backup file, a backup name in its directory, or a directory.")
+        Path,
+        typer.Argument(
+            help="A backup file, a backup name in its directory, or a directory (its newest "
+            "intact backup)."
+        ),
     ],
     db_map: Annotated[
         str | None,

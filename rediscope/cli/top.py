@@ -135,7 +135,7 @@ def _remember(report: TopReport | None, state: ViewState) -> None:
     if report is None or state.ops_history is None or state.mem_history is None:
         return
     state.status = "no node answers: retrying every interval" if _all_down(report) else None
-    if not _all_down(report):
+    if not report.totals.partial:  # a sum missing a node would draw a dip that is not there
         state.ops_history[:] = [*state.ops_history, report.totals.ops_per_s][-HISTORY:]
         state.mem_history[:] = [*state.mem_history, float(report.totals.used_memory)][-HISTORY:]
 

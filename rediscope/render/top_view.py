@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from rediscope.core.top.model import CommandRate, NodeView, TopReport
+from rediscope.core.top.rates import node_keys, total
 from rediscope.render.base import human_bytes, renderer
 
 SORTS = ("calls", "cpu", "p99")  # `s` cycles through them
@@ -41,8 +43,21 @@ def sparkline(values: Sequence[float], width: int) -> str:
     return "".join(_BLOCKS[min(7, int(v / top * 7.999))] for v in values)
 
 
-def _rate(n: float) -> str:
+UNKNOWN = "unknown"  # a measure not read from a node (it did not answer): never shown as 0
+
+
+def _rate(n: float | None) -> str:
+    if n is None:
+        return UNKNOWN
     return f"{n:,.0f}" if n >= 10 else f"{n:,.1f}"
+
+
+def _bytes(n: int | None) -> str:
+    return UNKNOWN if n is None else human_bytes(n)
+
+
+def _count(n: int | None) -> str:
+    return UNKNOWN if n is None else f"{n:,}"
 
 
 def _pct(x: float | None) -> str:
@@ -57,9 +72,9 @@ def _uptime(s: int) -> str:
 
 
 def _header(r: TopReport, state: ViewState) -> Text:
-    first = next((n for n in r.nodes if n.up), None)
+    first = next((n for n in r.nodes if n.up and n.uptime_s is not None), None)
     parts = [f"rediscope top  {r.target.url}  {r.target.mode}"]
-    if first is not None:
+    if first is not None and first.uptime_s is not None:
         parts.append(f"{first.version}  {first.role}  up {_uptime(first.uptime_s)}")
     if r.cluster_state:
         parts.append(f"cluster {r.cluster_state}")
@@ -79,44 +94,55 @@ def _mem_bar(used: int, limit: int, width: int = 20) -> str:
     return "[" + "#" * filled + "." * (width - filled) + f"] {used / limit * 100:.0f}%"
 
 
-def _summary(r: TopReport, state: ViewState, width: int) -> Table:
+def _summary(r: TopReport, state: ViewState, width: int, sparks: bool = True) -> Table:
+    """Throughput on the left, memory and clients on the right (one a line when the two do not
+    fit side by side: a value never wraps away from its name)."""
     t, up = r.totals, [n for n in r.nodes if n.up]
-    peak = sum(n.used_memory_peak for n in up)  # as used is: every node's, added up
-    limit = sum(n.maxmemory for n in up) if all(n.maxmemory for n in up) else 0
-    rss = sum(n.rss for n in up)
+    peak = total(n.used_memory_peak for n in up)  # as used is: every node's, added up
+    limit = total(n.maxmemory for n in up) if all(n.maxmemory for n in up) else 0
     frag = [n.fragmentation for n in up if n.fragmentation is not None]
+    bar = _mem_bar(t.used_memory, limit, 20 if width >= 120 else 10)
     pairs = [
         (
             f"ops/s {_rate(t.ops_per_s)}  (r {_rate(t.reads_per_s)} / w {_rate(t.writes_per_s)})",
             f"mem {human_bytes(t.used_memory)}"
-            + (f" of {human_bytes(limit)} {_mem_bar(t.used_memory, limit)}" if limit else "")
+            + (f" of {human_bytes(limit)} {bar}" if limit else "")
             + f"  peak {human_bytes(peak)}",
         ),
         (
             f"net in {human_bytes(t.net_in_per_s)}/s  out {human_bytes(t.net_out_per_s)}/s",
-            f"rss {human_bytes(rss)}  frag {max(frag):.2f}" if frag else f"rss {human_bytes(rss)}",
+            f"rss {human_bytes(total(n.rss for n in up))}"
+            + (f"  frag {max(frag):.2f}" if frag else "")
+            + f"  keys {t.keys:,}",
         ),
         (
             f"hits {_pct(t.hit_ratio)}  expired/s {_rate(t.expired_per_s)}  "
             f"evicted/s {_rate(t.evicted_per_s)}",
-            f"clients {t.clients:,}  blocked {sum(n.blocked_clients for n in up):,}  "
-            f"tracking {sum(n.tracking_clients for n in up):,}  keys {t.keys:,}",
+            f"clients {t.clients:,}  blocked {total(n.blocked_clients for n in up):,}  "
+            f"tracking {total(n.tracking_clients for n in up):,}",
         ),
     ]
+    left = max(36, *(len(a) for a, _ in pairs))
+    two = left + 2 + max(len(b) for _, b in pairs) <= width  # else one a line
     grid = Table.grid(padding=(0, 2))
-    two = all(len(a) <= 36 and 38 + len(b) <= width for a, b in pairs)  # else one a line
-    grid.add_column(min_width=36 if two else None, no_wrap=True)
+    grid.add_column(min_width=left if two else None, no_wrap=True)
     if two:
         grid.add_column(no_wrap=True)
-    for left, right in pairs:
-        for row in [(left, right)] if two else [(left,), (right,)]:
+    for a, b in pairs:
+        for row in [(a, b)] if two else [(a,), (b,)]:
             grid.add_row(*row)
     spark = max(10, min(60, width - 24))
-    if state.ops_history:
+    if state.ops_history and sparks:
         grid.add_row(f"ops/s {sparkline(state.ops_history, spark)}", "")
-    if state.mem_history:
+    if state.mem_history and sparks:
         grid.add_row(f"mem   {sparkline(state.mem_history, spark)}", "")
     return grid
+
+
+def _partial(r: TopReport) -> str:
+    """What the totals leave out, in words (they are sums of the nodes that were read)."""
+    n, out = len(r.nodes), len(r.totals.missing)
+    return f"totals are of {n - out} of {n} nodes: {out} not read (unknown)"
 
 
 def _sorted(commands: Sequence[CommandRate], sort: str) -> list[CommandRate]:
@@ -129,7 +155,7 @@ def _sorted(commands: Sequence[CommandRate], sort: str) -> list[CommandRate]:
 
 def _commands_table(r: TopReport, sort: str, rows: int, live: bool = True) -> Table:
     title = f"commands (by {sort}; s: sort)" if live else f"commands (by {sort})"
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, title=title, title_justify="left")
     for col in ("command", "calls/s", "cpu %", "µs/call", "p50 µs", "p99 µs", "kind"):
         table.add_column(col, justify="left" if col in ("command", "kind") else "right")
     for c in _sorted(r.commands, sort)[: max(1, rows)]:
@@ -146,30 +172,32 @@ def _commands_table(r: TopReport, sort: str, rows: int, live: bool = True) -> Ta
 
 
 def _node_row(n: NodeView) -> list[Any]:
-    if not n.up:
-        return [n.address, n.role, Text(f"DOWN: {n.error}", style="bold red"), "", "", "", ""]
     lag = max((x.lag_bytes for x in n.replicas), default=None)
     return [
         n.address,
-        n.role,
+        n.role if n.up else Text("DOWN", style="bold red"),
         _rate(n.ops_per_s),
-        human_bytes(n.used_memory),
-        f"{sum(d['keys'] for d in n.keys.values()):,}",
-        f"{n.clients:,}",
+        _bytes(n.used_memory),
+        _count(node_keys(n)),
+        _count(n.clients),
         "-" if lag is None else human_bytes(lag),
     ]
 
 
-def _nodes_table(r: TopReport) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title="nodes (n: hide)", title_justify="left")
+def _nodes_table(r: TopReport, live: bool = True) -> Table:
+    title = "nodes (n: hide)" if live else "nodes"
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, title=title, title_justify="left")
     for col in ("node", "role", "ops/s", "memory", "keys", "clients", "repl lag"):
         table.add_column(col, justify="left" if col in ("node", "role") else "right")
     for n in r.nodes:
         table.add_row(*_node_row(n))
+    down = [f"{n.address}: {n.error}" for n in r.nodes if not n.up and n.error]
+    if down:
+        table.caption, table.caption_justify = "\n".join(down), "left"
     if len(r.nodes) > 1:
-        t = r.totals
+        t, count = r.totals, len(r.nodes)
         table.add_row(
-            "total",
+            f"total of {count - len(t.missing)}/{count}" if t.partial else "total",
             "",
             _rate(t.ops_per_s),
             human_bytes(t.used_memory),
@@ -185,7 +213,7 @@ def _replication(r: TopReport) -> Table | None:
     rows = [(n.address, x) for n in r.nodes if n.up for x in n.replicas]
     if not rows:
         return None
-    table = Table(box=box.SIMPLE_HEAD, title="replicas", title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, title="replicas", title_justify="left")
     for col in ("primary", "replica", "state", "lag bytes", "lag s"):
         table.add_column(col)
     for primary, x in rows:
@@ -203,7 +231,7 @@ def _hot_slots(r: TopReport) -> Table:
     """A cluster's hottest slots: CPU time and network bytes per second in the interval where
     the server counts them, their totals since the stats were reset, the keys."""
     title = f"hot slots (CLUSTER SLOT-STATS by {r.hot_slots_by})"
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, title=title, title_justify="left")
     for col in ("slot", "node", "keys", "cpu µs/s", "net/s", "cpu µs total", "net total"):
         table.add_column(col, justify="left" if col == "node" else "right")
     for h in r.hot_slots:
@@ -222,32 +250,47 @@ def _hot_slots(r: TopReport) -> Table:
     return table
 
 
+def _height(parts: list[RenderableType], width: int) -> int:
+    """The lines PARTS take at WIDTH, as drawn (a header or a caption that wraps included)."""
+    console = Console(width=width, file=io.StringIO(), color_system=None, legacy_windows=False)
+    return len(console.render_lines(Group(*parts), console.options, pad=False))
+
+
 def top_screen(r: TopReport, state: ViewState, width: int, height: int) -> RenderableType:
-    """The live screen, fitted to WIDTH x HEIGHT: the commands table gets the rows left."""
-    parts: list[RenderableType] = [_header(r, state), _summary(r, state, width)]
-    used = 2 + 3 + (2 if state.ops_history else 0)
-    if state.per_node and (len(r.nodes) > 1 or not r.nodes[0].up):
-        parts.append(_nodes_table(r))
-        used += len(r.nodes) + 4
-    if r.hot_slots and height - used > 14:
-        parts.append(_hot_slots(r))
-        used += len(r.hot_slots) + 4
-    repl = _replication(r)
-    if repl is not None and height - used > 12:
-        parts.append(repl)
-        used += repl.row_count + 4
-    if r.buffers and height - used > 10:
-        buf = Table(box=box.SIMPLE_HEAD, title="biggest output buffers", title_justify="left")
-        for col in ("node", "client", "omem", "cmd"):
-            buf.add_column(col)
-        for b in r.buffers:
-            buf.add_row(b.node, b.client, human_bytes(b.omem), b.cmd)
-        parts.append(buf)
-        used += len(r.buffers) + 4
-    parts.append(_commands_table(r, state.sort, height - used - 5, state.live))
-    if state.live:
-        parts.append(Text("q quit  p pause  s sort  n nodes", style="dim"))
-    return Group(*parts)
+    """The live screen, fitted to WIDTH x HEIGHT: the other parts measured as drawn, the
+    commands table gets the rows left (the sparklines give theirs up first), so the key hints
+    stay on the screen."""
+    for sparks in (True, False):
+        parts: list[RenderableType] = [_header(r, state), _summary(r, state, width, sparks)]
+        if r.totals.partial:
+            parts.append(Text(_partial(r), style="bold red"))
+        if state.per_node and (len(r.nodes) > 1 or not r.nodes[0].up):
+            parts.append(_nodes_table(r, state.live))
+        optional: list[tuple[int, RenderableType | None]] = [
+            (14, _hot_slots(r) if r.hot_slots else None),
+            (12, _replication(r)),
+            (10, _buffers(r) if r.buffers else None),
+        ]
+        for room, part in optional:  # each only while the screen has room for it
+            if part is not None and height - _height(parts, width) > room:
+                parts.append(part)
+        hints = [Text("q quit  p pause  s sort  n nodes", style="dim")] if state.live else []
+        one_row = _commands_table(r, state.sort, 1, state.live)
+        rows = height - _height([*parts, one_row, *hints], width) + 1
+        if rows >= 3 or not (state.ops_history or state.mem_history):
+            break
+    return Group(*parts, _commands_table(r, state.sort, rows, state.live), *hints)
+
+
+def _buffers(r: TopReport) -> Table:
+    buf = Table(
+        box=box.SIMPLE_HEAD, show_edge=False, title="biggest output buffers", title_justify="left"
+    )
+    for col in ("node", "client", "omem", "cmd"):
+        buf.add_column(col)
+    for b in r.buffers:
+        buf.add_row(b.node, b.client, human_bytes(b.omem), b.cmd)
+    return buf
 
 
 LINE_HEADER = (
@@ -259,12 +302,12 @@ def top_line(r: TopReport) -> str:
     """One interval as one line (piped output, `--count`)."""
     t = r.totals
     top = r.commands[0].name if r.commands else "-"
-    down = sum(1 for n in r.nodes if not n.up)
+    out = len(t.missing)
     return (
         f"{datetime.now():%H:%M:%S}  {t.ops_per_s:>7,.0f}  {t.reads_per_s:>8,.0f}  "
         f"{t.writes_per_s:>8,.0f}  {_pct(t.hit_ratio):>6}  {human_bytes(t.used_memory):>8}  "
         f"{t.clients:>7,}  {human_bytes(t.net_in_per_s):>8}  {human_bytes(t.net_out_per_s):>9}  "
-        f"{top}" + (f"  ({down} node(s) down)" if down else "")
+        f"{top}" + (f"  (partial: {out} of {len(r.nodes)} node(s) not read)" if out else "")
     )
 
 

@@ -315,8 +315,8 @@ def test_cluster_scan_covers_every_primary(cluster: list[LocalServer]) -> None:
     assert top["elements"] == 5000 and top["encoding"] == "quicklist"
 
 
-def _slow_scan(port: int) -> subprocess.Popen[str]:
-    return start_slow_bigkeys(port, 3000, 100, "--timeout", "2")
+def _slow_scan(port: int, *extra: str) -> subprocess.Popen[str]:
+    return start_slow_bigkeys(port, 3000, 100, "--timeout", "2", *extra)
 
 
 def test_ctrl_c_prints_partial_result_and_exits_130(plain: LocalServer) -> None:
@@ -333,6 +333,26 @@ def test_ctrl_c_prints_partial_result_and_exits_130(plain: LocalServer) -> None:
     assert 0 < doc["scan"]["keys_scanned"] < 30_000
     assert "interrupted" in err and "Traceback" not in err
     c.close()
+
+
+@pytest.mark.once
+def test_ctrl_c_with_output_file_names_the_file_as_partial(
+    plain: LocalServer, tmp_path: Path
+) -> None:
+    c = plain.client()
+    c.mset({f"k:{i}": "v" for i in range(30_000)})
+    c.close()
+    report = tmp_path / "report.json"
+    with stopped_at_exit(_slow_scan(plain.port, "-o", str(report))) as proc:
+        wait_until("the scan to be under way", lambda: scan_started(plain, 5))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == ExitStatus.INTERRUPTED, err
+    assert out == ""  # the report went to the file, not above
+    assert f"the report written to {report} is partial (complete: false)" in err, err
+    assert "report above" not in err
+    doc = load_json(report.read_text())
+    assert doc["complete"] is False and 0 < doc["scan"]["keys_scanned"] < 30_000
 
 
 def test_server_killed_mid_scan_reports_what_it_had(tmp_path: Path) -> None:

@@ -18,11 +18,19 @@ import sys
 import termios
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rediscope.core.localserver import LocalServer
-from tests.helpers import load_json, run_cli, start_server, stopped_at_exit, wait_until
+from tests.helpers import (
+    load_json,
+    run_cli,
+    start_server,
+    stopped_at_exit,
+    three_primaries,
+    wait_until,
+)
 
 LEAVE_SCREEN = b"\x1b[?1049l"  # the alternate screen's end: the terminal as it was
 
@@ -214,3 +222,78 @@ def test_ctrl_c_and_a_dead_server_on_the_live_screen(tmp_path: Path) -> None:
             assert screen.finish() == 0 and LEAVE_SCREEN in screen.seen
     finally:
         server.cleanup()
+
+
+@pytest.fixture
+def cluster_to_pause() -> Iterator[list[LocalServer]]:
+    yield from three_primaries()
+
+
+def _stopped(pid: int) -> bool:
+    """The kernel has stopped PID (SIGSTOP taken: state T)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
+class Lines:
+    """A piped `top --format json`'s documents, each read as it comes, waited for as events."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        self.out, self.docs = proc.stdout, []
+
+    def until(self, what: str, check: Any) -> dict[str, Any]:
+        def arrived() -> bool:
+            while select.select([self.out], [], [], 0.1)[0]:
+                line = self.out.readline()
+                if not line:
+                    raise AssertionError("top ended")
+                self.docs.append(load_json(line))
+                if check(self.docs[-1]):
+                    return True
+            return False
+
+        wait_until(what, arrived, timeout=60)
+        return self.docs[-1]
+
+
+def _node(doc: dict[str, Any], address: str) -> dict[str, Any]:
+    return next(n for n in doc["nodes"] if n["address"] == address)
+
+
+def test_a_paused_cluster_node_is_unknown_never_zero_and_the_totals_say_partial(
+    cluster_to_pause: list[LocalServer],
+) -> None:
+    first, paused = cluster_to_pause[0], cluster_to_pause[2]
+    address = f"127.0.0.1:{paused.port}"
+    args = ("-p", str(first.port), "--interval", "0.3", "--timeout", "1")
+    proc = _top(*args, "--format", "json")
+    try:
+        with stopped_at_exit(proc):
+            lines = Lines(proc)
+            lines.until("every node read", lambda d: not d["totals"]["partial"])
+            os.kill(paused.pid, signal.SIGSTOP)
+            wait_until("the node stopped", lambda: _stopped(paused.pid))
+            doc = lines.until("the paused node down", lambda d: not _node(d, address)["up"])
+            node, t = _node(doc, address), doc["totals"]
+            assert node["used_memory"] is None and node["ops"] is None and node["keys"] is None
+            assert t["partial"] is True and t["missing"] == [address]
+            assert t["used_memory"] == sum(n["used_memory"] or 0 for n in doc["nodes"])
+            assert doc["complete"] is False
+
+            screen = run_cli("top", *args, "--once", env={"COLUMNS": "80"})
+            assert screen.exit_code == 0, screen.stderr
+            assert "unknown" in screen.stdout and "total of 2/3" in screen.stdout
+            assert "totals are of 2 of 3 nodes" in screen.stdout
+            assert "q quit" not in screen.stdout and "n: hide" not in screen.stdout
+            assert max(len(line) for line in screen.stdout.splitlines()) <= 80
+
+            os.kill(paused.pid, signal.SIGCONT)
+            doc = lines.until("the node back", lambda d: _node(d, address)["up"])
+            node = _node(doc, address)  # one sample: its gauges, no rates yet
+            assert node["used_memory"] > 0 and node["ops"] is None
+            assert doc["totals"]["partial"] is True
+            doc = lines.until("its rates", lambda d: _node(d, address)["ops"] is not None)
+            assert doc["totals"]["partial"] is False and doc["totals"]["missing"] == []
+            assert doc["totals"]["used_memory"] == sum(n["used_memory"] for n in doc["nodes"])
+    finally:
+        os.kill(paused.pid, signal.SIGCONT)

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from rediscope.core.rdbfile.layout import REDIS_8, VALKEY_8_0, VALKEY_8_1, VALKEY_9, Layout
+from rediscope.core.rdbfile.layout import (
+    REDIS_7_2,
+    REDIS_8,
+    VALKEY_8_0,
+    VALKEY_8_1,
+    VALKEY_9,
+    Layout,
+)
 from tests.helpers import run_cli
 
 
@@ -63,8 +70,22 @@ def test_a_file_without_a_creation_time_has_keys_expired_by_now(tmp_path: Path) 
     assert "the server holds" not in r.stdout
 
 
+def test_the_8_byte_quantum_and_the_old_table_of_a_growing_dict() -> None:
+    """memest's size classes of jemalloc built with an 8-byte quantum (Redis's and Valkey's
+    bundled copy), and the old table a dict in the middle of its incremental rehash holds."""
+    from rediscope.core.rdbfile import memest
+
+    assert [memest.size_class_8(n) for n in (1, 9, 22, 24, 25, 62, 65, 129)] == [
+        8, 16, 24, 24, 32, 64, 80, 160,
+    ]  # fmt: skip
+    assert (memest.sds(20), memest.sds(20, small=True)) == (32, 24)  # 1 + 20 + 1 bytes
+    assert memest.rehash_slots(50_000) == 32_768 // 2  # doubled at 32,769: still moving
+    assert memest.rehash_slots(60_000) == 0  # 0.632x more writes since: done
+    assert memest.rehash_slots(110) == 0 and memest.rehash_slots(100) == 32  # 128 slots
+
+
 @pytest.mark.parametrize(
-    "layout", [REDIS_8, VALKEY_8_0, VALKEY_8_1, VALKEY_9], ids=lambda lay: lay.name
+    "layout", [REDIS_7_2, REDIS_8, VALKEY_8_0, VALKEY_8_1, VALKEY_9], ids=lambda lay: lay.name
 )
 def test_a_batch_is_corrected_for_its_writer_as_each_key_is(layout: Layout) -> None:
     """The reader corrects a batch's estimates at once (Layout.correct_all): the same numbers as
@@ -73,7 +94,7 @@ def test_a_batch_is_corrected_for_its_writer_as_each_key_is(layout: Layout) -> N
     rows = [
         (rng.choice([b"set", b"hash", b"zset", b"string"]),
          rng.choice([b"hashtable", b"skiplist", b"listpack", b"embstr", None]),
-         rng.choice([None, 0, 1, 7, 5000]),
+         rng.choice([None, 0, 1, 7, 5000, 50_000]),
          rng.choice([None, 0, 3, 10, 200, 90_000]))
         for _ in range(500)
     ]  # fmt: skip

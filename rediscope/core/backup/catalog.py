@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import ClassVar
@@ -161,6 +161,19 @@ def digest_problems(dest: Path, backup: BackupInfo) -> tuple[str, ...]:
     return tuple(out)
 
 
+def not_intact(dest: Path, backup: BackupInfo, now: datetime) -> str | None:
+    """Why BACKUP does not count as intact, by retention's rule (None: it does): dated in the
+    future, not verified when written, or its files missing, resized or not matching their
+    sha256 (each file read in full)."""
+    ahead = backup.future_s(now)
+    if ahead:
+        return f"dated {short_duration(ahead)} in the future"
+    if not backup.verified:
+        return "not verified when it was written"
+    problems = backup.problems or digest_problems(dest, backup)
+    return f"damaged: {'; '.join(problems)}" if problems else None
+
+
 def deep_count(path: Path) -> dict[str, dict[str, int]]:
     """Parse every record of a (compressed) RDB: keys per db and per type. RdbError names the
     offset and key where the data goes wrong, also in a file written with checksums off."""
@@ -179,16 +192,21 @@ def deep_count(path: Path) -> dict[str, dict[str, int]]:
     return counts
 
 
-def verify_file(path: Path, sidecar: bool = False, deep: bool = False) -> FileVerdict:
-    """sha256 (against the .sha256 beside it; `sidecar`: one must be there, as for every file
-    a manifest lists) and the RDB checks."""
+def verify_file(
+    path: Path, sidecar: bool = False, deep: bool = False, digest: str = ""
+) -> FileVerdict:
+    """sha256 (against DIGEST, its manifest's, when given, and the .sha256 beside it;
+    `sidecar`: one must be there, as for every file a manifest lists) and the RDB checks."""
     side = path.with_name(path.name + ".sha256")
     checks: list[str] = []
     try:
+        if side.exists() or digest:
+            actual = sha256_of(path)
+            if digest and actual != digest:
+                return FileVerdict(path.name, False, "sha256 mismatch (the manifest's)", None, None)
         if side.exists():
-            expected = side.read_text().split()[0]
-            if sha256_of(path) != expected:
-                return FileVerdict(path.name, False, "sha256 mismatch", None, None)
+            if actual != (side.read_text().split() or [""])[0]:
+                return FileVerdict(path.name, False, f"sha256 mismatch ({side.name})", None, None)
             checks.append("sha256")
         elif sidecar:
             return FileVerdict(path.name, False, f"{side.name} is missing", None, None)
@@ -222,7 +240,7 @@ class ListedBackup:
     keys: int
     verified: bool  # verified when written (the manifest)
     keep: tuple[str, ...] | None = None  # with prune: the rules that keep it
-    #: now: ok (files there, sizes right), missing, damaged, unverified, future (dated in the
+    #: now: ok (files there, sizes and sha256 right), missing, damaged, unverified, future (dated in the
     #: future); with --verify: verified (every file re-read and checked) or bad
     state: str = "ok"
     problems: tuple[str, ...] = ()
@@ -300,7 +318,8 @@ def listed(
 
 
 def list_report(dest: Path, deep: bool = False) -> BackupListReport:
-    """The backups in `dest`; `deep` re-reads every file (sha256 and the RDB checks)."""
+    """The backups in `dest`, each file's sha256 read in full (against its manifest's and its
+    .sha256); `deep` re-reads every file as verify does (sha256 and the RDB checks)."""
     if not dest.is_dir():
         raise UsageError(f"{dest} is not a directory")
     now = datetime.now(timezone.utc)
@@ -309,11 +328,13 @@ def list_report(dest: Path, deep: bool = False) -> BackupListReport:
         checks = None
         if deep:
             checks = tuple(
-                verify_file(dest / f, sidecar=True)
+                verify_file(dest / f, sidecar=True, digest=d)
                 if (dest / f).exists()
                 else FileVerdict(f, False, "missing", None, None)
-                for f in b.files
+                for f, d in zip(b.files, b.digests or ("",) * len(b.files), strict=True)
             )
+        elif not b.problems:  # every file read in full: its sha256, as retention reads it
+            b = replace(b, problems=digest_problems(dest, b))
         rows.append(listed(b, now, deep=checks))
     return BackupListReport(
         target=local_target(dest),

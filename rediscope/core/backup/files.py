@@ -70,6 +70,21 @@ def dir_lock(dest: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def temp_writer(name: str) -> int | None:
+    """The PID of the process writing temp file NAME (`.rediscope-tmp-<pid>-…`), if it is
+    alive on this host (None: its writer is gone, or an older version's name without one)."""
+    pid, sep, _ = name[len(TEMP_PREFIX) :].partition("-")
+    if not (sep and pid.isdigit()) or int(pid) <= 0:
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        pass
+    return int(pid)
+
+
 def clean_temp_files(dest: Path) -> int:
     """Remove temp files a killed run left (call with the lock held)."""
     removed = 0
@@ -178,7 +193,8 @@ def mkstemp_in(dest: Path) -> tuple[int, str]:
     import tempfile
 
     try:
-        return tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest)  # O_CREAT | O_EXCL
+        # the writer's PID in the name: list and verify tell a live run from a killed one's
+        return tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=dest)  # O_EXCL
     except OSError as exc:
         raise disk_error(exc, dest) from None
 

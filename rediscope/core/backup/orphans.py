@@ -1,7 +1,8 @@
 """Orphans: files named as this tool names a backup's files that no readable manifest names.
 
 A backup exists from the rename of its manifest on; a crash between publishing's renames, or an
-older version that failed after its data file was in place, leaves files without one. `backup
+older version that failed after its data file was in place, leaves files without one; a run
+killed while it writes leaves its temp file (an orphan once the PID in its name is gone). `backup
 list` and `backup verify` show the same set (one function), `backup prune --orphans` removes the
 files that have no manifest at all. A manifest that cannot be read is shown too, never hidden,
 and neither it nor the files of its backup are removed: they may be the only copy.
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rediscope.core.backup.files import BASE_NAME, TEMP_PREFIX, fsync_dir
+from rediscope.core.backup.files import BASE_NAME, TEMP_PREFIX, fsync_dir, temp_writer
 from rediscope.core.backup.manifest import Manifest
 
 #: `<name>-<stamp>.rdb[.gz|.zst]`, a shard's `<name>-<stamp>.<node>.<slots>.rdb…`, and sidecars
@@ -60,12 +61,27 @@ def _manifests(dest: Path) -> tuple[set[str], set[str], list[OrphanFile]]:
     return named, unreadable, bad
 
 
+def _leftover(path: Path) -> OrphanFile | None:
+    """A temp file whose writer is gone (killed mid-run) as an orphan; None: a run in progress
+    (the live PID in its name) or not a file."""
+    if not path.is_file() or temp_writer(path.name) is not None:
+        return None
+    pid, sep, _ = path.name[len(TEMP_PREFIX) :].partition("-")
+    who = f" (pid {pid}, gone)" if sep and pid.isdigit() else ""
+    return OrphanFile(path.name, _size(path), f"temp file of an interrupted run{who}", True)
+
+
 def find_orphans(dest: Path) -> tuple[OrphanFile, ...]:
-    """Every orphan in DEST, by name (temp files of a run in progress are not orphans)."""
+    """Every orphan in DEST, by name, and the temp files of runs that were killed (a run in
+    progress, its PID alive, is not an orphan)."""
     named, unreadable, out = _manifests(dest)
     for path in sorted(dest.iterdir()):
+        if path.name.startswith(TEMP_PREFIX):
+            leftover = _leftover(path)
+            out += [leftover] if leftover else []
+            continue
         match = FILE_NAME.match(path.name)
-        if match is None or path.name in named or path.name.startswith(TEMP_PREFIX):
+        if match is None or path.name in named:
             continue
         if not path.is_file():
             continue

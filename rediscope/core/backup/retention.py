@@ -23,7 +23,7 @@ from rediscope.core.backup.catalog import (
     listed,
     local_target,
 )
-from rediscope.core.backup.files import clean_temp_files, dir_lock, fsync_dir
+from rediscope.core.backup.files import dir_lock, fsync_dir
 from rediscope.core.backup.orphans import OrphanFile, find_orphans, remove_orphans
 from rediscope.core.report import ReportBase
 from rediscope.core.target import Target
@@ -72,6 +72,8 @@ class PrunePlan:
     remove: tuple[str, ...]  # bases
     #: what reading the files found (base -> problems) for the backups a rule looked at
     found: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the bases whose files were read in full (found or not)
+    read: frozenset[str] = frozenset()
 
 
 #: the problems a full read of a backup's files finds (none: intact)
@@ -154,6 +156,7 @@ def plan_prune(
     keep: dict[str, tuple[str, ...]] = {}
     remove: list[str] = []
     found: dict[str, tuple[str, ...]] = {}
+    looked: set[str] = set()
     groups: dict[str, list[BackupInfo]] = {}
     for b in backups:
         groups.setdefault(b.name, []).append(b)
@@ -167,7 +170,8 @@ def plan_prune(
         keep.update({base: tuple(r) for base, r in target.reasons.items() if r})
         remove += [b.base for b in target.ordered if not target.reasons[b.base]]
         found.update({base: p for base, p in target.found.items() if p})
-    return PrunePlan(keep, tuple(remove), found)
+        looked.update(target.found)
+    return PrunePlan(keep, tuple(remove), found, frozenset(looked))
 
 
 def delete_backups(dest: Path, bases: tuple[str, ...]) -> list[str]:
@@ -225,15 +229,22 @@ def prune(
     with dir_lock(dest):
         backups = list_backups(dest)
         plan = plan_prune(backups, policy, now, partial(digest_problems, dest))
+        # the report reads every backup the rules did not, as `backup list` does: a damaged
+        # one kept or removed is named damaged (the same set as list and verify), never `ok`
+        seen = {
+            b.base: digest_problems(dest, b)
+            for b in backups
+            if b.base not in plan.read and not b.problems
+        }
         found = find_orphans(dest)
         gone = tuple(o.file for o in found if o.removable) if orphans else ()
         if not dry_run:
             delete_backups(dest, plan.remove)
-            if orphans:
+            if orphans:  # the set list shows: never a live run's temp file
                 gone = remove_orphans(dest, found)
-                clean_temp_files(dest)
     by_base = {
-        b.base: replace(b, problems=b.problems + plan.found.get(b.base, ())) for b in backups
+        b.base: replace(b, problems=b.problems + plan.found.get(b.base, seen.get(b.base, ())))
+        for b in backups
     }
     return PruneReport(
         target=local_target(dest),

@@ -65,6 +65,13 @@ def _manifest_keys(directory: Path) -> dict[str, dict[str, int]]:
     return out
 
 
+def _digests(directory: Path) -> dict[str, str]:
+    """The sha256 the manifests in DIRECTORY record for each of their files."""
+    return {
+        f: d for b in list_backups(directory) for f, d in zip(b.files, b.digests, strict=False) if d
+    }
+
+
 def _server_program(given: str | None) -> str:
     """The redis-server the drill loads with: --server-bin, else the one on PATH (as demo)."""
     if given is None:
@@ -156,9 +163,10 @@ def verify(
 ) -> VerifyReport:
     targets, listed, orphans = _targets(path)
     orphan_names = {o.file for o in orphans}
+    digests = _digests(path if path.is_dir() else path.parent)
     verdicts = [
         replace(
-            verify_file(t, sidecar=t.name in listed, deep=deep)
+            verify_file(t, sidecar=t.name in listed, deep=deep, digest=digests.get(t.name, ""))
             if t.exists()
             else FileVerdict(t.name, False, "missing (listed in its manifest)", None, None),
             orphan=t.name in orphan_names,

@@ -177,14 +177,14 @@ static PyObject *records(PyObject *Py_UNUSED(self), PyObject *args) {
 
 /* N elements of a hashtable set or hash, or of a skiplist zset (MODE 1: each with a binary
  * score, 2: with a text score), from buf[pos:]: (pos, elements read, the sum of their sds
- * allocations), stopping at the first element that is not whole in the buffer or not a plain,
- * integer or compressed string, or that would take the sum past 64 bits (the Python reader
- * reads that one). */
+ * allocations, in the 8-byte quantum's size classes when SMALL), stopping at the first
+ * element that is not whole in the buffer or not a plain, integer or compressed string, or
+ * that would take the sum past 64 bits (the Python reader reads that one). */
 static PyObject *elements(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer view;
     Py_ssize_t pos, count;
-    int mode;
-    if (!PyArg_ParseTuple(args, "y*nni", &view, &pos, &count, &mode)) return NULL;
+    int mode, small = 0;
+    if (!PyArg_ParseTuple(args, "y*nni|i", &view, &pos, &count, &mode, &small)) return NULL;
     Cur c = {(const unsigned char *)view.buf, view.len, pos};
     if (pos < 0 || pos > view.len) c.p = view.len;
     Py_ssize_t done = 0;
@@ -206,7 +206,8 @@ static PyObject *elements(PyObject *Py_UNUSED(self), PyObject *args) {
             c.p += 1 + (n < SCORE_SPECIAL ? n : 0);
         }
         int64_t sum;
-        if (__builtin_add_overflow(total, sds_alloc(v.n, 1), &sum)) {
+        int64_t alloc = small ? size_class_8(sds_need(v.n, 1)) : sds_alloc(v.n, 1);
+        if (__builtin_add_overflow(total, alloc, &sum)) {
             c.p = start;  /* a sum past 64 bits: the Python reader adds it */
             break;
         }
@@ -373,8 +374,9 @@ done:
 
 static PyMethodDef methods[] = {
     {"elements", elements, METH_VARARGS,
-     "elements(buf, pos, count, mode) -> (pos, read, sds_bytes): the elements of a hashtable "
-     "or skiplist value (mode 0: strings, 1: with binary scores, 2: with text scores)."},
+     "elements(buf, pos, count, mode, small=0) -> (pos, read, sds_bytes): the elements of a "
+     "hashtable or skiplist value (mode 0: strings, 1: with binary scores, 2: with text "
+     "scores; small: in the 8-byte quantum's size classes)."},
     {"records", records, METH_VARARGS,
      "records(buf, pos, first_opcode, clock_ms, flags, columns, max_rows) -> (pos, keys, "
      "expired, empty, with_idle, with_freq): key records read from buf[pos:] into the nine "

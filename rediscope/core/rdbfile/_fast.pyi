@@ -10,7 +10,9 @@ def records(
     max_rows: int,
     /,
 ) -> tuple[int, int, int, int, int, int]: ...
-def elements(buf: bytes, pos: int, count: int, mode: int, /) -> tuple[int, int, int]: ...
+def elements(
+    buf: bytes, pos: int, count: int, mode: int, small: int = 0, /
+) -> tuple[int, int, int]: ...
 def restores(
     buf: bytes,
     pos: int,

@@ -72,10 +72,18 @@ static int64_t size_class(int64_t n) {
     return (n + spacing - 1) & ~(spacing - 1);
 }
 
-static int64_t sds_alloc(int64_t n, int type5) {
-    int head = (n < 32 && type5) ? 1 : n < 256 ? 3 : n < 65536 ? 5 : 9;
-    return size_class(head + n + 1);
+/* jemalloc built with an 8-byte quantum (as Redis and Valkey build their bundled copy):
+ * 8, 16, 24 ... 64, then as size_class. */
+static int64_t size_class_8(int64_t n) {
+    return n <= 64 ? (n + 7) & ~(int64_t)7 : size_class(n);
 }
+
+static int64_t sds_need(int64_t n, int type5) {
+    int head = (n < 32 && type5) ? 1 : n < 256 ? 3 : n < 65536 ? 5 : 9;
+    return head + n + 1;
+}
+
+static int64_t sds_alloc(int64_t n, int type5) { return size_class(sds_need(n, type5)); }
 
 static int64_t string_value(int64_t n, int is_int) {
     if (is_int) return ROBJ;

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 Records = Callable[..., tuple[int, int, int, int, int, int]]
-Elements = Callable[[bytes, int, int, int], tuple[int, int, int]]
+Elements = Callable[[bytes, int, int, int, int], tuple[int, int, int]]
 Restores = Callable[
     [bytes, int, int, int, bool, bytes, int, int], tuple[int, bytes, int, int, int, int]
 ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
+from rediscope.core.rdbfile.memest import rehash_slots
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -18,6 +20,15 @@ class Layout:
     per_set_member: float = 0.0  # a hashtable set's member
     per_hash_field: float = 0.0  # a hashtable hash's field
     per_zset_member: float = 0.0  # a skiplist sorted set's member
+    #: MEMORY USAGE counts a stream's trees (its PELs) by their allocations (Valkey 8.1+)
+    rax_allocated: bool = False
+    #: the writer's jemalloc has an 8-byte quantum: Redis 7.2+ and Valkey as built from their
+    #: sources (the bundled copy); a distribution's package (Debian's 7.0) links the system's,
+    #: with a 16-byte quantum. The file does not say: this is the likely build of the version
+    small_classes: bool = False
+    #: types whose table is the new hashtable (Valkey 8.1+): no old table is held after a
+    #: growth, as memest counts for a dict grown by writes
+    settled: tuple[bytes, ...] = ()
 
     def correct(
         self, rtype: bytes, encoding: bytes | None, n: int | None, mem: int | None
@@ -30,6 +41,8 @@ class Layout:
             per = self.per_set_member if rtype == b"set" else self.per_hash_field
         elif encoding == b"skiplist":
             per = self.per_zset_member
+        if rtype in self.settled and encoding == b"hashtable":
+            mem -= 8 * rehash_slots(n or 0)
         return max(0, mem + self.per_key + round(per * (n or 0)))
 
     def correct_all(
@@ -58,19 +71,37 @@ class Layout:
 _PER_ELEMENT = frozenset({b"hashtable", b"skiplist"})
 
 REDIS_7 = Layout("redis 7")
+#: Redis 7.2 to 7.4 as built from source: the model, in the 8-byte quantum's size classes
+REDIS_7_2 = Layout("redis 7.2", per_zset_member=-7.5, small_classes=True)
 #: Redis 8: the key lives in the object (kvobj), the keyspace has no dictEntry; sorted-set
 #: members are embedded in their skiplist nodes
-REDIS_8 = Layout("redis 8", per_key=-24, per_zset_member=-8.5)
+REDIS_8 = Layout("redis 8", per_key=-24, per_zset_member=-16.0, small_classes=True)
 #: Valkey 8.0: keys embedded in the dictEntry; set members stored as the dict's keys only
-VALKEY_8_0 = Layout("valkey 8.0", per_key=-8, per_set_member=-20.0)
+VALKEY_8_0 = Layout(
+    "valkey 8.0", per_key=-8, per_set_member=-20.0, per_zset_member=-7.5, small_classes=True
+)
 #: Valkey 8.1: the new hashtable (no dictEntry: keys, set members and hash fields sit in
 #: 64-byte buckets of 7)
 VALKEY_8_1 = Layout(
-    "valkey 8.1", -16, per_set_member=-14.4, per_hash_field=-15.1, per_zset_member=-7.5
+    "valkey 8.1",
+    -16,
+    per_set_member=-14.4,
+    per_hash_field=-15.1,
+    per_zset_member=-7.5,
+    rax_allocated=True,
+    small_classes=True,
+    settled=(b"set", b"hash"),
 )
 #: Valkey 9: as 8.1, and sorted sets on the new hashtable too
 VALKEY_9 = Layout(
-    "valkey 9", -16, per_set_member=-14.4, per_hash_field=-15.1, per_zset_member=-15.8
+    "valkey 9",
+    -16,
+    per_set_member=-14.4,
+    per_hash_field=-15.1,
+    per_zset_member=-15.8,
+    rax_allocated=True,
+    small_classes=True,
+    settled=(b"set", b"hash"),
 )
 
 
@@ -90,4 +121,6 @@ def layout_of(aux: dict[str, str], magic: str) -> Layout:
             return VALKEY_9
         return VALKEY_8_1 if version >= (8, 1) else VALKEY_8_0 if version >= (8, 0) else REDIS_7
     redis = _version(aux.get("redis-ver", "0"))
-    return REDIS_8 if (8, 0) <= redis < (255, 0) else REDIS_7
+    if (8, 0) <= redis < (255, 0):
+        return REDIS_8
+    return REDIS_7_2 if (7, 2) <= redis < (8, 0) else REDIS_7

@@ -185,6 +185,8 @@ class RdbReader:
             self.readers = VALKEY_READERS
             self._first_opcode = OP_SLOT_IMPORT
             self.layout = layout_of({}, magic)
+            self.s.rax_allocated = self.layout.rax_allocated
+            self.s.small_classes = self.layout.small_classes
 
     def _records(self) -> None:
         """Until EOF; a key record with no prefix (most of them) without a call in between."""
@@ -264,6 +266,8 @@ class RdbReader:
             self.info.aux[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
             s.listpack_lists = _listpack_lists(self.info.aux)
             self.layout = layout_of(self.info.aux, self.info.magic)
+            s.rax_allocated = self.layout.rax_allocated
+            s.small_classes = self.layout.small_classes
             s.valkey = self.info.magic == "VALKEY" or "valkey-ver" in self.info.aux
         elif op == OP_MODULE_AUX:
             self.info.module_aux.append(module_name(s.length()))

@@ -43,6 +43,12 @@ class ByteStream:
         self.listpack_lists = False
         #: the writer is Valkey (MEMORY USAGE counts an intset's exact bytes there)
         self.valkey = False
+        #: the writer's MEMORY USAGE counts a stream's trees by their allocations (Valkey 8.1+)
+        #: rather than by Redis's estimate of 244 bytes a node
+        self.rax_allocated = False
+        #: the writer's jemalloc has an 8-byte quantum (24, 40, 56-byte classes): hashtable
+        #: elements are rounded to those (memest.size_class_8)
+        self.small_classes = False
         self._packed: tuple[bytes, int] = (b"", 0)
         self._cap: list[bytes] | None = None  # capture(): the bytes consumed since
         self._cap_at = 0

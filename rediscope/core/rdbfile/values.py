@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from rediscope.core.rdbfile import compiled, memest
 from rediscope.core.rdbfile.blobs import INTSET, LISTPACK, ZIPLIST, ZIPMAP, BadBlob, Counter
+from rediscope.core.rdbfile.rax import RaxCounter, group_bytes
 from rediscope.core.rdbfile.stream import ByteStream, Malformed
 
 _DIGITS = frozenset(b"0123456789")
@@ -72,19 +73,19 @@ def _is_long(text: bytes) -> bool:
 
 def _elements_list(s: ByteStream, n: int, per: int = 1, score: int = 0) -> int:
     """Pass over N strings (each with a score: 1 binary, 2 text); the sum of their sds
-    allocations. The compiled loop reads what is whole in the buffer, the code here the element
+    allocations (in the writer's size classes). The compiled loop reads what is whole in the buffer, the code here the element
     at its end (refilling it) and any it leaves."""
-    total, left = 0, n * per
+    total, left, small = 0, n * per, s.small_classes
     fast = compiled.elements if compiled.fits(left) else None
     while left > 0:
         if fast is not None:
-            s.pos, done, add = fast(s.buf, s.pos, left, score)
+            s.pos, done, add = fast(s.buf, s.pos, left, score, small)
             total += add
             left -= done
             if left == 0:
                 break
         size, _ = s.string_size()
-        total += memest.sds(size)
+        total += memest.sds(size, small=small)
         if score == 1:
             s.skip(8)
         elif score == 2:
@@ -218,29 +219,33 @@ def _stream(version: int) -> Callable[[ByteStream], Value]:
         length = s.length()
         for _ in range(2 + (5 if version >= 2 else 0)):  # last id; first, max deleted, added
             s.length()
-        groups = s.length()
-        pending = 0
-        for _ in range(groups):
-            pending += _stream_group(s, version)
-        return Value(b"stream", b"stream", length, memest.stream(sizes, groups, pending))
+        groups = sum(_stream_group(s, version) for _ in range(s.length()))
+        return Value(b"stream", b"stream", length, memest.stream(sizes, groups))
 
     return read
 
 
 def _stream_group(s: ByteStream, version: int) -> int:
+    """One consumer group, read to the shape of its PEL's tree and its consumers' (the IDs
+    come in order, as the server walked its trees): what it costs (rax.group_bytes)."""
     s.string_size()  # name
     s.length(), s.length()  # last delivered id
     if version >= 2:
         s.length()  # entries read
-    pel = s.length()
-    for _ in range(pel):
-        s.skip(16 + 8)  # id, delivery time
+    pel = RaxCounter()
+    for _ in range(s.length()):
+        pel.add(s.read(16))  # id
+        s.skip(8)  # delivery time
         s.length()  # delivery count
-    for _ in range(s.length()):  # consumers
-        s.string_size()
+    consumers = []
+    for _ in range(s.length()):
+        name = s.string_size()[0]
         s.skip(8 if version < 3 else 16)  # seen time (and active time)
-        s.skip(16 * s.length())  # the consumer's pending ids
-    return pel
+        own = RaxCounter()
+        for _ in range(s.length()):
+            own.add(s.read(16))
+        consumers.append((name, own.shape()))
+    return group_bytes(version, pel.shape(), consumers, s.rax_allocated)
 
 
 READERS: dict[int, Callable[[ByteStream], Value]] = {

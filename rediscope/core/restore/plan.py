@@ -8,8 +8,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rediscope.core.backup.catalog import deep_count, list_backups
-from rediscope.core.backup.manifest import BackupFile, Manifest
+from rediscope.core.backup.catalog import deep_count
+from rediscope.core.backup.manifest import BackupFile
 from rediscope.core.connection import connect
 from rediscope.core.info import info, keyspace_dbs
 from rediscope.core.rdbfile.check import RdbError, check_file, open_decompressed
@@ -63,33 +63,6 @@ class Input:
         if self.entry is None:
             return None
         return {int(k[2:]) for k, n in self.entry.keys.items() if k[2:].isdigit() and n}
-
-
-def _entries(directory: Path, base: str) -> list[Input]:
-    manifest = Manifest.read(directory / f"{base}.manifest.json")
-    files = manifest.files if manifest else ()
-    return [Input(directory / f.file, f) for f in files]
-
-
-def restore_inputs(source: Path) -> list[Input]:
-    """A backup file, a backup's name inside its directory, or a directory (its newest
-    backup: every shard's file)."""
-    if source.is_dir():
-        backups = list_backups(source)
-        if not backups:
-            raise UsageError(f"{source} holds no backup written by rediscope backup run")
-        return _entries(source, backups[0].base)
-    if source.is_file():
-        for b in list_backups(source.parent):
-            if source.name in b.files:
-                return [i for i in _entries(source.parent, b.base) if i.path.name == source.name]
-        return [Input(source, None)]
-    parent = source.parent if source.parent.is_dir() else None
-    if parent is not None:
-        for b in list_backups(parent):
-            if source.name in (b.base, b.name):
-                return _entries(parent, b.base)
-    raise UsageError(f"no such backup file, backup name or backup directory: {source}")
 
 
 def checked(inputs: list[Input], partial: bool) -> list[Input]:

@@ -83,6 +83,30 @@ def _check_from_db(inputs: list[Input], opts: RestoreOptions) -> None:
         )
 
 
+def _check_db_map(inputs: list[Input], opts: RestoreOptions, have: set[int] | None) -> None:
+    """Every FROM of --db-map FROM:TO is a db the backup holds keys in (its manifest, else
+    the first pass over the files; HAVE: already known); else a usage error naming the dbs
+    it has, before anything is written."""
+    if not opts.db_map:
+        return
+    if have is None:
+        known = [i.dbs for i in inputs]
+        if all(d is not None for d in known):
+            have = set().union(*(d for d in known if d is not None))
+        else:
+            have = file_dbs(inputs)
+    lacking = sorted(d for d in opts.db_map if d not in have)
+    if not lacking:
+        return
+    pairs = ",".join(f"{d}:{opts.db_map[d]}" for d in lacking)
+    damaged = " before its damage" if any(i.damaged for i in inputs) else ""
+    raise UsageError(
+        f"--db-map {pairs}: the backup has no keys in db {', '.join(map(str, lacking))}"
+        f"{damaged} ({has_keys_in(have)}); nothing was written",
+        "--db-map FROM:TO sends db FROM of the backup into db TO of the target",
+    )
+
+
 def has_keys_in(dbs: set[int] | frozenset[int]) -> str:
     """ "it has keys in dbs 0, 1" (or "it holds no keys")."""
     if not dbs:
@@ -99,6 +123,7 @@ def prepare(
     dbs = plan.source_dbs(inputs, opts)
     if dbs is None:
         dbs = file_dbs(inputs)
+    _check_db_map(inputs, opts, dbs if opts.db is None else None)
     if target.cluster:
         plan.check_cluster_dbs(dbs, opts)
     else:

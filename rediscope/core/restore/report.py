@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rediscope.core.report import Outcome, ReportBase
+from rediscope.core.restore.source import PassedOver
 from rediscope.core.restore.writer import Counts, Failure, Tally
 from rediscope.core.target import Target
 from rediscope.exitcodes import ExitStatus
@@ -78,6 +79,8 @@ class RestoreReport(ReportBase):
     backup_problems: tuple[str, ...] = ()
     #: the checks every file passed before the first write: crc64, header-eof, records
     checks: tuple[str, ...] = ()
+    #: SOURCE a directory: the newer backups not taken because they are not intact, and why
+    passed_over: tuple[PassedOver, ...] = ()
 
     def outcome(self) -> Outcome:
         """0 when everything meant to be restored was; 130 interrupted; 1 otherwise (a dry

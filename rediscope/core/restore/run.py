@@ -29,6 +29,7 @@ from rediscope.core.restore.report import (
     node_rows,
     skipped,
 )
+from rediscope.core.restore.source import passed_over_warning, restore_inputs
 from rediscope.core.restore.stream import Stream
 from rediscope.core.restore.target import RestoreTarget
 from rediscope.core.restore.writer import TargetLost
@@ -138,11 +139,12 @@ def restore(
     before anything is written, that the backup is damaged and what vouches for it instead;
     CONFIRM is asked the question (before any progress is drawn)."""
     notes: list[str] = []
-    inputs = plan.checked(plan.restore_inputs(source), opts.partial)
+    picked, passed = restore_inputs(source)
+    inputs = plan.checked(picked, opts.partial)
     checked = integrity(inputs)
-    warning = checked.warning()
-    if warning and warn is not None:
-        warn(warning)
+    for warning in (passed_over_warning(passed), checked.warning()):
+        if warning and warn is not None:
+            warn(warning)
     target = RestoreTarget(spec)
     ready = prepare(target, inputs, opts, notes)
     if confirm is not None and not opts.dry_run:
@@ -170,7 +172,9 @@ def restore(
     if any(f.functions_pre_ga for f in facts):
         notes.append("function libraries in the 7.0 release-candidate format were skipped")
     report = _report(stream, inputs, opts, ready, functions, end, notes)
-    return dataclasses.replace(report, backup_problems=checked.problems, checks=checked.checks)
+    return dataclasses.replace(
+        report, backup_problems=checked.problems, checks=checked.checks, passed_over=passed
+    )
 
 
 def _report(

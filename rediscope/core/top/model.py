@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rediscope.core.report import ReportBase
@@ -55,35 +55,40 @@ class ReplicaLag:
 
 @dataclass(frozen=True)
 class NodeView:
+    """One node's interval. None: not read from that node. A node that does not answer has
+    every measure None (never 0: a paused node has not stopped using memory); a node that
+    answers again after it did not has its gauges (memory, clients, keys) but no rates until
+    the next interval."""
+
     address: str
     role: str  # primary | replica
     up: bool
     error: str | None = None
     version: str = ""
-    uptime_s: int = 0
-    interval_s: float = 0.0
-    ops: int = 0  # commands processed in the interval
-    ops_per_s: float = 0.0
-    reads_per_s: float = 0.0
-    writes_per_s: float = 0.0
-    net_in_per_s: float = 0.0
-    net_out_per_s: float = 0.0
-    hits: int = 0
-    misses: int = 0
+    uptime_s: int | None = None
+    interval_s: float | None = None
+    ops: int | None = None  # commands processed in the interval
+    ops_per_s: float | None = None
+    reads_per_s: float | None = None
+    writes_per_s: float | None = None
+    net_in_per_s: float | None = None
+    net_out_per_s: float | None = None
+    hits: int | None = None
+    misses: int | None = None
     hit_ratio: float | None = None  # None: no lookups in the interval
-    expired_per_s: float = 0.0
-    evicted_per_s: float = 0.0
-    rejected_per_s: float = 0.0
-    used_memory: int = 0
-    used_memory_peak: int = 0
-    maxmemory: int = 0  # 0: no limit
-    rss: int = 0
+    expired_per_s: float | None = None
+    evicted_per_s: float | None = None
+    rejected_per_s: float | None = None
+    used_memory: int | None = None
+    used_memory_peak: int | None = None
+    maxmemory: int | None = None  # 0: no limit
+    rss: int | None = None
     fragmentation: float | None = None
-    clients: int = 0
-    blocked_clients: int = 0
-    tracking_clients: int = 0
-    max_output_buffer: int = 0  # client_recent_max_output_buffer
-    keys: dict[str, dict[str, int]] = field(default_factory=dict)  # dbN -> keys, expires
+    clients: int | None = None
+    blocked_clients: int | None = None
+    tracking_clients: int | None = None
+    max_output_buffer: int | None = None  # client_recent_max_output_buffer
+    keys: dict[str, dict[str, int]] | None = None  # dbN -> keys, expires
     replicas: tuple[ReplicaLag, ...] = ()
     link: str | None = None  # a replica's master_link_status
     commands: tuple[CommandRate, ...] = ()
@@ -92,6 +97,9 @@ class NodeView:
 
 @dataclass(frozen=True)
 class TopTotals:
+    """Sums over the nodes each measure was read from. `partial`: some node's value is missing
+    from a sum (`missing` names those nodes): the total is a lower bound, not the deployment's."""
+
     ops: int
     ops_per_s: float
     reads_per_s: float
@@ -106,6 +114,8 @@ class TopTotals:
     used_memory: int
     keys: int
     clients: int
+    partial: bool = False
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from rediscope.core.top.model import CommandRate, NodeSample, NodeView, ReplicaLag, TopTotals
@@ -79,6 +80,33 @@ def _replicas(data: dict[str, Any]) -> tuple[ReplicaLag, ...]:
     return tuple(out)
 
 
+def gauge_view(cur: NodeSample) -> NodeView:
+    """What one sample tells of a node on its own (memory, clients, keys): its rates need
+    the sample before, so they are None here."""
+    assert cur.data is not None
+    c = cur.data
+    return NodeView(
+        address=cur.address,
+        role="replica" if c.get("role") == "slave" else "primary",
+        up=True,
+        version=str(c.get("valkey_version") or c.get("redis_version", "")),
+        uptime_s=_int(c, "uptime_in_seconds"),
+        used_memory=_int(c, "used_memory"),
+        used_memory_peak=_int(c, "used_memory_peak"),
+        maxmemory=_int(c, "maxmemory"),
+        rss=_int(c, "used_memory_rss"),
+        fragmentation=_float(c.get("mem_fragmentation_ratio")),
+        clients=_int(c, "connected_clients"),
+        blocked_clients=_int(c, "blocked_clients"),
+        tracking_clients=_int(c, "tracking_clients"),
+        max_output_buffer=_int(c, "client_recent_max_output_buffer"),
+        keys=_keyspace(c),
+        replicas=_replicas(c),
+        link=str(c["master_link_status"]) if "master_link_status" in c else None,
+        cluster_state=str(c["cluster_state"]) if "cluster_state" in c else None,
+    )
+
+
 def node_view(prev: NodeSample, cur: NodeSample, kind: Kind) -> NodeView:
     """One node's interval: PREV and CUR are its samples (both answered)."""
     assert prev.data is not None and cur.data is not None
@@ -87,17 +115,12 @@ def node_view(prev: NodeSample, cur: NodeSample, kind: Kind) -> NodeView:
     commands = _commands(p, c, seconds, kind)
     hits, misses = _delta(p, c, "keyspace_hits"), _delta(p, c, "keyspace_misses")
     ops = _delta(p, c, "total_commands_processed")
-    maxmemory = _int(c, "maxmemory")
 
     def rate(name: str) -> float:
         return _delta(p, c, name) / seconds
 
-    return NodeView(
-        address=cur.address,
-        role="replica" if c.get("role") == "slave" else "primary",
-        up=True,
-        version=str(c.get("valkey_version") or c.get("redis_version", "")),
-        uptime_s=_int(c, "uptime_in_seconds"),
+    return replace(
+        gauge_view(cur),
         interval_s=round(seconds, 6),
         ops=ops,
         ops_per_s=ops / seconds,
@@ -111,20 +134,7 @@ def node_view(prev: NodeSample, cur: NodeSample, kind: Kind) -> NodeView:
         expired_per_s=rate("expired_keys"),
         evicted_per_s=rate("evicted_keys"),
         rejected_per_s=rate("rejected_connections"),
-        used_memory=_int(c, "used_memory"),
-        used_memory_peak=_int(c, "used_memory_peak"),
-        maxmemory=maxmemory,
-        rss=_int(c, "used_memory_rss"),
-        fragmentation=_float(c.get("mem_fragmentation_ratio")),
-        clients=_int(c, "connected_clients"),
-        blocked_clients=_int(c, "blocked_clients"),
-        tracking_clients=_int(c, "tracking_clients"),
-        max_output_buffer=_int(c, "client_recent_max_output_buffer"),
-        keys=_keyspace(c),
-        replicas=_replicas(c),
-        link=str(c["master_link_status"]) if "master_link_status" in c else None,
         commands=tuple(commands),
-        cluster_state=str(c["cluster_state"]) if "cluster_state" in c else None,
     )
 
 
@@ -164,24 +174,43 @@ def merged_commands(nodes: Iterable[NodeView]) -> tuple[CommandRate, ...]:
     return tuple(sorted(out, key=lambda c: (-c.calls, c.name)))
 
 
+def node_keys(n: NodeView) -> int | None:
+    """The keys a node holds over its dbs (None: not read)."""
+    return None if n.keys is None else sum(d["keys"] for d in n.keys.values())
+
+
+def total(values: Iterable[int | None]) -> int:
+    return sum(v for v in values if v is not None)
+
+
 def totals(nodes: Iterable[NodeView]) -> TopTotals:
-    up = [n for n in nodes if n.up]
-    hits, misses = sum(n.hits for n in up), sum(n.misses for n in up)
+    """Each measure summed over the nodes it was read from; a node missing from any sum makes
+    the totals partial (a lower bound) and is named, never counted as 0."""
+    listed = list(nodes)
+    nodes = [n for n in listed if n.up]  # a node that does not answer: nothing was read
+    hits, misses = total(n.hits for n in nodes), total(n.misses for n in nodes)
+
+    def rates(name: str) -> float:
+        return float(sum(getattr(n, name) or 0.0 for n in nodes))
+
+    missing = tuple(n.address for n in listed if not n.up or n.ops is None or n.used_memory is None)
     return TopTotals(
-        ops=sum(n.ops for n in up),
-        ops_per_s=sum(n.ops_per_s for n in up),
-        reads_per_s=sum(n.reads_per_s for n in up),
-        writes_per_s=sum(n.writes_per_s for n in up),
-        net_in_per_s=sum(n.net_in_per_s for n in up),
-        net_out_per_s=sum(n.net_out_per_s for n in up),
+        ops=total(n.ops for n in nodes),
+        ops_per_s=rates("ops_per_s"),
+        reads_per_s=rates("reads_per_s"),
+        writes_per_s=rates("writes_per_s"),
+        net_in_per_s=rates("net_in_per_s"),
+        net_out_per_s=rates("net_out_per_s"),
         hits=hits,
         misses=misses,
         hit_ratio=hits / (hits + misses) if hits + misses else None,
-        expired_per_s=sum(n.expired_per_s for n in up),
-        evicted_per_s=sum(n.evicted_per_s for n in up),
-        used_memory=sum(n.used_memory for n in up),
-        keys=sum(d["keys"] for n in up for d in n.keys.values()),
-        clients=sum(n.clients for n in up),
+        expired_per_s=rates("expired_per_s"),
+        evicted_per_s=rates("evicted_per_s"),
+        used_memory=total(n.used_memory for n in nodes),
+        keys=total(node_keys(n) for n in nodes),
+        clients=total(n.clients for n in nodes),
+        partial=bool(missing),
+        missing=missing,
     )
 
 

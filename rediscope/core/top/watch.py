@@ -24,7 +24,7 @@ from rediscope.core.top.model import (
     NodeView,
     TopReport,
 )
-from rediscope.core.top.rates import at_us, merged_commands, node_view, totals
+from rediscope.core.top.rates import at_us, gauge_view, merged_commands, node_view, totals
 from rediscope.core.top.slots import SlotWatch
 
 #: an output buffer this big (client_recent_max_output_buffer) makes top look at CLIENT LIST
@@ -114,6 +114,7 @@ class Watcher:
         """The interval since the last poll (None on the first: there is nothing to compare)."""
         samples = [self._sample(a) for a in self.roles]
         self._learn_kinds(samples)
+        first = not self.prev
         views = []
         for s in samples:
             before = self.prev.get(s.address)
@@ -121,8 +122,10 @@ class Watcher:
                 views.append(NodeView(s.address, self.roles[s.address], False, s.error))
             elif before is not None and before.data is not None:
                 views.append(node_view(before, s, self.kind))
+            else:  # back after not answering: what this sample says, rates next interval
+                views.append(gauge_view(s))
             self.prev[s.address] = s
-        if not views:  # the first sample: the slots' counters too, for the first rates
+        if first:  # the first sample: the slots' counters too, for the first rates
             self._hot_slots([s.address for s in samples if s.data], 0.0)
             return None
         self.seq += 1
@@ -132,7 +135,13 @@ class Watcher:
         up = [v for v in views if v.up]
         state = self._cluster_state(up) if self.target.mode == "cluster" else None
         notes = [f"{v.address} does not answer: {v.error}" for v in views if not v.up]
-        interval = max((v.interval_s for v in up), default=0.0)
+        sums = totals(views)
+        if sums.partial:
+            notes.append(
+                f"totals are of {len(views) - len(sums.missing)} of {len(views)} nodes:"
+                f" not read from {', '.join(sums.missing)}"
+            )
+        interval = max((v.interval_s for v in up if v.interval_s is not None), default=0.0)
         hot, by = self._hot_slots([v.address for v in up], interval)
         if by is not None:
             notes.append(f"hot_slots: {SLOT_SOURCE} ordered by {by}" + _SLOT_NOTE.get(by, ""))
@@ -142,7 +151,7 @@ class Watcher:
             seq=self.seq,
             interval_s=round(interval, 6),
             nodes=tuple(views),
-            totals=totals(views),
+            totals=sums,
             commands=merged_commands(up),
             cluster_state=state,
             buffers=self._buffers(up) if buffers else (),
@@ -177,7 +186,7 @@ class Watcher:
         """The biggest output buffers of the nodes whose clients' buffers grew (capped)."""
         out: list[ClientBuffer] = []
         for v in up:
-            if v.max_output_buffer < BUFFER_WATCH or v.clients > CLIENT_LIST_CAP:
+            if (v.max_output_buffer or 0) < BUFFER_WATCH or (v.clients or 0) > CLIENT_LIST_CAP:
                 continue
             try:
                 listed: Any = self._conn(v.address).client_list(_type="normal")
