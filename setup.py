@@ -1,8 +1,10 @@
 """The RDB reader's hot loop in C (docs/performance.md: Python alone reads 141k keys/s, the
-target needs more); everything else about the package is in pyproject.toml.
+target needs more), and the collectors' grouping of a batch's rows; everything else about the
+package is in pyproject.toml.
 
-Optional: without a C compiler the build goes on without it and the reader runs in Python,
-with the same results (rediscope/core/rdbfile/compiled.py)."""
+Optional: without a C compiler the build goes on without them and the reader and collectors
+run in Python, with the same results (rediscope/core/rdbfile/compiled.py,
+rediscope/core/collectors/columns.py)."""
 
 import sys
 import warnings
@@ -23,6 +25,12 @@ setup(
             depends=["rediscope/core/rdbfile/_fast_values.h"],
             extra_compile_args=FLAGS,
             optional=True,
-        )
+        ),
+        Extension(
+            "rediscope.core.collectors._columns",
+            sources=["rediscope/core/collectors/_columns.c"],
+            extra_compile_args=FLAGS,
+            optional=True,
+        ),
     ]
 )

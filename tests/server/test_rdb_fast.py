@@ -117,8 +117,9 @@ def _memory_doc(path: Path, progress: Any = None) -> Any:
 def test_an_offloaded_collector_gives_the_same_report(
     writer: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """memory's pattern collector in a worker process (what a big file gets) gives the report
-    it gives here, on a keyspace of every type, and after a Ctrl-C in the middle of the read."""
+    """memory's pattern collector in a worker process (what a big file gets), with the bigkeys
+    collector along, gives the report it gives here, on a keyspace of every type, and after a
+    Ctrl-C in the middle of the read."""
     if not compiled.FAST:
         pytest.skip("the worker is used with the compiled reader only")
     c = writer.client()
@@ -133,14 +134,18 @@ def test_an_offloaded_collector_gives_the_same_report(
     started: list[Offloaded] = []
     real_init = Offloaded.__init__
 
-    def spy(self: Offloaded, collector: Any) -> None:
-        real_init(self, collector)
+    def spy(self: Offloaded, collector: Any, *along: Any) -> None:
+        real_init(self, collector, *along)
         started.append(self)
 
     monkeypatch.setattr(Offloaded, "__init__", spy)
     monkeypatch.setattr(source, "OFFLOAD_MIN_BYTES", 0)
     assert _memory_doc(path) == here
     assert len(started) == 1 and started[0]._proc.returncode == 0
+    assert [type(c).__name__ for c in started[0].results()] == [
+        "PatternCollector",
+        "BigKeysCollector",
+    ]
     assert here["by_pattern"] and here["scan"]["keys_scanned"] > 10_000
 
     calls = [0]

@@ -6,9 +6,20 @@ was written has keys expired by now, and a file whose keys all expired is said t
 from __future__ import annotations
 
 import gzip
+import random
 import struct
 from pathlib import Path
 
+import pytest
+
+from rediscope.core.rdbfile.layout import (
+    REDIS_7_2,
+    REDIS_8,
+    VALKEY_8_0,
+    VALKEY_8_1,
+    VALKEY_9,
+    Layout,
+)
 from tests.helpers import run_cli
 
 
@@ -71,3 +82,23 @@ def test_the_8_byte_quantum_and_the_old_table_of_a_growing_dict() -> None:
     assert memest.rehash_slots(50_000) == 32_768 // 2  # doubled at 32,769: still moving
     assert memest.rehash_slots(60_000) == 0  # 0.632x more writes since: done
     assert memest.rehash_slots(110) == 0 and memest.rehash_slots(100) == 32  # 128 slots
+
+
+@pytest.mark.parametrize(
+    "layout", [REDIS_7_2, REDIS_8, VALKEY_8_0, VALKEY_8_1, VALKEY_9], ids=lambda lay: lay.name
+)
+def test_a_batch_is_corrected_for_its_writer_as_each_key_is(layout: Layout) -> None:
+    """The reader corrects a batch's estimates at once (Layout.correct_all): the same numbers as
+    correct() key by key, unknown ones (None) left unknown, none below zero."""
+    rng = random.Random(layout.name)
+    rows = [
+        (rng.choice([b"set", b"hash", b"zset", b"string"]),
+         rng.choice([b"hashtable", b"skiplist", b"listpack", b"embstr", None]),
+         rng.choice([None, 0, 1, 7, 5000, 50_000]),
+         rng.choice([None, 0, 3, 10, 200, 90_000]))
+        for _ in range(500)
+    ]  # fmt: skip
+    for batch in (rows, [r for r in rows if r[3] is not None]):
+        types, encodings, lengths, memory = (list(c) for c in zip(*batch, strict=True))
+        want = [layout.correct(t, e, n, m) for t, e, n, m in batch]
+        assert layout.correct_all(types, encodings, lengths, memory) == want

@@ -3,6 +3,10 @@ recommendations need (big strings, big collections, non-compact encodings)."""
 
 from __future__ import annotations
 
+from operator import mul
+from typing import cast
+
+from rediscope.core.collectors.columns import group_rows, known, pick
 from rediscope.core.collectors.topn import KeyEntry, KeyTally, SizedTally, TopN, merge_tallies
 from rediscope.core.pipeline.records import Batch
 
@@ -44,64 +48,101 @@ class MemoryCollector:
         self.serialized = 0
 
     def add(self, batch: Batch) -> None:
+        """The batch's keys grouped by type and encoding, each group summed at once; a key is
+        looked at on its own only where it can be evidence (a big string, a big or non-compact
+        collection)."""
         n = len(batch.keys)
         self._unknown(batch)
         memory = batch.memory or [0] * n
-        lengths = batch.lengths or [None] * n
+        sizes = [m or 0 for m in memory] if None in memory else cast("list[int]", memory)
         encodings = batch.encoding or [None] * n
-        node, db = batch.node, batch.db
         by_type, by_enc = self.by_type, self.by_encoding
-        total = 0
-        sumsq = 0.0
-        for key, t, mem, length, enc in zip(
-            batch.keys, batch.types, memory, lengths, encodings, strict=True
-        ):
-            mem = mem or 0
-            total += mem
-            sumsq += mem * mem
+        # rows of the groups that hold a big string, a big collection, a non-compact one
+        strings: list[int] = []
+        collections: list[int] = []
+        noncompact: list[int] = []
+        for (t, enc), idx in group_rows(list(zip(batch.types, encodings, strict=True))).items():
+            got = pick(sizes, idx)
+            mem = sum(got)
             slot = by_type.get(t)
             if slot is None:
                 slot = by_type[t] = KeyTally()
-            slot.keys += 1
+            slot.keys += len(idx)
             slot.bytes += mem
             e = (t, enc or b"?")
             slot = by_enc.get(e)
             if slot is None:
                 slot = by_enc[e] = KeyTally()
-            slot.keys += 1
+            slot.keys += len(idx)
             slot.bytes += mem
             if t == b"string":
-                if mem > BIG_STRING:
-                    self.big_strings.keys += 1
-                    self.big_strings.bytes += mem
-                    self.big_strings_top.push(KeyEntry(mem, key=key, db=db, node=node))
-            elif length is not None:
-                if length > BIG_COLLECTION:
-                    self.big_collections.keys += 1
-                    self.big_collections.bytes += mem
-                    self.big_collections_top.push(KeyEntry(length, key=key, db=db, node=node))
+                if max(got) > BIG_STRING:
+                    strings += idx
+            elif batch.lengths is not None:
+                counted = known(pick(batch.lengths, idx))
+                if counted and max(counted) > BIG_COLLECTION:
+                    collections += idx
                 compact = COMPACT.get(t)
-                if (
-                    compact is not None
-                    and enc is not None
-                    and enc not in compact[0]
-                    and (length <= NONCOMPACT_MAX)
-                ):
-                    nc = self.noncompact.get(t)
-                    if nc is None:
-                        nc = self.noncompact[t] = SizedTally()
-                    nc.keys += 1
-                    nc.bytes += mem
-                    nc.most = max(nc.most, length)
-        slot_db = self.by_db.setdefault(db, KeyTally())
+                small = counted and min(counted) <= NONCOMPACT_MAX
+                if small and compact and enc is not None and enc not in compact[0]:
+                    noncompact += idx
+        if strings:
+            self._big_strings(batch, sizes, sorted(strings))
+        if collections:
+            self._big_collections(batch, sizes, sorted(collections))
+        if noncompact:
+            self._noncompact(batch.types, batch.lengths, sizes, sorted(noncompact))
+        total = sum(sizes)
+        slot_db = self.by_db.setdefault(batch.db, KeyTally())
         slot_db.keys += n
         slot_db.bytes += total
-        slot_node = self.by_node.setdefault(node, KeyTally())
+        slot_node = self.by_node.setdefault(batch.node, KeyTally())
         slot_node.keys += n
         slot_node.bytes += total
         self.n += n
         self.sum += total
-        self.sumsq += sumsq
+        self.sumsq += float(sum(map(mul, sizes, sizes)))
+
+    def _big_strings(self, batch: Batch, sizes: list[int], rows: list[int]) -> None:
+        """The big strings among ROWS (strings), in the batch's order."""
+        keys, db, node = batch.keys, batch.db, batch.node
+        for i in rows:
+            mem = sizes[i]
+            if mem > BIG_STRING:
+                self.big_strings.keys += 1
+                self.big_strings.bytes += mem
+                self.big_strings_top.push(KeyEntry(mem, key=keys[i], db=db, node=node))
+
+    def _big_collections(self, batch: Batch, sizes: list[int], rows: list[int]) -> None:
+        """The big collections among ROWS (collections), in the batch's order."""
+        assert batch.lengths is not None
+        keys, lengths, db, node = batch.keys, batch.lengths, batch.db, batch.node
+        for i in rows:
+            length = lengths[i]
+            if length is not None and length > BIG_COLLECTION:
+                self.big_collections.keys += 1
+                self.big_collections.bytes += sizes[i]
+                self.big_collections_top.push(KeyEntry(length, key=keys[i], db=db, node=node))
+
+    def _noncompact(
+        self,
+        types: list[bytes],
+        lengths: list[int | None] | None,
+        sizes: list[int],
+        rows: list[int],
+    ) -> None:
+        """The collections with few elements among ROWS (collections in an encoding that is not
+        their compact one), in the batch's order."""
+        assert lengths is not None
+        for i in rows:
+            length = lengths[i]
+            if length is not None and length <= NONCOMPACT_MAX:
+                nc = self.noncompact.get(types[i])
+                if nc is None:
+                    nc = self.noncompact[types[i]] = SizedTally()
+                nc.keys += 1
+                nc.bytes += sizes[i]
+                nc.most = max(nc.most, length)
 
     def _unknown(self, batch: Batch) -> None:
         """From files: the keys' serialized bytes, and those of keys whose bytes are unknown."""

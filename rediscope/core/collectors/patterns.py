@@ -6,9 +6,11 @@ import bisect
 import heapq
 from collections import Counter
 from collections.abc import Callable
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
+from rediscope.core.collectors.columns import group_rows, known, pick
 from rediscope.core.collectors.sketch import SizeSketch
 from rediscope.core.patterns.inference import PatternFolder, PatternInferer, Rule
 from rediscope.core.pipeline.records import Batch
@@ -115,8 +117,8 @@ class PatternCollector:
     MAX_PATTERNS = 50_000
 
     #: the costliest collector per key (pattern inference): the one run in a worker process
-    #: beside others when the reading is fast (pipeline/offload.py)
-    offload_cost = 1
+    #: beside others when the reading is fast (pipeline/offload.py: WORKER)
+    offload_cost = 2
 
     def __init__(
         self,
@@ -163,22 +165,14 @@ class PatternCollector:
     def add(self, batch: Batch) -> None:
         """The batch's keys grouped by pattern first, then each group summed into its row
         (per-column loops over a group are much cheaper than one loop over every field)."""
-        infer = self.inferer.infer
         lengths = batch.lengths if "length" in self.needs else None
-        groups: dict[str, list[int]] = {}
-        for i, pattern in enumerate([infer(k) for k in batch.keys]):
-            group = groups.get(pattern)
-            if group is None:
-                groups[pattern] = [i]
-            else:
-                group.append(i)
-        for pattern, idx in groups.items():
+        for pattern, idx in group_rows(self.inferer.infer_many(batch.keys)).items():
             agg = self.table.get(pattern)
             if agg is None:
                 agg = self._slot(pattern)
             _add_group(agg, idx, batch)
             if lengths is not None:
-                counted = [n for n in map(lengths.__getitem__, idx) if n is not None]
+                counted = known(pick(lengths, idx))
                 agg.elements += sum(counted)
                 agg.measured += len(counted)
                 if counted:
@@ -230,19 +224,19 @@ def _add_group(agg: _Agg, idx: list[int], batch: Batch) -> None:
         no_ttl = ttls.count(-1)
         if no_ttl == len(ttls):  # the common case: none of them has a TTL
             agg.ttl[0] += no_ttl
-        else:
-            ttl, right = agg.ttl, bisect.bisect_right
-            for v in ttls:
-                if v is not None:
-                    ttl[0 if v < 0 else 1 + right(_TTL_LIMITS, v)] += 1
+        else:  # bucketed in C (map of bisect); no TTL (negative) in the first
+            got = known(ttls)
+            left = [v for v in got if v >= 0]
+            agg.ttl[0] += len(got) - len(left)
+            for bucket, n in Counter(map(bisect.bisect_right, repeat(_TTL_LIMITS), left)).items():
+                agg.ttl[1 + bucket] += n
     for values, limits, counts in (
         (batch.idle, _IDLE_LIMITS, agg.idle),
         (batch.freq, _FREQ_LIMITS, agg.freq),
     ):
         if values is not None:
-            for v in pick(values):
-                if v is not None:
-                    counts[bisect.bisect_right(limits, v)] += 1
+            for v in known(pick(values)):
+                counts[bisect.bisect_right(limits, v)] += 1
     ex = agg.examples
     keys = pick(batch.keys)
     if len(ex) == EXAMPLES and min(keys) >= ex[-1]:

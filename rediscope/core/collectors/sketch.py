@@ -13,10 +13,10 @@ number of keys; merging two sketches adds their counters (nodes, files, folded p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
-from typing import cast
+
+from rediscope.core.collectors.columns import group_rows, known, pick
 
 from rediscope.core.pipeline.records import Batch
 
@@ -45,10 +45,16 @@ _LUT = [bin_of(v) for v in range(1 << 14)]  # the common sizes, looked up
 _TOP = len(_LUT)
 
 
-def bins(values: list[int]) -> list[int]:
+def bins(values: Sequence[int]) -> list[int]:
     """bin_of() of each value (non-negative), without a call per value."""
     lut, top = _LUT, _TOP
     return [lut[v] if v < top else ((s := v.bit_length() - 8) << _SUB) + (v >> s) for v in values]
+
+
+def count_bins(counts: Counter[int], values: Sequence[int], hi: int) -> None:
+    """Each value's bin counted in COUNTS (values non-negative, HI the largest of them): by a
+    table lookup in C where every value is in the table, the common case."""
+    counts.update(map(_LUT.__getitem__, values) if hi < _TOP else bins(values))
 
 
 @dataclass(frozen=True)
@@ -77,11 +83,23 @@ class SizeSketch:
         self.hi = -1
 
     def add_many(self, values: Iterable[int | None]) -> None:
-        """Values; None (not measured) is left out."""
-        got = [v for v in values if v is not None and v >= 0]
-        if got:
-            self.counts.update(bins(got))
-            self._extend(len(got), min(got), max(got))
+        """Values; None (not measured) and negative values are left out."""
+        got = (
+            known(values)
+            if isinstance(values, list | tuple)
+            else [v for v in values if v is not None]
+        )
+        if not got:
+            return
+        lo = min(got)
+        if lo < 0:
+            got = [v for v in got if v >= 0]
+            if not got:
+                return
+            lo = min(got)
+        hi = max(got)
+        count_bins(self.counts, got, hi)
+        self._extend(len(got), lo, hi)
 
     def _extend(self, n: int, lo: int, hi: int) -> None:
         self.n += n
@@ -146,32 +164,32 @@ class SizesByType:
     def add(
         self, types: list[bytes], memory: list[int | None] | None, lengths: list[int | None] | None
     ) -> None:
-        """One batch: its keys grouped by type once, then each column's values of a type
-        picked out (itemgetter), binned and counted. Values are sizes (never negative);
-        None (not measured) is left out."""
-        groups: dict[bytes, list[int]] = {}
-        for i, t in enumerate(types):
-            group = groups.get(t)
-            if group is None:
-                groups[t] = [i]
-            else:
-                group.append(i)
+        """One batch's sizes. Values are sizes (never negative); None (not measured) is left
+        out."""
+        self.add_groups(group_rows(types), memory, lengths)
+
+    def add_groups(
+        self,
+        groups: dict[bytes, list[int]],
+        memory: list[int | None] | None,
+        lengths: list[int | None] | None,
+    ) -> None:
+        """One batch, its rows grouped by type (group_rows): each column's values of a type
+        picked out (itemgetter), binned and counted."""
         for column, sketches in ((memory, self.bytes), (lengths, self.elements)):
             if column is None:
                 continue
             for t, idx in groups.items():
-                picked = [column[idx[0]]] if len(idx) == 1 else list(itemgetter(*idx)(column))
-                if None in picked:
-                    picked = [v for v in picked if v is not None]
-                    if not picked:
-                        continue
-                values = cast("list[int]", picked)
+                values = known(pick(column, idx))
+                if not values:
+                    continue
                 name = t.decode()
                 sketch = sketches.get(name)
                 if sketch is None:
                     sketch = sketches[name] = SizeSketch()
-                sketch.counts.update(bins(values))
-                sketch._extend(len(values), min(values), max(values))
+                hi = max(values)
+                count_bins(sketch.counts, values, hi)
+                sketch._extend(len(values), min(values), hi)
 
     def merge(self, other: SizesByType) -> None:
         for mine, theirs in ((self.bytes, other.bytes), (self.elements, other.elements)):

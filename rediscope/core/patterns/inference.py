@@ -22,8 +22,9 @@ import fnmatch
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -166,6 +167,7 @@ class PatternInferer:
         #: key with its digits zeroed -> pattern, for patterns without digits (see infer); off
         #: with rules, whose regexes may look at digit values
         self._memo: dict[bytes, str] | None = None if self._rules else {}
+        self._heads: dict[bytes, str] = {}  # head -> the pattern of `head:<hex id>` (_id_tail)
 
     def segment(self, seg: str) -> str:
         """The pattern of one segment."""
@@ -193,8 +195,28 @@ class PatternInferer:
             return self._infer(key)
         norm = key.translate(_ZERO_DIGITS)
         hit = memo.get(norm)
-        if hit is not None:
-            return hit
+        return hit if hit is not None else self._missed(key, norm, memo)
+
+    def infer_many(self, keys: list[bytes]) -> list[str]:
+        """infer() of each key: the memo's hits found in C (map), the rest one by one."""
+        memo = self._memo
+        if memo is None:
+            return [self._infer(k) for k in keys]
+        norms = list(map(bytes.translate, keys, repeat(_ZERO_DIGITS)))
+        got: list[str | None] = list(map(memo.get, norms))
+        missed, heads, tails = self._missed, self._heads, self._one_sep == ":"
+        for i in [i for i, hit in enumerate(got) if hit is None]:
+            key = keys[i]
+            if tails and key.count(b":") < 3 and key.isascii():  # _id_tail, of a known head
+                head, sep, last = key.rpartition(b":")
+                if sep and (pattern := heads.get(head)) is not None and _hex_id_ascii(last):
+                    got[i] = pattern
+                    continue
+            got[i] = missed(key, norms[i], memo)
+        return cast("list[str]", got)
+
+    def _missed(self, key: bytes, norm: bytes, memo: dict[bytes, str]) -> str:
+        """infer() of a key its shape is not remembered for (NORM: its digits zeroed)."""
         pattern = self._id_tail(key)
         if pattern is not None:  # a unique key: remembering it would only push shapes out
             return pattern
@@ -206,17 +228,23 @@ class PatternInferer:
         return pattern
 
     def _id_tail(self, key: bytes) -> str | None:
-        """`head:<hex id or UUID>` (sessions, content hashes: keys that never repeat, so the
-        memo cannot help): the head's pattern and `:*`, which is what _infer gives, when the
-        single separator is ':' and the key has too few of them to hold an IPv6 address."""
+        """`head:<hex id or UUID>` (sessions, hashes: keys that never repeat, which the memo
+        cannot help): the head's pattern (remembered) and `:*`, what _infer gives, when the one
+        separator is ':' and the key has too few of them to hold an IPv6 address."""
         if self._one_sep != ":" or key.count(b":") >= 3 or not key.isascii():
             return None
         head, sep, last = key.rpartition(b":")
-        if not sep or not _hex_id(last.decode()):
+        if not sep or not _hex_id_ascii(last):
             return None
-        if not head.decode().isprintable():
-            return None
-        return self.infer(head) + ":" + STAR
+        pattern = self._heads.get(head)
+        if pattern is None:
+            if not head.decode().isprintable():
+                return None
+            pattern = self.infer(head) + ":" + STAR
+            if len(self._heads) >= self.MEMO_MAX:
+                self._heads.clear()
+            self._heads[head] = pattern
+        return pattern
 
     def _infer(self, key: bytes) -> str:
         text = key.decode("utf-8", "surrogateescape")
@@ -264,6 +292,20 @@ def _hex_id(seg: str) -> bool:
     if n == 36 and seg.count("-") == 4 and seg[8] == seg[13] == seg[18] == seg[23] == "-":
         return not seg.strip(_HEX_CHARS + "-")
     return not seg.strip(_HEX_CHARS) and not seg.isalpha()
+
+
+_HEX_BYTES = _HEX_CHARS.encode()
+_UUID_BYTES = _HEX_BYTES + b"-"
+
+
+def _hex_id_ascii(seg: bytes) -> bool:
+    """_hex_id() of ASCII bytes, without decoding them (the same checks, in bytes methods)."""
+    n = len(seg)
+    if n < 8:
+        return False
+    if n == 36 and seg[8:24:5] == b"----" and seg.count(b"-") == 4:
+        return not seg.translate(None, _UUID_BYTES)
+    return not seg.translate(None, _HEX_BYTES) and not seg.isalpha()
 
 
 def shape(word: str) -> str | None:

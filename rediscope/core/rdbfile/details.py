@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from itertools import count
+from typing import cast
 
 from rediscope.core.pipeline.records import Batch
 
@@ -28,20 +30,41 @@ class Details:
             heapq.heapreplace(heap, entry)
 
     def add(self, b: Batch) -> None:
-        memory, lengths = b.memory or [], b.lengths or []
-        encoding, ttl = b.encoding or [], b.ttl_ms or []
-        by_bytes, by_elements = self._by_bytes, self._by_elements
+        """The batch's keys that can be kept (a score above the floor), in the batch's order:
+        most batches have none, which a max() over a column tells. A batch without the
+        columns a kept key carries keeps none."""
+        if not (b.memory and b.lengths and b.encoding and b.ttl_ms):
+            return
+        by_bytes, floors = self._by_bytes, self._floors
+        sizes = [m for m in b.memory if m is not None] if None in b.memory else b.memory
         floor = by_bytes[0][0] if len(by_bytes) >= KEEP else -1
-        floors = self._floors
-        for key, t, mem, n, enc, ms in zip(
-            b.keys, b.types, memory, lengths, encoding, ttl, strict=False
-        ):
+        if sizes and max(cast("list[int]", sizes)) > floor:
+            self._add_bytes(b, b.memory, floor)
+        counts = [n for n in b.lengths if n is not None] if None in b.lengths else b.lengths
+        lowest = min(floors.get(t, -1) for t in set(b.types))
+        if counts and max(cast("list[int]", counts)) > lowest:
+            self._add_elements(b, b.lengths)
+
+    def _add_bytes(self, b: Batch, memory: list[int | None], floor: int) -> None:
+        by_bytes = self._by_bytes
+        encoding, ttl = b.encoding or [], b.ttl_ms or []
+        for key, mem, enc, ms in zip(b.keys, memory, encoding, ttl, strict=False):
             if mem is not None and mem > floor:
                 self._push(by_bytes, (mem, next(self._seq), b.node, b.db, key, enc, ms))
                 floor = by_bytes[0][0] if len(by_bytes) >= KEEP else -1
-            if n is not None and n > floors.get(t, -1):
+
+    def _add_elements(self, b: Batch, lengths: list[int | None]) -> None:
+        by_elements, floors = self._by_elements, self._floors
+        encoding, ttl = b.encoding or [], b.ttl_ms or []
+        above = floors.get  # the floors only rise while the batch is read: checked again below
+        rows = [
+            i for i, t, n in zip(count(), b.types, lengths) if n is not None and n > above(t, -1)
+        ]
+        for i in rows:
+            t, n = b.types[i], cast("int", lengths[i])
+            if n > floors.get(t, -1) and i < len(encoding) and i < len(ttl):
                 heap = by_elements.setdefault(t, [])
-                self._push(heap, (n, next(self._seq), b.node, b.db, key, enc, ms))
+                self._push(heap, (n, next(self._seq), b.node, b.db, b.keys[i], encoding[i], ttl[i]))
                 floors[t] = heap[0][0] if len(heap) >= KEEP else -1
 
     def state(self) -> tuple[list[_Entry], dict[bytes, list[_Entry]]]:

@@ -6,6 +6,7 @@ builds in ../shared/servers (docs/memory.md has the table)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from rediscope.core.rdbfile.memest import rehash_slots
 
@@ -44,6 +45,30 @@ class Layout:
             mem -= 8 * rehash_slots(n or 0)
         return max(0, mem + self.per_key + round(per * (n or 0)))
 
+    def correct_all(
+        self,
+        types: list[bytes],
+        encodings: list[bytes | None],
+        lengths: list[int | None],
+        memory: list[int | None],
+    ) -> list[int | None]:
+        """correct() of each row of a batch's columns: the per-key term over the column at
+        once, the per-element one only on the rows in a hashtable or skiplist encoding."""
+        k = self.per_key
+        if None in memory:
+            out = [None if m is None else max(0, m + k) for m in memory]
+        else:
+            out = [m + k for m in cast("list[int]", memory)]
+            if out and min(cast("list[int]", out)) < 0:
+                out = [max(0, m) for m in cast("list[int]", out)]
+        correct = self.correct
+        for i in [i for i, e in enumerate(encodings) if e in _PER_ELEMENT]:
+            out[i] = correct(types[i], encodings[i], lengths[i], memory[i])
+        return out
+
+
+#: the encodings whose keys correct() adds a per-element term to
+_PER_ELEMENT = frozenset({b"hashtable", b"skiplist"})
 
 REDIS_7 = Layout("redis 7")
 #: Redis 7.2 to 7.4 as built from source: the model, in the 8-byte quantum's size classes

@@ -140,8 +140,7 @@ class RdbReader:
             cols, self._cols = self._cols, _columns()
             layout = self.layout
             if layout is not REDIS_7:
-                fix = layout.correct
-                cols[2][:] = map(fix, cols[1], cols[5], cols[3], cols[2])
+                cols[2][:] = layout.correct_all(cols[1], cols[5], cols[3], cols[2])
             self.emit(Batch(self.label, self._db, *cols))
 
     def read(self) -> FileInfo:
