@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rediscope.core.collectors.columns import group_rows, known, pick
-
 from rediscope.core.pipeline.records import Batch
 
 _SUB = 7  # 2^7 = 128 bins per octave
