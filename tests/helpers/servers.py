@@ -3,6 +3,7 @@ duration). In CI (CI=true) a missing redis-server is a failure, never a skip."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +58,17 @@ def require_binary(name: str) -> str:
 def start_server(server: LocalServer) -> LocalServer:
     require_binary("redis-server")
     return server.start()
+
+
+@contextlib.contextmanager
+def server_in(folder: Path, **kwargs: Any) -> Iterator[LocalServer]:
+    """A server with FOLDER (made here) as its dir, stopped on leaving whatever happened."""
+    folder.mkdir()
+    server = start_server(LocalServer(dir=folder, **kwargs))
+    try:
+        yield server
+    finally:
+        server.cleanup()
 
 
 @dataclass

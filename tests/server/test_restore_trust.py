@@ -19,7 +19,14 @@ import pytest
 from rediscope.core.connection import ConnectionSpec
 from rediscope.core.localserver import LocalServer, start_cluster
 from rediscope.core.restore import RestoreOptions, restore
-from tests.helpers import load_json, require_binary, run_cli, setuser, start_server, wait_until
+from tests.helpers import (
+    load_json,
+    require_binary,
+    run_cli,
+    server_in,
+    setuser,
+    wait_until,
+)
 from tests.helpers.rdb import saved
 from tests.helpers.restore import held, restore_cli
 
@@ -27,19 +34,15 @@ from tests.helpers.restore import held, restore_cli
 @pytest.fixture
 def writer(tmp_path: Path) -> Iterator[LocalServer]:
     """The server whose RDB the tests restore (flushed, filled by each test)."""
-    (tmp_path / "writer").mkdir()
-    server = start_server(LocalServer(dir=tmp_path / "writer"))
-    yield server
-    server.cleanup()
+    with server_in(tmp_path / "writer") as server:
+        yield server
 
 
 @pytest.fixture
 def four_dbs(tmp_path: Path) -> Iterator[LocalServer]:
     """The restore target: `databases 4`."""
-    (tmp_path / "target").mkdir()
-    server = start_server(LocalServer(dir=tmp_path / "target", config={"databases": "4"}))
-    yield server
-    server.cleanup()
+    with server_in(tmp_path / "target", config={"databases": "4"}) as server:
+        yield server
 
 
 def keys_file(writer: LocalServer, n: int, value: bytes = b"v" * 20) -> Path:

@@ -12,7 +12,7 @@ import pytest
 
 from rediscope.core.localserver import LocalServer
 from rediscope.exitcodes import ExitStatus
-from tests.helpers import load_json, run_cli, start_server
+from tests.helpers import load_json, run_cli, server_in
 from tests.helpers.restore import held, restore_cli
 
 pytestmark = pytest.mark.once  # which backup and which dbs: rediscope's own side
@@ -20,18 +20,14 @@ pytestmark = pytest.mark.once  # which backup and which dbs: rediscope's own sid
 
 @pytest.fixture
 def writer(tmp_path: Path) -> Iterator[LocalServer]:
-    (tmp_path / "writer").mkdir()
-    server = start_server(LocalServer(dir=tmp_path / "writer"))
-    yield server
-    server.cleanup()
+    with server_in(tmp_path / "writer") as server:
+        yield server
 
 
 @pytest.fixture
 def target(tmp_path: Path) -> Iterator[LocalServer]:
-    (tmp_path / "target").mkdir()
-    server = start_server(LocalServer(dir=tmp_path / "target"))
-    yield server
-    server.cleanup()
+    with server_in(tmp_path / "target") as server:
+        yield server
 
 
 def _backups(dest: Path) -> list[dict[str, Any]]:

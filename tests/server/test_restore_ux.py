@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from rediscope.core.localserver import LocalServer
-from tests.helpers import load_json, run_cli, start_server
+from tests.helpers import load_json, run_cli, server_in, start_server
 from tests.helpers.restore import held, restore_cli
 
 
@@ -39,10 +39,8 @@ def writer(tmp_path: Path) -> Iterator[LocalServer]:
 
 @pytest.fixture
 def target(tmp_path: Path) -> Iterator[LocalServer]:
-    (tmp_path / "target").mkdir()
-    server = start_server(LocalServer(dir=tmp_path / "target"))
-    yield server
-    server.cleanup()
+    with server_in(tmp_path / "target") as server:
+        yield server
 
 
 def backup_of(server: LocalServer, dest: Path) -> Path:
