@@ -5,7 +5,7 @@ builds in ../shared/servers (docs/memory.md has the table)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from rediscope.core.rdbfile.memest import rehash_slots
@@ -93,16 +93,7 @@ VALKEY_8_1 = Layout(
     settled=(b"set", b"hash"),
 )
 #: Valkey 9: as 8.1, and sorted sets on the new hashtable too
-VALKEY_9 = Layout(
-    "valkey 9",
-    -16,
-    per_set_member=-14.4,
-    per_hash_field=-15.1,
-    per_zset_member=-15.8,
-    rax_allocated=True,
-    small_classes=True,
-    settled=(b"set", b"hash"),
-)
+VALKEY_9 = replace(VALKEY_8_1, name="valkey 9", per_zset_member=-15.8)
 
 
 def _version(text: str) -> tuple[int, int]:
